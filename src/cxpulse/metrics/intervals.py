@@ -1,0 +1,121 @@
+"""Interval estimators for proportions, NPS and means.
+
+All functions work on proportions in 0..1 (NPS in -1..1); callers turn them into points.
+References: Brown, Cai & DasGupta (2001) for Wilson; Lewis & Sauro (MeasuringU) and Rocks
+(2016) for the adjusted-Wald NPS interval.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+_STANDARD_NORMAL = NormalDist()
+
+
+def check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"confidence level must lie strictly between 0 and 1, got {level}")
+
+
+def z_quantile(level: float) -> float:
+    """Two-sided critical value of the standard normal for ``level``."""
+    check_level(level)
+    return _STANDARD_NORMAL.inv_cdf(0.5 + level / 2)
+
+
+def t_quantile(level: float, df: float) -> float:
+    """Two-sided critical value of Student's t; scipy is imported only when a mean needs it."""
+    check_level(level)
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, 0.5 + level / 2))
+
+
+def normal_two_sided_p(z: float) -> float:
+    return 2 * (1 - _STANDARD_NORMAL.cdf(abs(z)))
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    from scipy.special import stdtr
+
+    return float(2 * stdtr(df, -abs(t)))
+
+
+def wilson(successes: int, n: int, level: float) -> tuple[float, float]:
+    """Wilson score interval for ``successes`` of ``n``."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    z = z_quantile(level)
+    p = successes / n
+    z2 = z * z
+    denominator = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def nps_variance(promoter_share: float, detractor_share: float) -> float:
+    """Variance of a single answer scored +1 / 0 / -1."""
+    return promoter_share + detractor_share - (promoter_share - detractor_share) ** 2
+
+
+def nps_wald(promoters: int, detractors: int, n: int, level: float) -> tuple[float, float]:
+    """Plain Wald interval for NPS as a proportion difference, clipped to -1..1."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    p, d = promoters / n, detractors / n
+    half = z_quantile(level) * math.sqrt(nps_variance(p, d) / n)
+    return (max(-1.0, p - d - half), min(1.0, p - d + half))
+
+
+def adjusted_nps(promoters: int, detractors: int, n: int) -> tuple[float, float, float]:
+    """Adjusted estimate of Lewis & Sauro: three pseudo-answers, 0.75 added to each end.
+
+    Returns (adjusted NPS, its variance per answer, adjusted n).
+    """
+    n_adj = n + 3
+    p_adj = (promoters + 0.75) / n_adj
+    d_adj = (detractors + 0.75) / n_adj
+    return (p_adj - d_adj, nps_variance(p_adj, d_adj), n_adj)
+
+
+def nps_adjusted_wald(promoters: int, detractors: int, n: int, level: float) -> tuple[float, float]:
+    """Adjusted-Wald interval for NPS, clipped to -1..1."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    centre, variance, n_adj = adjusted_nps(promoters, detractors, n)
+    half = z_quantile(level) * math.sqrt(variance / n_adj)
+    return (max(-1.0, centre - half), min(1.0, centre + half))
+
+
+def nps_bootstrap(
+    promoters: int,
+    passives: int,
+    detractors: int,
+    level: float,
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap: resample the three band counts from their observed shares."""
+    check_level(level)
+    n = promoters + passives + detractors
+    if n <= 0:
+        return (math.nan, math.nan)
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    shares = np.array([promoters, passives, detractors], dtype=float) / n
+    draws = rng.multinomial(n, shares, size=resamples)
+    scores = (draws[:, 0] - draws[:, 2]) / n
+    tail = (1 - level) / 2
+    low, high = np.quantile(scores, [tail, 1 - tail])
+    return (float(low), float(high))
+
+
+def t_interval(mean: float, variance: float, n: int, level: float) -> tuple[float, float]:
+    """Student's t interval for a mean; undefined below two answers."""
+    if n < 2 or math.isnan(variance):
+        return (math.nan, math.nan)
+    half = t_quantile(level, n - 1) * math.sqrt(variance / n)
+    return (mean - half, mean + half)

@@ -52,7 +52,11 @@ def wilson(successes: int, n: int, level: float) -> tuple[float, float]:
     denominator = 1 + z2 / n
     centre = (p + z2 / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 of n (n of n) the bound is exactly 0 (1); floating point can land a hair inside,
+    # leaving the observed share outside its own interval.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def nps_variance(promoter_share: float, detractor_share: float) -> float:

@@ -1,0 +1,17 @@
+"""The ``cxpulse`` command line: thin shells that parse options, call one function, render.
+
+Each module registers its commands on the shared Typer app; heavy libraries are imported
+inside the commands so that start-up stays fast.
+"""
+
+from __future__ import annotations
+
+from cxpulse.cli import scoring  # noqa: F401  (registers its commands)
+from cxpulse.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

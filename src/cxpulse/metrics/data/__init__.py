@@ -1,0 +1,1 @@
+"""Data files bundled with cxpulse.metrics (read with importlib.resources)."""

@@ -1,0 +1,1 @@
+"""Turning scores into things people read: tables, documents, exports."""

@@ -6,7 +6,7 @@ inside the commands so that start-up stays fast.
 
 from __future__ import annotations
 
-from cxpulse.cli import scoring  # noqa: F401  (registers its commands)
+from cxpulse.cli import importing, scoring, service  # noqa: F401  (they register commands)
 from cxpulse.cli.app import app
 
 

@@ -494,7 +494,7 @@ def benchmark(
     out.print(ACSI_CAVEAT, style="dim")
 
 
-@app.command(epilog="Example:\n\ncxpulse demo")
+@app.command(name="demo-file", epilog="Example:\n\ncxpulse demo-file")
 def demo(
     rows: Annotated[int, typer.Option("--rows", min=100, help="Answers to generate.")] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7,
@@ -505,7 +505,7 @@ def demo(
     """Generate a realistic sample export and score it: NPS by month, CSAT by channel."""
     import tempfile
 
-    from cxpulse.demo_data import write_demo_csv
+    from cxpulse.demo.sample_file import write_demo_csv
 
     with tempfile.TemporaryDirectory(prefix="cxpulse-demo-") as folder:
         path = Path(keep) if keep else Path(folder) / "cxpulse-demo.csv"

@@ -210,14 +210,14 @@ def test_samplesize_and_benchmark() -> None:
     assert "Traceback" not in unknown.stderr
 
 
-@pytest.mark.parametrize("command", ["score", "compare", "samplesize", "benchmark", "demo"])
+@pytest.mark.parametrize("command", ["score", "compare", "samplesize", "benchmark", "demo-file"])
 def test_every_command_has_help_with_an_example(command: str) -> None:
     text = run(command, "--help").stdout
     assert "Example" in text
 
 
 def test_demo_scores_a_generated_file() -> None:
-    text = run("demo", "--rows", "2000").stdout
+    text = run("demo-file", "--rows", "2000").stdout
     assert "NPS" in text
     assert "CSAT" in text
     assert "significant" in text

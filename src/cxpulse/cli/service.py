@@ -1,0 +1,3 @@
+"""Placeholder: commands are being added."""
+
+from cxpulse.cli.app import app as app

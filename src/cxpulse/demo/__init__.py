@@ -1,0 +1,1 @@
+"""Generated demonstration data: a sample export file and a seeded service."""

@@ -1,0 +1,176 @@
+"""Contacts: the people who answer, with the attributes their scores are segmented by."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cxpulse.store import _values as values
+from cxpulse.store.errors import Conflict, NotFound
+from cxpulse.store.models import Contact
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    items: list[Contact]
+    next_after: int | None
+    """Pass as ``after`` to get the next page; None on the last page."""
+
+
+def _check_external_id_free(
+    session: Session, organisation_id: int, external_id: str | None, own_id: int | None = None
+) -> None:
+    if external_id is None:
+        return
+    query = select(Contact.id).where(
+        Contact.organisation_id == organisation_id, Contact.external_id == external_id
+    )
+    found = session.scalar(query)
+    if found is not None and found != own_id:
+        raise Conflict("external_id", f"a contact with external id {external_id!r} exists")
+
+
+def create_contact(
+    session: Session,
+    organisation_id: int,
+    *,
+    external_id: str | None = None,
+    email: str | None = None,
+    name: str | None = None,
+    locale: str | None = None,
+    attributes: Mapping[str, object] | None = None,
+) -> Contact:
+    external = values.text("external_id", external_id, 200)
+    _check_external_id_free(session, organisation_id, external)
+    contact = Contact(
+        organisation_id=organisation_id,
+        external_id=external,
+        email=values.text("email", email, 320),
+        name=values.text("name", name, 200),
+        locale=values.text("locale", locale, 35),
+        attributes=values.text_mapping("attributes", attributes),
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def get_contact(session: Session, organisation_id: int, contact_id: int) -> Contact:
+    contact = session.scalar(
+        select(Contact).where(Contact.organisation_id == organisation_id, Contact.id == contact_id)
+    )
+    if contact is None:
+        raise NotFound("contact", contact_id)
+    return contact
+
+
+def get_contact_by_external_id(session: Session, organisation_id: int, external_id: str) -> Contact:
+    contact = session.scalar(
+        select(Contact).where(
+            Contact.organisation_id == organisation_id, Contact.external_id == external_id
+        )
+    )
+    if contact is None:
+        raise NotFound("contact", external_id)
+    return contact
+
+
+def list_contacts(
+    session: Session,
+    organisation_id: int,
+    *,
+    email: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> ContactPage:
+    """Contacts in id order, ``limit`` at a time."""
+    query = select(Contact).where(Contact.organisation_id == organisation_id)
+    if email is not None:
+        query = query.where(Contact.email == email)
+    if after is not None:
+        query = query.where(Contact.id > after)
+    rows = list(session.scalars(query.order_by(Contact.id).limit(limit + 1)))
+    more = len(rows) > limit
+    items = rows[:limit]
+    return ContactPage(items, items[-1].id if more and items else None)
+
+
+def update_contact(
+    session: Session,
+    organisation_id: int,
+    contact_id: int,
+    *,
+    external_id: str | values.Unset | None = values.UNSET,
+    email: str | values.Unset | None = values.UNSET,
+    name: str | values.Unset | None = values.UNSET,
+    locale: str | values.Unset | None = values.UNSET,
+    attributes: Mapping[str, object] | values.Unset = values.UNSET,
+) -> Contact:
+    """Change the given fields; ``attributes`` replaces the whole set."""
+    contact = get_contact(session, organisation_id, contact_id)
+    if external_id is not values.UNSET:
+        external = values.text("external_id", external_id, 200)
+        _check_external_id_free(session, organisation_id, external, contact.id)
+        contact.external_id = external
+    if email is not values.UNSET:
+        contact.email = values.text("email", email, 320)
+    if name is not values.UNSET:
+        contact.name = values.text("name", name, 200)
+    if locale is not values.UNSET:
+        contact.locale = values.text("locale", locale, 35)
+    if attributes is not values.UNSET:
+        contact.attributes = values.text_mapping("attributes", attributes)
+    session.flush()
+    return contact
+
+
+def upsert_contact(
+    session: Session,
+    organisation_id: int,
+    external_id: str,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    locale: str | None = None,
+    attributes: Mapping[str, object] | None = None,
+) -> tuple[Contact, bool]:
+    """The contact with this external id, created or updated; True when created.
+
+    Given fields overwrite, fields left None keep their value; attributes merge.
+    """
+    try:
+        contact = get_contact_by_external_id(session, organisation_id, external_id)
+    except NotFound:
+        created = create_contact(
+            session,
+            organisation_id,
+            external_id=external_id,
+            email=email,
+            name=name,
+            locale=locale,
+            attributes=attributes,
+        )
+        return created, True
+    if email is not None:
+        contact.email = values.text("email", email, 320)
+    if name is not None:
+        contact.name = values.text("name", name, 200)
+    if locale is not None:
+        contact.locale = values.text("locale", locale, 35)
+    if attributes:
+        contact.attributes = {
+            **contact.attributes,
+            **values.text_mapping("attributes", attributes),
+        }
+    session.flush()
+    return contact, False
+
+
+def delete_contact(session: Session, organisation_id: int, contact_id: int) -> None:
+    """Delete the contact; their responses stay, no longer linked to anyone."""
+    contact = get_contact(session, organisation_id, contact_id)
+    session.delete(contact)
+    session.flush()

@@ -1,0 +1,192 @@
+"""Engines, migrations and sessions for SQLite (embedded default) and PostgreSQL.
+
+Repositories never commit: the caller owns the transaction (``with factory.begin() as s:``),
+so a response, its rollup change and its audit entry land together or not at all.
+
+SQLite allows one writer at a time. Write sessions begin with ``BEGIN IMMEDIATE`` so that a
+transaction which reads before it writes (look up the survey, then insert) waits for the write
+lock up front, under ``busy_timeout``; a deferred transaction would instead fail with "database
+is locked" when it tries to upgrade its read snapshot while another writer commits. Long reads
+(exports, dashboards) should use ``session_factory(engine, read_only=True)``, whose deferred
+transactions never hold the write lock, so they do not stall writers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from cxpulse.config import DEFAULT_SQLITE_BUSY_TIMEOUT_MS
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+_BEGIN_OPTION = "cxpulse_sqlite_begin"
+# Any constant works; it only has to be the same in every process migrating one database.
+_MIGRATION_LOCK_ID = 0x6378_7075_6C73
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Select psycopg 3 for ``postgresql://`` and ``postgres://`` URLs."""
+    if isinstance(url, str) and url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_sqlite(engine_or_url: Engine | Connection | Session | URL | str) -> bool:
+    if isinstance(engine_or_url, Engine | Connection):
+        return engine_or_url.dialect.name == "sqlite"
+    if isinstance(engine_or_url, Session):
+        return engine_or_url.get_bind().dialect.name == "sqlite"
+    return normalise_url(engine_or_url).get_backend_name() == "sqlite"
+
+
+def create_engine_for(
+    url: str | URL, *, busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any
+) -> Engine:
+    """An engine for ``url``; extra keyword arguments go to ``sqlalchemy.create_engine``."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, busy_timeout_ms, kwargs)
+    if parsed.get_backend_name() == "postgresql":
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        if "options" not in connect_args:
+            # Periods are computed in UTC anyway; a UTC session keeps ad-hoc output alike.
+            # Options given in the URL (such as a search_path) are kept, not replaced.
+            given = parsed.query.get("options")
+            timezone = "-c timezone=UTC"
+            connect_args["options"] = f"{given} {timezone}" if isinstance(given, str) else timezone
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, connect_args=connect_args, **kwargs)
+    raise ValueError(
+        f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://"
+    )
+
+
+def _sqlite_engine(url: URL, busy_timeout_ms: int, kwargs: dict[str, Any]) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:")
+    if not in_memory and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("check_same_thread", False)
+    connect_args.setdefault("timeout", busy_timeout_ms / 1000)
+    if in_memory:
+        # One shared connection, otherwise every pooled connection sees its own empty database.
+        kwargs.setdefault("poolclass", StaticPool)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+        # The driver's own transaction handling skips BEGIN before SELECT and DDL; take it over.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # Durable across application crashes; only an OS crash may lose the last commits.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``read_only`` ones never take SQLite's write lock.
+
+    ``expire_on_commit=False`` keeps loaded rows readable after commit, for rendering.
+    """
+    bind = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """Alembic settings without an alembic.ini: the migrations ship inside the package.
+
+    For writing a new migration: ``command.revision(alembic_config(url), "message",
+    autogenerate=True)``.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        rendered = normalise_url(url).render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (default: the newest); a no-op when already there.
+
+    Safe to call from several processes starting at once: on PostgreSQL an advisory lock, on
+    SQLite the immediate transaction, lets one migrate while the others wait, then find
+    nothing to do.
+    """
+    _run_migration(engine, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Step the schema back to ``revision``; data in dropped tables is lost."""
+    _run_migration(engine, lambda config: command.downgrade(config, revision))
+
+
+def _run_migration(engine: Engine, step: Callable[[Config], None]) -> None:
+    config = alembic_config()
+    sqlite = is_sqlite(engine)
+    with engine.connect() as connection:
+        if sqlite:
+            # SQLite rebuilds a table to alter it (Alembic batch mode) and drops the old copy;
+            # with foreign keys on, that drop would cascade into child rows. The pragma only
+            # takes effect outside a transaction, hence on the raw connection before BEGIN.
+            _raw_sqlite(connection).execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+                    )
+                config.attributes["connection"] = connection
+                step(config)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                _raw_sqlite(connection).execute("PRAGMA foreign_keys=ON")
+
+
+def _raw_sqlite(connection: Connection) -> sqlite3.Connection:
+    raw = connection.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    return raw

@@ -1,0 +1,1 @@
+"""Alembic migrations, run by ``cxpulse.store.db.migrate`` (no alembic.ini needed)."""

@@ -1,0 +1,1 @@
+"""One module per schema revision; the package marker makes setuptools ship them."""

@@ -1,0 +1,261 @@
+"""The schema. Every row except an organisation belongs to exactly one organisation.
+
+Changing a model needs a migration in ``migrations/versions`` (tests compare the two).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from cxpulse.metrics import Metric, MetricSpec, Scale
+from cxpulse.metrics.scores import DEFAULT_LEVEL, DEFAULT_MIN_N
+from cxpulse.store.types import BigId, JsonDocument, UTCDateTime, utc_now
+
+ROLES = ("owner", "admin", "analyst", "agent", "viewer")
+API_KEY_SCOPES = ("read", "write")
+SURVEY_STATUSES = ("draft", "active", "closed")
+METRICS = tuple(m.value for m in Metric)
+SOURCES = ("api", "import", "web", "email", "widget", "demo")
+
+MAX_COMMENT_LENGTH = 10_000
+"""Longest comment stored, in characters; longer ones are refused, never cut silently."""
+
+DEFAULT_THROTTLE_DAYS = 30
+"""Days a contact is left alone after being surveyed, unless the organisation says otherwise."""
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so that migrations (and SQLite batch rebuilds) can refer to them.
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JsonDocument,
+    }
+
+
+def _org_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    """Industry name as the ACSI benchmarks spell it, to compare scores with."""
+    throttle_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_THROTTLE_DAYS)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    # Globally unique so that a login form needs nothing but an email address.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_login_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(_one_of("scope", API_KEY_SCOPES), name="scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(8))
+    """``read``, or ``write`` (which includes read)."""
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def allows(self, scope: str) -> bool:
+        return self.is_active and (self.scope == "write" or scope == "read")
+
+
+class Survey(Base):
+    __tablename__ = "surveys"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "slug", name="uq_surveys_organisation_slug"),
+        CheckConstraint(_one_of("metric", METRICS), name="metric"),
+        CheckConstraint(_one_of("status", SURVEY_STATUSES), name="status"),
+        CheckConstraint("scale_high > scale_low", name="scale"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(8))
+    scale_low: Mapped[int]
+    scale_high: Mapped[int]
+    top_min: Mapped[float | None] = mapped_column(Float)
+    """Lowest answer in the top band; ``None`` means the metric's default for the scale."""
+    bottom_max: Mapped[float | None] = mapped_column(Float)
+    questions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``{language: {"question": ..., "comment_prompt": ...}}``."""
+    default_language: Mapped[str] = mapped_column(String(35), default="en")
+    touchpoint: Mapped[str | None] = mapped_column(String(100))
+    """The moment surveyed, such as "after support ticket"; responses inherit it by default."""
+    status: Mapped[str] = mapped_column(String(8), default="draft")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+    @property
+    def scale(self) -> Scale:
+        return Scale(self.scale_low, self.scale_high)
+
+    def metric_spec(
+        self, *, level: float = DEFAULT_LEVEL, min_n: int = DEFAULT_MIN_N
+    ) -> MetricSpec:
+        return MetricSpec.default(
+            self.metric,
+            self.scale,
+            top_min=self.top_min,
+            bottom_max=self.bottom_max,
+            level=level,
+            min_n=min_n,
+        )
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint(
+            "organisation_id", "external_id", name="uq_contacts_organisation_external"
+        ),
+        Index("ix_contacts_organisation_email", "organisation_id", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    """The contact's id in the organisation's own systems (CRM, shop, helpdesk)."""
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Free segmentation attributes such as plan or VIP; values are stored as text."""
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class Response(Base):
+    __tablename__ = "responses"
+    __table_args__ = (
+        # NULL keys never collide (on both databases), so keyless responses are unconstrained.
+        UniqueConstraint(
+            "organisation_id", "survey_id", "idempotency_key", name="uq_responses_idempotency"
+        ),
+        Index("ix_responses_keyset", "survey_id", "submitted_at", "id"),
+        Index("ix_responses_survey_score", "survey_id", "score"),
+        CheckConstraint(_one_of("source", SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(35))
+    channel: Mapped[str | None] = mapped_column(String(50))
+    touchpoint: Mapped[str | None] = mapped_column(String(100))
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Segments such as agent, team, product, region, order id; values are stored as text."""
+    submitted_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utc_now)
+    source: Mapped[str] = mapped_column(String(8), default="api")
+    # No foreign key yet: invitations arrive with the collect stage, which adds it.
+    invitation_id: Mapped[int | None] = mapped_column(BigId)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+
+
+class DailyRollup(Base):
+    """How many responses of a survey got each score, per UTC day, channel and touchpoint.
+
+    Kept equal to a recount of ``responses`` by the response repository, in the same
+    transaction as each change. ``''`` stands for "no channel" / "no touchpoint" because a
+    primary key cannot hold NULL.
+    """
+
+    __tablename__ = "daily_rollups"
+    __table_args__ = (
+        # The survey fixes the organisation, so the key needs no organisation_id; the survey
+        # comes first so that one survey's days are one range of the index.
+        CheckConstraint("count >= 0", name="count"),
+        {"sqlite_with_rowid": False},
+    )
+
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(50), primary_key=True)
+    touchpoint: Mapped[str] = mapped_column(String(100), primary_key=True)
+    score: Mapped[float] = mapped_column(Float, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_organisation_at", "organisation_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    actor: Mapped[str] = mapped_column(String(64))
+    """``user:<id>``, ``api_key:<id>`` or ``system``."""
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utc_now)

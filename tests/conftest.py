@@ -1,0 +1,194 @@
+"""Fixtures shared by the whole suite: one database per test, on SQLite and on PostgreSQL.
+
+- ``database_kind``: ``sqlite`` or ``postgresql``; every test using the fixtures below runs
+  once with each.
+- ``engine``: an engine on a database migrated to head and holding no rows: a fresh SQLite
+  file in tmp_path (copied from a template migrated once), or a PostgreSQL database created
+  for this test session (and xdist worker) on 127.0.0.1:5432, emptied before each test and
+  dropped at the end.
+- ``sessions``: a session factory on ``engine``; ``session``: one session from it, rolled
+  back at the end.
+- ``database_url``: the URL of an empty database without any table, for migration tests.
+
+PostgreSQL is started with pg_ctlcluster when it is down. If it still cannot be reached, its
+half of the tests is skipped with the reason shown, or fails when ``CI=true``.
+``CXPULSE_TEST_POSTGRES_URL`` points the suite at another server (an admin URL whose role
+may create databases).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxpulse.store.db import (
+    create_engine_for,
+    current_revision,
+    head_revision,
+    migrate,
+    session_factory,
+)
+from cxpulse.store.models import Base
+
+DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+_START_WAIT_SECONDS = 20.0
+
+
+def _admin_url() -> str:
+    return os.environ.get("CXPULSE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL)
+
+
+def _reachable(url: str) -> str | None:
+    """None when a connection succeeds, else why not."""
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as error:
+        return str(error).strip() or type(error).__name__
+
+
+def _start_local_cluster() -> None:
+    config = Path("/etc/postgresql")
+    if not config.is_dir():
+        return
+    for version in sorted(p.name for p in config.iterdir() if p.is_dir()):
+        # Another xdist worker may be starting it at the same moment; its error is harmless.
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+            check=False,
+            capture_output=True,
+            timeout=60,
+        )
+
+
+def _is_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """An admin URL of a running PostgreSQL server, starting the local one if needed."""
+    url = _admin_url()
+    problem = _reachable(url)
+    if problem is not None:
+        _start_local_cluster()
+        deadline = time.monotonic() + _START_WAIT_SECONDS
+        while problem is not None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            problem = _reachable(url)
+    if problem is not None:
+        message = f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {problem}"
+        if _is_ci():
+            pytest.fail(message + " (CI=true: PostgreSQL is required)", pytrace=False)
+        pytest.skip(message)
+    return url
+
+
+BARE_SCHEMA = "bare"
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_admin_url: str) -> Iterator[str]:
+    """A database of this test session (and xdist worker), dropped afterwards.
+
+    One database rather than one per purpose: creating and dropping a database each cost a
+    checkpoint. Its ``public`` schema is kept migrated for ``engine``; ``database_url`` hands
+    out the ``bare`` schema, so that a test may use both fixtures at once.
+    """
+    worker = re.sub(r"[^a-z0-9]", "", os.environ.get("PYTEST_XDIST_WORKER", "").lower()) or "main"
+    name = f"cxpulse_test_{worker}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test: faster than migrating each time."""
+    path = tmp_path_factory.mktemp("template") / "cxpulse.db"
+    created = create_engine_for(f"sqlite:///{path}")
+    try:
+        migrate(created)
+    finally:
+        # The last connection to close checkpoints the WAL into the file, so a copy is whole.
+        created.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def database_url(database_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database (no tables at all) of the parametrised kind."""
+    if database_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    database: str = request.getfixturevalue("postgres_database")
+    with psycopg.connect(database, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA IF EXISTS {BARE_SCHEMA} CASCADE")
+        connection.execute(f"CREATE SCHEMA {BARE_SCHEMA}")
+    url = make_url(database).update_query_dict({"options": f"-c search_path={BARE_SCHEMA}"})
+    return url.render_as_string(hide_password=False)
+
+
+def _ready_postgres(url: str) -> Engine:
+    """An engine on ``url`` at the newest schema with no rows: emptied when it is at head
+    already (deleting a few rows is far faster than rebuilding the schema), else rebuilt."""
+    created = create_engine_for(url)
+    if current_revision(created) == head_revision():
+        with created.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+        return created
+    with created.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    migrate(created)
+    return created
+
+
+@pytest.fixture
+def engine(database_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database of the parametrised kind, migrated to head, with no rows."""
+    if database_kind == "sqlite":
+        path = tmp_path / "cxpulse.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        created = create_engine_for(f"sqlite:///{path}")
+    else:
+        created = _ready_postgres(request.getfixturevalue("postgres_database"))
+    try:
+        yield created
+    finally:
+        created.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose uncommitted work is rolled back at the end."""
+    with sessions() as opened:
+        yield opened
+        opened.rollback()

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from cxpulse.store import accounts, security
+from cxpulse.store.errors import Conflict, Invalid, NotFound
+from cxpulse.store.models import Organisation
+
+
+def test_passwords_are_argon2_hashed_and_verified() -> None:
+    hashed = security.hash_password("correct horse")
+    assert hashed.startswith("$argon2id$")
+    assert "correct horse" not in hashed
+    assert security.verify_password("correct horse", hashed)
+    assert not security.verify_password("wrong horse", hashed)
+    assert not security.verify_password("correct horse", "not a hash")
+    assert not security.password_needs_rehash(hashed)
+
+
+def test_api_keys_are_random_and_only_their_hash_is_kept() -> None:
+    first, second = security.generate_api_key(), security.generate_api_key()
+    assert first.plaintext != second.plaintext
+    assert first.plaintext.startswith(f"cxp_{first.prefix}_")
+    parts = security.split_api_key(first.plaintext)
+    assert parts is not None
+    assert parts[0] == first.prefix
+    assert first.key_hash == security.hash_api_key_secret(parts[1])
+    assert parts[1] not in first.key_hash
+    assert security.split_api_key("Bearer nonsense") is None
+
+
+def test_users_log_in_with_email_and_password(session: Session, org: Organisation) -> None:
+    user = accounts.create_user(
+        session, org.id, email=" Ann@Example.com ", password="long enough", role="analyst"
+    )
+    assert user.email == "ann@example.com"
+    assert accounts.authenticate(session, "ANN@example.com", "long enough") == user
+    assert user.last_login_at is not None
+    assert accounts.authenticate(session, "ann@example.com", "wrong password") is None
+    assert accounts.authenticate(session, "nobody@example.com", "long enough") is None
+    accounts.update_user(session, org.id, user.id, is_active=False)
+    assert accounts.authenticate(session, "ann@example.com", "long enough") is None
+
+
+def test_user_rules(session: Session, org: Organisation, other_org: Organisation) -> None:
+    accounts.create_user(session, org.id, email="a@example.com", password="12345678", role="owner")
+    with pytest.raises(Conflict):
+        accounts.create_user(
+            session, other_org.id, email="A@example.com", password="12345678", role="viewer"
+        )
+    with pytest.raises(Invalid, match="role"):
+        accounts.create_user(
+            session, org.id, email="b@example.com", password="12345678", role="god"
+        )
+    with pytest.raises(Invalid, match="password"):
+        accounts.create_user(session, org.id, email="b@example.com", password="short", role="agent")
+    with pytest.raises(Invalid, match="email"):
+        accounts.create_user(
+            session, org.id, email="not-an-email", password="12345678", role="agent"
+        )
+
+
+def test_api_key_lifecycle(session: Session, org: Organisation) -> None:
+    owner = accounts.create_user(
+        session, org.id, email="o@example.com", password="12345678", role="owner"
+    )
+    key, plaintext = accounts.create_api_key(
+        session, org.id, name="shop", scope="write", created_by=owner.id
+    )
+    assert plaintext not in (key.key_hash, key.prefix)
+    found = accounts.lookup_api_key(session, plaintext)
+    assert found == key
+    assert found.allows("read")
+    assert found.allows("write")
+    first_use = key.last_used_at
+    assert first_use is not None
+
+    # Within a minute the use is not written again; after it, it is.
+    accounts.lookup_api_key(session, plaintext, now=first_use + timedelta(seconds=30))
+    assert key.last_used_at == first_use
+    later = first_use + timedelta(minutes=2)
+    accounts.lookup_api_key(session, plaintext, now=later)
+    assert key.last_used_at == later
+
+    assert accounts.lookup_api_key(session, plaintext[:-1] + "x") is None
+    assert accounts.lookup_api_key(session, "cxp_000000000000_nope") is None
+    accounts.revoke_api_key(session, org.id, key.id)
+    assert accounts.lookup_api_key(session, plaintext) is None
+    assert not key.allows("read")
+
+
+def test_read_keys_cannot_write(session: Session, org: Organisation) -> None:
+    key, _ = accounts.create_api_key(session, org.id, name="dashboard", scope="read")
+    assert key.allows("read")
+    assert not key.allows("write")
+    with pytest.raises(Invalid, match="scope"):
+        accounts.create_api_key(session, org.id, name="x", scope="admin")
+
+
+def test_organisations(session: Session, org: Organisation) -> None:
+    assert accounts.get_organisation_by_slug(session, "acme") == org
+    assert org.throttle_days == 30
+    with pytest.raises(Conflict):
+        accounts.create_organisation(session, slug="acme", name="Again")
+    with pytest.raises(Invalid):
+        accounts.create_organisation(session, slug="Not A Slug", name="X")
+    with pytest.raises(NotFound):
+        accounts.get_organisation(session, 999_999)

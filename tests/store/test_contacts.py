@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from cxpulse.store import contacts, responses
+from cxpulse.store.errors import Conflict, Invalid, NotFound
+from cxpulse.store.models import Organisation, Survey
+
+
+def test_contact_crud(session: Session, org: Organisation) -> None:
+    ann = contacts.create_contact(
+        session,
+        org.id,
+        external_id="crm-1",
+        email="ann@example.com",
+        name="Ann",
+        locale="sv-SE",
+        attributes={"plan": "pro", "vip": True, "seats": 12},
+    )
+    # Attribute values are kept as text so that filters behave alike on both databases.
+    assert ann.attributes == {"plan": "pro", "vip": "true", "seats": "12"}
+    assert contacts.get_contact_by_external_id(session, org.id, "crm-1") == ann
+    assert contacts.get_contact(session, org.id, ann.id) == ann
+    with pytest.raises(Conflict):
+        contacts.create_contact(session, org.id, external_id="crm-1")
+
+    contacts.update_contact(session, org.id, ann.id, attributes={"plan": "free"}, name=None)
+    assert ann.attributes == {"plan": "free"}
+    assert ann.name is None
+
+    same, created = contacts.upsert_contact(session, org.id, "crm-1", attributes={"vip": False})
+    assert (same, created) == (ann, False)
+    assert ann.attributes == {"plan": "free", "vip": "false"}
+    bob, created = contacts.upsert_contact(session, org.id, "crm-2", email="bob@example.com")
+    assert created
+    assert bob.email == "bob@example.com"
+
+    with pytest.raises(Invalid, match="attributes"):
+        contacts.create_contact(session, org.id, attributes={"nested": {"no": 1}})
+
+
+def test_contacts_page_by_id(session: Session, org: Organisation) -> None:
+    made = [contacts.create_contact(session, org.id, external_id=f"c{n}") for n in range(5)]
+    first = contacts.list_contacts(session, org.id, limit=2)
+    assert first.items == made[:2]
+    second = contacts.list_contacts(session, org.id, limit=2, after=first.next_after)
+    assert second.items == made[2:4]
+    last = contacts.list_contacts(session, org.id, limit=2, after=second.next_after)
+    assert last.items == made[4:]
+    assert last.next_after is None
+
+
+def test_deleting_a_contact_keeps_their_responses(
+    session: Session, org: Organisation, survey: Survey
+) -> None:
+    ann = contacts.create_contact(session, org.id, external_id="crm-1")
+    response, _ = responses.add_response(session, org.id, survey.id, 5, contact_id=ann.id)
+    contacts.delete_contact(session, org.id, ann.id)
+    with pytest.raises(NotFound):
+        contacts.get_contact(session, org.id, ann.id)
+    session.expire_all()
+    kept = responses.get_response(session, org.id, response.id)
+    assert kept.contact_id is None

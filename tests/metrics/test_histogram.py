@@ -96,3 +96,11 @@ def test_mean_and_variance_match_the_raw_values(values: list[int]) -> None:
     h = Histogram.from_values(values)
     assert h.mean() == pytest.approx(statistics.fmean(values))
     assert h.variance() == pytest.approx(statistics.variance(values), abs=1e-12)
+
+
+def test_trusted_and_merge_agree_with_addition() -> None:
+    from cxpulse.metrics.histogram import merge
+
+    parts = [Histogram.trusted({1: 2, 5: 3}), Histogram({5: 1, 3: 4}), Histogram()]
+    assert merge(parts) == parts[0] + parts[1] + parts[2]
+    assert merge(parts).n == 10

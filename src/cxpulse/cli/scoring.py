@@ -279,7 +279,8 @@ def score(
     if output is None:
         output = OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.JSON
     if output is OutputFormat.JSON:
-        sys.stdout.write(to_json(document(metric.value, spec, rows, skipped)) + "\n")
+        indent = 2 if sys.stdout.isatty() else None
+        sys.stdout.write(to_json(document(metric.value, spec, rows, skipped), indent=indent) + "\n")
     elif output is OutputFormat.CSV:
         sys.stdout.write(to_csv(rows, found.group_columns))
     elif output is OutputFormat.MARKDOWN:

@@ -941,7 +941,9 @@ def _aggregate(
         invalid += group_invalid
         if pivot:
             found_counts = zip(scale_values, row[first_count:], strict=True)
-            groups[key] = Histogram({value: count for value, count in found_counts if count})
+            groups[key] = Histogram.trusted(
+                {value: count for value, count in found_counts if count}
+            )
         else:
             values, value_counts = row[first_count:]
             groups[key] = Histogram(dict(zip(values or [], value_counts or [], strict=True)))

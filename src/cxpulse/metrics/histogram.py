@@ -28,6 +28,15 @@ class Histogram:
         object.__setattr__(self, "counts", MappingProxyType(dict(sorted(cleaned.items()))))
 
     @classmethod
+    def trusted(cls, counts: dict[float, int]) -> Histogram:
+        """Wrap counts that are already clean: whole-number keys in ascending order, positive
+        counts. Engines that count inside a database use it to skip re-checking thousands of
+        groups; anything else should call the normal constructor."""
+        histogram = object.__new__(cls)
+        object.__setattr__(histogram, "counts", MappingProxyType(counts))
+        return histogram
+
+    @classmethod
     def from_values(cls, values: Iterable[float]) -> Histogram:
         counts: dict[float, int] = {}
         for value in values:
@@ -75,7 +84,9 @@ class Histogram:
 
 
 def merge(histograms: Iterable[Histogram]) -> Histogram:
-    total = Histogram()
+    """Sum of many histograms, accumulated once rather than pairwise."""
+    counts: dict[float, int] = {}
     for histogram in histograms:
-        total = total + histogram
-    return total
+        for value, count in histogram.counts.items():
+            counts[value] = counts.get(value, 0) + count
+    return Histogram(counts)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cxpulse.metrics import Histogram, MetricResult, MetricSpec, score
+from cxpulse.metrics import Histogram, MetricResult, MetricSpec, merge, score
 from cxpulse.metrics.scores import format_value
 from cxpulse.report.csv_safety import neutralise_cell
 
@@ -33,9 +33,7 @@ def score_groups(
     spec: MetricSpec,
 ) -> list[ScoredRow]:
     """One overall row (group ``{}``) first, then one row per group in key order."""
-    total = Histogram()
-    for histogram in groups.values():
-        total = total + histogram
+    total = merge(groups.values())
     rows = [ScoredRow({}, score(total, spec))]
     if group_columns:
 
@@ -61,8 +59,10 @@ def band_text(counts: Mapping[str, int]) -> str:
     return " / ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
 
 
-def to_json(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, ensure_ascii=False, indent=2)
+def to_json(document: Mapping[str, Any], *, indent: int | None = 2) -> str:
+    """Indented for people; ``indent=None`` for programs (the C encoder, several times faster
+    on tens of thousands of groups)."""
+    return json.dumps(document, ensure_ascii=False, indent=indent)
 
 
 def _flat_columns(rows: Sequence[ScoredRow], group_columns: Sequence[str]) -> list[str]:

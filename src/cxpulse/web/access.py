@@ -1,0 +1,204 @@
+"""Who is calling, and may they: API keys, browser sessions, CSRF and the role check.
+
+Every route declares exactly one of the ``Can*`` dependencies below (or ``Caller``); it
+authenticates the request and checks one permission of ``permissions.ROLE_PERMISSIONS``.
+Routes then pass ``caller.organisation_id`` to every repository call, which is what keeps
+organisations apart: another organisation's rows are simply not found.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import BackgroundTasks, Depends, HTTPException, Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyCookie, HTTPBearer
+from sqlalchemy import or_, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from cxpulse.store import accounts, audit
+from cxpulse.store.models import ApiKey, User
+from cxpulse.store.types import utc_now
+from cxpulse.web.deps import DbSession
+from cxpulse.web.permissions import Permission, key_permissions, role_permissions
+from cxpulse.web.state import SAFE_METHODS, AppState, app_state, database_turn
+from cxpulse.web.tokens import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, SessionData
+
+logger = logging.getLogger("cxpulse.web")
+
+# Declared for the OpenAPI document (the "Authorize" button of /docs); parsing is done below.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key: `Authorization: Bearer cxp_...`. Create one under /api/v1/api-keys.",
+)
+cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session",
+    description="The browser session set by POST /api/v1/auth/login. Unsafe requests also "
+    f"need the `{CSRF_HEADER}` header equal to the `{CSRF_COOKIE}` cookie.",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    organisation_id: int
+    permissions: frozenset[Permission]
+    user_id: int | None = None
+    role: str | None = None
+    """The user's role; None for an API key."""
+    api_key_id: int | None = None
+    key_scope: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names the caller."""
+        if self.user_id is not None:
+            return audit.user_actor(self.user_id)
+        assert self.api_key_id is not None
+        return audit.api_key_actor(self.api_key_id)
+
+
+def _unauthorised(message: str) -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _touch_key(state: AppState, key_id: int) -> None:
+    """Record that a key was used, at most once a minute (``accounts.LAST_USED_RESOLUTION``)."""
+    now = utc_now()
+    stale = now - accounts.LAST_USED_RESOLUTION
+    try:
+        with state.sessions() as session:
+            session.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.id == key_id,
+                    or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= stale),
+                )
+                .values(last_used_at=now)
+            )
+            session.commit()
+    except OperationalError as error:  # busy: a later request records it
+        logger.debug("could not record the use of api key %s: %s", key_id, error)
+
+
+async def _touch_key_after(state: AppState, key_id: int) -> None:
+    async with database_turn(state, writes=True):
+        await run_in_threadpool(_touch_key, state, key_id)
+
+
+def _from_api_key(
+    request: Request, session: Session, background: BackgroundTasks, header: str
+) -> Principal:
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorised("the Authorization header must be 'Bearer <API key>'")
+    writes = request.method not in SAFE_METHODS
+    # A writing request records the use in its own transaction; a reading one (whose session
+    # must not write) after the answer, in a transaction of its own.
+    key = accounts.lookup_api_key(session, token.strip(), touch=writes)
+    if key is None:
+        raise _unauthorised("this API key is unknown or revoked")
+    stale = utc_now() - accounts.LAST_USED_RESOLUTION
+    if not writes and (key.last_used_at is None or key.last_used_at <= stale):
+        background.add_task(_touch_key_after, app_state(request), key.id)
+    return Principal(
+        organisation_id=key.organisation_id,
+        permissions=key_permissions(key.scope),
+        api_key_id=key.id,
+        key_scope=key.scope,
+    )
+
+
+def check_csrf(request: Request, data: SessionData) -> None:
+    """Double submit: the header must equal the cookie, and both the token of the session."""
+    expected = data.csrf_token.encode()
+    header = request.headers.get(CSRF_HEADER, "").encode()
+    cookie = request.cookies.get(CSRF_COOKIE, "").encode()
+    if not (
+        header and hmac.compare_digest(header, expected) and hmac.compare_digest(cookie, expected)
+    ):
+        raise HTTPException(
+            403,
+            f"CSRF check failed: send the value of the {CSRF_COOKIE} cookie "
+            f"in the {CSRF_HEADER} header",
+        )
+
+
+def _from_session_cookie(request: Request, session: Session, token: str) -> Principal:
+    state = app_state(request)
+    data = state.signer.loads(token)
+    if data is None:
+        raise _unauthorised("the session has expired; log in again")
+    if request.method not in SAFE_METHODS:
+        check_csrf(request, data)
+    user = session.get(User, data.user_id)
+    if (
+        user is None
+        or not user.is_active
+        or not hmac.compare_digest(state.signer.fingerprint(user.password_hash), data.fingerprint)
+    ):
+        raise _unauthorised("the session is no longer valid; log in again")
+    return Principal(
+        organisation_id=user.organisation_id,
+        permissions=role_permissions(user.role),
+        user_id=user.id,
+        role=user.role,
+    )
+
+
+def authenticate(
+    request: Request,
+    session: DbSession,
+    background: BackgroundTasks,
+    _bearer: Annotated[object, Security(bearer_scheme)],
+    _cookie: Annotated[object, Security(cookie_scheme)],
+) -> Principal:
+    """The caller: an API key (``Authorization: Bearer``) wins over a session cookie.
+
+    Looked up in the request's own session: one connection and one transaction a request.
+    """
+    header = request.headers.get("authorization")
+    if header is not None:
+        return _from_api_key(request, session, background, header)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        return _from_session_cookie(request, session, token)
+    raise _unauthorised("authentication needed: an API key (Authorization: Bearer) or a session")
+
+
+Caller = Annotated[Principal, Depends(authenticate)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency answering 403 unless the caller holds ``permission``."""
+
+    async def check(caller: Caller) -> Principal:
+        if permission not in caller.permissions:
+            raise HTTPException(403, f"not allowed: this needs the {permission} permission")
+        return caller
+
+    check.__name__ = f"require_{permission.name.lower()}"
+    return check
+
+
+P = Permission
+CanReadSurveys = Annotated[Principal, Depends(require(P.SURVEYS_READ))]
+CanWriteSurveys = Annotated[Principal, Depends(require(P.SURVEYS_WRITE))]
+CanDeleteSurveys = Annotated[Principal, Depends(require(P.SURVEYS_DELETE))]
+CanReadMetrics = Annotated[Principal, Depends(require(P.METRICS_READ))]
+CanReadResponses = Annotated[Principal, Depends(require(P.RESPONSES_READ))]
+CanSubmitResponses = Annotated[Principal, Depends(require(P.RESPONSES_SUBMIT))]
+CanDeleteResponses = Annotated[Principal, Depends(require(P.RESPONSES_DELETE))]
+CanReadContacts = Annotated[Principal, Depends(require(P.CONTACTS_READ))]
+CanWriteContacts = Annotated[Principal, Depends(require(P.CONTACTS_WRITE))]
+CanExport = Annotated[Principal, Depends(require(P.EXPORTS))]
+CanManageUsers = Annotated[Principal, Depends(require(P.USERS_MANAGE))]
+CanManageKeys = Annotated[Principal, Depends(require(P.KEYS_MANAGE))]
+CanReadAudit = Annotated[Principal, Depends(require(P.AUDIT_READ))]

@@ -1,0 +1,126 @@
+"""The FastAPI application: ``create_app()`` builds one, ``cxpulse serve`` runs it.
+
+    from cxpulse.web import create_app
+    app = create_app()                   # settings from the environment
+    # uvicorn.run(app, host="127.0.0.1", port=8000)
+
+Starting the app migrates the database to the newest schema. An engine passed in is used as
+is and left open at shutdown; one created here is disposed of.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+
+from cxpulse import __version__
+from cxpulse.config import Settings, get_settings
+from cxpulse.store.db import create_engine_for, is_sqlite, migrate, session_factory
+from cxpulse.web.deps import pool_capacity
+from cxpulse.web.errors import install_error_handlers
+from cxpulse.web.options import WebOptions
+from cxpulse.web.routes import (
+    audit_log,
+    auth,
+    contacts,
+    exports,
+    keys,
+    metrics,
+    responses,
+    surveys,
+    users,
+)
+from cxpulse.web.schemas import MAX_BODY_BYTES, Health, Problem
+from cxpulse.web.state import AppState, app_state, database_turn
+from cxpulse.web.tokens import SessionSigner, TokenBucket
+
+DESCRIPTION = """\
+The cxpulse REST API: surveys, responses, scores with confidence intervals, contacts and
+exports, each scoped to the caller's organisation.
+
+Authenticate with an API key (`Authorization: Bearer cxp_...`) or a browser session
+(POST /api/v1/auth/login); see docs/api.md for roles, limits, pagination and errors.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    *,
+    options: WebOptions | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    options = options or WebOptions.from_env()
+    owns_engine = engine is None
+    if engine is None:
+        engine = create_engine_for(
+            settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
+    state = AppState(
+        settings=settings,
+        options=options,
+        engine=engine,
+        owns_engine=owns_engine,
+        sessions=session_factory(engine),
+        read_sessions=session_factory(engine, read_only=True),
+        signer=SessionSigner(settings.secret_key, options.session_max_age_seconds),
+        login_limiter=TokenBucket(options.login_burst, options.login_per_minute),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(migrate, state.engine)
+        state.write_lock = asyncio.Lock() if is_sqlite(state.engine) else None
+        capacity = pool_capacity(state.engine)
+        state.connection_slots = asyncio.Semaphore(capacity) if capacity else None
+        try:
+            yield
+        finally:
+            state.write_lock = state.connection_slots = None
+            if state.owns_engine:
+                state.engine.dispose()
+
+    app = FastAPI(
+        title="cxpulse",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.cxpulse = state
+    install_error_handlers(app)
+    for module in (surveys, metrics, exports, contacts, auth, keys, users, audit_log):
+        app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
+    app.include_router(responses.router)  # each route sets its own limit
+
+    @app.get(
+        "/healthz",
+        operation_id="healthz",
+        summary="Is the service up",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Problem, "description": "The database cannot be reached."}},
+    )
+    async def healthz() -> Health | JSONResponse:
+        def ping() -> None:
+            with state.read_sessions() as session:
+                session.execute(text("SELECT 1"))
+
+        try:
+            async with database_turn(state, writes=False):
+                await run_in_threadpool(ping)
+        except Exception:
+            return JSONResponse({"detail": "the database cannot be reached"}, status_code=503)
+        return Health(status="ok", database="ok")
+
+    return app
+
+
+__all__ = ["app_state", "create_app"]

@@ -1,0 +1,281 @@
+"""Responses as CSV, XLSX or Parquet, produced page by page so memory stays flat.
+
+Rows are read by keyset pagination on (submitted_at, id), ``PAGE_SIZE`` at a time, each page
+in its own short read transaction: a long export never holds a snapshot open, and rows added
+meanwhile never shift a page. Response properties become one column each
+(``property.<name>``), found by one DISTINCT query over the same filters.
+
+- CSV is streamed as it is read. Every text cell, headers included, is neutralised against
+  spreadsheet formulas (``cxpulse.report.csv_safety``).
+- XLSX is written by openpyxl's write-only mode, which keeps rows in a temporary file; the
+  finished file is then streamed. Text cells are neutralised as in CSV, times are UTC.
+- Parquet is written by pyarrow in row groups of ``ROW_GROUP_SIZE`` rows, each streamed as
+  soon as it is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Row, and_, func, or_, select, true
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxpulse.report.csv_safety import neutralise_cell
+from cxpulse.store.models import Response
+from cxpulse.store.responses import ResponseFilters, filter_conditions, join_contacts
+
+PAGE_SIZE = 2000
+ROW_GROUP_SIZE = 64_000
+CHUNK_BYTES = 64 * 1024
+XLSX_MAX_ROWS = 1_048_575
+"""Rows an Excel sheet holds, less the header."""
+
+BASE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "survey_id",
+    "submitted_at",
+    "received_at",
+    "score",
+    "comment",
+    "language",
+    "channel",
+    "touchpoint",
+    "source",
+    "contact_id",
+    "idempotency_key",
+)
+_SELECTED = (
+    Response.id,
+    Response.survey_id,
+    Response.submitted_at,
+    Response.received_at,
+    Response.score,
+    Response.comment,
+    Response.language,
+    Response.channel,
+    Response.touchpoint,
+    Response.source,
+    Response.contact_id,
+    Response.idempotency_key,
+    Response.properties,
+)
+PROPERTY_COLUMN = "property."
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    organisation_id: int
+    filters: ResponseFilters
+    property_names: Sequence[str]
+
+    @property
+    def columns(self) -> list[str]:
+        return [*BASE_COLUMNS, *(PROPERTY_COLUMN + name for name in self.property_names)]
+
+
+def property_names(session: Session, organisation_id: int, filters: ResponseFilters) -> list[str]:
+    """Every property name used by the responses the filters match, sorted."""
+    conditions, needs_contacts = filter_conditions(organisation_id, filters)
+    if session.get_bind().dialect.name == "postgresql":
+        query = select(func.jsonb_object_keys(Response.properties).label("name")).select_from(
+            Response
+        )
+    else:
+        each = func.json_each(Response.properties).table_valued("key").alias("each")
+        query = select(each.c.key.label("name")).select_from(Response).join(each, true())
+    if needs_contacts:
+        query = join_contacts(query, organisation_id)
+    inner = query.where(*conditions).subquery()
+    return sorted(session.scalars(select(inner.c.name).distinct()))
+
+
+def count_rows(session: Session, organisation_id: int, filters: ResponseFilters) -> int:
+    conditions, needs_contacts = filter_conditions(organisation_id, filters)
+    query = select(func.count()).select_from(Response)
+    if needs_contacts:
+        query = join_contacts(query, organisation_id)
+    return int(session.scalar(query.where(*conditions)) or 0)
+
+
+def pages(
+    sessions: sessionmaker[Session], plan: ExportPlan, page_size: int | None = None
+) -> Iterator[Sequence[Row[Any]]]:
+    """The matching rows in (submitted_at, id) order, a page at a time."""
+    page_size = page_size or PAGE_SIZE
+    conditions, needs_contacts = filter_conditions(plan.organisation_id, plan.filters)
+    base = select(*_SELECTED)
+    if needs_contacts:
+        base = join_contacts(base, plan.organisation_id)
+    after: tuple[datetime, int] | None = None
+    with sessions() as session:
+        while True:
+            query = base.where(*conditions)
+            if after is not None:
+                moment, last_id = after
+                query = query.where(
+                    Response.submitted_at >= moment,
+                    or_(
+                        Response.submitted_at > moment,
+                        and_(Response.submitted_at == moment, Response.id > last_id),
+                    ),
+                )
+            rows = session.execute(
+                query.order_by(Response.submitted_at, Response.id).limit(page_size)
+            ).all()
+            session.rollback()  # end the read transaction between pages
+            if rows:
+                yield rows
+            if len(rows) < page_size:
+                return
+            after = (rows[-1].submitted_at, rows[-1].id)
+
+
+def _score(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _plain(row: Row[Any], names: Sequence[str]) -> list[Any]:
+    """Row values in column order: properties spread into their columns."""
+    values = list(row[: len(BASE_COLUMNS)])
+    values[4] = _score(values[4])
+    properties: dict[str, str] = row[len(BASE_COLUMNS)] or {}
+    values.extend(properties.get(name) for name in names)
+    return values
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return neutralise_cell(value)
+    return value
+
+
+def csv_chunks(
+    sessions: sessionmaker[Session], plan: ExportPlan, *, bom: bool = False
+) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise_cell(name) for name in plan.columns])
+    first = buffer.getvalue().encode("utf-8")
+    yield (b"\xef\xbb\xbf" + first) if bom else first
+    for page in pages(sessions, plan):
+        buffer.seek(0)
+        buffer.truncate()
+        for row in page:
+            writer.writerow([_csv_cell(v) for v in _plain(row, plan.property_names)])
+        yield buffer.getvalue().encode("utf-8")
+
+
+def _xlsx_cell(value: Any) -> Any:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)  # Excel has no time zones; the values are UTC
+    if isinstance(value, str):
+        return neutralise_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value
+
+
+def xlsx_chunks(sessions: sessionmaker[Session], plan: ExportPlan) -> Iterator[bytes]:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("responses")
+    sheet.append([_xlsx_cell(name) for name in plan.columns])
+    for page in pages(sessions, plan):
+        for row in page:
+            sheet.append([_xlsx_cell(v) for v in _plain(row, plan.property_names)])
+    with tempfile.TemporaryFile() as file:
+        workbook.save(file)
+        file.seek(0)
+        yield from iter(lambda: file.read(CHUNK_BYTES), b"")
+
+
+class _Drain(io.RawIOBase):
+    """A write-only file that hands over what was written since the last ``take``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parts: list[bytes] = []
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._parts.append(chunk)
+        self._position += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._position
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def parquet_schema(plan: ExportPlan) -> pa.Schema:
+    moment = pa.timestamp("us", tz="UTC")
+    fields: list[pa.Field[Any]] = [
+        pa.field("id", pa.int64(), nullable=False),
+        pa.field("survey_id", pa.int64(), nullable=False),
+        pa.field("submitted_at", moment, nullable=False),
+        pa.field("received_at", moment, nullable=False),
+        pa.field("score", pa.float64(), nullable=False),
+        pa.field("comment", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("channel", pa.string()),
+        pa.field("touchpoint", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("contact_id", pa.int64()),
+        pa.field("idempotency_key", pa.string()),
+    ]
+    fields += [pa.field(PROPERTY_COLUMN + name, pa.string()) for name in plan.property_names]
+    return pa.schema(fields)
+
+
+def _table(schema: pa.Schema, rows: Iterable[Row[Any]], names: Sequence[str]) -> pa.Table:
+    columns: list[list[Any]] = [[] for _ in schema.names]
+    for row in rows:
+        for column, value in zip(columns, row[: len(BASE_COLUMNS)], strict=False):
+            column.append(value)
+        properties: dict[str, str] = row[len(BASE_COLUMNS)] or {}
+        for offset, name in enumerate(names):
+            columns[len(BASE_COLUMNS) + offset].append(properties.get(name))
+    return pa.Table.from_arrays(
+        [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
+
+
+def parquet_chunks(sessions: sessionmaker[Session], plan: ExportPlan) -> Iterator[bytes]:
+    schema = parquet_schema(plan)
+    sink = _Drain()
+    writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, compression="zstd")
+    pending: list[Row[Any]] = []
+    try:
+        for page in pages(sessions, plan):
+            pending.extend(page)
+            if len(pending) >= ROW_GROUP_SIZE:
+                writer.write_table(_table(schema, pending, plan.property_names))
+                pending.clear()
+                yield sink.take()
+        if pending:
+            writer.write_table(_table(schema, pending, plan.property_names))
+    finally:
+        writer.close()
+    yield sink.take()

@@ -1,0 +1,150 @@
+"""Query-string filters shared by listing, metrics and exports.
+
+Fixed filters are ordinary query parameters. Segment filters have open names, so they are
+read from the raw query string: ``property.<name>=value`` matches a response property and
+``contact.<attr>=value`` an attribute of the response's contact. Repeating a name keeps the
+last value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from cxpulse.store.responses import ResponseFilters
+from cxpulse.web.errors import FieldErrors, field_error
+from cxpulse.web.schemas import MAX_ID, Source, clean_text
+
+PROPERTY_PREFIX = "property."
+CONTACT_PREFIX = "contact."
+MAX_SEGMENT_FILTERS = 20
+
+INSTANT_HELP = (
+    "A date (2024-05-01, meaning its start, UTC) or a date and time with a zone "
+    "(2024-05-01T08:00:00+02:00; write + as %2B)."
+)
+
+
+def parse_instant(name: str, text: str | None) -> date | datetime | None:
+    if text is None or text == "":
+        return None
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        # An unescaped + arrives as a space: 2024-05-01T08:00:00 02:00.
+        if " " in value[10:] and "+" not in value:
+            head, _, tail = value.rpartition(" ")
+            value = f"{head}+{tail}"
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise FieldErrors.one(
+            ["query", name], f"is not a date or date-time: {INSTANT_HELP}"
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise FieldErrors.one(["query", name], "needs a time zone, such as Z or +02:00")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise FieldErrors.one(["query", name], "is out of range") from None
+
+
+def _checked(loc: list[str | int], value: str, max_length: int = 1000) -> str:
+    try:
+        clean_text(value)
+    except ValueError as error:
+        raise FieldErrors.one(loc, str(error)) from None
+    if len(value) > max_length:
+        raise FieldErrors.one(loc, f"is longer than {max_length} characters")
+    return value
+
+
+@dataclass(frozen=True)
+class SegmentFilters:
+    properties: dict[str, str] = field(default_factory=dict)
+    contact_attributes: dict[str, str] = field(default_factory=dict)
+
+
+def segment_filters(request: Request) -> SegmentFilters:
+    properties: dict[str, str] = {}
+    contact: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        if key.startswith(PROPERTY_PREFIX):
+            target, name = properties, key.removeprefix(PROPERTY_PREFIX)
+        elif key.startswith(CONTACT_PREFIX):
+            target, name = contact, key.removeprefix(CONTACT_PREFIX)
+        else:
+            continue
+        if not name or len(name) > 100:
+            raise FieldErrors.one(["query", key], "needs a name of 1 to 100 characters")
+        target[_checked(["query", key], name, 100)] = _checked(["query", key], value)
+    if len(properties) + len(contact) > MAX_SEGMENT_FILTERS:
+        raise FieldErrors.one(["query"], f"at most {MAX_SEGMENT_FILTERS} segment filters")
+    return SegmentFilters(properties, contact)
+
+
+Start = Annotated[str | None, Query(description="Earliest submission, inclusive. " + INSTANT_HELP)]
+End = Annotated[str | None, Query(description="Latest submission, exclusive. " + INSTANT_HELP)]
+Channel = Annotated[str | None, Query(max_length=50, description="Only this channel.")]
+Touchpoint = Annotated[str | None, Query(max_length=100, description="Only this touchpoint.")]
+LanguageFilter = Annotated[str | None, Query(max_length=35, description="Only this language.")]
+Segments = Annotated[SegmentFilters, Depends(segment_filters)]
+
+
+def response_filters(
+    segments: Segments,
+    start: Start = None,
+    end: End = None,
+    channel: Channel = None,
+    touchpoint: Touchpoint = None,
+    language: LanguageFilter = None,
+    source: Annotated[Source | None, Query(description="Only this source.")] = None,
+    min_score: Annotated[
+        float | None, Query(allow_inf_nan=False, description="Lowest score, inclusive.")
+    ] = None,
+    max_score: Annotated[
+        float | None, Query(allow_inf_nan=False, description="Highest score, inclusive.")
+    ] = None,
+    contact_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this contact's responses.")
+    ] = None,
+    has_comment: Annotated[
+        bool | None, Query(description="Only responses with (true) or without (false) a comment.")
+    ] = None,
+) -> ResponseFilters:
+    """The filters of listings and exports. Segment filters are documented, not declared."""
+    errors = []
+    for name, value in (("channel", channel), ("touchpoint", touchpoint), ("language", language)):
+        if value is not None:
+            try:
+                clean_text(value)
+            except ValueError as error:
+                errors.append(field_error(["query", name], str(error)))
+    if errors:
+        raise FieldErrors(errors)
+    return ResponseFilters(
+        contact_id=contact_id,
+        start=parse_instant("start", start),
+        end=parse_instant("end", end),
+        channel=channel,
+        touchpoint=touchpoint,
+        language=language,
+        source=source,
+        min_score=min_score,
+        max_score=max_score,
+        has_comment=has_comment,
+        properties=segments.properties,
+        contact_attributes=segments.contact_attributes,
+    )
+
+
+Filters = Annotated[ResponseFilters, Depends(response_filters)]
+
+SEGMENT_FILTER_HELP = (
+    "Segment filters: add `property.<name>=<value>` to match a response property "
+    "(such as `property.team=billing`) and `contact.<attribute>=<value>` to match an "
+    "attribute of the response's contact (such as `contact.plan=pro`)."
+)

@@ -1,0 +1,122 @@
+"""Scores of a survey, counted by one GROUP BY inside the database."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from cxpulse.metrics.scores import DEFAULT_LEVEL
+from cxpulse.store import metrics_query, surveys
+from cxpulse.store.errors import Invalid
+from cxpulse.web.access import CanReadMetrics
+from cxpulse.web.deps import DbSession
+from cxpulse.web.errors import invalid_errors
+from cxpulse.web.filters import (
+    SEGMENT_FILTER_HELP,
+    Channel,
+    End,
+    LanguageFilter,
+    Segments,
+    Start,
+    Touchpoint,
+    parse_instant,
+)
+from cxpulse.web.routes.common import SurveyId, problems
+from cxpulse.web.schemas import MetricsOut, Source, clean_text
+from cxpulse.web.state import app_state
+
+router = APIRouter(prefix="/api/v1", tags=["metrics"])
+
+MAX_GROUP_BY = 4
+
+GroupBy = Annotated[
+    list[str] | None,
+    Query(
+        max_length=MAX_GROUP_BY,
+        description="Group by channel, touchpoint, language, source, property:<name> or "
+        "contact:<attribute>; repeat for several (at most 4).",
+    ),
+]
+
+
+@router.get(
+    "/surveys/{survey_id}/metrics",
+    operation_id="getSurveyMetrics",
+    summary="Score a survey",
+    description="The survey's metric (CSAT, DSAT, NPS, CES or mean) with its confidence "
+    "interval, n and band counts: first the overall row (`group` {}), then one row per group. "
+    "Rows have the same shape as `cxpulse score --format json`. " + SEGMENT_FILTER_HELP,
+    response_model=MetricsOut,
+    responses=problems(404),
+)
+def get_survey_metrics(
+    survey_id: SurveyId,
+    request: Request,
+    caller: CanReadMetrics,
+    session: DbSession,
+    segments: Segments,
+    start: Start = None,
+    end: End = None,
+    channel: Channel = None,
+    touchpoint: Touchpoint = None,
+    language: LanguageFilter = None,
+    source: Annotated[Source | None, Query()] = None,
+    group_by: GroupBy = None,
+    period: Annotated[
+        Literal["day", "week", "month", "quarter", "year"] | None,
+        Query(description="Also group by this calendar period (UTC); its label comes first."),
+    ] = None,
+    level: Annotated[
+        float, Query(ge=0.5, le=0.999, description="Confidence level of the intervals.")
+    ] = DEFAULT_LEVEL,
+    min_n: Annotated[
+        int | None,
+        Query(ge=1, le=1_000_000, description="Groups with fewer answers are flagged too small."),
+    ] = None,
+) -> dict[str, Any]:
+    organisation_id = caller.organisation_id
+    survey = surveys.get_survey(session, organisation_id, survey_id)
+    dimensions = list(group_by or [])
+    for dimension in dimensions:
+        try:
+            clean_text(dimension)
+        except ValueError as error:
+            raise invalid_errors(Invalid("group_by", str(error)), ("query",)) from None
+    for name, value in (("channel", channel), ("touchpoint", touchpoint), ("language", language)):
+        if value is not None:
+            try:
+                clean_text(value)
+            except ValueError as error:
+                raise invalid_errors(Invalid(name, str(error)), ("query",)) from None
+    spec = survey.metric_spec(level=level, min_n=min_n or app_state(request).settings.min_n)
+    try:
+        rows = metrics_query.score_rows(
+            session,
+            organisation_id,
+            survey_id,
+            spec=spec,
+            start=parse_instant("start", start),
+            end=parse_instant("end", end),
+            channel=channel,
+            touchpoint=touchpoint,
+            language=language,
+            source=source,
+            properties=segments.properties,
+            contact_attributes=segments.contact_attributes,
+            group_by=dimensions,
+            period=period,
+        )
+    except Invalid as error:
+        raise invalid_errors(error, ("query",)) from None
+    return {
+        "metric": survey.metric,
+        "level": spec.level,
+        "scale": spec.scale.name,
+        "thresholds": {
+            "top_min": spec.thresholds.top_min,
+            "bottom_max": spec.thresholds.bottom_max,
+        },
+        "min_n": spec.min_n,
+        "rows": rows,
+    }

@@ -1,0 +1,274 @@
+"""Responses: submit one or a batch (idempotently), list with filters, read, delete."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, status
+from fastapi import Response as HttpResponse
+from sqlalchemy import select
+
+from cxpulse.store import responses, surveys
+from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store.models import Contact, Response
+from cxpulse.store.responses import MAX_PAGE_SIZE, NewResponse
+from cxpulse.web import audit
+from cxpulse.web.access import CanDeleteResponses, CanReadResponses, CanSubmitResponses
+from cxpulse.web.deps import DbSession
+from cxpulse.web.errors import FieldErrors, field_error, invalid_errors, invalid_loc
+from cxpulse.web.filters import SEGMENT_FILTER_HELP, Filters
+from cxpulse.web.routes.common import ResponseId, SurveyId, problems
+from cxpulse.web.schemas import (
+    MAX_BATCH_BODY_BYTES,
+    MAX_BATCH_SIZE,
+    MAX_BODY_BYTES,
+    MAX_ID,
+    BatchItemOut,
+    BatchOut,
+    ResponseBatch,
+    ResponseCreate,
+    ResponseOut,
+    ResponsePage,
+    clean_text,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["responses"])
+
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Same as the idempotency_key field; when both are given they must agree.",
+    ),
+]
+
+
+def response_out(response: Response) -> ResponseOut:
+    return ResponseOut(
+        id=response.id,
+        survey_id=response.survey_id,
+        contact_id=response.contact_id,
+        score=response.score,
+        comment=response.comment,
+        language=response.language,
+        channel=response.channel,
+        touchpoint=response.touchpoint,
+        properties=response.properties,
+        submitted_at=response.submitted_at,
+        received_at=response.received_at,
+        source=response.source,
+        idempotency_key=response.idempotency_key,
+    )
+
+
+def _new_response(survey_id: int, body: ResponseCreate, key: str | None) -> NewResponse:
+    return NewResponse(
+        survey_id=survey_id,
+        score=body.score,
+        submitted_at=body.submitted_at,
+        comment=body.comment,
+        language=body.language,
+        channel=body.channel,
+        touchpoint=body.touchpoint,
+        properties=body.properties,
+        contact_id=body.contact_id,
+        source=body.source,
+        idempotency_key=key,
+    )
+
+
+def _idempotency_key(body: ResponseCreate, header: str | None) -> str | None:
+    if header is None:
+        return body.idempotency_key
+    try:
+        clean_text(header)
+    except ValueError as error:
+        raise FieldErrors.one(["header", "Idempotency-Key"], str(error)) from None
+    if body.idempotency_key is not None and body.idempotency_key != header:
+        raise FieldErrors.one(
+            ["header", "Idempotency-Key"], "differs from the idempotency_key field"
+        )
+    return header
+
+
+@router.post(
+    "/surveys/{survey_id}/responses",
+    operation_id="createResponse",
+    summary="Submit a response",
+    description="Answers 201 with the stored response, or 200 with the response stored "
+    "before when its idempotency key (field or Idempotency-Key header) was seen already for "
+    "this survey; the repeat stores nothing.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ResponseOut,
+    responses={
+        200: {"model": ResponseOut, "description": "A repeat: the response stored before."},
+        **problems(404),
+    },
+    max_body_size=MAX_BODY_BYTES,
+)
+def create_response(
+    survey_id: SurveyId,
+    body: ResponseCreate,
+    caller: CanSubmitResponses,
+    session: DbSession,
+    http: HttpResponse,
+    idempotency_key: IdempotencyHeader = None,
+) -> ResponseOut:
+    item = _new_response(survey_id, body, _idempotency_key(body, idempotency_key))
+    try:
+        stored, created = responses.add_responses(session, caller.organisation_id, [item])[0]
+    except NotFound as error:
+        if error.entity == "contact":
+            raise FieldErrors.one(["body", "contact_id"], "no such contact") from None
+        raise
+    session.commit()
+    if not created:
+        http.status_code = status.HTTP_200_OK
+    return response_out(stored)
+
+
+def _missing_contacts(session: DbSession, organisation_id: int, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    found = session.scalars(
+        select(Contact.id).where(Contact.organisation_id == organisation_id, Contact.id.in_(ids))
+    )
+    return ids - set(found)
+
+
+@router.post(
+    "/surveys/{survey_id}/responses/batch",
+    operation_id="createResponsesBatch",
+    summary="Submit a batch of responses",
+    description=f"Up to {MAX_BATCH_SIZE:,} responses, all or nothing: when any item is "
+    "invalid nothing is stored and the 422 lists every item's errors (loc "
+    '`["body", "items", <position>, <field>]`). Items whose idempotency key is stored '
+    "already (or repeated within the batch) are answered with the stored response and "
+    "`created: false`. Answers 201 when at least one response was stored, else 200.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BatchOut,
+    responses={
+        200: {"model": BatchOut, "description": "Every item was a repeat."},
+        **problems(404),
+    },
+    max_body_size=MAX_BATCH_BODY_BYTES,
+)
+def create_responses_batch(
+    survey_id: SurveyId,
+    body: ResponseBatch,
+    caller: CanSubmitResponses,
+    session: DbSession,
+    http: HttpResponse,
+) -> BatchOut:
+    organisation_id = caller.organisation_id
+    survey = surveys.get_survey(session, organisation_id, survey_id)
+    errors: list[dict[str, Any]] = []
+    for n, item in enumerate(body.items):
+        try:
+            responses.check_score(survey, item.score, index=n)
+        except Invalid as error:
+            errors.append(field_error(invalid_loc(error), error.message))
+    missing = _missing_contacts(
+        session, organisation_id, {i.contact_id for i in body.items if i.contact_id is not None}
+    )
+    errors += [
+        field_error(["body", "items", n, "contact_id"], "no such contact")
+        for n, item in enumerate(body.items)
+        if item.contact_id in missing
+    ]
+    if errors:
+        errors.sort(key=lambda e: e["loc"][2])
+        raise FieldErrors(errors)
+    items = [_new_response(survey_id, item, item.idempotency_key) for item in body.items]
+    try:
+        results = responses.add_responses(session, organisation_id, items)
+    except Invalid as error:
+        # The store leaves the position out of a batch of one; the API always gives it.
+        at = error if error.index is not None else Invalid(error.field, error.message, index=0)
+        raise invalid_errors(at) from None
+    session.commit()
+    created = sum(1 for _, was_created in results if was_created)
+    if created == 0:
+        http.status_code = status.HTTP_200_OK
+    return BatchOut(
+        created=created,
+        existing=len(results) - created,
+        items=[
+            BatchItemOut(**response_out(stored).model_dump(), created=was_created)
+            for stored, was_created in results
+        ],
+    )
+
+
+@router.get(
+    "/surveys/{survey_id}/responses",
+    operation_id="listResponses",
+    summary="List a survey's responses",
+    description="Oldest first, in (submitted_at, id) order, `limit` at a time; pass "
+    "`next_cursor` back as `cursor` for the next page. " + SEGMENT_FILTER_HELP,
+    response_model=ResponsePage,
+    responses=problems(404),
+)
+def list_responses(
+    survey_id: SurveyId,
+    caller: CanReadResponses,
+    session: DbSession,
+    filters: Filters,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200, description="From next_cursor.")] = None,
+) -> ResponsePage:
+    surveys.get_survey(session, caller.organisation_id, survey_id)
+    after = decode_cursor(cursor) if cursor else None
+    page = responses.list_responses(
+        session,
+        caller.organisation_id,
+        dataclasses.replace(filters, survey_id=survey_id),
+        after=after,
+        limit=limit,
+    )
+    return ResponsePage(
+        items=[response_out(r) for r in page.items],
+        next_cursor=responses.encode_cursor(page.next_after) if page.next_after else None,
+    )
+
+
+def decode_cursor(token: str) -> responses.Cursor:
+    try:
+        moment, last_id = responses.decode_cursor(token)
+    except (Invalid, ValueError, OverflowError):
+        raise FieldErrors.one(["query", "cursor"], "is not a cursor this server gave out") from None
+    if not 0 <= last_id <= MAX_ID:
+        raise FieldErrors.one(["query", "cursor"], "is not a cursor this server gave out")
+    return moment, last_id
+
+
+@router.get(
+    "/responses/{response_id}",
+    operation_id="getResponse",
+    summary="Get a response",
+    response_model=ResponseOut,
+    responses=problems(404),
+)
+def get_response(
+    response_id: ResponseId, caller: CanReadResponses, session: DbSession
+) -> ResponseOut:
+    return response_out(responses.get_response(session, caller.organisation_id, response_id))
+
+
+@router.delete(
+    "/responses/{response_id}",
+    operation_id="deleteResponse",
+    summary="Delete a response",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=HttpResponse,
+    responses=problems(404),
+)
+def delete_response(
+    response_id: ResponseId, caller: CanDeleteResponses, session: DbSession
+) -> HttpResponse:
+    responses.delete_response(session, caller.organisation_id, response_id)
+    audit.record(session, caller, "delete", "response", response_id)
+    session.commit()
+    return HttpResponse(status_code=status.HTTP_204_NO_CONTENT)

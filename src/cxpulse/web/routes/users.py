@@ -1,0 +1,117 @@
+"""Users of the caller's organisation. Owners and admins; only owners touch owners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import func, select
+
+from cxpulse.store import accounts
+from cxpulse.store.models import User
+from cxpulse.web import audit
+from cxpulse.web.access import CanManageUsers, Principal
+from cxpulse.web.deps import DbSession
+from cxpulse.web.errors import FieldErrors
+from cxpulse.web.permissions import Permission
+from cxpulse.web.routes.common import UserId, problems
+from cxpulse.web.schemas import UserCreate, UserList, UserOut, UserUpdate
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+def _may_touch_owner(caller: Principal) -> None:
+    if Permission.OWNERS_MANAGE not in caller.permissions:
+        raise HTTPException(403, "only an owner may create, change or grant the owner role")
+
+
+@router.get(
+    "",
+    operation_id="listUsers",
+    summary="List users",
+    response_model=UserList,
+    responses=problems(),
+)
+def list_users(caller: CanManageUsers, session: DbSession) -> UserList:
+    users = accounts.list_users(session, caller.organisation_id)
+    return UserList(items=[UserOut.model_validate(user) for user in users])
+
+
+@router.post(
+    "",
+    operation_id="createUser",
+    summary="Create a user",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=problems(409),
+)
+def create_user(body: UserCreate, caller: CanManageUsers, session: DbSession) -> UserOut:
+    if body.role == "owner":
+        _may_touch_owner(caller)
+    user = accounts.create_user(
+        session,
+        caller.organisation_id,
+        email=body.email,
+        password=body.password,
+        role=body.role,
+        name=body.name,
+    )
+    audit.record(session, caller, "create", "user", user.id, {"role": user.role})
+    session.commit()
+    return UserOut.model_validate(user)
+
+
+@router.get(
+    "/{user_id}",
+    operation_id="getUser",
+    summary="Get a user",
+    response_model=UserOut,
+    responses=problems(404),
+)
+def get_user(user_id: UserId, caller: CanManageUsers, session: DbSession) -> UserOut:
+    return UserOut.model_validate(accounts.get_user(session, caller.organisation_id, user_id))
+
+
+@router.patch(
+    "/{user_id}",
+    operation_id="updateUser",
+    summary="Change a user's role, name or active flag",
+    description="The last active owner can be neither demoted nor deactivated.",
+    response_model=UserOut,
+    responses=problems(404, 409),
+)
+def update_user(
+    user_id: UserId, body: UserUpdate, caller: CanManageUsers, session: DbSession
+) -> UserOut:
+    organisation_id = caller.organisation_id
+    user = accounts.get_user(session, organisation_id, user_id)
+    changes: dict[str, Any] = {
+        name: getattr(body, name)
+        for name in body.model_fields_set
+        if getattr(body, name) is not None or name == "name"
+    }
+    if user.role == "owner" or changes.get("role") == "owner":
+        _may_touch_owner(caller)
+    stops_owning = (
+        user.role == "owner"
+        and user.is_active
+        and (changes.get("role", "owner") != "owner" or changes.get("is_active", True) is False)
+    )
+    if stops_owning:
+        others = session.scalar(
+            select(func.count()).where(
+                User.organisation_id == organisation_id,
+                User.role == "owner",
+                User.is_active.is_(True),
+                User.id != user.id,
+            )
+        )
+        if not others:
+            field = "role" if "role" in changes else "is_active"
+            raise FieldErrors.one(
+                ["body", field], "the organisation would be left without an owner", "conflict", 409
+            )
+    user = accounts.update_user(session, organisation_id, user_id, **changes)
+    audit.record(session, caller, "update", "user", user.id, {"fields": sorted(changes)})
+    session.commit()
+    return UserOut.model_validate(user)

@@ -1,0 +1,428 @@
+"""Request and response bodies of API v1.
+
+Limits that the store enforces are declared here too, so that the OpenAPI document states
+them and a request over a limit is refused with a field-level 422 before any query runs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
+
+from cxpulse.store.models import MAX_COMMENT_LENGTH
+
+MAX_ID = 2**63 - 1
+"""Largest id of a response, contact or audit entry (64-bit columns)."""
+MAX_SMALL_ID = 2**31 - 1
+"""Largest id of a survey, user, API key or organisation (32-bit columns on PostgreSQL)."""
+MAX_BATCH_SIZE = 1000
+"""Most responses one batch request may carry."""
+MAX_ATTRIBUTES = 50
+"""Most properties a response, or attributes a contact, may carry."""
+MAX_PASSWORD_LENGTH = 1024
+MAX_BODY_BYTES = 1_000_000
+"""Largest request body, except for batches; over it the answer is 413."""
+MAX_BATCH_BODY_BYTES = 48_000_000
+"""Largest batch body: room for 1,000 responses with comments at their longest."""
+
+MetricName = Literal["csat", "dsat", "nps", "ces", "mean"]
+SurveyStatus = Literal["draft", "active", "closed"]
+Role = Literal["owner", "admin", "analyst", "agent", "viewer"]
+KeyScope = Literal["read", "write"]
+Source = Literal["api", "import", "web", "email", "widget", "demo"]
+
+
+def clean_text(value: str) -> str:
+    """Refuse what neither database can store: NUL characters and unpaired surrogates."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode text") from None
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the years 1 to 9999 once converted to UTC") from None
+
+
+_Clean = AfterValidator(clean_text)
+Text35 = Annotated[str, StringConstraints(max_length=35), _Clean]
+Text50 = Annotated[str, StringConstraints(max_length=50), _Clean]
+Text100 = Annotated[str, StringConstraints(max_length=100), _Clean]
+Text200 = Annotated[str, StringConstraints(max_length=200), _Clean]
+Text320 = Annotated[str, StringConstraints(max_length=320), _Clean]
+Text2000 = Annotated[str, StringConstraints(max_length=2000), _Clean]
+Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT_LENGTH), _Clean]
+Name100 = Annotated[str, StringConstraints(min_length=1, max_length=100), _Clean]
+Name200 = Annotated[str, StringConstraints(min_length=1, max_length=200), _Clean]
+Language = Annotated[str, StringConstraints(min_length=1, max_length=35), _Clean]
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"),
+]
+AttributeName = Annotated[str, StringConstraints(min_length=1, max_length=100), _Clean]
+# Strict numbers: a text too long must be refused, not read as a number ("000...0" as 0).
+AttributeValue = (
+    Annotated[str, StringConstraints(max_length=1000), _Clean]
+    | StrictInt
+    | Annotated[float, Field(strict=True, allow_inf_nan=False)]
+    | StrictBool
+    | None
+)
+Attributes = Annotated[dict[AttributeName, AttributeValue], Field(max_length=MAX_ATTRIBUTES)]
+Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Password = Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH), _Clean]
+ScaleEnd = Annotated[int, Field(ge=-1000, le=1000)]
+Threshold = Annotated[float, Field(ge=-1000, le=1000, allow_inf_nan=False)]
+Score = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+_IN = ConfigDict(extra="forbid")
+_OUT = ConfigDict(from_attributes=True)
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class FieldProblems(BaseModel):
+    detail: list[FieldProblem]
+
+
+# Surveys
+
+
+class QuestionText(BaseModel):
+    model_config = _IN
+    question: Text2000 | None = None
+    comment_prompt: Text2000 | None = None
+
+
+class SurveyCreate(BaseModel):
+    model_config = _IN
+    slug: Slug = Field(examples=["support-csat"])
+    name: Name200 = Field(examples=["CSAT after a support ticket"])
+    metric: MetricName
+    scale_low: ScaleEnd | None = Field(None, description="Default: the metric's usual scale.")
+    scale_high: ScaleEnd | None = None
+    top_min: Threshold | None = Field(
+        None, description="Lowest answer in the top band; default: the metric's."
+    )
+    bottom_max: Threshold | None = Field(
+        None, description="Highest answer in the bottom band; default: the metric's."
+    )
+    questions: dict[Language, QuestionText] | None = Field(
+        None, max_length=100, description="Question text and comment prompt per language."
+    )
+    default_language: Language = "en"
+    touchpoint: Text100 | None = Field(None, examples=["after support ticket"])
+    status: SurveyStatus = "draft"
+
+
+class SurveyUpdate(BaseModel):
+    """Only the fields sent change; ``null`` thresholds go back to the metric's defaults."""
+
+    model_config = _IN
+    slug: Slug | None = None
+    name: Name200 | None = None
+    metric: MetricName | None = None
+    scale_low: ScaleEnd | None = None
+    scale_high: ScaleEnd | None = None
+    top_min: Threshold | None = None
+    bottom_max: Threshold | None = None
+    questions: dict[Language, QuestionText] | None = Field(None, max_length=100)
+    default_language: Language | None = None
+    touchpoint: Text100 | None = None
+    status: SurveyStatus | None = None
+
+
+class SurveyOut(BaseModel):
+    model_config = _OUT
+    id: int
+    slug: str
+    name: str
+    metric: str
+    scale: str
+    scale_low: int
+    scale_high: int
+    top_min: float | None
+    bottom_max: float | None
+    questions: dict[str, dict[str, str]]
+    default_language: str
+    touchpoint: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class SurveyList(BaseModel):
+    items: list[SurveyOut]
+
+
+# Responses
+
+
+class ResponseCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "score": 5,
+                    "comment": "Quick and friendly",
+                    "channel": "email",
+                    "language": "en",
+                    "properties": {"agent": "anna", "team": "billing"},
+                    "idempotency_key": "ticket-48213",
+                }
+            ]
+        },
+    )
+    score: Score = Field(description="An answer on the survey's scale (whole numbers).")
+    submitted_at: Instant | None = Field(None, description="With a time zone; default: now.")
+    comment: Comment | None = Field(None, description=f"At most {MAX_COMMENT_LENGTH:,} characters.")
+    language: Text35 | None = None
+    channel: Text50 | None = None
+    touchpoint: Text100 | None = Field(None, description="Default: the survey's touchpoint.")
+    properties: Attributes | None = Field(
+        None, description="Segments such as agent, team, product, region; stored as text."
+    )
+    contact_id: Id | None = None
+    source: Source = "api"
+    idempotency_key: Text200 | None = Field(
+        None,
+        description="A repeat with the same key (per survey) stores nothing and answers 200 "
+        "with the response stored first. The Idempotency-Key header does the same.",
+    )
+
+
+class ResponseBatch(BaseModel):
+    model_config = _IN
+    items: list[ResponseCreate] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
+
+
+class ResponseOut(BaseModel):
+    model_config = _OUT
+    id: int
+    survey_id: int
+    contact_id: int | None
+    score: float
+    comment: str | None
+    language: str | None
+    channel: str | None
+    touchpoint: str | None
+    properties: dict[str, str]
+    submitted_at: datetime
+    received_at: datetime
+    source: str
+    idempotency_key: str | None
+
+
+class BatchItemOut(ResponseOut):
+    created: bool
+    """False when the idempotency key was already stored (or repeated within the batch)."""
+
+
+class BatchOut(BaseModel):
+    created: int
+    existing: int
+    items: list[BatchItemOut]
+
+
+class ResponsePage(BaseModel):
+    items: list[ResponseOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+# Metrics
+
+
+class MetricRow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    group: dict[str, str | None]
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    counts: dict[str, int]
+    too_small: bool
+
+
+class Thresholds(BaseModel):
+    top_min: float
+    bottom_max: float
+
+
+class MetricsOut(BaseModel):
+    metric: str
+    level: float
+    scale: str
+    thresholds: Thresholds
+    min_n: int
+    rows: list[MetricRow]
+
+
+# Contacts
+
+
+class ContactCreate(BaseModel):
+    model_config = _IN
+    external_id: Text200 | None = Field(None, description="The id in your CRM, shop or helpdesk.")
+    email: Text320 | None = None
+    name: Text200 | None = None
+    locale: Text35 | None = None
+    attributes: Attributes | None = Field(None, description="Such as plan or vip; stored as text.")
+
+
+class ContactUpdate(ContactCreate):
+    """Only the fields sent change; ``attributes`` replaces the whole set."""
+
+
+class ContactOut(BaseModel):
+    model_config = _OUT
+    id: int
+    external_id: str | None
+    email: str | None
+    name: str | None
+    locale: str | None
+    attributes: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactPage(BaseModel):
+    items: list[ContactOut]
+    next_cursor: str | None
+
+
+# Accounts
+
+
+class LoginIn(BaseModel):
+    model_config = _IN
+    email: Text320
+    password: Password
+
+
+class UserOut(BaseModel):
+    model_config = _OUT
+    id: int
+    email: str
+    name: str | None
+    role: str
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserCreate(BaseModel):
+    model_config = _IN
+    email: Text320
+    password: Password = Field(description="At least 8 characters.")
+    role: Role
+    name: Text200 | None = None
+
+
+class UserUpdate(BaseModel):
+    model_config = _IN
+    role: Role | None = None
+    name: Text200 | None = None
+    is_active: bool | None = None
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class OrganisationOut(BaseModel):
+    model_config = _OUT
+    id: int
+    slug: str
+    name: str
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    organisation: OrganisationOut
+    csrf_token: str = Field(
+        description="Send it as the X-CSRF-Token header with every POST, PATCH and DELETE "
+        "(it is also in the cxpulse_csrf cookie)."
+    )
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = _IN
+    name: Name100 = Field(examples=["helpdesk integration"])
+    scope: KeyScope = Field(description="read, or write (which includes read).")
+
+
+class ApiKeyOut(BaseModel):
+    model_config = _OUT
+    id: int
+    name: str
+    prefix: str
+    scope: str
+    created_by: int | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The key itself: shown now and never again.")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]
+
+
+class Me(BaseModel):
+    organisation: OrganisationOut
+    user: UserOut | None
+    api_key: ApiKeyOut | None
+    permissions: list[str]
+
+
+class AuditEntry(BaseModel):
+    model_config = _OUT
+    id: int
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    details: dict[str, Any]
+    at: datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]

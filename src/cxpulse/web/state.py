@@ -1,0 +1,58 @@
+"""What one app holds for its whole life: settings, engine, session factories, limiter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
+
+from cxpulse.config import Settings
+from cxpulse.web.options import WebOptions
+from cxpulse.web.tokens import SessionSigner, TokenBucket
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    options: WebOptions
+    engine: Engine
+    owns_engine: bool
+    sessions: sessionmaker[Session]
+    """Sessions for requests that change something (on SQLite: BEGIN IMMEDIATE)."""
+    read_sessions: sessionmaker[Session]
+    """Sessions for requests that only read (on SQLite they never take the write lock)."""
+    signer: SessionSigner
+    login_limiter: TokenBucket
+    write_lock: asyncio.Lock | None = field(default=None)
+    """On SQLite, the queue of writing requests (made at start-up, in the server's loop)."""
+    connection_slots: asyncio.Semaphore | None = field(default=None)
+    """One per pooled connection: the queue for a database session (see ``deps``)."""
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@asynccontextmanager
+async def database_turn(state: AppState, *, writes: bool) -> AsyncIterator[None]:
+    """Wait in the event loop for a pooled connection (and on SQLite, for a writer's turn).
+
+    Hold it while using one session, and never wait for a second turn while holding one:
+    that keeps sync code from ever blocking a worker thread on an exhausted pool.
+    """
+    async with AsyncExitStack() as stack:
+        if writes and state.write_lock is not None:
+            await stack.enter_async_context(state.write_lock)
+        if state.connection_slots is not None:
+            await stack.enter_async_context(state.connection_slots)
+        yield
+
+
+def app_state(connection: HTTPConnection) -> AppState:
+    state = connection.app.state.cxpulse
+    assert isinstance(state, AppState)
+    return state

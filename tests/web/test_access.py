@@ -1,0 +1,513 @@
+"""Who may do what: organisation isolation, the role matrix, key scopes."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx2 import Response as HttpResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxpulse.store import accounts, contacts, responses, surveys
+from cxpulse.store.models import ROLES, Contact, Response, Survey
+from cxpulse.web.permissions import ROLE_PERMISSIONS
+
+from .helpers import Org, World, bearer, session_headers
+
+_serial = itertools.count()
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call on ``org``'s objects; ``fresh`` ones make their own target first."""
+
+    name: str
+    minimum: str
+    """The lowest role allowed: viewer < agent < analyst < admin < owner."""
+    success: int
+    send: Callable[[TestClient, Org, dict[str, str], sessionmaker[Session]], HttpResponse]
+    key_scope: str | None
+    """The lowest API key scope allowed (read < write), or None when no key may."""
+
+
+def _fresh_survey(db: sessionmaker[Session], org: Org) -> int:
+    with db() as session:
+        survey = surveys.create_survey(
+            session, org.id, slug=f"s-{next(_serial)}", name="Fresh", metric="nps"
+        )
+        session.commit()
+        return survey.id
+
+
+def _fresh_response(db: sessionmaker[Session], org: Org) -> int:
+    with db() as session:
+        response, _ = responses.add_response(session, org.id, org.survey_id, 3)
+        session.commit()
+        return response.id
+
+
+def _fresh_contact(db: sessionmaker[Session], org: Org) -> int:
+    with db() as session:
+        contact = contacts.create_contact(session, org.id, name="Fresh")
+        session.commit()
+        return contact.id
+
+
+def _fresh_key(db: sessionmaker[Session], org: Org) -> int:
+    with db() as session:
+        key, _ = accounts.create_api_key(session, org.id, name="fresh", scope="read")
+        session.commit()
+        return key.id
+
+
+def _fresh_user(db: sessionmaker[Session], org: Org) -> int:
+    with db() as session:
+        user = accounts.create_user(
+            session,
+            org.id,
+            email=f"u{next(_serial)}@{org.slug}.example",
+            password="x" * 8,
+            role="viewer",
+        )
+        session.commit()
+        return user.id
+
+
+S = "/api/v1/surveys"
+CALLS: list[Call] = [
+    Call("listSurveys", "viewer", 200, lambda c, o, h, db: c.get(S, headers=h), "read"),
+    Call(
+        "getSurvey",
+        "viewer",
+        200,
+        lambda c, o, h, db: c.get(f"{S}/{o.survey_id}", headers=h),
+        "read",
+    ),
+    Call(
+        "getSurveyMetrics",
+        "viewer",
+        200,
+        lambda c, o, h, db: c.get(f"{S}/{o.survey_id}/metrics", headers=h),
+        "read",
+    ),
+    Call("getMe", "viewer", 200, lambda c, o, h, db: c.get("/api/v1/auth/me", headers=h), "read"),
+    Call(
+        "listResponses",
+        "agent",
+        200,
+        lambda c, o, h, db: c.get(f"{S}/{o.survey_id}/responses", headers=h),
+        "read",
+    ),
+    Call(
+        "getResponse",
+        "agent",
+        200,
+        lambda c, o, h, db: c.get(f"/api/v1/responses/{o.response_id}", headers=h),
+        "read",
+    ),
+    Call(
+        "createResponse",
+        "agent",
+        201,
+        lambda c, o, h, db: c.post(f"{S}/{o.survey_id}/responses", json={"score": 4}, headers=h),
+        "write",
+    ),
+    Call(
+        "createResponsesBatch",
+        "agent",
+        201,
+        lambda c, o, h, db: c.post(
+            f"{S}/{o.survey_id}/responses/batch", json={"items": [{"score": 4}]}, headers=h
+        ),
+        "write",
+    ),
+    Call(
+        "listContacts",
+        "agent",
+        200,
+        lambda c, o, h, db: c.get("/api/v1/contacts", headers=h),
+        "read",
+    ),
+    Call(
+        "getContact",
+        "agent",
+        200,
+        lambda c, o, h, db: c.get(f"/api/v1/contacts/{o.contact_id}", headers=h),
+        "read",
+    ),
+    Call(
+        "createSurvey",
+        "analyst",
+        201,
+        lambda c, o, h, db: c.post(
+            S, json={"slug": f"new-{next(_serial)}", "name": "New", "metric": "ces"}, headers=h
+        ),
+        "write",
+    ),
+    Call(
+        "updateSurvey",
+        "analyst",
+        200,
+        lambda c, o, h, db: c.patch(f"{S}/{o.survey_id}", json={"name": "Renamed"}, headers=h),
+        "write",
+    ),
+    Call(
+        "deleteResponse",
+        "analyst",
+        204,
+        lambda c, o, h, db: c.delete(f"/api/v1/responses/{_fresh_response(db, o)}", headers=h),
+        "write",
+    ),
+    Call(
+        "createContact",
+        "analyst",
+        201,
+        lambda c, o, h, db: c.post("/api/v1/contacts", json={"name": "N"}, headers=h),
+        "write",
+    ),
+    Call(
+        "updateContact",
+        "analyst",
+        200,
+        lambda c, o, h, db: c.patch(
+            f"/api/v1/contacts/{o.contact_id}", json={"name": "M"}, headers=h
+        ),
+        "write",
+    ),
+    Call(
+        "deleteContact",
+        "analyst",
+        204,
+        lambda c, o, h, db: c.delete(f"/api/v1/contacts/{_fresh_contact(db, o)}", headers=h),
+        "write",
+    ),
+    Call(
+        "exportResponses",
+        "analyst",
+        200,
+        lambda c, o, h, db: c.get(f"{S}/{o.survey_id}/responses/export.csv", headers=h),
+        "read",
+    ),
+    Call(
+        "deleteSurvey",
+        "admin",
+        204,
+        lambda c, o, h, db: c.delete(f"{S}/{_fresh_survey(db, o)}", headers=h),
+        None,
+    ),
+    Call(
+        "listApiKeys", "admin", 200, lambda c, o, h, db: c.get("/api/v1/api-keys", headers=h), None
+    ),
+    Call(
+        "createApiKey",
+        "admin",
+        201,
+        lambda c, o, h, db: c.post(
+            "/api/v1/api-keys", json={"name": "k", "scope": "read"}, headers=h
+        ),
+        None,
+    ),
+    Call(
+        "revokeApiKey",
+        "admin",
+        200,
+        lambda c, o, h, db: c.post(f"/api/v1/api-keys/{_fresh_key(db, o)}/revoke", headers=h),
+        None,
+    ),
+    Call("listUsers", "admin", 200, lambda c, o, h, db: c.get("/api/v1/users", headers=h), None),
+    Call(
+        "getUser",
+        "admin",
+        200,
+        lambda c, o, h, db: c.get(f"/api/v1/users/{o.users['viewer']}", headers=h),
+        None,
+    ),
+    Call(
+        "createUser",
+        "admin",
+        201,
+        lambda c, o, h, db: c.post(
+            "/api/v1/users",
+            json={
+                "email": f"n{next(_serial)}@x.example",
+                "password": "long enough",
+                "role": "agent",
+            },
+            headers=h,
+        ),
+        None,
+    ),
+    Call(
+        "updateUser",
+        "admin",
+        200,
+        lambda c, o, h, db: c.patch(
+            f"/api/v1/users/{_fresh_user(db, o)}", json={"role": "analyst"}, headers=h
+        ),
+        None,
+    ),
+    Call(
+        "listAuditEntries",
+        "admin",
+        200,
+        lambda c, o, h, db: c.get("/api/v1/audit", headers=h),
+        None,
+    ),
+    Call(
+        "createOwner",
+        "owner",
+        201,
+        lambda c, o, h, db: c.post(
+            "/api/v1/users",
+            json={
+                "email": f"o{next(_serial)}@x.example",
+                "password": "long enough",
+                "role": "owner",
+            },
+            headers=h,
+        ),
+        None,
+    ),
+    Call(
+        "demoteOwner",
+        "owner",
+        200,
+        lambda c, o, h, db: c.patch(
+            f"/api/v1/users/{_second_owner(db, o)}", json={"role": "admin"}, headers=h
+        ),
+        None,
+    ),
+]
+
+
+def _second_owner(db: sessionmaker[Session], org: Org) -> int:
+    with db() as session:
+        user = accounts.create_user(
+            session,
+            org.id,
+            email=f"o{next(_serial)}@{org.slug}.example",
+            password="x" * 8,
+            role="owner",
+        )
+        session.commit()
+        return user.id
+
+
+RANK = {role: n for n, role in enumerate(reversed(ROLES))}  # viewer 0 ... owner 4
+
+
+def test_the_role_ladder_matches_the_permission_matrix() -> None:
+    ordered = sorted(ROLES, key=RANK.__getitem__)
+    for lower, higher in itertools.pairwise(ordered):
+        assert ROLE_PERMISSIONS[lower] < ROLE_PERMISSIONS[higher]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_can_do_exactly_what_it_should(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session], role: str
+) -> None:
+    org = world.a
+    headers = session_headers(app, org.users[role])
+    for call in CALLS:
+        answer = call.send(client, org, headers, db)
+        expected = call.success if RANK[role] >= RANK[call.minimum] else 403
+        assert answer.status_code == expected, (role, call.name, answer.text)
+
+
+@pytest.mark.parametrize("scope", ["read", "write"])
+def test_each_key_scope_can_do_exactly_what_it_should(
+    client: TestClient, world: World, db: sessionmaker[Session], scope: str
+) -> None:
+    org = world.a
+    headers = bearer(org.read_key if scope == "read" else org.write_key)
+    for call in CALLS:
+        answer = call.send(client, org, headers, db)
+        allowed = call.key_scope is not None and (call.key_scope == "read" or scope == "write")
+        expected = call.success if allowed else 403
+        assert answer.status_code == expected, (scope, call.name, answer.text)
+
+
+def _snapshot(db: sessionmaker[Session], org: Org) -> dict[str, Any]:
+    with db() as session:
+        survey = session.get(Survey, org.survey_id)
+        contact = session.get(Contact, org.contact_id)
+        assert survey is not None
+        assert contact is not None
+        return {
+            "survey": (survey.name, survey.slug, survey.status),
+            "contact": (contact.name, contact.email, dict(contact.attributes)),
+            "responses": session.scalar(
+                select(func.count()).where(Response.organisation_id == org.id)
+            ),
+            "keys": [(k.id, k.revoked_at) for k in accounts.list_api_keys(session, org.id)],
+            "users": [(u.id, u.role, u.is_active) for u in accounts.list_users(session, org.id)],
+        }
+
+
+def _reaching_into(
+    target: Org,
+) -> list[tuple[str, Callable[[TestClient, dict[str, str], int], HttpResponse]]]:
+    """Calls on ``target``'s objects, each also tried with an id that exists nowhere."""
+    return [
+        ("getSurvey", lambda c, h, i: c.get(f"{S}/{i or target.survey_id}", headers=h)),
+        (
+            "updateSurvey",
+            lambda c, h, i: c.patch(f"{S}/{i or target.survey_id}", json={"name": "x"}, headers=h),
+        ),
+        ("deleteSurvey", lambda c, h, i: c.delete(f"{S}/{i or target.survey_id}", headers=h)),
+        ("metrics", lambda c, h, i: c.get(f"{S}/{i or target.survey_id}/metrics", headers=h)),
+        (
+            "listResponses",
+            lambda c, h, i: c.get(f"{S}/{i or target.survey_id}/responses", headers=h),
+        ),
+        (
+            "createResponse",
+            lambda c, h, i: c.post(
+                f"{S}/{i or target.survey_id}/responses", json={"score": 5}, headers=h
+            ),
+        ),
+        (
+            "createResponsesBatch",
+            lambda c, h, i: c.post(
+                f"{S}/{i or target.survey_id}/responses/batch",
+                json={"items": [{"score": 5}]},
+                headers=h,
+            ),
+        ),
+        (
+            "export",
+            lambda c, h, i: c.get(f"{S}/{i or target.survey_id}/responses/export.csv", headers=h),
+        ),
+        (
+            "getResponse",
+            lambda c, h, i: c.get(f"/api/v1/responses/{i or target.response_id}", headers=h),
+        ),
+        (
+            "deleteResponse",
+            lambda c, h, i: c.delete(f"/api/v1/responses/{i or target.response_id}", headers=h),
+        ),
+        (
+            "getContact",
+            lambda c, h, i: c.get(f"/api/v1/contacts/{i or target.contact_id}", headers=h),
+        ),
+        (
+            "updateContact",
+            lambda c, h, i: c.patch(
+                f"/api/v1/contacts/{i or target.contact_id}", json={"name": "x"}, headers=h
+            ),
+        ),
+        (
+            "deleteContact",
+            lambda c, h, i: c.delete(f"/api/v1/contacts/{i or target.contact_id}", headers=h),
+        ),
+        (
+            "revokeApiKey",
+            lambda c, h, i: c.post(f"/api/v1/api-keys/{i or target.key_id}/revoke", headers=h),
+        ),
+        (
+            "getUser",
+            lambda c, h, i: c.get(f"/api/v1/users/{i or target.users['viewer']}", headers=h),
+        ),
+        (
+            "updateUser",
+            lambda c, h, i: c.patch(
+                f"/api/v1/users/{i or target.users['viewer']}", json={"role": "admin"}, headers=h
+            ),
+        ),
+    ]
+
+
+def test_organisation_a_can_neither_read_nor_change_organisation_b(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    a, b = world.a, world.b
+    before = _snapshot(db, b)
+    callers = {
+        **{f"user:{role}": session_headers(app, a.users[role]) for role in ROLES},
+        "key:write": bearer(a.write_key),
+        "key:read": bearer(a.read_key),
+    }
+    nowhere = 987_654_321
+    for caller, headers in callers.items():
+        for name, send in _reaching_into(b):
+            answer = send(client, headers, 0)
+            missing = send(client, headers, nowhere)
+            # Forbidden for the caller's role (403), or not found (404) exactly as an id that
+            # exists nowhere: nothing tells that B's object exists.
+            assert answer.status_code in (403, 404), (caller, name, answer.text)
+            assert (answer.status_code, answer.json()) == (missing.status_code, missing.json()), (
+                caller,
+                name,
+            )
+    # The owner and the write key hold every permission they could use, so for them every
+    # call got past the role check and was answered 404.
+    for headers in (callers["user:owner"], callers["key:write"]):
+        for name, send in _reaching_into(b):
+            if headers is callers["key:write"] and name in (
+                "deleteSurvey",
+                "revokeApiKey",
+                "getUser",
+                "updateUser",
+            ):
+                continue
+            assert send(client, headers, 0).status_code == 404, name
+    assert _snapshot(db, b) == before
+
+
+def test_listings_show_only_the_callers_organisation(
+    app: FastAPI, client: TestClient, world: World
+) -> None:
+    a, b = world.a, world.b
+    owner = session_headers(app, a.users["owner"])
+    surveys_seen = client.get(S, headers=owner).json()["items"]
+    assert [s["id"] for s in surveys_seen] == [a.survey_id]
+    contacts_seen = client.get("/api/v1/contacts", headers=owner).json()["items"]
+    assert [c["id"] for c in contacts_seen] == [a.contact_id]
+    users_seen = {u["id"] for u in client.get("/api/v1/users", headers=owner).json()["items"]}
+    assert users_seen == set(a.users.values())
+    keys_seen = client.get("/api/v1/api-keys", headers=owner).json()["items"]
+    assert b.key_id not in {k["id"] for k in keys_seen}
+    # Filtering responses by B's contact finds nothing in A's survey.
+    listed = client.get(
+        f"{S}/{a.survey_id}/responses", params={"contact_id": b.contact_id}, headers=owner
+    )
+    assert listed.json()["items"] == []
+    # A response for A's survey cannot be tied to B's contact.
+    tied = client.post(
+        f"{S}/{a.survey_id}/responses", json={"score": 3, "contact_id": b.contact_id}, headers=owner
+    )
+    assert tied.status_code == 422
+    assert tied.json()["detail"][0]["loc"] == ["body", "contact_id"]
+
+
+def test_an_admin_cannot_touch_owners(app: FastAPI, client: TestClient, world: World) -> None:
+    org = world.a
+    admin = session_headers(app, org.users["admin"])
+    demote = client.patch(
+        f"/api/v1/users/{org.users['owner']}", json={"role": "viewer"}, headers=admin
+    )
+    assert demote.status_code == 403
+    promote = client.patch(
+        f"/api/v1/users/{org.users['viewer']}", json={"role": "owner"}, headers=admin
+    )
+    assert promote.status_code == 403
+
+
+def test_the_last_owner_stays(app: FastAPI, client: TestClient, world: World) -> None:
+    org = world.a
+    owner = session_headers(app, org.users["owner"])
+    demote = client.patch(
+        f"/api/v1/users/{org.users['owner']}", json={"role": "admin"}, headers=owner
+    )
+    assert demote.status_code == 409
+    off = client.patch(
+        f"/api/v1/users/{org.users['owner']}", json={"is_active": False}, headers=owner
+    )
+    assert off.status_code == 409
+    assert off.json()["detail"][0]["loc"] == ["body", "is_active"]

@@ -1,0 +1,76 @@
+"""Contacts through API v1."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from .helpers import World, bearer
+
+URL = "/api/v1/contacts"
+
+
+def test_contact_lifecycle_and_pages(client: TestClient, world: World) -> None:
+    org = world.a
+    headers = bearer(org.write_key)
+    created = client.post(
+        URL,
+        json={
+            "external_id": "crm-42",
+            "email": "maria@example.mk",
+            "name": "Марија",
+            "locale": "mk",
+            "attributes": {"plan": "pro", "vip": True, "seats": 12},
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    contact = created.json()
+    assert contact["attributes"] == {"plan": "pro", "vip": "true", "seats": "12"}
+    duplicate = client.post(URL, json={"external_id": "crm-42"}, headers=headers)
+    assert duplicate.status_code == 409
+    assert duplicate.json()["detail"][0]["loc"] == ["body", "external_id"]
+
+    changed = client.patch(
+        f"{URL}/{contact['id']}", json={"attributes": {"plan": "free"}}, headers=headers
+    )
+    assert changed.status_code == 200
+    assert changed.json()["attributes"] == {"plan": "free"}
+    assert changed.json()["name"] == "Марија"
+
+    for n in range(4):
+        client.post(URL, json={"name": f"Person {n}"}, headers=headers)
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get(URL, params=params, headers=bearer(org.read_key)).json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 6
+    assert seen == sorted(seen)
+    by_email = client.get(URL, params={"email": "maria@example.mk"}, headers=headers).json()
+    assert [c["id"] for c in by_email["items"]] == [contact["id"]]
+    assert client.get(URL, params={"cursor": "x"}, headers=headers).status_code == 422
+
+    assert client.delete(f"{URL}/{contact['id']}", headers=headers).status_code == 204
+    assert client.get(f"{URL}/{contact['id']}", headers=headers).status_code == 404
+
+
+def test_deleting_a_contact_keeps_their_responses(client: TestClient, world: World) -> None:
+    org = world.a
+    headers = bearer(org.write_key)
+    listed = client.get(
+        f"/api/v1/surveys/{org.survey_id}/responses",
+        params={"contact_id": org.contact_id},
+        headers=headers,
+    ).json()["items"]
+    assert listed
+    assert client.delete(f"{URL}/{org.contact_id}", headers=headers).status_code == 204
+    for item in listed:
+        again = client.get(f"/api/v1/responses/{item['id']}", headers=headers)
+        assert again.status_code == 200
+        assert again.json()["contact_id"] is None

@@ -1,0 +1,75 @@
+"""Schemathesis over the OpenAPI document: no input, valid or not, gets a 5xx.
+
+Runs in process against the real app and database (both kinds), as an owner's browser
+session so that every operation is reachable, with a bounded number of examples for each
+operation and each generation mode (valid and invalid input). Besides "no 5xx" it checks
+that the document tells the truth: documented status codes, content types and response
+schemas, and that invalid input is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from .helpers import World, session_headers
+
+EXAMPLES_PER_OPERATION = 20
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
+_CONFIG = SchemathesisConfig.from_dict(
+    {"generation": {"with-security-parameters": False}, "phases": {"stateful": {"enabled": False}}}
+)
+
+
+@pytest.mark.slow
+def test_no_input_gets_a_server_error(app: FastAPI, client: TestClient, world: World) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_CONFIG)
+    headers = session_headers(app, world.a.users["owner"])
+    tried = 0
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @given(case=operation.as_strategy(mode))
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            def check(case: Any) -> None:
+                case.call_and_validate(headers=headers, checks=CHECKS)
+
+            try:
+                check()
+            except Unsatisfiable:
+                # Nothing invalid can be made for an operation without inputs.
+                if mode is GenerationMode.POSITIVE:
+                    raise
+            tried += 1
+    assert tried >= 2 * 29

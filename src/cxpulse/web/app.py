@@ -22,6 +22,7 @@ from sqlalchemy import Engine, text
 from cxpulse import __version__
 from cxpulse.config import Settings, get_settings
 from cxpulse.store.db import create_engine_for, is_sqlite, migrate, session_factory
+from cxpulse.web.api_docs import install_api_docs
 from cxpulse.web.deps import pool_capacity
 from cxpulse.web.errors import install_error_handlers
 from cxpulse.web.options import WebOptions
@@ -91,11 +92,12 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.cxpulse = state
     install_error_handlers(app)
+    install_api_docs(app)
     for module in (surveys, metrics, exports, contacts, auth, keys, users, audit_log):
         app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
     app.include_router(responses.router)  # each route sets its own limit

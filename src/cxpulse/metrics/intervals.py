@@ -8,6 +8,7 @@ References: Brown, Cai & DasGupta (2001) for Wilson; Lewis & Sauro (MeasuringU) 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from statistics import NormalDist
 
 _STANDARD_NORMAL = NormalDist()
@@ -18,8 +19,10 @@ def check_level(level: float) -> None:
         raise ValueError(f"confidence level must lie strictly between 0 and 1, got {level}")
 
 
+@lru_cache(maxsize=64)
 def z_quantile(level: float) -> float:
-    """Two-sided critical value of the standard normal for ``level``."""
+    """Two-sided critical value of the standard normal for ``level`` (cached: scoring thousands
+    of groups asks for the same few levels)."""
     check_level(level)
     return _STANDARD_NORMAL.inv_cdf(0.5 + level / 2)
 

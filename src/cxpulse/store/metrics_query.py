@@ -231,7 +231,9 @@ def _rollup_query(
         # '' is how the rollups spell "none"; the responses say NULL, and so must the result.
         labels.append(func.nullif(getattr(DailyRollup, dimension.key), ""))
     conditions: list[Any] = [
-        DailyRollup.organisation_id == organisation_id,
+        # "+ 0" keeps the organisation scope while stopping SQLite from choosing the
+        # organisation index: the primary key (survey, day, ...) is one covering range scan.
+        DailyRollup.organisation_id + 0 == organisation_id,
         DailyRollup.survey_id == survey_id,
     ]
     if start is not None:

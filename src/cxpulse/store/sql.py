@@ -25,6 +25,7 @@ _PG_FORMATS: dict[Period, str] = {
     "year": "YYYY",
 }
 _SQLITE_FORMATS: dict[Period, str] = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+_SQLITE_DATE_PREFIX: dict[Period, int] = {"day": 10, "month": 7, "year": 4}
 
 
 def utc_day(instant: Column, dialect: str) -> ColumnElement[Any]:
@@ -41,6 +42,10 @@ def period_label(
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, got {period!r}")
     if dialect == "sqlite":
+        if is_date and period in _SQLITE_DATE_PREFIX:
+            # A DATE is stored as 'YYYY-MM-DD' text: a prefix is its day, month or year, and
+            # far cheaper than strftime over a hundred thousand rollup rows.
+            return func.substr(column, 1, _SQLITE_DATE_PREFIX[period], type_=String)
         return _sqlite_label(column, period)
     local = column if is_date else func.timezone("UTC", column)
     return func.to_char(local, _PG_FORMATS[period], type_=String)

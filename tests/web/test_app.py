@@ -23,6 +23,7 @@ OPERATION_IDS = {
     "getResponse",
     "deleteResponse",
     "getSurveyMetrics",
+    "importResponses",
     "exportResponses",
     "listContacts",
     "createContact",

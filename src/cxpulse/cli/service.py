@@ -217,7 +217,20 @@ def _is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
-def _run_server(settings: Settings, host: str, port: int, reload: bool) -> None:
+def default_workers() -> int:
+    """Server processes ``cxpulse serve`` starts unless told: one."""
+    return 1
+
+
+def _run_server(
+    settings: Settings,
+    host: str,
+    port: int,
+    reload: bool,
+    *,
+    workers: int = 1,
+    access_log: bool = True,
+) -> None:
     import uvicorn
 
     out = console()
@@ -229,7 +242,9 @@ def _run_server(settings: Settings, host: str, port: int, reload: bool) -> None:
         soft_wrap=True,
     )
     sys.stdout.flush()
-    if reload:
+    if reload or workers > 1:
+        # Child processes build their own app from the environment, which ``_settings`` has
+        # pointed at the same database (and the same secret key file).
         import cxpulse
 
         uvicorn.run(
@@ -237,15 +252,17 @@ def _run_server(settings: Settings, host: str, port: int, reload: bool) -> None:
             factory=True,
             host=host,
             port=port,
-            reload=True,
-            reload_dirs=[str(Path(cxpulse.__file__).parent)],
+            reload=reload,
+            reload_dirs=[str(Path(cxpulse.__file__).parent)] if reload else None,
+            workers=None if reload else workers,
+            access_log=access_log,
         )
         return
     from cxpulse.web import create_app
 
     with _errors(settings):
         web_app = create_app(settings=settings)
-    uvicorn.run(web_app, host=host, port=port)
+    uvicorn.run(web_app, host=host, port=port, access_log=access_log)
 
 
 # migrate, serve
@@ -298,18 +315,44 @@ def serve(
     reload: Annotated[
         bool, typer.Option("--reload", help="Restart when the code changes (for development).")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Server processes sharing the port. Default: 1.",
+            show_default=False,
+        ),
+    ] = None,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log every request on standard output (off behind a proxy that logs them).",
+        ),
+    ] = True,
     database: DatabaseArg = None,
 ) -> None:
     """Run the web app and REST API (uvicorn); the schema is migrated on start.
 
     The API is under /api/v1, its documentation at /docs.
     """
+    if reload and workers is not None and workers > 1:
+        fail("--reload runs one server process: leave out --workers", code=2)
     settings = _settings(database)
     _check_port_free(host, port)
     # The app migrates on start too; doing it first turns a database problem into one line.
     with _store(settings):
         pass
-    _run_server(settings, host, port, reload)
+    _run_server(
+        settings,
+        host,
+        port,
+        reload,
+        workers=default_workers() if workers is None else workers,
+        access_log=access_log,
+    )
 
 
 # demo

@@ -6,9 +6,10 @@ login names no organisation, hence globally unique emails) and ``lookup_api_key`
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from cxpulse.store import _values as values
@@ -252,3 +253,37 @@ def lookup_api_key(
             key.last_used_at = moment
             session.flush()
     return key
+
+
+_ACTIVE_KEY_IDS = select(ApiKey.__table__.c.id).where(
+    ApiKey.__table__.c.id.in_(bindparam("ids", expanding=True)),
+    ApiKey.__table__.c.revoked_at.is_(None),
+)
+
+
+def active_api_key_ids(session: Session, key_ids: Collection[int]) -> set[int]:
+    """Those of ``key_ids`` that exist and are not revoked: one query for many requests."""
+    if not key_ids:
+        return set()
+    found = session.connection().execute(_ACTIVE_KEY_IDS, {"ids": list(key_ids)})
+    return set(found.scalars())
+
+
+def touch_api_keys(
+    session: Session, key_ids: Collection[int], *, now: datetime | None = None
+) -> None:
+    """Record that the keys were used, where their last use is older than
+    ``LAST_USED_RESOLUTION`` (so that concurrent writers update a key at most once a minute)."""
+    if not key_ids:
+        return
+    moment = now or utc_now()
+    stale = moment - LAST_USED_RESOLUTION
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id.in_(set(key_ids)),
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= stale),
+        )
+        .values(last_used_at=moment)
+        .execution_options(synchronize_session=False)
+    )

@@ -176,6 +176,76 @@ def authenticate(
 Caller = Annotated[Principal, Depends(authenticate)]
 
 
+def _key_principal(state: AppState, token: str) -> Principal | None:
+    with state.read_sessions() as session:
+        key = accounts.lookup_api_key(session, token, touch=False)
+        if key is None:
+            return None
+        return Principal(
+            organisation_id=key.organisation_id,
+            permissions=key_permissions(key.scope),
+            api_key_id=key.id,
+            key_scope=key.scope,
+        )
+
+
+def _cookie_principal(request: Request, state: AppState, token: str) -> Principal:
+    with state.read_sessions() as session:
+        return _from_session_cookie(request, session, token)
+
+
+SUBMITTER_SECURITY: list[dict[str, list[str]]] = [
+    {bearer_scheme.scheme_name: []},
+    {cookie_scheme.scheme_name: []},
+]
+"""The OpenAPI ``security`` of routes using ``submitter``, which leaves out the two
+``Security`` parameters of ``authenticate``: it parses the same credentials itself, and each
+dependency costs time on every request."""
+
+
+async def submitter(request: Request) -> Principal:
+    """``authenticate`` and ``require(RESPONSES_SUBMIT)`` for the busiest route, without a
+    database session held for the request.
+
+    An API key is looked up once and then remembered for a few seconds (``key_cache``); the
+    transaction that stores the response checks that the key is still not revoked, and
+    records its use (``submissions``). A browser session is checked as ``authenticate``
+    does, CSRF included.
+    """
+    state = app_state(request)
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorised("the Authorization header must be 'Bearer <API key>'")
+        caller = state.api_keys.get(token)
+        if caller is None:
+            async with database_turn(state, writes=False):
+                caller = await run_in_threadpool(_key_principal, state, token)
+            if caller is None:
+                raise _unauthorised("this API key is unknown or revoked")
+            assert caller.api_key_id is not None
+            state.api_keys.put(token, caller.api_key_id, caller)
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise _unauthorised(
+                "authentication needed: an API key (Authorization: Bearer) or a session"
+            )
+        async with database_turn(state, writes=False):
+            caller = await run_in_threadpool(_cookie_principal, request, state, cookie)
+    if Permission.RESPONSES_SUBMIT not in caller.permissions:
+        raise HTTPException(
+            403, f"not allowed: this needs the {Permission.RESPONSES_SUBMIT} permission"
+        )
+    return caller
+
+
+CanSubmitOneResponse = Annotated[Principal, Depends(submitter)]
+"""Like ``CanSubmitResponses``, for ``POST /surveys/{id}/responses`` (see ``submitter``)."""
+
+
 def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency answering 403 unless the caller holds ``permission``."""
 

@@ -31,6 +31,7 @@ from cxpulse.web.routes import (
     auth,
     contacts,
     exports,
+    import_upload,
     keys,
     metrics,
     responses,
@@ -38,7 +39,13 @@ from cxpulse.web.routes import (
     users,
 )
 from cxpulse.web.schemas import MAX_BODY_BYTES, Health, Problem
-from cxpulse.web.state import AppState, app_state, database_turn
+from cxpulse.web.state import (
+    AppState,
+    app_state,
+    database_turn,
+    freeze_startup_objects,
+    thaw_startup_objects,
+)
 from cxpulse.web.tokens import SessionSigner, TokenBucket
 
 DESCRIPTION = """\
@@ -80,10 +87,14 @@ def create_app(
         state.write_lock = asyncio.Lock() if is_sqlite(state.engine) else None
         capacity = pool_capacity(state.engine)
         state.connection_slots = asyncio.Semaphore(capacity) if capacity else None
+        state.submissions.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
+            await state.submissions.close()
             state.write_lock = state.connection_slots = None
+            thaw_startup_objects()
             if state.owns_engine:
                 state.engine.dispose()
 
@@ -98,9 +109,11 @@ def create_app(
     app.state.cxpulse = state
     install_error_handlers(app)
     install_api_docs(app)
+    # Responses first: routes are matched in order, and submissions are the busiest route.
+    app.include_router(responses.router)  # each route sets its own limit
     for module in (surveys, metrics, exports, contacts, auth, keys, users, audit_log):
         app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
-    app.include_router(responses.router)  # each route sets its own limit
+    app.include_router(import_upload.router)  # limited by CXPULSE_IMPORT_MAX_MB
 
     @app.get(
         "/healthz",

@@ -6,7 +6,13 @@ inside the commands so that start-up stays fast.
 
 from __future__ import annotations
 
-from cxpulse.cli import importing, scoring, service  # noqa: F401  (they register commands)
+from cxpulse.cli import (  # noqa: F401  (they register commands)
+    collecting,
+    importing,
+    reporting,
+    scoring,
+    service,
+)
 from cxpulse.cli.app import app
 
 

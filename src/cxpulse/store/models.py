@@ -31,6 +31,14 @@ API_KEY_SCOPES = ("read", "write")
 SURVEY_STATUSES = ("draft", "active", "closed")
 METRICS = tuple(m.value for m in Metric)
 SOURCES = ("api", "import", "web", "email", "widget", "demo")
+PRESENTATIONS = ("numbers", "stars", "emoji", "thumbs")
+"""How a survey page shows its scale (stars and emoji are 1-5, thumbs 0-1)."""
+INVITATION_STATUSES = ("scheduled", "sent", "failed", "throttled", "unsubscribed", "cancelled")
+"""``scheduled``: waiting for its send time or in the outbox; ``sent``: the SMTP server took
+it; ``failed``: given up after retries; ``throttled``/``unsubscribed``: never sent (see
+``reason``); ``cancelled``: withdrawn before sending."""
+OUTBOX_STATES = ("pending", "sending", "sent", "dead")
+"""``sending``: a worker holds it (until ``locked_until``); ``dead``: retries exhausted."""
 
 MAX_COMMENT_LENGTH = 10_000
 """Longest comment stored, in characters; longer ones are refused, never cut silently."""
@@ -144,6 +152,16 @@ class Survey(Base):
     touchpoint: Mapped[str | None] = mapped_column(String(100))
     """The moment surveyed, such as "after support ticket"; responses inherit it by default."""
     status: Mapped[str] = mapped_column(String(8), default="draft")
+    presentation: Mapped[str] = mapped_column(String(16), default="numbers")
+    """One of ``PRESENTATIONS``: how the hosted page and emails show the scale."""
+    collect_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Options of the respondent pages, emails and widget, read through
+    ``cxpulse.collect.options`` (comment box, low-score reasons, review and referral links,
+    allowed widget origins, link lifetime)."""
+    throttle_days: Mapped[int | None] = mapped_column(Integer)
+    """Overrides the organisation's ``throttle_days`` for invitations of this survey."""
+    reminder_days: Mapped[int | None] = mapped_column(Integer)
+    """Days without an answer before the one reminder; ``None``: no reminder."""
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
@@ -195,6 +213,8 @@ class Response(Base):
         ),
         Index("ix_responses_keyset", "survey_id", "submitted_at", "id"),
         Index("ix_responses_survey_score", "survey_id", "score"),
+        # One response per invitation: a later answer through the same link updates it.
+        Index("uq_responses_invitation_id", "invitation_id", unique=True),
         CheckConstraint(_one_of("source", SOURCES), name="source"),
     )
 
@@ -214,7 +234,8 @@ class Response(Base):
     submitted_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utc_now)
     source: Mapped[str] = mapped_column(String(8), default="api")
-    # No foreign key yet: invitations arrive with the collect stage, which adds it.
+    # No foreign key: adding one would rebuild the whole table on SQLite; the unique index
+    # above and ``collect`` keep it consistent.
     invitation_id: Mapped[int | None] = mapped_column(BigId)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
 
@@ -259,3 +280,120 @@ class AuditLog(Base):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Invitation(Base):
+    """A request to one contact to answer one survey, sent by email through the outbox."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        UniqueConstraint(
+            "organisation_id", "idempotency_key", name="uq_invitations_organisation_key"
+        ),
+        # Throttling asks "when was this contact last invited?"
+        Index("ix_invitations_contact_sent", "contact_id", "sent_at"),
+        Index("ix_invitations_status_send_at", "status", "send_at"),
+        Index("ix_invitations_survey_created", "survey_id", "created_at"),
+        CheckConstraint(_one_of("status", INVITATION_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    reason: Mapped[str | None] = mapped_column(String(200))
+    """Why it was throttled, suppressed or failed, in words."""
+    language: Mapped[str | None] = mapped_column(String(35))
+    """The language of the email and pages; ``None``: the contact's, else the survey's."""
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Segments copied onto the response (ticket, agent, order ...)."""
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    send_at: Mapped[datetime] = mapped_column(default=utc_now)
+    sent_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Unsubscribe(Base):
+    """An address that asked to hear no more from the organisation: honoured by every send."""
+
+    __tablename__ = "unsubscribes"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "email", name="uq_unsubscribes_organisation_email"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    email: Mapped[str] = mapped_column(String(320))
+    """Lower-cased."""
+    source: Mapped[str] = mapped_column(String(32))
+    """``link``, ``list-unsubscribe``, ``api`` ..."""
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class OutboxItem(Base):
+    """Background work written in the same transaction as the change that caused it.
+
+    A worker claims an item (``sending`` until ``locked_until``), does it, and marks it
+    ``sent``; failures retry with backoff from ``available_at``. ``dedupe_key`` makes
+    enqueueing the same work twice a no-op.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "dedupe_key", name="uq_outbox_organisation_dedupe"),
+        Index("ix_outbox_state_available", "state", "available_at"),
+        CheckConstraint(_one_of("state", OUTBOX_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    kind: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(default=utc_now)
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    done_at: Mapped[datetime | None]
+
+
+class Goal(Base):
+    """A target for a metric of a survey (optionally a segment of it) by a due date."""
+
+    __tablename__ = "goals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Filters the goal applies to, such as ``{"channel": "email"}``; empty: the whole survey."""
+    baseline: Mapped[float] = mapped_column(Float)
+    baseline_date: Mapped[date] = mapped_column(Date)
+    target: Mapped[float] = mapped_column(Float)
+    due_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ReportSchedule(Base):
+    """Email a survey's monthly report to ``recipients`` on the first of each month."""
+
+    __tablename__ = "report_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    recipients: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``{"emails": [...]}``."""
+    language: Mapped[str] = mapped_column(String(35), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+    last_month_sent: Mapped[str | None] = mapped_column(String(7))
+    """``YYYY-MM`` of the last report enqueued, so that a month is sent once."""
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

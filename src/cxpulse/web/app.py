@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from cxpulse import __version__
@@ -30,13 +32,18 @@ from cxpulse.web.routes import (
     audit_log,
     auth,
     contacts,
+    dashboard,
     exports,
+    goals,
     import_upload,
+    invitations,
     keys,
     metrics,
+    pages,
     responses,
     surveys,
     users,
+    widget,
 )
 from cxpulse.web.schemas import MAX_BODY_BYTES, Health, Problem
 from cxpulse.web.state import (
@@ -47,6 +54,8 @@ from cxpulse.web.state import (
     thaw_startup_objects,
 )
 from cxpulse.web.tokens import SessionSigner, TokenBucket
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 DESCRIPTION = """\
 The cxpulse REST API: surveys, responses, scores with confidence intervals, contacts and
@@ -111,9 +120,25 @@ def create_app(
     install_api_docs(app)
     # Responses first: routes are matched in order, and submissions are the busiest route.
     app.include_router(responses.router)  # each route sets its own limit
-    for module in (surveys, metrics, exports, contacts, auth, keys, users, audit_log):
+    for module in (
+        surveys,
+        metrics,
+        exports,
+        contacts,
+        auth,
+        keys,
+        users,
+        audit_log,
+        invitations,
+        goals,
+        pages,
+        widget,
+        dashboard,
+    ):
         app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
     app.include_router(import_upload.router)  # limited by CXPULSE_IMPORT_MAX_MB
+    # Styles, scripts and fonts of the pages: ours, never from a CDN.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get(
         "/healthz",

@@ -1,0 +1,7 @@
+"""Invitations, unsubscribes and response rates through API v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -88,6 +88,7 @@ def create_app(
         read_sessions=session_factory(engine, read_only=True),
         signer=SessionSigner(settings.secret_key, options.session_max_age_seconds),
         login_limiter=TokenBucket(options.login_burst, options.login_per_minute),
+        public_limiter=TokenBucket(options.public_burst, options.public_per_minute),
     )
 
     @asynccontextmanager

@@ -6,6 +6,8 @@
 | ``CXPULSE_SESSION_HOURS`` | ``12``: a browser session expires this long after login. |
 | ``CXPULSE_LOGIN_BURST`` | ``10``: login attempts one client address may make at once ... |
 | ``CXPULSE_LOGIN_PER_MINUTE`` | ``10``: ... and how many more it regains per minute. |
+| ``CXPULSE_PUBLIC_BURST`` | ``30``: answers one address may send at once (pages, widget) |
+| ``CXPULSE_PUBLIC_PER_MINUTE`` | ``60``: ... and regains per minute (429 beyond). |
 
 Browsers accept Secure cookies from ``http://localhost`` and ``http://127.0.0.1``, so a local
 demo works with the default; set ``CXPULSE_COOKIE_SECURE=false`` only to serve a demo over
@@ -30,6 +32,8 @@ class WebOptions:
     session_max_age_seconds: int = 12 * 3600
     login_burst: int = 10
     login_per_minute: float = 10.0
+    public_burst: int = 30
+    public_per_minute: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WebOptions:
@@ -39,6 +43,8 @@ class WebOptions:
             session_max_age_seconds=int(_number(env, "CXPULSE_SESSION_HOURS", 12) * 3600),
             login_burst=int(_number(env, "CXPULSE_LOGIN_BURST", 10)),
             login_per_minute=_number(env, "CXPULSE_LOGIN_PER_MINUTE", 10),
+            public_burst=int(_number(env, "CXPULSE_PUBLIC_BURST", 30)),
+            public_per_minute=_number(env, "CXPULSE_PUBLIC_PER_MINUTE", 60),
         )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
+from cxpulse.collect.links import LinkSigner
 from cxpulse.config import Settings
 from cxpulse.web.key_cache import KeyCache
 from cxpulse.web.options import WebOptions
@@ -39,6 +40,10 @@ class AppState:
     """On SQLite, the queue of writing requests (made at start-up, in the server's loop)."""
     connection_slots: asyncio.Semaphore | None = field(default=None)
     """One per pooled connection: the queue for a database session (see ``deps``)."""
+    public_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(30, 60.0))
+    """Submissions from survey pages and the widget, per client address (429 beyond)."""
+    links: LinkSigner = field(init=False)
+    """Signs and checks the personal links of invitations (made from the secret key)."""
     api_keys: KeyCache[Principal] = field(default_factory=KeyCache)
     """API keys checked in the last seconds, for the submission route (see ``key_cache``)."""
     submissions: SubmissionWriter = field(init=False)
@@ -47,6 +52,7 @@ class AppState:
     def __post_init__(self) -> None:
         from cxpulse.web.submissions import SubmissionWriter
 
+        self.links = LinkSigner(self.settings.secret_key)
         self.submissions = SubmissionWriter(self)
 
 

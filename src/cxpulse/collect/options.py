@@ -1,0 +1,148 @@
+"""The collection options of a survey, read from ``Survey.collect_options`` into one typed
+object with defaults, and checked when written through the API.
+
+| key | default | meaning |
+|---|---|---|
+| ``comment`` | ``true`` | show the optional comment box |
+| ``reasons`` | ``[]`` | "what went wrong?" choices, shown only after a low score |
+| ``reasons_i18n`` | ``{}`` | ``{language: [choices]}``, same order as ``reasons`` |
+| ``review_url`` | none | promoters are invited to leave a review here |
+| ``referral_url`` | none | promoters are invited to share this link |
+| ``allowed_origins`` | ``[]`` | web origins allowed to show the widget (``https://shop.example``) |
+| ``link_days`` | 30 | how long the personal links of an invitation stay valid |
+| ``track_opens`` | ``false`` | add a tracking pixel to invitation emails |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from cxpulse.collect.links import DEFAULT_LINK_DAYS
+
+MAX_REASONS = 12
+MAX_REASON_LENGTH = 80
+MAX_ORIGINS = 20
+
+
+class OptionError(ValueError):
+    """A collection option that cannot be used; ``field`` names it."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    comment: bool = True
+    reasons: tuple[str, ...] = ()
+    reasons_i18n: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    review_url: str | None = None
+    referral_url: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    link_days: int = DEFAULT_LINK_DAYS
+    track_opens: bool = False
+
+    def reasons_in(self, language: str) -> tuple[str, ...]:
+        """The reasons in ``language`` where translated, else as written."""
+        translated = self.reasons_i18n.get(language)
+        if translated and len(translated) == len(self.reasons):
+            return translated
+        return self.reasons
+
+    def allows_origin(self, origin: str | None) -> bool:
+        return origin is not None and normalise_origin(origin) in self.allowed_origins
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "comment": self.comment,
+            "reasons": list(self.reasons),
+            "reasons_i18n": {k: list(v) for k, v in self.reasons_i18n.items()},
+            "review_url": self.review_url,
+            "referral_url": self.referral_url,
+            "allowed_origins": list(self.allowed_origins),
+            "link_days": self.link_days,
+            "track_opens": self.track_opens,
+        }
+
+
+def normalise_origin(origin: str) -> str:
+    """``HTTPS://Shop.Example:443/`` -> ``https://shop.example``; raises ``ValueError``."""
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not a web origin: {origin!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"an origin has no path, query or user: {origin!r}")
+    default_port = 443 if parts.scheme == "https" else 80
+    port = "" if parts.port in (None, default_port) else f":{parts.port}"
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def _url(name: str, value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 2000:
+        raise OptionError(name, "must be a web address of at most 2,000 characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OptionError(name, "must start with https:// or http://")
+    return value
+
+
+def _reasons(name: str, value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_REASONS:
+        raise OptionError(name, f"must be a list of at most {MAX_REASONS} texts")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip() or len(item) > MAX_REASON_LENGTH:
+            raise OptionError(name, f"each reason is a text of 1-{MAX_REASON_LENGTH} characters")
+        out.append(item.strip())
+    return tuple(out)
+
+
+def parse_options(document: Mapping[str, Any] | None) -> CollectOptions:
+    """Options from a stored or submitted document; raises ``OptionError`` naming the field."""
+    doc = dict(document or {})
+    unknown = set(doc) - set(CollectOptions.__dataclass_fields__)
+    if unknown:
+        raise OptionError(sorted(unknown)[0], "unknown option")
+    comment = doc.get("comment", True)
+    track = doc.get("track_opens", False)
+    if not isinstance(comment, bool):
+        raise OptionError("comment", "must be true or false")
+    if not isinstance(track, bool):
+        raise OptionError("track_opens", "must be true or false")
+    link_days = doc.get("link_days", DEFAULT_LINK_DAYS)
+    if isinstance(link_days, bool) or not isinstance(link_days, int) or not 1 <= link_days <= 365:
+        raise OptionError("link_days", "must be a whole number of days from 1 to 365")
+    i18n_doc = doc.get("reasons_i18n") or {}
+    if not isinstance(i18n_doc, dict):
+        raise OptionError("reasons_i18n", "must map a language to a list of reasons")
+    reasons_i18n = {
+        str(lang): _reasons(f"reasons_i18n.{lang}", items) for lang, items in i18n_doc.items()
+    }
+    origins_doc = doc.get("allowed_origins") or []
+    if not isinstance(origins_doc, list) or len(origins_doc) > MAX_ORIGINS:
+        raise OptionError("allowed_origins", f"must be a list of at most {MAX_ORIGINS} origins")
+    origins: list[str] = []
+    for origin in origins_doc:
+        try:
+            origins.append(normalise_origin(str(origin)))
+        except ValueError as error:
+            raise OptionError("allowed_origins", str(error)) from None
+    return CollectOptions(
+        comment=comment,
+        reasons=_reasons("reasons", doc.get("reasons")),
+        reasons_i18n=reasons_i18n,
+        review_url=_url("review_url", doc.get("review_url")),
+        referral_url=_url("referral_url", doc.get("referral_url")),
+        allowed_origins=tuple(dict.fromkeys(origins)),
+        link_days=link_days,
+        track_opens=track,
+    )

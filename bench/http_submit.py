@@ -1,4 +1,4 @@
-"""Benchmark of issue 3, point 9: HTTP submissions from concurrent clients, on loopback.
+"""Benchmark: HTTP submissions from concurrent clients, on loopback.
 
 What it measures: ``POST /api/v1/surveys/{id}/responses`` with a write API key, from
 --connections concurrent keep-alive connections (wrk, --threads threads, ``--latency``) for

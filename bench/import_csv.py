@@ -1,4 +1,4 @@
-"""Benchmark of issue 3: ``cxpulse import`` of a 1-million-row CSV into SQLite.
+"""Benchmark: ``cxpulse import`` of a 1-million-row CSV into SQLite.
 
 Targets: at most 60 s, and at most 500 MB peak memory (resident set of the process).
 

@@ -1,4 +1,4 @@
-"""Benchmark of issue 2: ``cxpulse score`` on 10 million answers against a pandas script.
+"""Benchmark: ``cxpulse score`` on 10 million answers against a pandas script.
 
 What it measures: NPS with its 95% interval for every (month, segment_a, segment_b) group of
 10 million synthetic survey answers, computed by
@@ -36,7 +36,7 @@ The data is generated once with DuckDB SQL (deterministic hashes of the row numb
 ``responses.meta.json`` recording how it was made; ``--regenerate`` forces a rebuild.
 
 The script prints a Markdown table (min / median / max seconds, median CPU seconds, peak MB
-where MB is 10^6 bytes, speed-up against pandas, other processes' CPU use), the issue's targets
+where MB is 10^6 bytes, speed-up against pandas, other processes' CPU use), the targets
 with PASS/FAIL and the machine it ran on. It exits 0 when every command ran and their outputs
 agree, even if a target is missed (it measures, it does not judge); it exits 1 when a command
 fails or the outputs disagree.
@@ -655,7 +655,7 @@ def build_jobs(dataset: Dataset, args: argparse.Namespace) -> list[Job]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Time `cxpulse score --metric nps` against a pandas script (issue 2).",
+        description="Time `cxpulse score --metric nps` against a pandas script.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--rows", type=int, default=10_000_000, help="answers to generate")

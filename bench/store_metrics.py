@@ -1,4 +1,4 @@
-"""Benchmark of issue 3: metrics of one survey by month and channel from the SQLite store.
+"""Benchmark: metrics of one survey by month and channel from the SQLite store.
 
 Target: "Metrics for one survey grouped by month and channel with 1 million stored
 responses: at most 100 ms, and no slower at 5 million."
@@ -40,7 +40,7 @@ Run from the repository root, with the project's virtual environment::
 
 It prints Markdown tables (the databases; min / median / max ms per size and path, median
 CPU ms, groups returned, rows the query reads, speed-up of the rollups over the responses
-table), the issue's targets with PASS/FAIL and the machine it ran on. It exits 0 when every
+table), the targets with PASS/FAIL and the machine it ran on. It exits 0 when every
 check passed and both paths agree, even if a target is missed (it measures, it does not
 judge); it exits 1 when a check fails or the paths disagree.
 """
@@ -565,7 +565,7 @@ def _target(name: str, ok: bool | None, measured: str) -> str:
 
 
 def print_targets(jobs: Sequence[Job]) -> list[bool | None]:
-    """The issue's targets as a table; per target True (met), False (missed) or None (n/a)."""
+    """The targets as a table; per target True (met), False (missed) or None (n/a)."""
     fast = {job.database.rows: job for job in jobs if job.use_rollups is None}
     sizes = sorted(fast)
     lines: list[str] = []
@@ -711,7 +711,7 @@ def _sizes(text: str) -> list[int]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Time store metrics by month and channel from rollups and responses (issue 3).",
+        description="Time store metrics by month and channel from rollups and responses.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(

@@ -276,3 +276,57 @@ def test_rows_can_be_checked_one_by_one_before_storing(survey: Survey) -> None:
     with pytest.raises(Invalid) as raised:
         responses.check_new_response(survey, NewResponse(survey.id, 7), index=41)
     assert (raised.value.field, raised.value.index) == ("score", 41)
+
+
+def test_each_submission_gets_its_own_result(
+    session: Session, org: Organisation, other_org: Organisation, survey: Survey
+) -> None:
+    """``add_each``: one bad item fails alone; keys repeat as if sent one after the other."""
+    foreign = contacts.create_contact(session, other_org.id, external_id="x")
+    stored_before, _ = responses.add_response(session, org.id, survey.id, 5, idempotency_key="k0")
+    results = responses.add_each(
+        session,
+        [
+            (org.id, NewResponse(survey.id, 4, channel="email", idempotency_key="k1")),
+            (org.id, NewResponse(survey.id, 9)),  # off the 1-5 scale
+            (other_org.id, NewResponse(survey.id, 3)),  # survey of another organisation
+            (org.id, NewResponse(survey.id, 2, contact_id=foreign.id)),
+            (org.id, NewResponse(survey.id, 1, idempotency_key="k1")),  # repeat in the group
+            (org.id, NewResponse(survey.id, 1, idempotency_key="k0")),  # stored before
+            (org.id, NewResponse(survey.id, 3, comment="fine")),
+        ],
+    )
+    first, created = results[0]  # type: ignore[misc]
+    assert created
+    assert first.score == 4
+    assert first.channel == "email"
+    assert isinstance(results[1], Invalid)
+    assert results[1].field == "score"
+    assert isinstance(results[2], NotFound)
+    assert results[2].entity == "survey"
+    assert isinstance(results[3], NotFound)
+    assert results[3].entity == "contact"
+    repeat, created = results[4]  # type: ignore[misc]
+    assert not created
+    assert repeat.id == first.id
+    assert repeat.score == 4
+    earlier, created = results[5]  # type: ignore[misc]
+    assert not created
+    assert earlier.id == stored_before.id
+    assert earlier.score == 5
+    last, created = results[6]  # type: ignore[misc]
+    assert created
+    assert last.comment == "fine"
+    assert last.touchpoint == "after support ticket"
+    assert _count(session) == 3
+    assert rollups.stored(session) == rollups.recount(session)
+    stored = session.get(Response, last.id)
+    assert stored is not None
+    assert stored.score == 3
+    assert stored.organisation_id == org.id
+
+
+def test_each_with_nothing_to_store(session: Session, org: Organisation) -> None:
+    assert responses.add_each(session, []) == []
+    (result,) = responses.add_each(session, [(org.id, NewResponse(999_999, 3))])
+    assert isinstance(result, NotFound)

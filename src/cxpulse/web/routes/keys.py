@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from cxpulse.store import accounts
 from cxpulse.web import audit
@@ -10,6 +10,7 @@ from cxpulse.web.access import CanManageKeys
 from cxpulse.web.deps import DbSession
 from cxpulse.web.routes.common import KeyId, problems
 from cxpulse.web.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
+from cxpulse.web.state import app_state
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
 
@@ -59,8 +60,12 @@ def create_api_key(body: ApiKeyCreate, caller: CanManageKeys, session: DbSession
     response_model=ApiKeyOut,
     responses=problems(404),
 )
-def revoke_api_key(key_id: KeyId, caller: CanManageKeys, session: DbSession) -> ApiKeyOut:
+def revoke_api_key(
+    request: Request, key_id: KeyId, caller: CanManageKeys, session: DbSession
+) -> ApiKeyOut:
     key = accounts.revoke_api_key(session, caller.organisation_id, key_id)
     audit.record(session, caller, "revoke", "api_key", key.id)
     session.commit()
+    # Other processes notice at their next submission's transaction (see ``key_cache``).
+    app_state(request).api_keys.forget(key.id)
     return ApiKeyOut.model_validate(key)

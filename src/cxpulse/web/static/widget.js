@@ -1,0 +1,308 @@
+/*
+ * cxpulse feedback widget. Embed with:
+ *
+ *   <script src="https://cx.example/widget.js" data-survey="acme/support-csat" async></script>
+ *
+ * Optional attributes: data-lang="sv" (else the browser's languages), data-position
+ * ("bottom-right", the default, or "bottom-left"), data-properties='{"plan": "pro"}'.
+ *
+ * It talks only to the server it was loaded from, sets no cookies and keeps nothing in
+ * localStorage; a closed or answered prompt stays away for the browser tab's session
+ * (sessionStorage). Its markup and styles live in a Shadow DOM, apart from the page's.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script) {
+    // Browsers without currentScript: the last widget tag not yet started.
+    var tags = document.querySelectorAll("script[data-survey]:not([data-cxpulse-started])");
+    script = tags.length ? tags[tags.length - 1] : null;
+  }
+  if (!script || script.getAttribute("data-cxpulse-started")) return;
+  script.setAttribute("data-cxpulse-started", "");
+
+  var survey = (script.getAttribute("data-survey") || "").trim();
+  var parts = survey.split("/");
+  if (parts.length !== 2 || !parts[0] || !parts[1]) {
+    warn('data-survey must be "organisation/survey", got "' + survey + '"');
+    return;
+  }
+  // The API lives beside the script: https://cx.example/prefix/widget.js -> .../prefix/
+  var base = new URL(".", script.src);
+  var promptUrl = new URL(
+    "w/" + encodeURIComponent(parts[0]) + "/" + encodeURIComponent(parts[1]),
+    base
+  );
+  var answerUrl = new URL(promptUrl.pathname + "/responses", base);
+  var lang = script.getAttribute("data-lang");
+  if (lang) promptUrl.searchParams.set("lang", lang);
+  var position = script.getAttribute("data-position") === "bottom-left" ? "left" : "right";
+  var properties = readProperties(script.getAttribute("data-properties"));
+  var storageKey = "cxpulse-widget:" + survey;
+
+  if (remembered()) return;
+
+  fetch(promptUrl.href, { credentials: "omit", mode: "cors" })
+    .then(function (reply) {
+      if (!reply.ok) throw new Error("the survey is not available here (" + reply.status + ")");
+      return reply.json();
+    })
+    .then(function (config) {
+      var start = function () { show(config); };
+      if (document.body) start();
+      else document.addEventListener("DOMContentLoaded", start);
+    })
+    .catch(function (error) { warn(error.message); });
+
+  function warn(message) {
+    if (window.console) window.console.warn("cxpulse widget: " + message);
+  }
+
+  function readProperties(text) {
+    if (!text) return null;
+    try {
+      var value = JSON.parse(text);
+      if (value && typeof value === "object" && !Array.isArray(value)) return value;
+    } catch (error) { /* reported below */ }
+    warn("data-properties must be a JSON object; ignored");
+    return null;
+  }
+
+  function remembered() {
+    try { return window.sessionStorage.getItem(storageKey) !== null; }
+    catch (error) { return false; } // storage blocked: ask again, no harm
+  }
+
+  function remember(state) {
+    try { window.sessionStorage.setItem(storageKey, state); } catch (error) { /* blocked */ }
+  }
+
+  function randomKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function element(tag, attributes, text) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      node.setAttribute(name, attributes[name]);
+    });
+    if (text !== undefined) node.textContent = text; // never innerHTML: texts are data
+    return node;
+  }
+
+  var FACES = { 1: "\uD83D\uDE20", 2: "\uD83D\uDE41", 3: "\uD83D\uDE10", 4: "\uD83D\uDE42", 5: "\uD83D\uDE00" };
+
+  function face(config, value) {
+    if (config.presentation === "stars") return "\u2605".repeat(value);
+    if (config.presentation === "emoji") return FACES[value] || String(value);
+    if (config.presentation === "thumbs") return value ? "\uD83D\uDC4D" : "\uD83D\uDC4E";
+    return String(value);
+  }
+
+  function valueName(config, value) {
+    var name = String(value);
+    if (value === config.scale.low) name += " \u2013 " + config.labels.low;
+    if (value === config.scale.high) name += " \u2013 " + config.labels.high;
+    return name;
+  }
+
+  var STYLE = [
+    ":host { all: initial !important; }",
+    ".panel { position: fixed; bottom: 16px; z-index: 2147483000; box-sizing: border-box;",
+    "  width: 440px; max-width: calc(100vw - 32px); max-height: calc(100vh - 32px);",
+    "  overflow: auto; padding: 16px 18px 18px; background: #ffffff; color: #1b1b1b;",
+    "  border: 1px solid #6b6b6b; border-radius: 10px;",
+    "  box-shadow: 0 6px 24px rgba(0, 0, 0, 0.25);",
+    "  font: 16px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;",
+    "  text-align: left; direction: ltr; }",
+    ".panel.right { right: 16px; } .panel.left { left: 16px; }",
+    "h2 { margin: 0 36px 12px 0; font-size: 17px; font-weight: 600; color: #1b1b1b; }",
+    "fieldset { margin: 0; padding: 0; border: 0; min-width: 0; }",
+    "legend { padding: 0; margin: 0 0 8px; font-size: 15px; }",
+    ".sr { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;",
+    "  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }",
+    ".scale { display: grid; grid-template-columns: repeat(var(--count), 1fr); gap: 4px; }",
+    ".scale input { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; }",
+    ".scale label { display: flex; align-items: center; justify-content: center;",
+    "  min-height: 44px; min-width: 24px; border: 1px solid #6b6b6b; border-radius: 6px;",
+    "  background: #f4f4f4; color: #1b1b1b; cursor: pointer; font-size: 16px;",
+    "  user-select: none; }",
+    ".scale label:hover { background: #e2e8f5; }",
+    ".scale input:checked + label { background: #0b4fbf; border-color: #0b4fbf;",
+    "  color: #ffffff; font-weight: 600; }",
+    ".scale input:focus-visible + label { outline: 3px solid #0b4fbf; outline-offset: 2px; }",
+    ".anchors { display: flex; justify-content: space-between; gap: 12px;",
+    "  margin-top: 4px; font-size: 13px; color: #444444; }",
+    "label.comment { display: block; margin: 14px 0 4px; font-size: 15px; }",
+    "textarea { box-sizing: border-box; width: 100%; min-height: 72px; padding: 8px;",
+    "  font: inherit; color: #1b1b1b; background: #ffffff; border: 1px solid #6b6b6b;",
+    "  border-radius: 6px; resize: vertical; }",
+    ".actions { display: flex; align-items: center; gap: 12px; margin-top: 14px; }",
+    "button { font: inherit; cursor: pointer; border-radius: 6px; }",
+    "button.send { min-height: 44px; padding: 0 20px; background: #0b4fbf; color: #ffffff;",
+    "  border: 1px solid #0b4fbf; font-weight: 600; }",
+    "button.send:hover { background: #083b8f; }",
+    "button.close { position: absolute; top: 8px; right: 8px; width: 36px; height: 36px;",
+    "  background: transparent; color: #1b1b1b; border: 1px solid transparent;",
+    "  font-size: 22px; line-height: 1; }",
+    "button.close:hover { border-color: #6b6b6b; }",
+    "button:focus-visible, textarea:focus-visible {",
+    "  outline: 3px solid #0b4fbf; outline-offset: 2px; }",
+    ".message { margin: 0; font-size: 15px; }",
+    ".message.error { color: #a4161a; }",
+    "@media (max-width: 480px) {",
+    "  .panel, .panel.left, .panel.right { left: 8px; right: 8px; bottom: 8px; width: auto;",
+    "    max-width: none; padding: 14px; }",
+    "  .scale.wide { grid-template-columns: repeat(6, 1fr); }",
+    "}",
+    "@media (prefers-reduced-motion: no-preference) {",
+    "  .panel { animation: rise 160ms ease-out; }",
+    "  @keyframes rise { from { transform: translateY(12px); opacity: 0; } }",
+    "}",
+  ].join("\n");
+
+  function show(config) {
+    var host = element("div", { "data-cxpulse-widget": survey });
+    var root = host.attachShadow({ mode: "open" });
+    var style = element("style");
+    style.textContent = STYLE;
+    root.appendChild(style);
+
+    var headingId = "cxpulse-question";
+    var panel = element("section", {
+      "class": "panel " + position,
+      "role": "region",
+      "aria-labelledby": headingId,
+      "lang": config.language,
+    });
+    var close = element("button", {
+      "type": "button", "class": "close", "aria-label": config.texts.close,
+    }, "\u00D7");
+    var heading = element("h2", { id: headingId }, config.question);
+    var form = element("form", { novalidate: "" });
+
+    var fieldset = element("fieldset");
+    var legend = element("legend", { "class": "sr" }, config.question);
+    var scale = element("div", {
+      "class": "scale" + (config.values.length > 7 ? " wide" : ""),
+      "style": "--count: " + config.values.length,
+    });
+    config.values.forEach(function (value) {
+      var id = "cxpulse-score-" + value;
+      var input = element("input", {
+        type: "radio", name: "score", id: id, value: String(value),
+        "aria-describedby": "cxpulse-anchors",
+      });
+      var label = element("label", { "for": id });
+      var visible = element("span", { "aria-hidden": "true" }, face(config, value));
+      label.appendChild(visible);
+      label.appendChild(element("span", { "class": "sr" }, valueName(config, value)));
+      scale.appendChild(input);
+      scale.appendChild(label);
+    });
+    var anchors = element("div", { "class": "anchors", id: "cxpulse-anchors" });
+    anchors.appendChild(element("span", {}, config.scale.low + " = " + config.labels.low));
+    anchors.appendChild(element("span", {}, config.scale.high + " = " + config.labels.high));
+    fieldset.appendChild(legend);
+    fieldset.appendChild(scale);
+    fieldset.appendChild(anchors);
+    form.appendChild(fieldset);
+
+    var comment = null;
+    if (config.comment) {
+      form.appendChild(element("label", { "for": "cxpulse-comment", "class": "comment" },
+        config.comment_prompt));
+      comment = element("textarea", {
+        id: "cxpulse-comment", name: "comment", maxlength: String(config.max_comment_length),
+      });
+      form.appendChild(comment);
+    }
+    var actions = element("div", { "class": "actions" });
+    var send = element("button", { type: "submit", "class": "send" }, config.texts.send);
+    var status = element("p", { "class": "message", role: "status", "aria-live": "polite" });
+    actions.appendChild(send);
+    actions.appendChild(status);
+    form.appendChild(actions);
+
+    panel.appendChild(close);
+    panel.appendChild(heading);
+    panel.appendChild(form);
+    root.appendChild(panel);
+    document.body.appendChild(host);
+
+    var key = randomKey();
+    var sending = false;
+
+    function dismiss(state) {
+      remember(state);
+      host.remove();
+    }
+
+    close.addEventListener("click", function () { dismiss("closed"); });
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        dismiss("closed");
+      }
+    });
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (sending) return;
+      var chosen = form.querySelector("input[name=score]:checked");
+      if (!chosen) {
+        status.className = "message error";
+        status.textContent = config.texts.choose;
+        form.querySelector("input[name=score]").focus();
+        return;
+      }
+      var body = {
+        score: Number(chosen.value),
+        comment: comment && comment.value.trim() ? comment.value : null,
+        language: config.language,
+        page: window.location.href,
+        key: key,
+      };
+      if (properties) body.properties = properties;
+      sending = true;
+      send.setAttribute("aria-disabled", "true");
+      status.className = "message";
+      status.textContent = "";
+      fetch(answerUrl.href, {
+        method: "POST",
+        credentials: "omit",
+        mode: "cors",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      })
+        .then(function (reply) {
+          if (!reply.ok) throw new Error("answer refused (" + reply.status + ")");
+          thank();
+        })
+        .catch(function (error) {
+          warn(error.message);
+          sending = false;
+          send.removeAttribute("aria-disabled");
+          status.className = "message error";
+          status.textContent = config.texts.error;
+        });
+    });
+
+    function thank() {
+      remember("answered");
+      form.remove();
+      heading.remove();
+      var thanks = element("p", {
+        "class": "message", role: "status", tabindex: "-1", id: headingId,
+      }, config.texts.thanks);
+      panel.appendChild(thanks);
+      thanks.focus();
+      window.setTimeout(function () { host.remove(); }, 4000);
+    }
+  }
+})();

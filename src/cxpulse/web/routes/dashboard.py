@@ -1,7 +1,481 @@
-"""The signed-in web UI: login page, survey dashboards, drill-down and exports of a view."""
+"""The signed-in web UI: login page, survey dashboards, drill-down and exports of a view.
+
+Pages are server-rendered (Jinja2, autoescaped) and work without JavaScript; every filter
+lives in the URL (``cxpulse.report.filters_url``), so a view can be bookmarked and shared.
+They use the same session and CSRF cookies as ``POST /api/v1/auth/login``; without a valid
+session a page redirects to ``/login``. Permissions follow ``web.permissions``: reading a
+dashboard needs ``metrics:read`` (viewers have it), the responses behind a number
+``responses:read``, and exports ``exports``. Another organisation's survey is a 404.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import csv
+import hmac
+import io
+import math
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
 
-router = APIRouter()
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from cxpulse.metrics import ACSI_CAVEAT, Metric, format_value
+from cxpulse.report import charts, views
+from cxpulse.report import filters_url as urls
+from cxpulse.report.csv_safety import neutralise_cell
+from cxpulse.store import accounts, surveys
+from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.web import exporters
+from cxpulse.web.access import Principal, authenticate
+from cxpulse.web.deps import DbSession
+from cxpulse.web.permissions import Permission
+from cxpulse.web.routes import auth
+from cxpulse.web.routes.common import SurveyId
+from cxpulse.web.state import app_state, database_turn
+from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE, retry_after_header
+
+router = APIRouter(include_in_schema=False)
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+ExportFormat = Literal["csv", "xlsx", "parquet"]
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+}
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+# --------------------------------------------------------------------------- template helpers
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return format_value(value, digits)
+
+
+def _signed(value: float | None, digits: int = 1) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    return f"{value:+.{digits}f}"
+
+
+def _percent(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    return f"{value:.1f}%"
+
+
+TEMPLATES.env.filters["number"] = _number
+TEMPLATES.env.filters["signed"] = _signed
+TEMPLATES.env.filters["percent"] = _percent
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    csrf = request.cookies.get(CSRF_COOKIE, "")
+    return TEMPLATES.TemplateResponse(
+        request, name, {"csrf_token": csrf, **context}, status_code=status_code
+    )
+
+
+class _PageProblem(Exception):
+    def __init__(self, status_code: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code, self.title, self.message = status_code, title, message
+
+
+def _problem_page(request: Request, problem: _PageProblem, signed_in: bool = True) -> HTMLResponse:
+    return _render(
+        request,
+        "app/problem.html",
+        {"title": problem.title, "message": problem.message, "signed_in": signed_in},
+        problem.status_code,
+    )
+
+
+# --------------------------------------------------------------------------- who is calling
+
+
+def _safe_next(target: str | None) -> str:
+    """Only our own pages: an absolute or protocol-relative URL would be an open redirect."""
+    if target and target.startswith("/app") and not target.startswith("//"):
+        return target
+    return "/app"
+
+
+def _to_login(request: Request) -> HTTPException:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return HTTPException(303, "log in first", headers={"Location": "/login?next=" + quote(here)})
+
+
+def page_caller(request: Request, session: DbSession, background: BackgroundTasks) -> Principal:
+    """The signed-in user of a page, or a redirect to the login page."""
+    if not request.cookies.get(SESSION_COOKIE) and "authorization" not in request.headers:
+        raise _to_login(request)
+    try:
+        return authenticate(request, session, background, None, None)
+    except HTTPException as error:
+        if error.status_code == 401:
+            raise _to_login(request) from None
+        raise
+
+
+PageCaller = Annotated[Principal, Depends(page_caller)]
+
+
+def _allowed(caller: Principal, permission: Permission) -> None:
+    if permission not in caller.permissions:
+        raise _PageProblem(
+            403,
+            "Not allowed",
+            f"Your role does not allow this: it needs the {permission} permission.",
+        )
+
+
+# --------------------------------------------------------------------------- login
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return _render(request, "app/login.html", {"next": _safe_next(next), "email": ""})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> Response:
+    """The HTML form's login: the same checks, limit and cookies as the JSON login."""
+    state = app_state(request)
+    form = await request.form()
+    email = str(form.get("email") or "").strip()
+    password = str(form.get("password") or "")
+    target = _safe_next(str(form.get("next") or ""))
+    context = {"next": target, "email": email}
+    wait = state.login_limiter.take(request.client.host if request.client else "unknown")
+    if wait > 0:
+        limited = _render(
+            request,
+            "app/login.html",
+            {**context, "error": "Too many login attempts from this address; try again later."},
+            429,
+        )
+        limited.headers["Retry-After"] = retry_after_header(wait)
+        return limited
+    if not email or not password or len(email) > 320 or len(password) > 1024:
+        return _render(
+            request,
+            "app/login.html",
+            {**context, "error": "Enter your email address and your password."},
+            422,
+        )
+    async with database_turn(state, writes=False):
+        found = await run_in_threadpool(auth._find_user, state, email)
+    checked = await run_in_threadpool(auth._verify, found, password)
+    if checked is None:
+        return _render(
+            request, "app/login.html", {**context, "error": "Wrong email or password."}, 401
+        )
+    try:
+        async with database_turn(state, writes=True):
+            data, _ = await run_in_threadpool(auth._record_login, state, *checked)
+    except HTTPException:
+        return _render(
+            request, "app/login.html", {**context, "error": "Wrong email or password."}, 401
+        )
+    answer = RedirectResponse(target, status_code=303)
+    max_age, secure = state.options.session_max_age_seconds, state.options.cookie_secure
+    answer.set_cookie(
+        SESSION_COOKIE,
+        state.signer.dumps(data),
+        max_age=max_age,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
+    answer.set_cookie(
+        CSRF_COOKIE, data.csrf_token, max_age=max_age, path="/", secure=secure, samesite="lax"
+    )
+    return answer
+
+
+@router.post("/logout")
+async def logout_form(request: Request) -> Response:
+    """Ends the session; the form carries the CSRF token, as a header would."""
+    state = app_state(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    data = state.signer.loads(token) if token else None
+    if data is not None:
+        form = await request.form()
+        sent = str(form.get("csrf_token") or "").encode()
+        cookie = request.cookies.get(CSRF_COOKIE, "").encode()
+        expected = data.csrf_token.encode()
+        if not (
+            sent and hmac.compare_digest(sent, expected) and hmac.compare_digest(cookie, expected)
+        ):
+            return _problem_page(
+                request,
+                _PageProblem(403, "Not logged out", "The form was stale; reload and try again."),
+            )
+    answer = RedirectResponse("/login", status_code=303)
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        answer.delete_cookie(name, path="/", secure=state.options.cookie_secure, samesite="lax")
+    return answer
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@router.get("/app", response_class=HTMLResponse)
+def surveys_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
+    try:
+        _allowed(caller, Permission.METRICS_READ)
+    except _PageProblem as problem:
+        return _problem_page(request, problem)
+    organisation = accounts.get_organisation(session, caller.organisation_id)
+    rows = []
+    for survey in surveys.list_surveys(session, caller.organisation_id):
+        view = views.load_headline(session, organisation, survey)
+        rows.append({"survey": survey, "headline": view})
+    return _render(request, "app/surveys.html", {"organisation": organisation, "rows": rows})
+
+
+def _survey_and_filters(
+    request: Request, session: Session, caller: Principal, survey_id: int
+) -> tuple[Any, Any, urls.Parsed]:
+    try:
+        survey = surveys.get_survey(session, caller.organisation_id, survey_id)
+    except NotFound:
+        raise _PageProblem(
+            404, "Not found", "There is no such survey in your organisation."
+        ) from None
+    organisation = accounts.get_organisation(session, caller.organisation_id)
+    return organisation, survey, urls.parse(request.query_params.multi_items())
+
+
+def _charts(view: views.DashboardView) -> dict[str, Markup]:
+    """SVG charts drawn on the server, so that they show with JavaScript off."""
+    points = [
+        charts.TrendPoint(
+            period=b.label,
+            value=None if b.result.n == 0 else b.result.value,
+            ci_low=None if b.result.n == 0 or math.isnan(b.result.ci_low) else b.result.ci_low,
+            ci_high=None if b.result.n == 0 or math.isnan(b.result.ci_high) else b.result.ci_high,
+            n=b.result.n,
+            too_small=b.result.too_small,
+        )
+        for b in view.trend
+    ]
+    benchmark = None
+    if view.benchmark is not None and view.metric is Metric.CSAT:
+        benchmark = charts.ReferenceLine(
+            view.benchmark.score, f"ACSI {view.benchmark.industry} {view.benchmark.year}"
+        )
+    out = {
+        "trend": Markup(  # noqa: S704 - SVG made by vl-convert from our own data, text escaped
+            charts.trend_svg(points, metric_label=view.label, benchmark=benchmark)
+        )
+    }
+    if view.metric is Metric.NPS:
+        bands = [charts.NpsBands(label, *counts) for label, counts in view.bands.items()]
+        out["distribution"] = Markup(charts.nps_distribution_svg(bands))  # noqa: S704
+    else:
+        counts = [charts.ScaleCount(float(row.label), row.count) for row in view.distribution]
+        out["distribution"] = Markup(charts.scale_distribution_svg(counts))  # noqa: S704
+    return out
+
+
+@router.get("/app/surveys/{survey_id}", response_class=HTMLResponse)
+def survey_page(
+    survey_id: SurveyId, request: Request, caller: PageCaller, session: DbSession
+) -> HTMLResponse:
+    try:
+        _allowed(caller, Permission.METRICS_READ)
+        organisation, survey, parsed = _survey_and_filters(request, session, caller, survey_id)
+    except _PageProblem as problem:
+        return _problem_page(request, problem)
+    filters = parsed.view
+    try:
+        view = views.load_view(session, organisation, survey, filters)
+    except Invalid as error:
+        parsed.errors[error.field] = error.message
+        filters = urls.ViewFilters()
+        view = views.load_view(session, organisation, survey, filters)
+    context = {
+        "survey": survey,
+        "view": view,
+        "filters": filters,
+        "errors": parsed.errors,
+        "charts": _charts(view),
+        "can_drill": Permission.RESPONSES_READ in caller.permissions,
+        "can_export": Permission.EXPORTS in caller.permissions,
+        "caveat": ACSI_CAVEAT,
+        "empty_drill": urls.DrillFilters(),
+        "comment_drill": urls.DrillFilters(has_comment=True),
+        "grains": urls.GRAINS,
+        "dimensions": [*urls.BREAKDOWN_COLUMNS, *(f"property:{n}" for n in view.property_names)],
+    }
+    return _render(request, "app/survey.html", context, 422 if parsed.errors else 200)
+
+
+@router.get("/app/surveys/{survey_id}/responses", response_class=HTMLResponse)
+def responses_page(
+    survey_id: SurveyId, request: Request, caller: PageCaller, session: DbSession
+) -> HTMLResponse:
+    try:
+        _allowed(caller, Permission.RESPONSES_READ)
+        organisation, survey, parsed = _survey_and_filters(request, session, caller, survey_id)
+    except _PageProblem as problem:
+        return _problem_page(request, problem)
+    filters, drill = parsed.view, parsed.drill
+    window = filters.window(views.latest_day(session, organisation.id, survey.id), _today())
+    try:
+        page = views.drill_down(session, organisation.id, survey.id, filters, window, drill)
+    except Invalid as error:
+        parsed.errors["after"] = error.message
+        page = views.DrillPage([], None)
+    drill_pairs = filters.query_pairs() + drill.query_pairs()
+    context = {
+        "survey": survey,
+        "filters": filters,
+        "drill": drill,
+        "window": window,
+        "page": page,
+        "errors": parsed.errors,
+        "query": urlencode(drill_pairs),
+        "next_query": urlencode([*drill_pairs, ("after", page.next_after)])
+        if page.next_after
+        else None,
+        "can_export": Permission.EXPORTS in caller.permissions,
+    }
+    return _render(request, "app/responses.html", context, 422 if parsed.errors else 200)
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def _download(chunks: Iterator[bytes], fmt: str, filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        chunks,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/app/surveys/{survey_id}/export/responses.{fmt}")
+def export_view_responses(
+    survey_id: SurveyId, fmt: ExportFormat, request: Request, caller: PageCaller, session: DbSession
+) -> Response:
+    """The responses behind the view (and drill-down filters) as CSV, XLSX or Parquet."""
+    try:
+        _allowed(caller, Permission.EXPORTS)
+        organisation, survey, parsed = _survey_and_filters(request, session, caller, survey_id)
+    except _PageProblem as problem:
+        return _problem_page(request, problem)
+    if parsed.errors:
+        return _problem_page(
+            request,
+            _PageProblem(
+                422, "Invalid filters", "; ".join(f"{k}: {v}" for k, v in parsed.errors.items())
+            ),
+        )
+    window = parsed.view.window(views.latest_day(session, organisation.id, survey.id), _today())
+    filters = views.response_filters(survey.id, parsed.view, window, parsed.drill)
+    if (
+        fmt == "xlsx"
+        and exporters.count_rows(session, organisation.id, filters) > exporters.XLSX_MAX_ROWS
+    ):
+        return _problem_page(
+            request,
+            _PageProblem(
+                422, "Too many rows", "Too many responses for one XLSX sheet: use CSV or Parquet."
+            ),
+        )
+    plan = exporters.ExportPlan(
+        organisation.id, filters, exporters.property_names(session, organisation.id, filters)
+    )
+    sessions = app_state(request).read_sessions
+    chunks: Iterator[bytes]
+    if fmt == "csv":
+        chunks = exporters.csv_chunks(sessions, plan)
+    elif fmt == "xlsx":
+        chunks = exporters.xlsx_chunks(sessions, plan)
+    else:
+        chunks = exporters.parquet_chunks(sessions, plan)
+    return _download(chunks, fmt, f"{survey.slug}-{window.start}-{window.last_day}-responses.{fmt}")
+
+
+def tables_csv(table: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in table:
+        writer.writerow(
+            ["" if v is None else neutralise_cell(v) if isinstance(v, str) else v for v in row]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def tables_xlsx(table: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("metrics")
+    for row in table:
+        sheet.append([neutralise_cell(v) if isinstance(v, str) else v for v in row])
+    with tempfile.TemporaryFile() as file:
+        workbook.save(file)
+        file.seek(0)
+        return file.read()
+
+
+def tables_parquet(table: list[list[Any]]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    header, rows = table[0], table[1:]
+    types = {"n": pa.int64(), "too_small": pa.bool_(), "table": pa.string(), "group": pa.string()}
+    types.update(metric=pa.string(), verdict=pa.string())
+    columns = {
+        name: pa.array([row[i] for row in rows], type=types.get(name, pa.float64()))
+        for i, name in enumerate(header)
+    }
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink, compression="zstd")
+    return sink.getvalue()
+
+
+@router.get("/app/surveys/{survey_id}/export/tables.{fmt}")
+def export_view_tables(
+    survey_id: SurveyId, fmt: ExportFormat, request: Request, caller: PageCaller, session: DbSession
+) -> Response:
+    """The metric tables of the view (headline, previous period, trend, distribution,
+    breakdown) as CSV, XLSX or Parquet."""
+    try:
+        _allowed(caller, Permission.EXPORTS)
+        organisation, survey, parsed = _survey_and_filters(request, session, caller, survey_id)
+    except _PageProblem as problem:
+        return _problem_page(request, problem)
+    if parsed.errors:
+        return _problem_page(
+            request,
+            _PageProblem(
+                422, "Invalid filters", "; ".join(f"{k}: {v}" for k, v in parsed.errors.items())
+            ),
+        )
+    view = views.load_view(session, organisation, survey, parsed.view)
+    table = views.metric_table(views.metric_rows(view))
+    writer = {"csv": tables_csv, "xlsx": tables_xlsx, "parquet": tables_parquet}[fmt]
+    name = f"{survey.slug}-{view.window.start}-{view.window.last_day}-metrics.{fmt}"
+    return _download(iter([writer(table)]), fmt, name)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()

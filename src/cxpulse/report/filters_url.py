@@ -1,0 +1,337 @@
+"""The filters of a dashboard view, read from and written back to a URL query string.
+
+A view is bookmarkable and shareable because everything that shapes it lives in the query:
+
+| parameter | meaning |
+|---|---|
+| ``from``, ``to`` | first and last day shown (``YYYY-MM-DD``, UTC, both inclusive) |
+| ``months`` | instead of dates: the last N months up to the latest response (default 12) |
+| ``grain`` | ``day``, ``week`` or ``month``: the points of the trend |
+| ``channel``, ``touchpoint`` | only these responses |
+| ``property.<name>`` | only responses whose property ``<name>`` has this value |
+| ``contact.<attr>`` | only responses whose contact's attribute ``<attr>`` has this value |
+| ``by`` | breakdown: a column (``channel`` ...), ``property:<name>`` or ``contact:<attr>`` |
+
+Drill-down pages add ``min_score``, ``max_score``, ``has_comment``, ``q`` (words searched in
+comments) and ``after`` (the page token of keyset pagination).
+
+Parsing never raises on user input: it collects one message per bad field, so that a page can
+show the form again with each message beside its field.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Literal, get_args
+from urllib.parse import urlencode
+
+Grain = Literal["day", "week", "month"]
+GRAINS: tuple[Grain, ...] = get_args(Grain)
+DEFAULT_MONTHS = 12
+MAX_MONTHS = 120
+MAX_DAYS_FOR_DAY_GRAIN = 400
+"""A trend by day over more days than this is unreadable and slow to draw."""
+MAX_TEXT = 200
+MAX_SEGMENT_FILTERS = 20
+PROPERTY_PREFIX = "property."
+CONTACT_PREFIX = "contact."
+BREAKDOWN_COLUMNS = ("channel", "touchpoint", "language", "source")
+DEFAULT_BREAKDOWN = "channel"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whole UTC days from ``start`` (inclusive) to ``end`` (exclusive)."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+    def previous(self) -> Window:
+        """The period of equal length just before this one."""
+        return Window(self.start - timedelta(days=self.days), self.start)
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.isoformat()} to {self.last_day.isoformat()}"
+
+
+@dataclass(frozen=True)
+class ViewFilters:
+    start: date | None = None
+    """First day shown, inclusive."""
+    to: date | None = None
+    """Last day shown, inclusive (as people say "to 31 March")."""
+    months: int | None = None
+    grain: Grain = "month"
+    channel: str | None = None
+    touchpoint: str | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)
+    contact_attributes: Mapping[str, str] = field(default_factory=dict)
+    by: str = DEFAULT_BREAKDOWN
+
+    def window(self, latest_day: date | None, today: date) -> Window:
+        """The days the view covers. Without dates: the last ``months`` months (12 by
+        default) up to the latest response, so that a survey whose answers stopped a while
+        ago still shows them; ``today`` stands in when there are none."""
+        anchor = latest_day or today
+        if self.start is not None or self.to is not None:
+            end = (self.to or anchor) + timedelta(days=1)
+            start = self.start or add_months(end, -(self.months or DEFAULT_MONTHS))
+            return Window(start, max(end, start + timedelta(days=1)))
+        end = anchor + timedelta(days=1)
+        return Window(add_months(end, -(self.months or DEFAULT_MONTHS)), end)
+
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """This view as query parameters, leaving out defaults: the shortest shareable URL."""
+        pairs: list[tuple[str, str]] = []
+        if self.start is not None:
+            pairs.append(("from", self.start.isoformat()))
+        if self.to is not None:
+            pairs.append(("to", self.to.isoformat()))
+        if self.months is not None:
+            pairs.append(("months", str(self.months)))
+        if self.grain != "month":
+            pairs.append(("grain", self.grain))
+        if self.channel is not None:
+            pairs.append(("channel", self.channel))
+        if self.touchpoint is not None:
+            pairs.append(("touchpoint", self.touchpoint))
+        pairs += [(PROPERTY_PREFIX + k, v) for k, v in sorted(self.properties.items())]
+        pairs += [(CONTACT_PREFIX + k, v) for k, v in sorted(self.contact_attributes.items())]
+        if self.by != DEFAULT_BREAKDOWN:
+            pairs.append(("by", self.by))
+        return pairs
+
+    def query(self, **extra: str | float | int | bool | None) -> str:
+        """The query string of this view plus ``extra`` (None values left out)."""
+        pairs = self.query_pairs() + [
+            (key, _text(value)) for key, value in extra.items() if value is not None
+        ]
+        return urlencode(pairs)
+
+    def drill_query(self, drill: DrillFilters) -> str:
+        """The query string of the responses behind a number of this view."""
+        return urlencode(self.query_pairs() + drill.query_pairs())
+
+    def between(self, first: date, last: date) -> ViewFilters:
+        """The same view over the days ``first`` to ``last`` (a point of the trend)."""
+        return replace(self, start=first, to=last, months=None)
+
+    def narrowed(self, dimension: str, value: str) -> ViewFilters:
+        """The same view restricted to one segment of a breakdown dimension."""
+        if dimension == "channel":
+            return replace(self, channel=value)
+        if dimension == "touchpoint":
+            return replace(self, touchpoint=value)
+        if dimension.startswith("property:"):
+            name = dimension.removeprefix("property:")
+            return replace(self, properties={**self.properties, name: value})
+        if dimension.startswith("contact:"):
+            name = dimension.removeprefix("contact:")
+            return replace(self, contact_attributes={**self.contact_attributes, name: value})
+        raise ValueError(f"no filter narrows {dimension!r}")
+
+
+@dataclass(frozen=True)
+class DrillFilters:
+    """What a drill-down adds to a view: which scores, comments, search, and the page."""
+
+    min_score: float | None = None
+    max_score: float | None = None
+    has_comment: bool | None = None
+    search: str | None = None
+    after: str | None = None
+
+    def query_pairs(self) -> list[tuple[str, str]]:
+        pairs: list[tuple[str, str]] = []
+        if self.min_score is not None:
+            pairs.append(("min_score", _text(self.min_score)))
+        if self.max_score is not None:
+            pairs.append(("max_score", _text(self.max_score)))
+        if self.has_comment is not None:
+            pairs.append(("has_comment", _text(self.has_comment)))
+        if self.search:
+            pairs.append(("q", self.search))
+        return pairs
+
+
+@dataclass(frozen=True)
+class Parsed:
+    view: ViewFilters
+    drill: DrillFilters
+    errors: dict[str, str]
+    """Field name as in the URL -> what is wrong with it."""
+
+
+def _text(value: str | float | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day of the month ``months`` later (or earlier), clamped to the month's end."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise ValueError("out of the calendar's range")
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def _clean(name: str, raw: str, errors: dict[str, str]) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if "\x00" in value:
+        errors[name] = "must not contain NUL characters"
+        return None
+    if len(value) > MAX_TEXT:
+        errors[name] = f"is longer than {MAX_TEXT} characters"
+        return None
+    return value
+
+
+def _day(name: str, raw: str, errors: dict[str, str]) -> date | None:
+    value = raw.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = "is not a date: write it as YYYY-MM-DD, such as 2024-03-31"
+        return None
+
+
+def _number(name: str, raw: str, errors: dict[str, str]) -> float | None:
+    value = raw.strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        errors[name] = "is not a number"
+        return None
+    if not math.isfinite(number):
+        errors[name] = "must be a finite number"
+        return None
+    return number
+
+
+def check_dimension(text: str) -> str | None:
+    """Why ``text`` is no breakdown dimension, or None when it is one."""
+    if text in BREAKDOWN_COLUMNS:
+        return None
+    for prefix in ("property:", "contact:"):
+        if text.startswith(prefix):
+            name = text.removeprefix(prefix)
+            return None if 0 < len(name) <= 100 else f"needs a name after {prefix!r}"
+    return (
+        f"use {', '.join(BREAKDOWN_COLUMNS)}, property:<name> (such as property:agent) "
+        "or contact:<attribute>"
+    )
+
+
+def parse(params: Iterable[tuple[str, str]]) -> Parsed:
+    """Read a view and a drill-down from query parameters (repeated names: the last wins)."""
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    properties: dict[str, str] = {}
+    contact: dict[str, str] = {}
+    for key, raw in params:
+        for prefix, target in ((PROPERTY_PREFIX, properties), (CONTACT_PREFIX, contact)):
+            if key.startswith(prefix):
+                name = key.removeprefix(prefix)
+                if not 0 < len(name) <= 100:
+                    errors[key] = "needs a name of 1 to 100 characters"
+                    break
+                value = _clean(key, raw, errors)
+                if value is not None:
+                    target[name] = value
+                else:
+                    target.pop(name, None)
+                break
+        else:
+            values[key] = raw
+    # The form adds a filter as segment=property:agent & segment_value=Ann, since a plain
+    # HTML form cannot name a field after what the user types.
+    segment = values.get("segment", "").strip()
+    segment_value = _clean("segment_value", values.get("segment_value", ""), errors)
+    if segment and segment_value is not None:
+        if segment.startswith("property:") and 0 < len(segment) - 9 <= 100:
+            properties[segment.removeprefix("property:")] = segment_value
+        elif segment.startswith("contact:") and 0 < len(segment) - 8 <= 100:
+            contact[segment.removeprefix("contact:")] = segment_value
+        else:
+            errors["segment"] = "write property:<name> or contact:<attribute>"
+    if len(properties) + len(contact) > MAX_SEGMENT_FILTERS:
+        errors["property"] = f"at most {MAX_SEGMENT_FILTERS} segment filters"
+
+    start = _day("from", values.get("from", ""), errors)
+    to = _day("to", values.get("to", ""), errors)
+    if start is not None and to is not None and to < start:
+        errors["to"] = "must not be before the first day"
+    months: int | None = None
+    months_text = values.get("months", "").strip()
+    if months_text:
+        if months_text.isdigit() and 1 <= int(months_text) <= MAX_MONTHS:
+            months = int(months_text)
+        else:
+            errors["months"] = f"must be a whole number of months from 1 to {MAX_MONTHS}"
+    grain_text = values.get("grain", "").strip() or "month"
+    grain: Grain = "month"
+    if grain_text in GRAINS:
+        grain = grain_text
+    else:
+        errors["grain"] = f"must be one of {', '.join(GRAINS)}"
+    by = values.get("by", "").strip() or DEFAULT_BREAKDOWN
+    problem = check_dimension(by)
+    if problem is not None:
+        errors["by"] = problem
+        by = DEFAULT_BREAKDOWN
+    view = ViewFilters(
+        start=start,
+        to=to,
+        months=months,
+        grain=grain,
+        channel=_clean("channel", values.get("channel", ""), errors),
+        touchpoint=_clean("touchpoint", values.get("touchpoint", ""), errors),
+        properties=properties,
+        contact_attributes=contact,
+        by=by,
+    )
+
+    min_score = _number("min_score", values.get("min_score", ""), errors)
+    max_score = _number("max_score", values.get("max_score", ""), errors)
+    if min_score is not None and max_score is not None and max_score < min_score:
+        errors["max_score"] = "must not be below min_score"
+    has_comment: bool | None = None
+    comment_text = values.get("has_comment", "").strip().lower()
+    if comment_text in ("true", "1", "yes"):
+        has_comment = True
+    elif comment_text in ("false", "0", "no"):
+        has_comment = False
+    elif comment_text:
+        errors["has_comment"] = "must be true or false"
+    drill = DrillFilters(
+        min_score=min_score,
+        max_score=max_score,
+        has_comment=has_comment,
+        search=_clean("q", values.get("q", ""), errors),
+        after=_clean("after", values.get("after", ""), errors),
+    )
+    return Parsed(view, drill, errors)

@@ -1,0 +1,675 @@
+"""The data of a dashboard view: every number one survey page shows, for one set of filters.
+
+``load_view`` asks the database three questions, each a GROUP BY the store answers from the
+daily rollups when the filters allow it (whole days, channel, touchpoint): the daily
+histograms of the view's period and of the period before it, the histograms per segment of
+the breakdown dimension, and the property names of the latest responses. Everything else
+(headlines, changes, trend buckets, distribution, impacts) is computed from those
+histograms in Python, so the page costs the same with 1 or 5 million responses. Filters on
+response properties or contact attributes read the responses table instead.
+
+``drill_down`` lists the responses behind a number; ``metric_rows`` flattens a view into
+the rows of its exported metric tables.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from cxpulse.metrics import (
+    Comparison,
+    Histogram,
+    Metric,
+    MetricResult,
+    MetricSpec,
+    compare,
+    merge,
+    score,
+)
+from cxpulse.metrics.scores import DEFAULT_MIN_N
+from cxpulse.report.filters_url import (
+    MAX_DAYS_FOR_DAY_GRAIN,
+    DrillFilters,
+    Grain,
+    ViewFilters,
+    Window,
+)
+from cxpulse.report.impact import SegmentImpact, segment_impacts
+from cxpulse.store import metrics_query
+from cxpulse.store import responses as response_store
+from cxpulse.store.models import Contact, DailyRollup, Organisation, Response, Survey
+from cxpulse.store.responses import ResponseFilters, filter_conditions, join_contacts
+
+COMMENT_RATE_MAX_SCAN = 200_000
+"""Counting comments reads every response of the view; above this many it is skipped."""
+PROPERTY_SAMPLE = 1000
+"""Property names offered for the breakdown come from this many latest responses."""
+DRILL_PAGE_SIZE = 50
+METRIC_LABELS = {
+    Metric.CSAT: "CSAT",
+    Metric.DSAT: "DSAT",
+    Metric.NPS: "NPS",
+    Metric.CES: "CES",
+    Metric.MEAN: "Mean",
+}
+UNITS = {Metric.CSAT: "%", Metric.DSAT: "%", Metric.NPS: "", Metric.CES: "", Metric.MEAN: ""}
+
+
+# --------------------------------------------------------------------------- data shapes
+
+
+@dataclass(frozen=True)
+class Headline:
+    label: str
+    spec: MetricSpec
+    current: MetricResult
+    previous: MetricResult
+    change: Comparison
+    """Current minus previous, tested at the spec's level."""
+    drill: DrillFilters
+    """Which responses are "in" the number (satisfied, dissatisfied ...)."""
+
+    @property
+    def verdict(self) -> str:
+        if self.current.n == 0 or self.previous.n == 0:
+            return "no comparison: a period has no answers"
+        return "significant" if self.change.significant else "no significant change"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One point of the trend: whole days ``start`` to ``end`` (exclusive)."""
+
+    label: str
+    start: date
+    end: date
+    result: MetricResult
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DistributionRow:
+    label: str
+    count: int
+    share: float
+    """0..100; NaN without answers."""
+    drill: DrillFilters
+
+
+@dataclass(frozen=True)
+class CommentRate:
+    commented: int | None
+    answered: int
+    note: str | None = None
+    """Why the rate is not shown, when it is not."""
+
+    @property
+    def rate(self) -> float:
+        if self.commented is None or not self.answered:
+            return math.nan
+        return self.commented / self.answered * 100
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    industry: str
+    score: float
+    year: int
+    source: str
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    survey_id: int
+    survey_name: str
+    metric: Metric
+    filters: ViewFilters
+    window: Window
+    previous_window: Window
+    grain: Grain
+    headlines: list[Headline]
+    trend: list[Bucket]
+    distribution: list[DistributionRow]
+    bands: dict[str, list[int]]
+    """For NPS: per trend label [promoters, passives, detractors]."""
+    comment_rate: CommentRate
+    breakdown_dimension: str
+    overall: MetricResult
+    segments: list[SegmentImpact[str | None]]
+    benchmark: Benchmark | None
+    property_names: list[str]
+    min_n: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return METRIC_LABELS[self.metric]
+
+    @property
+    def unit(self) -> str:
+        return UNITS[self.metric]
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def bucket_start(day: date, grain: Grain) -> date:
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def next_bucket(start: date, grain: Grain) -> date:
+    if grain == "day":
+        return start + timedelta(days=1)
+    if grain == "week":
+        return start + timedelta(days=7)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def bucket_label(start: date, grain: Grain) -> str:
+    """The store's period labels: 2024-03-04, 2024-W10, 2024-03."""
+    if grain == "day":
+        return start.isoformat()
+    if grain == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+    return f"{start.year:04d}-{start.month:02d}"
+
+
+def buckets(window: Window, grain: Grain) -> list[tuple[str, date, date]]:
+    """Every bucket of the window as (label, first day, end), clipped to the window."""
+    out = []
+    start = bucket_start(window.start, grain)
+    while start < window.end:
+        end = next_bucket(start, grain)
+        out.append((bucket_label(start, grain), max(start, window.start), min(end, window.end)))
+        start = end
+    return out
+
+
+def sum_days(daily: Mapping[date, Histogram], start: date, end: date) -> Histogram:
+    return merge(h for day, h in daily.items() if start <= day < end)
+
+
+def trend(
+    daily: Mapping[date, Histogram], window: Window, grain: Grain, spec: MetricSpec
+) -> list[Bucket]:
+    by_bucket: dict[date, list[Histogram]] = {}
+    for day, histogram in daily.items():
+        if window.start <= day < window.end:
+            by_bucket.setdefault(bucket_start(day, grain), []).append(histogram)
+    out = []
+    for label, start, end in buckets(window, grain):
+        histogram = merge(by_bucket.get(bucket_start(start, grain), []))
+        out.append(Bucket(label, start, end, score(histogram, spec)))
+    return out
+
+
+def headline_specs(survey: Survey, min_n: int) -> list[tuple[str, MetricSpec, DrillFilters]]:
+    """The survey's own metric, and DSAT beside CSAT; with the responses each one counts."""
+    spec = survey.metric_spec(min_n=min_n)
+    metric = spec.metric
+    label = METRIC_LABELS[metric]
+    if metric is Metric.CSAT:
+        dsat = MetricSpec.default(
+            Metric.DSAT, survey.scale, bottom_max=survey.bottom_max, min_n=min_n
+        )
+        return [
+            (label, spec, DrillFilters(min_score=spec.thresholds.top_min)),
+            ("DSAT", dsat, DrillFilters(max_score=dsat.thresholds.bottom_max)),
+        ]
+    if metric is Metric.DSAT:
+        return [(label, spec, DrillFilters(max_score=spec.thresholds.bottom_max))]
+    return [(label, spec, DrillFilters())]
+
+
+def headlines(
+    specs: Sequence[tuple[str, MetricSpec, DrillFilters]],
+    current: Histogram,
+    previous: Histogram,
+) -> list[Headline]:
+    return [
+        Headline(
+            label,
+            spec,
+            score(current, spec),
+            score(previous, spec),
+            compare(previous, current, spec),
+            drill,
+        )
+        for label, spec, drill in specs
+    ]
+
+
+def distribution(histogram: Histogram, spec: MetricSpec) -> list[DistributionRow]:
+    """NPS: promoters, passives, detractors; other metrics: one row per scale value."""
+    n = histogram.n
+
+    def share(count: int) -> float:
+        return count / n * 100 if n else math.nan
+
+    if spec.metric is Metric.NPS:
+        top, bottom = spec.thresholds.top_min, spec.thresholds.bottom_max
+        promoters = histogram.count_at_least(top)
+        detractors = histogram.count_at_most(bottom)
+        passives = n - promoters - detractors
+        return [
+            DistributionRow("Promoters", promoters, share(promoters), DrillFilters(min_score=top)),
+            DistributionRow(
+                "Passives",
+                passives,
+                share(passives),
+                DrillFilters(min_score=bottom + 1, max_score=top - 1),
+            ),
+            DistributionRow(
+                "Detractors", detractors, share(detractors), DrillFilters(max_score=bottom)
+            ),
+        ]
+    counts = dict(histogram.counts)
+    rows = []
+    for value in range(spec.scale.low, spec.scale.high + 1):
+        count = counts.get(value, 0)
+        rows.append(
+            DistributionRow(
+                str(value), count, share(count), DrillFilters(min_score=value, max_score=value)
+            )
+        )
+    return rows
+
+
+def nps_bands(trend_points: Sequence[Bucket]) -> dict[str, list[int]]:
+    return {
+        point.label: [
+            int(point.result.counts.get("promoters", 0)),
+            int(point.result.counts.get("passives", 0)),
+            int(point.result.counts.get("detractors", 0)),
+        ]
+        for point in trend_points
+    }
+
+
+def pick_benchmark(industry: str | None) -> Benchmark | None:
+    """The newest ACSI score of the organisation's industry (exact name first)."""
+    if not industry or not industry.strip():
+        return None
+    from cxpulse.metrics import find_industry
+
+    try:
+        found = find_industry(industry)
+    except LookupError:
+        return None
+    wanted = industry.strip().casefold()
+    exact = [s for s in found if s.industry.casefold() == wanted]
+    best = max(exact or found, key=lambda s: (s.year, s.score))
+    return Benchmark(best.industry, best.score, best.year, best.source)
+
+
+# --------------------------------------------------------------------------- database reads
+
+
+def latest_day(session: Session, organisation_id: int, survey_id: int) -> date | None:
+    """The day of the survey's latest response: the end of one index range of the rollups."""
+    day = session.scalar(
+        select(func.max(DailyRollup.day)).where(
+            DailyRollup.survey_id == survey_id,
+            DailyRollup.organisation_id + 0 == organisation_id,
+        )
+    )
+    if day is None:
+        return None
+    return day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+
+
+def _filter_kwargs(filters: ViewFilters) -> dict[str, Any]:
+    return {
+        "channel": filters.channel,
+        "touchpoint": filters.touchpoint,
+        "properties": dict(filters.properties),
+        "contact_attributes": dict(filters.contact_attributes),
+    }
+
+
+def _label_day(label: str | None) -> date:
+    assert label is not None
+    return date.fromisoformat(label[:10])
+
+
+def property_names(session: Session, organisation_id: int, survey_id: int) -> list[str]:
+    """Property names used by the survey's latest responses (newest first by the keyset
+    index), for the breakdown's choices."""
+    rows = session.scalars(
+        select(Response.properties)
+        .where(Response.survey_id == survey_id, Response.organisation_id == organisation_id)
+        .order_by(Response.submitted_at.desc(), Response.id.desc())
+        .limit(PROPERTY_SAMPLE)
+    )
+    names: set[str] = set()
+    for properties in rows:
+        if isinstance(properties, dict):
+            names.update(str(name) for name in properties)
+    return sorted(names)
+
+
+def _comment_rate(
+    session: Session,
+    organisation_id: int,
+    survey_id: int,
+    filters: ViewFilters,
+    window: Window,
+    answered: int,
+) -> CommentRate:
+    if answered > COMMENT_RATE_MAX_SCAN:
+        return CommentRate(
+            None,
+            answered,
+            f"not counted for views of more than {COMMENT_RATE_MAX_SCAN:,} responses "
+            "(it reads every response); narrow the period or filters to see it",
+        )
+    conditions, needs_contacts = filter_conditions(
+        organisation_id,
+        response_filters(survey_id, filters, window, DrillFilters(has_comment=True)),
+    )
+    query = select(func.count()).select_from(Response)
+    if needs_contacts:
+        query = join_contacts(query, organisation_id)
+    commented = int(session.scalar(query.where(*conditions)) or 0)
+    return CommentRate(commented, answered)
+
+
+def load_view(
+    session: Session,
+    organisation: Organisation,
+    survey: Survey,
+    filters: ViewFilters,
+    *,
+    today: date | None = None,
+    min_n: int = DEFAULT_MIN_N,
+) -> DashboardView:
+    """Every number of one survey page; raises ValueError with a message for a grain the
+    period cannot carry."""
+    organisation_id, survey_id = organisation.id, survey.id
+    today = today or datetime.now(UTC).date()
+    window = filters.window(latest_day(session, organisation_id, survey_id), today)
+    previous = window.previous()
+    notes: list[str] = []
+    grain = filters.grain
+    if grain == "day" and window.days > MAX_DAYS_FOR_DAY_GRAIN:
+        grain = "week"
+        notes.append(
+            f"The trend is shown by week: by day it is limited to {MAX_DAYS_FOR_DAY_GRAIN} days."
+        )
+    kwargs = _filter_kwargs(filters)
+    by_day = metrics_query.histograms(
+        session,
+        organisation_id,
+        survey_id,
+        start=previous.start,
+        end=window.end,
+        period="day",
+        **kwargs,
+    )
+    daily = {_label_day(key[0]): histogram for key, histogram in by_day.items()}
+    current = sum_days(daily, window.start, window.end)
+    before = sum_days(daily, previous.start, previous.end)
+    spec = survey.metric_spec(min_n=min_n)
+    trend_points = trend(daily, window, grain, spec)
+    segments = metrics_query.histograms(
+        session,
+        organisation_id,
+        survey_id,
+        start=window.start,
+        end=window.end,
+        group_by=[filters.by],
+        **kwargs,
+    )
+    overall, impacts = segment_impacts({key[0]: h for key, h in segments.items()}, spec)
+    return DashboardView(
+        survey_id=survey_id,
+        survey_name=survey.name,
+        metric=spec.metric,
+        filters=filters,
+        window=window,
+        previous_window=previous,
+        grain=grain,
+        headlines=headlines(headline_specs(survey, min_n), current, before),
+        trend=trend_points,
+        distribution=distribution(current, spec),
+        bands=nps_bands(trend_points) if spec.metric is Metric.NPS else {},
+        comment_rate=_comment_rate(session, organisation_id, survey_id, filters, window, current.n),
+        breakdown_dimension=filters.by,
+        overall=overall,
+        segments=impacts,
+        benchmark=pick_benchmark(organisation.industry),
+        property_names=property_names(session, organisation_id, survey_id),
+        min_n=min_n,
+        notes=notes,
+    )
+
+
+def load_headline(
+    session: Session, organisation: Organisation, survey: Survey, *, today: date | None = None
+) -> tuple[Window, list[Headline]]:
+    """The headline numbers of a survey's default view, for the list of surveys."""
+    today = today or datetime.now(UTC).date()
+    window = ViewFilters().window(latest_day(session, organisation.id, survey.id), today)
+    previous = window.previous()
+    hist = {
+        name: metrics_query.histograms(
+            session, organisation.id, survey.id, start=part.start, end=part.end
+        )[()]
+        for name, part in (("current", window), ("previous", previous))
+    }
+    specs = headline_specs(survey, DEFAULT_MIN_N)
+    return window, headlines(specs, hist["current"], hist["previous"])
+
+
+# --------------------------------------------------------------------------- drill-down
+
+
+def response_filters(
+    survey_id: int, filters: ViewFilters, window: Window, drill: DrillFilters
+) -> ResponseFilters:
+    """The store's filters for the responses behind a view (and a drill-down of it)."""
+    return ResponseFilters(
+        survey_id=survey_id,
+        start=window.start,
+        end=window.end,
+        channel=filters.channel,
+        touchpoint=filters.touchpoint,
+        min_score=drill.min_score,
+        max_score=drill.max_score,
+        has_comment=drill.has_comment,
+        properties=dict(filters.properties),
+        contact_attributes=dict(filters.contact_attributes),
+    )
+
+
+@dataclass(frozen=True)
+class DrillRow:
+    id: int
+    submitted_at: datetime
+    score: float
+    comment: str | None
+    language: str | None
+    channel: str | None
+    touchpoint: str | None
+    properties: dict[str, str]
+    customer: str | None
+
+
+@dataclass(frozen=True)
+class DrillPage:
+    rows: list[DrillRow]
+    next_after: str | None
+
+
+def _customer(name: str | None, email: str | None, external_id: str | None) -> str | None:
+    parts = [part for part in (name, email) if part]
+    if not parts and external_id:
+        parts = [external_id]
+    return " · ".join(parts) or None
+
+
+def drill_down(
+    session: Session,
+    organisation_id: int,
+    survey_id: int,
+    filters: ViewFilters,
+    window: Window,
+    drill: DrillFilters,
+    *,
+    limit: int = DRILL_PAGE_SIZE,
+) -> DrillPage:
+    """The responses behind a number, newest first, ``limit`` at a time (keyset pagination
+    on (submitted_at, id): page 100 costs what page 1 does). Raises Invalid for a page token
+    this server did not give out."""
+    conditions, _ = filter_conditions(
+        organisation_id, response_filters(survey_id, filters, window, drill)
+    )
+    if drill.search:
+        conditions.append(Response.comment.icontains(drill.search, autoescape=True))
+    if drill.after:
+        moment, last_id = response_store.decode_cursor(drill.after)
+        conditions.append(Response.submitted_at <= moment)
+        conditions.append(
+            or_(
+                Response.submitted_at < moment,
+                and_(Response.submitted_at == moment, Response.id < last_id),
+            )
+        )
+    query = join_contacts(
+        select(
+            Response.id,
+            Response.submitted_at,
+            Response.score,
+            Response.comment,
+            Response.language,
+            Response.channel,
+            Response.touchpoint,
+            Response.properties,
+            Contact.name,
+            Contact.email,
+            Contact.external_id,
+        ),
+        organisation_id,
+    )
+    found = session.execute(
+        query.where(*conditions)
+        .order_by(Response.submitted_at.desc(), Response.id.desc())
+        .limit(limit + 1)
+    ).all()
+    rows = [
+        DrillRow(
+            id=row.id,
+            submitted_at=row.submitted_at,
+            score=row.score,
+            comment=row.comment,
+            language=row.language,
+            channel=row.channel,
+            touchpoint=row.touchpoint,
+            properties=dict(row.properties or {}),
+            customer=_customer(row.name, row.email, row.external_id),
+        )
+        for row in found[:limit]
+    ]
+    after = None
+    if len(found) > limit and rows:
+        after = response_store.encode_cursor((rows[-1].submitted_at, rows[-1].id))
+    return DrillPage(rows, after)
+
+
+# --------------------------------------------------------------------------- metric tables
+
+METRIC_COLUMNS = (
+    "table",
+    "group",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "too_small",
+    "level",
+    "change",
+    "p_value",
+    "verdict",
+    "impact",
+    "share",
+)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _result_row(table: str, group: str, label: str, result: MetricResult) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(METRIC_COLUMNS)
+    row.update(
+        table=table,
+        group=group,
+        metric=label,
+        value=_finite(result.value),
+        ci_low=_finite(result.ci_low),
+        ci_high=_finite(result.ci_high),
+        n=result.n,
+        too_small=result.too_small,
+        level=result.level,
+    )
+    return row
+
+
+def metric_rows(view: DashboardView) -> list[dict[str, Any]]:
+    """The view's tables as rows of ``METRIC_COLUMNS``: headline, previous period, trend,
+    distribution and breakdown."""
+    rows: list[dict[str, Any]] = []
+    for headline in view.headlines:
+        row = _result_row("headline", view.window.label, headline.label, headline.current)
+        row.update(
+            change=_finite(headline.change.difference),
+            p_value=_finite(headline.change.p_value),
+            verdict=headline.verdict,
+        )
+        rows.append(row)
+        rows.append(
+            _result_row(
+                "previous period", view.previous_window.label, headline.label, headline.previous
+            )
+        )
+    for point in view.trend:
+        rows.append(_result_row(f"trend by {view.grain}", point.label, view.label, point.result))
+    for entry in view.distribution:
+        row = dict.fromkeys(METRIC_COLUMNS)
+        row.update(
+            table="distribution",
+            group=entry.label,
+            metric="answers",
+            n=entry.count,
+            share=_finite(entry.share),
+        )
+        rows.append(row)
+    for segment in view.segments:
+        group = "(none)" if segment.key is None else segment.key
+        row = _result_row(
+            f"breakdown by {view.breakdown_dimension}", group, view.label, segment.result
+        )
+        row.update(impact=_finite(segment.impact), share=_finite(segment.share * 100))
+        rows.append(row)
+    return rows
+
+
+def metric_table(rows: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+    """Header and rows as lists, in ``METRIC_COLUMNS`` order."""
+    return [list(METRIC_COLUMNS), *([row.get(name) for name in METRIC_COLUMNS] for row in rows)]

@@ -761,3 +761,19 @@ def decode_cursor(token: str) -> Cursor:
         return values.aware("after", moment), int(id_text)
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise Invalid("after", "is not a page token this server gave out") from None
+
+
+# Answers through a personal link: one response per invitation
+
+
+def find_by_invitation(
+    session: Session, organisation_id: int, invitation_id: int, *, lock: bool = False
+) -> Response | None:
+    """The response given through ``invitation_id``, if any (locked for update on request,
+    so that the old rollup key subtracted by a change is the one stored)."""
+    query = select(Response).where(
+        Response.organisation_id == organisation_id, Response.invitation_id == invitation_id
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)

@@ -1,0 +1,234 @@
+"""A respondent's answer from a survey page: checked, then stored or updated.
+
+One answer per form and per invitation: the first submit stores a response, a later one
+(a double click, a changed mind on the comment step, the email link clicked again) updates
+that same response, keeps the rollups equal to a recount (``responses.update_response``
+moves the count between rollup keys) and writes an audit-log entry of what changed.
+
+- Public link: the form token's nonce is the response's idempotency key (``page:<nonce>``),
+  so the same form sent twice is one response.
+- Personal link: the invitation's response is found by ``invitation_id`` (unique), and its
+  idempotency key is ``invitation:<id>``, so that two first submits racing on PostgreSQL
+  end as one insert and one update.
+
+``parse_answer`` is pure; problems carry an English message id and its parameters, which
+the page translates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cxpulse.metrics import MetricSpec
+from cxpulse.store import audit, responses
+from cxpulse.store.models import MAX_COMMENT_LENGTH, Invitation, Response, Survey
+
+REASONS_PROPERTY = "reasons"
+REASONS_SEPARATOR = "; "
+MAX_SCORE_TEXT = 8
+
+
+class AnswerProblem(ValueError):
+    """An answer that cannot be stored: ``message`` is an English message id of the pages
+    catalog, ``params`` its ``%(name)`` values."""
+
+    def __init__(self, field: str, message: str, **params: int | str) -> None:
+        super().__init__(message % params if params else message)
+        self.field = field
+        self.message = message
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Answer:
+    score: int
+    comment: str | None
+    comment_given: bool
+    """False when the form had no comment field (the one-click post): keep the stored one."""
+    reasons: tuple[str, ...]
+    reasons_given: bool
+    """False when the form did not show the reasons: keep the stored ones."""
+
+
+def _one(form: Mapping[str, Sequence[str]], name: str) -> str | None:
+    found = form.get(name)
+    return found[-1] if found else None
+
+
+def parse_score(text: str | None, spec: MetricSpec) -> int:
+    scale = spec.scale
+    problem = AnswerProblem(
+        "score",
+        "Please choose an answer from %(low)d to %(high)d.",
+        low=scale.low,
+        high=scale.high,
+    )
+    if text is None or not 0 < len(text.strip()) <= MAX_SCORE_TEXT:
+        raise problem
+    cleaned = text.strip()
+    if not (cleaned.isascii() and cleaned.lstrip("-").isdigit()):
+        raise problem
+    value = int(cleaned)
+    if not scale.contains(value):
+        raise problem
+    return value
+
+
+def is_low(score: float, spec: MetricSpec) -> bool:
+    return score <= spec.thresholds.bottom_max
+
+
+def is_top(score: float, spec: MetricSpec) -> bool:
+    return score >= spec.thresholds.top_min
+
+
+def parse_answer(
+    form: Mapping[str, Sequence[str]], spec: MetricSpec, offered_reasons: Sequence[str]
+) -> Answer:
+    """The answer in a submitted form; raises ``AnswerProblem`` naming the field.
+
+    Reasons count only after a low score, and only those the page offered.
+    """
+    score = parse_score(_one(form, "score"), spec)
+    comment_text = _one(form, "comment")
+    comment: str | None = None
+    if comment_text is not None:
+        # PostgreSQL text cannot hold NUL; it is never part of what a person typed.
+        comment = comment_text.replace("\x00", "").strip() or None
+        if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
+            raise AnswerProblem(
+                "comment",
+                "Your comment is %(length)d characters long; at most %(limit)d fit.",
+                length=len(comment),
+                limit=MAX_COMMENT_LENGTH,
+            )
+    reasons_given = _one(form, "reasons_shown") is not None
+    chosen: list[str] = []
+    if is_low(score, spec):
+        for reason in form.get("reasons", ()):
+            if reason not in offered_reasons:
+                raise AnswerProblem("reasons", "Please choose reasons from the list.")
+            if reason not in chosen:
+                chosen.append(reason)
+    return Answer(
+        score=score,
+        comment=comment,
+        comment_given=comment_text is not None,
+        reasons=tuple(chosen),
+        reasons_given=reasons_given,
+    )
+
+
+def _properties(base: Mapping[str, Any], answer: Answer, spec: MetricSpec) -> dict[str, str]:
+    properties = {str(k): str(v) for k, v in base.items() if k != REASONS_PROPERTY}
+    if answer.reasons and is_low(answer.score, spec):
+        properties[REASONS_PROPERTY] = REASONS_SEPARATOR.join(answer.reasons)
+    return properties
+
+
+@dataclass(frozen=True)
+class Recorded:
+    response_id: int
+    score: float
+    created: bool
+
+
+def _update(
+    session: Session,
+    response: Response,
+    answer: Answer,
+    language: str,
+    spec: MetricSpec,
+    base_properties: Mapping[str, Any],
+    actor: str,
+) -> Recorded:
+    before_score = response.score
+    before_comment = response.comment
+    before_reasons = response.properties.get(REASONS_PROPERTY)
+    if answer.reasons_given or not is_low(answer.score, spec):
+        properties = _properties(base_properties, answer, spec)
+    else:
+        properties = dict(response.properties)
+    comment = answer.comment if answer.comment_given else before_comment
+    updated = responses.update_response(
+        session,
+        response.organisation_id,
+        response.id,
+        score=float(answer.score),
+        comment=comment,
+        language=language,
+        properties=properties,
+    )
+    after_reasons = updated.properties.get(REASONS_PROPERTY)
+    # No comment text in the log: it is the respondent's, and may hold personal data.
+    audit.record(
+        session,
+        response.organisation_id,
+        actor=actor,
+        action="update",
+        entity="response",
+        entity_id=response.id,
+        details={
+            "score": {"before": before_score, "after": updated.score},
+            "comment_changed": before_comment != updated.comment,
+            "reasons": {"before": before_reasons, "after": after_reasons},
+        },
+    )
+    return Recorded(updated.id, updated.score, created=False)
+
+
+def record_public(
+    session: Session, survey: Survey, answer: Answer, *, language: str, form_nonce: str
+) -> Recorded:
+    """Store (or, for the same form sent again, update) an answer from the public link."""
+    spec = survey.metric_spec()
+    response, created = responses.add_response(
+        session,
+        survey.organisation_id,
+        survey.id,
+        float(answer.score),
+        comment=answer.comment,
+        language=language,
+        channel="web",
+        source="web",
+        properties=_properties({}, answer, spec),
+        idempotency_key=f"page:{form_nonce}",
+    )
+    if created:
+        return Recorded(response.id, response.score, created=True)
+    return _update(session, response, answer, language, spec, {}, "respondent:web")
+
+
+def record_personal(
+    session: Session, survey: Survey, invitation: Invitation, answer: Answer, *, language: str
+) -> Recorded:
+    """Store the invitation's response, or update it when there is one already."""
+    spec = survey.metric_spec()
+    actor = f"invitation:{invitation.id}"
+    existing = responses.find_by_invitation(
+        session, survey.organisation_id, invitation.id, lock=True
+    )
+    if existing is not None:
+        return _update(session, existing, answer, language, spec, invitation.properties, actor)
+    response, created = responses.add_response(
+        session,
+        survey.organisation_id,
+        survey.id,
+        float(answer.score),
+        comment=answer.comment,
+        language=language,
+        channel=invitation.channel or "email",
+        source="email",
+        properties=_properties(invitation.properties, answer, spec),
+        contact_id=invitation.contact_id,
+        invitation_id=invitation.id,
+        idempotency_key=f"invitation:{invitation.id}",
+    )
+    if created:
+        return Recorded(response.id, response.score, created=True)
+    # Another request stored the first answer meanwhile: this one is the change.
+    return _update(session, response, answer, language, spec, invitation.properties, actor)

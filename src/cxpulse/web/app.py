@@ -98,10 +98,17 @@ def create_app(
         capacity = pool_capacity(state.engine)
         state.connection_slots = asyncio.Semaphore(capacity) if capacity else None
         state.submissions.start()
+        # Sends invitation emails from this process unless CXPULSE_INLINE_WORKER=false
+        # (when `cxpulse worker` runs apart, or in tests that drive the worker themselves).
+        from cxpulse.act.worker import start_inline_worker
+
+        inline_worker = start_inline_worker(state.engine, settings)
         freeze_startup_objects()
         try:
             yield
         finally:
+            if inline_worker is not None:
+                await run_in_threadpool(inline_worker.stop)
             await state.submissions.close()
             state.write_lock = state.connection_slots = None
             thaw_startup_objects()

@@ -1,0 +1,1 @@
+"""The act stage: background work drained from the outbox (invitation emails, reminders)."""

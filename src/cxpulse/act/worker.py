@@ -1,0 +1,432 @@
+"""The outbox worker: sends invitation and reminder emails, exactly once each.
+
+A round (``run_once``) schedules due reminders, claims a batch of due outbox items, and for
+each one:
+
+1. checks again what may have changed since it was enqueued: the invitation withdrawn, the
+   address unsubscribed, another invitation sent to the contact within the throttle window,
+   the survey answered (for a reminder). Such items are closed without sending;
+2. composes the email and sends it up to the end of DATA (``SmtpConnection.start``);
+3. commits, in one transaction, the item ``sent`` and the invitation ``sent`` (or
+   ``reminded_at``), but only while this worker's claim still holds it;
+4. sends the end-of-data line and reads the server's verdict (``complete``).
+
+A crash before 3 leaves an unfinished message the server throws away, and the item is
+claimed again once its lock expires; a crash after 3 leaves it delivered and marked sent.
+So no crash sends an invitation twice. A refusal in 2 or 4 puts the item back with an
+exponential backoff; after ``max_attempts`` the item is ``dead`` and the invitation
+``failed`` with the reason. A connection dropped between the end of data and the reply
+leaves the email counted as sent: the server most likely delivered it, and sending it again
+would risk the one thing we never do.
+
+The worker keeps one SMTP connection open across messages. ``cxpulse worker`` runs it as a
+process; ``cxpulse serve`` runs one in a thread of the web app (``InlineWorker``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxpulse.collect import invitations as triggers
+from cxpulse.collect.links import LinkSigner
+from cxpulse.collect.mailer import compose
+from cxpulse.collect.smtp import (
+    DeliveryUnknown,
+    SmtpConnection,
+    SmtpRefused,
+    SmtpSettings,
+    SmtpUnavailable,
+)
+from cxpulse.config import ConfigError, Settings
+from cxpulse.store import invitations as store
+from cxpulse.store import outbox
+from cxpulse.store.db import session_factory
+from cxpulse.store.models import Contact, Invitation, Organisation, Response, Survey
+from cxpulse.store.types import utc_now
+
+logger = logging.getLogger("cxpulse.worker")
+
+KINDS = (triggers.INVITATION_KIND, triggers.REMINDER_KIND)
+DEFAULT_BATCH_SIZE = 200
+REMINDER_INTERVAL_SECONDS = 60.0
+
+
+@dataclass
+class RoundStats:
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    retried: int = 0
+    failed: int = 0
+    reminders_scheduled: int = 0
+
+    def add(self, other: RoundStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Context:
+    """What a batch needs to decide and compose, loaded in a few queries."""
+
+    invitations: dict[int, Invitation] = field(default_factory=dict)
+    contacts: dict[int, Contact] = field(default_factory=dict)
+    surveys: dict[int, Survey] = field(default_factory=dict)
+    organisations: dict[int, Organisation] = field(default_factory=dict)
+    unsubscribed: set[tuple[int, str]] = field(default_factory=set)
+    answered: set[int] = field(default_factory=set)
+    last_sent: dict[int, datetime] = field(default_factory=dict)
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        engine: Engine,
+        smtp: SmtpSettings,
+        links: LinkSigner,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        lock_seconds: float = outbox.DEFAULT_LOCK_SECONDS,
+        max_attempts: int = outbox.DEFAULT_MAX_ATTEMPTS,
+        connection_factory: Callable[[SmtpSettings], SmtpConnection] = SmtpConnection,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.engine = engine
+        self.smtp_settings = smtp
+        self.links = links
+        self.batch_size = batch_size
+        self.lock_seconds = lock_seconds
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self.sessions: sessionmaker[Session] = session_factory(engine)
+        self.read_sessions: sessionmaker[Session] = session_factory(engine, read_only=True)
+        self.connection = connection_factory(smtp)
+        self._next_reminder_check = 0.0
+
+    # one round
+
+    def run_once(self) -> RoundStats:
+        """Schedule due reminders (once a minute), then send one batch of due items."""
+        stats = RoundStats()
+        if time.monotonic() >= self._next_reminder_check:
+            self._next_reminder_check = time.monotonic() + REMINDER_INTERVAL_SECONDS
+            stats.reminders_scheduled = self.schedule_reminders()
+        with self.read_sessions() as session:
+            if not outbox.has_due(session, KINDS, now=self.clock()):
+                return stats
+        with self.sessions.begin() as session:
+            items = outbox.claim(
+                session,
+                KINDS,
+                limit=self.batch_size,
+                lock_seconds=self.lock_seconds,
+                now=self.clock(),
+            )
+        stats.claimed = len(items)
+        if items:
+            context = self._load(items)
+            for position, item in enumerate(items):
+                if not self._handle(item, context, stats):
+                    self._postpone(items[position + 1 :], stats)
+                    break
+        return stats
+
+    def _postpone(self, items: list[outbox.Claimed], stats: RoundStats) -> None:
+        """The server cannot be reached: put the rest of the batch back untried."""
+        if not items:
+            return
+        now = self.clock()
+        with self.sessions.begin() as session:
+            for item in items:
+                outbox.retry(session, item, "postponed: the SMTP server is unavailable", now=now)
+        stats.retried += len(items)
+
+    def drain(self, *, max_rounds: int = 1000) -> RoundStats:
+        """Rounds until nothing is due (for tests and the command line)."""
+        total = RoundStats()
+        for _ in range(max_rounds):
+            stats = self.run_once()
+            total.add(stats)
+            if stats.claimed == 0:
+                break
+        return total
+
+    def run(self, stop: threading.Event, *, idle_seconds: float = 1.0) -> None:
+        """Rounds until ``stop`` is set; waits ``idle_seconds`` when there was nothing to do."""
+        try:
+            while not stop.is_set():
+                try:
+                    stats = self.run_once()
+                except Exception:
+                    # The database may be restarting: wait and try again, never die silently.
+                    logger.exception("outbox round failed")
+                    stats = RoundStats()
+                    stop.wait(5.0)
+                if stats.claimed == 0:
+                    stop.wait(idle_seconds)
+        finally:
+            self.connection.close()
+
+    def schedule_reminders(self) -> int:
+        with self.read_sessions() as session:
+            # Most installations use no reminders: then never take the write lock for them.
+            wanted = session.scalar(
+                select(Survey.id).where(Survey.reminder_days.is_not(None)).limit(1)
+            )
+        if wanted is None:
+            return 0
+        with self.sessions.begin() as session:
+            return triggers.schedule_reminders(session, now=self.clock())
+
+    # a batch
+
+    def _load(self, items: list[outbox.Claimed]) -> _Context:
+        ids = {int(item.payload.get("invitation_id", 0)) for item in items}
+        context = _Context()
+        with self.read_sessions() as session:
+            for row in session.scalars(select(Invitation).where(Invitation.id.in_(ids))):
+                context.invitations[row.id] = row
+            invitations = list(context.invitations.values())
+            contact_ids = {i.contact_id for i in invitations}
+            for contact in session.scalars(select(Contact).where(Contact.id.in_(contact_ids))):
+                context.contacts[contact.id] = contact
+            survey_ids = {i.survey_id for i in invitations}
+            for survey in session.scalars(select(Survey).where(Survey.id.in_(survey_ids))):
+                context.surveys[survey.id] = survey
+            org_ids = {i.organisation_id for i in invitations}
+            for org in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids))):
+                context.organisations[org.id] = org
+            for org_id in org_ids:
+                emails = [
+                    c.email
+                    for i in invitations
+                    if i.organisation_id == org_id
+                    and (c := context.contacts.get(i.contact_id)) is not None
+                    and c.email
+                ]
+                for email in store.unsubscribed_among(session, org_id, emails):
+                    context.unsubscribed.add((org_id, email))
+            context.answered = set(
+                session.scalars(
+                    select(Response.invitation_id).where(Response.invitation_id.in_(ids))
+                )
+            )
+            longest = max((self._throttle(context, i) for i in invitations), default=0)
+            if longest > 0:
+                context.last_sent = store.last_sent(
+                    session,
+                    contact_ids,
+                    self.clock() - timedelta(days=longest),
+                    exclude=ids,
+                )
+        return context
+
+    @staticmethod
+    def _throttle(context: _Context, invitation: Invitation) -> int:
+        survey = context.surveys.get(invitation.survey_id)
+        org = context.organisations.get(invitation.organisation_id)
+        if survey is None or org is None:
+            return 0
+        return triggers.throttle_days(org, survey)
+
+    def _skip_reason(self, item: outbox.Claimed, context: _Context) -> tuple[str, str] | None:
+        """Why not to send, as (new invitation status or '', reason); None to send."""
+        invitation = context.invitations.get(int(item.payload.get("invitation_id", 0)))
+        if invitation is None:
+            return "", "the invitation was deleted"
+        contact = context.contacts.get(invitation.contact_id)
+        reminder = item.kind == triggers.REMINDER_KIND
+        if reminder:
+            if invitation.status != "sent" or invitation.reminded_at is not None:
+                return "", f"no reminder for an invitation that is {invitation.status}"
+            if invitation.id in context.answered:
+                return "", "answered already"
+        elif invitation.status != "scheduled":
+            return "", f"the invitation is {invitation.status}"
+        if contact is None or not contact.email:
+            return ("failed" if not reminder else ""), "the contact has no email address"
+        if (
+            invitation.organisation_id,
+            store.normalise_email(contact.email),
+        ) in context.unsubscribed:
+            return ("unsubscribed" if not reminder else ""), "the address unsubscribed"
+        if not reminder:
+            days = self._throttle(context, invitation)
+            last = context.last_sent.get(contact.id)
+            if days > 0 and last is not None and self.clock() - last < timedelta(days=days):
+                contacted = last.date().isoformat()
+                return "throttled", (
+                    f"contacted on {contacted}; at most one invitation per {days} days"
+                )
+        return None
+
+    def _handle(self, item: outbox.Claimed, context: _Context, stats: RoundStats) -> bool:
+        """Send or close one item; False when the server is unreachable."""
+        invitation_id = int(item.payload.get("invitation_id", 0))
+        reminder = item.kind == triggers.REMINDER_KIND
+        skip = self._skip_reason(item, context)
+        if skip is not None:
+            status, reason = skip
+            with self.sessions.begin() as session:
+                outbox.drop(session, item, reason, now=self.clock())
+                if status:
+                    self._set_invitation(session, invitation_id, status=status, reason=reason)
+            stats.skipped += 1
+            return True
+        invitation = context.invitations[invitation_id]
+        contact = context.contacts[invitation.contact_id]
+        survey = context.surveys[invitation.survey_id]
+        organisation = context.organisations[invitation.organisation_id]
+        composed = compose(
+            invitation,
+            contact,
+            survey,
+            organisation.name,
+            links=self.links,
+            settings=self.smtp_settings,
+            reminder=reminder,
+        )
+        try:
+            self.connection.start(composed.sender, composed.recipient, composed.data)
+        except (SmtpRefused, SmtpUnavailable) as error:
+            self._failed(item, invitation_id, reminder, str(error), stats, error)
+            return not isinstance(error, SmtpUnavailable)
+        sent_at = self.clock()
+        with self.sessions.begin() as session:
+            held = outbox.finish(session, item, now=sent_at)
+            if held:
+                if reminder:
+                    self._set_invitation(session, invitation_id, reminded_at=sent_at)
+                else:
+                    self._set_invitation(
+                        session, invitation_id, status="sent", sent_at=sent_at, reason=None
+                    )
+        if not held:
+            # Another worker took the item over after our lock expired: let it send.
+            self.connection.abandon()
+            logger.warning("outbox item %s was taken over; not sending it here", item.id)
+            stats.skipped += 1
+            return True
+        try:
+            self.connection.complete()
+        except SmtpRefused as error:
+            self._refused_after_commit(item, invitation_id, reminder, str(error), stats, error)
+            return True
+        except DeliveryUnknown as error:
+            logger.warning("invitation %s: %s; counted as sent", invitation_id, error)
+        stats.sent += 1
+        if not reminder:
+            context.last_sent[contact.id] = sent_at
+        return True
+
+    def _refused_after_commit(
+        self,
+        item: outbox.Claimed,
+        invitation_id: int,
+        reminder: bool,
+        message: str,
+        stats: RoundStats,
+        error: SmtpRefused,
+    ) -> None:
+        with self.sessions.begin() as session:
+            if reminder:
+                self._set_invitation(session, invitation_id, reminded_at=None)
+            else:
+                self._set_invitation(session, invitation_id, status="scheduled", sent_at=None)
+        self._failed(item, invitation_id, reminder, message, stats, error)
+
+    def _failed(
+        self,
+        item: outbox.Claimed,
+        invitation_id: int,
+        reminder: bool,
+        message: str,
+        stats: RoundStats,
+        error: Exception,
+    ) -> None:
+        permanent = isinstance(error, SmtpRefused) and error.permanent
+        now = self.clock()
+        with self.sessions.begin() as session:
+            if permanent or item.attempts >= self.max_attempts:
+                outbox.bury(session, item, message, now=now)
+                if not reminder:
+                    reason = f"gave up after {item.attempts} attempts: {message}"
+                    self._set_invitation(session, invitation_id, status="failed", reason=reason)
+                stats.failed += 1
+            else:
+                outbox.retry(session, item, message, now=now)
+                if not reminder:
+                    self._set_invitation(
+                        session, invitation_id, reason=f"retrying: {message}"[:200]
+                    )
+                stats.retried += 1
+        logger.info("invitation %s not sent: %s", invitation_id, message)
+
+    @staticmethod
+    def _set_invitation(session: Session, invitation_id: int, **changes: object) -> None:
+        if isinstance(changes.get("reason"), str):
+            changes["reason"] = str(changes["reason"])[:200]
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id)
+            .values(**changes)
+            .execution_options(synchronize_session=False)
+        )
+
+
+class InlineWorker:
+    """A worker in a daemon thread of the web app (``cxpulse serve``)."""
+
+    def __init__(self, worker: OutboxWorker, *, idle_seconds: float = 2.0) -> None:
+        self.worker = worker
+        self.idle_seconds = idle_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.worker.run,
+            args=(self._stop,),
+            kwargs={"idle_seconds": self.idle_seconds},
+            name="cxpulse-outbox",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+
+def inline_worker_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """``CXPULSE_INLINE_WORKER``: true (default) or false."""
+    env = os.environ if environ is None else environ
+    text = env.get("CXPULSE_INLINE_WORKER", "").strip().lower()
+    if text in ("0", "false", "no", "off"):
+        return False
+    if text in ("", "1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"CXPULSE_INLINE_WORKER must be true or false, got {text!r}")
+
+
+def start_inline_worker(engine: Engine, settings: Settings) -> InlineWorker | None:
+    """The worker of ``cxpulse serve``, started in a thread; None when
+    ``CXPULSE_INLINE_WORKER=false`` (``cxpulse worker`` runs apart, or a test drives one)."""
+    if not inline_worker_enabled():
+        return None
+    worker = OutboxWorker(engine, SmtpSettings.from_env(), LinkSigner(settings.secret_key))
+    inline = InlineWorker(worker)
+    inline.start()
+    logger.info("outbox worker started in the web process")
+    return inline

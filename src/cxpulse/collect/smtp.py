@@ -1,0 +1,223 @@
+"""SMTP settings from the environment, and a connection that sends in two steps.
+
+| variable | default | meaning |
+|---|---|---|
+| ``CXPULSE_SMTP_HOST`` | ``localhost`` | the SMTP server (relay) |
+| ``CXPULSE_SMTP_PORT`` | ``25`` | its port (587 with STARTTLS is usual for a provider) |
+| ``CXPULSE_SMTP_USER`` / ``CXPULSE_SMTP_PASSWORD`` | none | log in when set |
+| ``CXPULSE_SMTP_STARTTLS`` | ``false`` | upgrade the connection with STARTTLS |
+| ``CXPULSE_MAIL_FROM`` | ``cxpulse@localhost`` | the From address of every email |
+| ``CXPULSE_PUBLIC_URL`` | ``http://127.0.0.1:8000`` | base of the links in emails |
+
+Why two steps: ``start`` sends MAIL, RCPT, DATA and the whole message except the final
+``.`` line; ``complete`` sends that line and reads the server's verdict. The worker commits
+"sent" in its database between the two. A crash before the commit leaves the server with
+an unfinished message, which it discards when the connection drops, so sending again is
+safe; a crash after it leaves a message that was (or is about to be) delivered and is
+never sent again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from cxpulse.config import ConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_EOL = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+DEFAULT_MAIL_FROM = "cxpulse@localhost"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    mail_from: str = DEFAULT_MAIL_FROM
+    public_url: str = DEFAULT_PUBLIC_URL
+    timeout_seconds: float = 30.0
+
+    @property
+    def from_address(self) -> str:
+        """The bare address of ``mail_from`` (which may be ``Name <address>``)."""
+        return parseaddr(self.mail_from)[1] or self.mail_from
+
+    @property
+    def domain(self) -> str:
+        """The domain of the From address, for Message-IDs."""
+        return self.from_address.rpartition("@")[2] or "cxpulse.invalid"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+        env = os.environ if environ is None else environ
+        port_text = env.get("CXPULSE_SMTP_PORT", "").strip() or "25"
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise ConfigError(
+                f"CXPULSE_SMTP_PORT must be a port number, got {port_text!r}"
+            ) from None
+        if not 1 <= port <= 65535:
+            raise ConfigError(f"CXPULSE_SMTP_PORT must be 1-65535, got {port}")
+        starttls_text = env.get("CXPULSE_SMTP_STARTTLS", "").strip().lower()
+        if starttls_text not in _TRUE | _FALSE:
+            raise ConfigError(f"CXPULSE_SMTP_STARTTLS must be true or false, got {starttls_text!r}")
+        mail_from = env.get("CXPULSE_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM
+        if "@" not in parseaddr(mail_from)[1]:
+            raise ConfigError(f"CXPULSE_MAIL_FROM must be an email address, got {mail_from!r}")
+        public_url = (env.get("CXPULSE_PUBLIC_URL", "").strip() or DEFAULT_PUBLIC_URL).rstrip("/")
+        if not public_url.startswith(("http://", "https://")):
+            raise ConfigError(f"CXPULSE_PUBLIC_URL must start with https://, got {public_url!r}")
+        user = env.get("CXPULSE_SMTP_USER", "").strip() or None
+        return cls(
+            host=env.get("CXPULSE_SMTP_HOST", "").strip() or "localhost",
+            port=port,
+            user=user,
+            password=env.get("CXPULSE_SMTP_PASSWORD") or None,
+            starttls=starttls_text in _TRUE,
+            mail_from=mail_from,
+            public_url=public_url,
+        )
+
+
+class SmtpRefused(Exception):
+    """The server answered with an error code; ``permanent`` for 5xx (retrying will not help)."""
+
+    def __init__(self, step: str, code: int, message: str) -> None:
+        super().__init__(f"{step}: {code} {message}")
+        self.step = step
+        self.code = code
+        self.permanent = 500 <= code < 600
+
+
+class SmtpUnavailable(Exception):
+    """No connection to the server, or it dropped before the message was whole."""
+
+
+class DeliveryUnknown(Exception):
+    """The connection dropped after the end of the message and before the server's reply."""
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def wire_body(message: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, leading dots doubled, ending in CRLF."""
+    data = _LEADING_DOT.sub(b"..", _EOL.sub(b"\r\n", message))
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+class SmtpConnection:
+    """One connection reused for many messages (opened on first use, again after a drop)."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+        self._open_message = False
+
+    def _connected(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            return self._smtp
+        s = self.settings
+        try:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+            smtp.ehlo()
+            if s.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if s.user:
+                smtp.login(s.user, s.password or "")
+        except smtplib.SMTPAuthenticationError as error:
+            raise SmtpRefused("login", error.smtp_code, _text(error.smtp_error)) from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise SmtpUnavailable(f"cannot connect to {s.host}:{s.port}: {error}") from None
+        self._smtp = smtp
+        return smtp
+
+    def _reset(self, smtp: smtplib.SMTP) -> None:
+        try:
+            smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            self.abandon()
+
+    def start(self, sender: str, recipient: str, message: bytes) -> None:
+        """MAIL, RCPT, DATA and the message without its end: nothing is delivered yet."""
+        smtp = self._connected()
+        try:
+            code, reply = smtp.mail(sender)
+            if code != 250:
+                self._reset(smtp)
+                raise SmtpRefused("MAIL FROM", code, _text(reply))
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                self._reset(smtp)
+                raise SmtpRefused("RCPT TO", code, _text(reply))
+            smtp.putcmd("data")
+            code, reply = smtp.getreply()
+            if code != 354:
+                self._reset(smtp)
+                raise SmtpRefused("DATA", code, _text(reply))
+            smtp.send(wire_body(message))
+            self._open_message = True
+        except (OSError, smtplib.SMTPServerDisconnected) as error:
+            self.abandon()
+            raise SmtpUnavailable(f"connection lost: {error}") from None
+
+    def complete(self) -> None:
+        """End the message (``.``) and read the verdict; raises ``SmtpRefused`` on an error
+        and ``DeliveryUnknown`` when the connection drops first."""
+        smtp = self._smtp
+        if smtp is None or not self._open_message:
+            raise SmtpUnavailable("no message is open")
+        self._open_message = False
+        try:
+            smtp.send(b".\r\n")
+            code, reply = smtp.getreply()
+        except (OSError, smtplib.SMTPServerDisconnected) as error:
+            self.abandon()
+            raise DeliveryUnknown(f"connection lost at the end of the message: {error}") from None
+        if code != 250:
+            raise SmtpRefused("end of DATA", code, _text(reply))
+
+    def abandon(self) -> None:
+        """Drop the connection without ending an open message: the server discards it."""
+        smtp, self._smtp = self._smtp, None
+        self._open_message = False
+        if smtp is not None and smtp.sock is not None:
+            with contextlib.suppress(OSError):
+                smtp.sock.close()
+            smtp.sock = None
+
+    def close(self) -> None:
+        smtp = self._smtp
+        if smtp is None:
+            return
+        if self._open_message:
+            self.abandon()
+            return
+        self._smtp = None
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            if smtp.sock is not None:
+                smtp.sock.close()
+
+    def __enter__(self) -> SmtpConnection:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,245 @@
+"""The durable outbox: background work stored in the same transaction as its cause.
+
+``enqueue`` adds an item unless one with the same ``dedupe_key`` exists in the organisation
+(so enqueueing twice is harmless). A worker ``claim``s due items atomically: their state
+becomes ``sending`` with a lock until ``locked_until`` and ``attempts`` grows by one. An item
+whose lock expired (its worker died) is due again. ``finish`` marks it ``sent`` only while
+the claim still holds, so a worker that lost its lock can tell before it lets an email go.
+``retry`` puts it back with an exponential backoff, ``bury`` gives up (``dead``).
+
+On PostgreSQL the claim selects with ``FOR UPDATE SKIP LOCKED``, so concurrent workers take
+different items without waiting; on SQLite the write transaction (BEGIN IMMEDIATE) already
+serialises claimers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cxpulse.store.models import OutboxItem
+from cxpulse.store.types import utc_now
+
+DEFAULT_LOCK_SECONDS = 120.0
+"""How long a claim holds: longer than sending one batch takes, short enough to recover."""
+BASE_BACKOFF_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 6 * 3600.0
+DEFAULT_MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An item a worker holds; ``locked_until`` identifies this claim."""
+
+    id: int
+    organisation_id: int
+    kind: str
+    dedupe_key: str
+    payload: Mapping[str, Any]
+    attempts: int
+    locked_until: datetime
+
+
+def enqueue(
+    session: Session,
+    organisation_id: int,
+    kind: str,
+    dedupe_key: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    available_at: datetime | None = None,
+) -> bool:
+    """Add an item unless its ``dedupe_key`` is taken in the organisation; True when added."""
+    values = {
+        "organisation_id": organisation_id,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "payload": dict(payload or {}),
+        "state": "pending",
+        "attempts": 0,
+        "available_at": available_at or utc_now(),
+        "created_at": utc_now(),
+    }
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert_fn(OutboxItem)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["organisation_id", "dedupe_key"])
+    )
+    result = session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def enqueue_many(session: Session, items: list[dict[str, Any]]) -> None:
+    """Insert new items in one statement; the caller knows their keys are new."""
+    if items:
+        now = utc_now()
+        rows = [
+            {"state": "pending", "attempts": 0, "created_at": now, "payload": {}, **item}
+            for item in items
+        ]
+        session.execute(insert(OutboxItem), rows)
+
+
+def _due(now: datetime, kinds: Collection[str]) -> Any:
+    return and_(
+        OutboxItem.kind.in_(list(kinds)),
+        or_(
+            and_(OutboxItem.state == "pending", OutboxItem.available_at <= now),
+            # A worker died holding it: take it again.
+            and_(OutboxItem.state == "sending", OutboxItem.locked_until < now),
+        ),
+    )
+
+
+def has_due(session: Session, kinds: Collection[str], *, now: datetime | None = None) -> bool:
+    """A cheap read, so that an idle worker never takes the write lock."""
+    moment = now or utc_now()
+    return session.scalar(select(OutboxItem.id).where(_due(moment, kinds)).limit(1)) is not None
+
+
+def claim(
+    session: Session,
+    kinds: Collection[str],
+    *,
+    limit: int = 100,
+    lock_seconds: float = DEFAULT_LOCK_SECONDS,
+    now: datetime | None = None,
+) -> list[Claimed]:
+    """Take up to ``limit`` due items of ``kinds``, oldest first. The caller commits."""
+    moment = now or utc_now()
+    locked_until = moment + timedelta(seconds=lock_seconds)
+    chosen = (
+        select(OutboxItem.id)
+        .where(_due(moment, kinds))
+        .order_by(OutboxItem.available_at, OutboxItem.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    ids = list(session.scalars(chosen))
+    if not ids:
+        return []
+    rows = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(ids))
+        .values(state="sending", locked_until=locked_until, attempts=OutboxItem.attempts + 1)
+        .returning(
+            OutboxItem.id,
+            OutboxItem.organisation_id,
+            OutboxItem.kind,
+            OutboxItem.dedupe_key,
+            OutboxItem.payload,
+            OutboxItem.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    claimed = [
+        Claimed(
+            row.id,
+            row.organisation_id,
+            row.kind,
+            row.dedupe_key,
+            row.payload,
+            row.attempts,
+            locked_until,
+        )
+        for row in rows
+    ]
+    claimed.sort(key=lambda item: ids.index(item.id))
+    return claimed
+
+
+def _held(item: Claimed) -> Any:
+    return and_(
+        OutboxItem.id == item.id,
+        OutboxItem.state == "sending",
+        OutboxItem.locked_until == item.locked_until,
+    )
+
+
+def finish(session: Session, item: Claimed, *, now: datetime | None = None) -> bool:
+    """Mark the item done if this claim still holds it; False when another worker took it."""
+    result = session.execute(
+        update(OutboxItem)
+        .where(_held(item))
+        .values(state="sent", done_at=now or utc_now(), locked_until=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... doubling, at most 6 h."""
+    seconds = BASE_BACKOFF_SECONDS * 2 ** max(0, attempts - 1)
+    return timedelta(seconds=min(MAX_BACKOFF_SECONDS, seconds))
+
+
+def retry(
+    session: Session,
+    item: Claimed,
+    error: str,
+    *,
+    now: datetime | None = None,
+    delay: timedelta | None = None,
+    held_only: bool = False,
+) -> None:
+    """Back to ``pending`` after a backoff grown with the attempts.
+
+    ``held_only=False`` also reverts an item already marked sent by this worker (when the
+    server refused the message after the commit).
+    """
+    moment = now or utc_now()
+    condition = (
+        _held(item)
+        if held_only
+        else and_(OutboxItem.id == item.id, OutboxItem.state.in_(("sending", "sent")))
+    )
+    session.execute(
+        update(OutboxItem)
+        .where(condition)
+        .values(
+            state="pending",
+            available_at=moment + (delay if delay is not None else backoff(item.attempts)),
+            locked_until=None,
+            done_at=None,
+            last_error=error[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def bury(session: Session, item: Claimed, error: str, *, now: datetime | None = None) -> None:
+    """Give up: the item stays as ``dead`` with its last error, for people to look at."""
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item.id, OutboxItem.state.in_(("sending", "sent")))
+        .values(state="dead", locked_until=None, done_at=now or utc_now(), last_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def drop(session: Session, item: Claimed, reason: str, *, now: datetime | None = None) -> None:
+    """Done without doing anything (an unsubscribed or throttled recipient, say)."""
+    session.execute(
+        update(OutboxItem)
+        .where(_held(item))
+        .values(state="sent", locked_until=None, done_at=now or utc_now(), last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def count_by_state(session: Session, organisation_id: int | None = None) -> dict[str, int]:
+    from sqlalchemy import func
+
+    query = select(OutboxItem.state, func.count()).group_by(OutboxItem.state)
+    if organisation_id is not None:
+        query = query.where(OutboxItem.organisation_id == organisation_id)
+    return {state: int(count) for state, count in session.execute(query).all()}

@@ -53,7 +53,13 @@
       if (document.body) start();
       else document.addEventListener("DOMContentLoaded", start);
     })
-    .catch(function (error) { warn(error.message); });
+    .catch(function (error) {
+      // A refused site gets no CORS header, so the browser only says "failed to fetch".
+      warn(error instanceof TypeError
+        ? "cannot load the survey; is " + window.location.origin +
+          " among its allowed origins? (" + error.message + ")"
+        : error.message);
+    });
 
   function warn(message) {
     if (window.console) window.console.warn("cxpulse widget: " + message);

@@ -1,0 +1,124 @@
+"""Answers from survey pages: parsing, storing, updating with rollups and audit, on both
+databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cxpulse.collect import answers
+from cxpulse.metrics import MetricSpec, Scale
+from cxpulse.store import accounts, contacts, rollups, surveys
+from cxpulse.store.models import AuditLog, Invitation, Response
+
+NPS = MetricSpec.default("nps", Scale(0, 10))
+REASONS = ("Slow", "Rude")
+
+
+def _parse(**form: str | list[str]) -> answers.Answer:
+    document = {k: v if isinstance(v, list) else [v] for k, v in form.items()}
+    return answers.parse_answer(document, NPS, REASONS)
+
+
+def test_parse_a_full_answer() -> None:
+    answer = _parse(
+        score="4", comment="  late \x00 ", reasons=["Slow", "Slow", "Rude"], reasons_shown="1"
+    )
+    assert answer == answers.Answer(4, "late", True, ("Slow", "Rude"), True)
+
+
+def test_comment_absent_is_not_comment_empty() -> None:
+    assert not _parse(score="9").comment_given
+    blank = _parse(score="9", comment="   ")
+    assert blank.comment_given
+    assert blank.comment is None
+
+
+@pytest.mark.parametrize("score", ["", "11", "-1", "4.0", "x", "1" * 20, "０"])
+def test_scores_off_the_scale(score: str) -> None:
+    with pytest.raises(answers.AnswerProblem) as caught:
+        _parse(score=score)
+    assert caught.value.field == "score"
+    assert str(caught.value) == "Please choose an answer from 0 to 10."
+
+
+def test_reasons_only_after_a_low_score_and_only_offered_ones() -> None:
+    assert _parse(score="9", reasons="Slow").reasons == ()
+    with pytest.raises(answers.AnswerProblem):
+        _parse(score="2", reasons="Invented")
+
+
+def test_comment_limit() -> None:
+    assert _parse(score="1", comment="a" * 10_000).comment == "a" * 10_000
+    with pytest.raises(answers.AnswerProblem) as caught:
+        _parse(score="1", comment="a" * 10_001)
+    assert caught.value.field == "comment"
+
+
+def test_personal_answer_then_update_keeps_rollups(session: Session) -> None:
+    org = accounts.create_organisation(session, slug="acme", name="Acme")
+    survey = surveys.create_survey(
+        session, org.id, slug="nps", name="NPS", metric="nps", status="active"
+    )
+    contact = contacts.create_contact(session, org.id, email="a@example.com")
+    invitation = Invitation(
+        organisation_id=org.id,
+        survey_id=survey.id,
+        contact_id=contact.id,
+        properties={"agent": "li"},
+    )
+    session.add(invitation)
+    session.flush()
+    first = answers.record_personal(
+        session,
+        survey,
+        invitation,
+        _parse(score="2", reasons="Slow", reasons_shown="1"),
+        language="sv",
+    )
+    assert first.created
+    second = answers.record_personal(
+        session, survey, invitation, _parse(score="8", comment="better"), language="en"
+    )
+    assert not second.created
+    assert second.response_id == first.response_id
+    stored = session.scalars(select(Response)).one()
+    assert (stored.score, stored.comment, stored.language) == (8, "better", "en")
+    assert stored.properties == {"agent": "li"}  # reasons go with the low score
+    assert (stored.source, stored.invitation_id, stored.contact_id) == (
+        "email",
+        invitation.id,
+        contact.id,
+    )
+    assert rollups.stored(session, survey_id=survey.id) == rollups.recount(
+        session, survey_id=survey.id
+    )
+    entry = session.scalars(select(AuditLog)).one()
+    assert entry.actor == f"invitation:{invitation.id}"
+    assert entry.details == {
+        "score": {"before": 2.0, "after": 8.0},
+        "comment_changed": True,
+        "reasons": {"before": "Slow", "after": None},
+    }
+
+
+def test_public_answers_are_one_per_form(session: Session) -> None:
+    org = accounts.create_organisation(session, slug="acme", name="Acme")
+    survey = surveys.create_survey(
+        session, org.id, slug="nps", name="NPS", metric="nps", status="active"
+    )
+    a = answers.record_public(session, survey, _parse(score="5"), language="en", form_nonce="n1")
+    again = answers.record_public(
+        session, survey, _parse(score="6"), language="en", form_nonce="n1"
+    )
+    other = answers.record_public(
+        session, survey, _parse(score="7"), language="en", form_nonce="n2"
+    )
+    assert a.created
+    assert not again.created
+    assert other.created
+    assert sorted(session.scalars(select(Response.score))) == [6, 7]
+    assert rollups.stored(session, survey_id=survey.id) == rollups.recount(
+        session, survey_id=survey.id
+    )

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from cxpulse.act import goals as goal_store
 from cxpulse.metrics import (
     Comparison,
     Histogram,
@@ -149,7 +150,13 @@ class DashboardView:
     benchmark: Benchmark | None
     property_names: list[str]
     min_n: int
+    goals: list[goal_store.GoalReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def goal_line(self) -> goal_store.GoalReport | None:
+        """The goal drawn on the trend: the first one of the whole survey, if any."""
+        return next((g for g in self.goals if not g.goal.segment), None)
 
     @property
     def label(self) -> str:
@@ -455,6 +462,10 @@ def load_view(
         benchmark=pick_benchmark(organisation.industry),
         property_names=property_names(session, organisation_id, survey_id),
         min_n=min_n,
+        goals=[
+            goal_store.goal_report(session, organisation_id, goal, today=today)
+            for goal in goal_store.list_goals(session, organisation_id, survey_id)
+        ],
         notes=notes,
     )
 

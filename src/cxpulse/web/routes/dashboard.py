@@ -279,9 +279,12 @@ def _charts(view: views.DashboardView) -> dict[str, Markup]:
         benchmark = charts.ReferenceLine(
             view.benchmark.score, f"ACSI {view.benchmark.industry} {view.benchmark.year}"
         )
+    goal = None
+    if view.goal_line is not None:
+        goal = charts.goal_line(view.goal_line.goal.target, view.goal_line.goal.name)
     out = {
         "trend": Markup(  # noqa: S704 - SVG made by vl-convert from our own data, text escaped
-            charts.trend_svg(points, metric_label=view.label, benchmark=benchmark)
+            charts.trend_svg(points, metric_label=view.label, benchmark=benchmark, goal=goal)
         )
     }
     if view.metric is Metric.NPS:

@@ -1,0 +1,245 @@
+"""The dashboard in a real Chromium, on a desktop and a phone viewport.
+
+Log in through the form, open a survey, change a filter and see the chart and the table
+change, open the responses behind a number, download an export; keyboard navigation,
+heading order and text contrast are checked on the way. SQLite is enough here: the page
+tests cover both databases. Screenshots go to test-artifacts/screenshots.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+
+from cxpulse.config import Settings
+from cxpulse.store import accounts, responses, security, surveys
+from cxpulse.store.db import create_engine_for, migrate, session_factory
+from cxpulse.store.models import User
+from cxpulse.web import create_app
+from cxpulse.web.options import WebOptions
+
+pytestmark = pytest.mark.slow
+
+EMAIL = "analyst@shop.example"
+PASSWORD = "dashboard browser test"
+
+
+def _browser_support() -> ModuleType:
+    """tests/browser.py, loaded from its file: the package tests/browser/ shadows its name."""
+    name = "cxpulse_tests_browser_support"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parent.parent / "browser.py"
+        )
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+support = _browser_support()
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    survey_id: int
+
+
+def _seed(url: str) -> int:
+    engine = create_engine_for(url)
+    try:
+        migrate(engine)
+        with session_factory(engine)() as session:
+            org = accounts.create_organisation(
+                session, slug="shop", name="Web Shop", industry="e-commerce"
+            )
+            session.add(
+                User(
+                    organisation_id=org.id,
+                    email=EMAIL,
+                    role="analyst",
+                    password_hash=security.hash_password(PASSWORD),
+                )
+            )
+            survey = surveys.create_survey(
+                session, org.id, slug="csat", name="Delivery CSAT", metric="csat", status="active"
+            )
+            start = datetime(2025, 1, 1, 8, tzinfo=UTC)
+            items = []
+            for n in range(400):
+                channel = ("email", "chat", "web")[n % 3]
+                # Chat answers are worse, so filtering on a channel moves every number.
+                score = float(1 + (n * 7) % 5) if channel != "chat" else float(1 + (n // 3) % 3)
+                items.append(
+                    responses.NewResponse(
+                        survey_id=survey.id,
+                        score=score,
+                        submitted_at=start + timedelta(hours=11 * n),
+                        channel=channel,
+                        comment=f"<b>parcel</b> {n}" if n % 4 == 0 else None,
+                        properties={"agent": ("Ann", "Bo", "Cy")[n % 3 if n % 5 else 0]},
+                    )
+                )
+            responses.add_responses(session, org.id, items)
+            session.commit()
+            return survey.id
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'cxpulse.db'}"
+    survey_id = _seed(url)
+    engine = create_engine_for(url)
+    app = create_app(Settings(database_url=url, secret_key="browser"), engine, options=WebOptions())
+    try:
+        with support.LiveServer(app) as server:
+            yield Site(server.url, survey_id)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = support.launch_chromium(playwright)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+HEADINGS_JS = """() => Array.from(document.querySelectorAll('h1,h2,h3,h4,h5,h6'))
+  .map(h => Number(h.tagName[1]))"""
+
+# Contrast of every visible text element against the first opaque background behind it.
+CONTRAST_JS = """() => {
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = c => {
+      c /= 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = el => {
+    for (let node = el; node; node = node.parentElement) {
+      const c = rgb(getComputedStyle(node).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.99)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('svg')) continue;
+    const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden') continue;
+    const a = lum(rgb(style.color).slice(0, 3)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const large = parseFloat(style.fontSize) >= 24 ||
+      (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) {
+      bad.push(el.tagName + ' ' + el.textContent.trim().slice(0, 30) + ' ' + ratio.toFixed(2));
+    }
+  }
+  return bad;
+}"""
+
+
+def _check_accessibility(page: Page) -> None:
+    levels: list[int] = page.evaluate(HEADINGS_JS)
+    assert levels.count(1) == 1, levels
+    assert levels[0] == 1
+    for before, after in itertools.pairwise(levels):
+        assert after <= before + 1, levels
+    assert page.evaluate(CONTRAST_JS) == []
+    assert page.locator("main").count() == 1
+    assert page.locator("header").count() >= 1
+
+
+def _keyboard(page: Page) -> None:
+    page.keyboard.press("Tab")
+    focused: dict[str, Any] = page.evaluate(
+        "() => ({text: document.activeElement.textContent.trim(),"
+        " outline: getComputedStyle(document.activeElement).outlineStyle})"
+    )
+    assert focused["text"] == "Skip to content"
+    assert focused["outline"] != "none"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_dashboard_in_chromium(site: Site, browser: Browser, device: str) -> None:
+    viewport: ViewportSize = support.DESKTOP if device == "desktop" else support.PHONE
+    shots = support.artifact_dir("screenshots")
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{site.url}/app/surveys/{site.survey_id}")
+        assert "/login" in page.url
+        _check_accessibility(page)
+        page.get_by_label("Email address").fill(EMAIL)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"**/app/surveys/{site.survey_id}")
+        assert page.locator("h1").inner_text() == "Delivery CSAT"
+        _keyboard(page)
+        _check_accessibility(page)
+        assert page.locator("#trend-chart svg").count() == 1
+        page.screenshot(path=str(shots / f"dashboard-{device}.png"), full_page=True)
+
+        trend_before = page.locator("#trend-table tbody").inner_text()
+        chart_before = page.locator("#trend-chart").inner_html()
+        page.get_by_label("Channel", exact=True).fill("chat")
+        page.get_by_label("Trend by", exact=True).select_option("week")
+        page.get_by_role("button", name="Apply filters").click()
+        page.wait_for_url("**channel=chat**")
+        assert "grain=week" in page.url
+        assert "months=" not in page.url  # empty fields are left out of shared links
+        assert page.locator("#trend-table tbody").inner_text() != trend_before
+        assert page.locator("#trend-chart").inner_html() != chart_before
+        assert page.get_by_label("Channel", exact=True).input_value() == "chat"
+        page.screenshot(path=str(shots / f"dashboard-filtered-{device}.png"), full_page=True)
+
+        links = page.locator("#distribution-table tbody a")
+        link = next(
+            links.nth(i) for i in range(links.count()) if int(links.nth(i).inner_text()) > 0
+        )
+        expected = int(link.inner_text())
+        link.click()
+        page.wait_for_url("**/responses?**")
+        assert "channel=chat" in page.url
+        _check_accessibility(page)
+        rows = page.locator("#responses-table tbody tr")
+        assert rows.count() == min(expected, 50)
+        # Comments are text: the <b> a customer typed is shown, never made an element.
+        assert page.locator("#responses-table b").count() == 0
+        page.screenshot(path=str(shots / f"dashboard-responses-{device}.png"), full_page=True)
+
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name="CSV", exact=True).click()
+        download = download_info.value
+        saved = Path(shots.parent / f"dashboard-export-{device}.csv")
+        download.save_as(saved)
+        lines = saved.read_text(encoding="utf-8").splitlines()
+        assert lines[0].startswith("id,survey_id,submitted_at")
+        assert len(lines) - 1 == expected
+    finally:
+        context.close()

@@ -1,0 +1,338 @@
+"""The data of a dashboard view, on SQLite and PostgreSQL, with numbers worked by hand.
+
+The survey (CSAT 1-5) holds, with the latest answer on 2025-06-20:
+
+- 40 answers of 5 by email from 1 to 20 June 2025 (team a), 8 of them commented;
+- 20 answers of 1 by chat in May 2025 (team b), 5 of them saying "Slow delivery";
+- 30 answers of 2 by email in January 2024 (the previous period).
+
+Default view: the 12 months to 2025-06-20, so CSAT = 40/60 = 66.67%, DSAT = 20/60 = 33.33%,
+against a previous period at 0% (30 answers): a significant change.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from cxpulse.metrics import Histogram, MetricSpec
+from cxpulse.report import filters_url as urls
+from cxpulse.report import views
+from cxpulse.store import accounts, responses, surveys
+from cxpulse.store.errors import Invalid
+from cxpulse.store.models import Organisation, Survey
+
+TODAY = date(2025, 9, 1)
+
+
+def _add(
+    session: Session, org: int, survey: int, day: datetime, count: int, **fields: object
+) -> None:
+    comments = fields.pop("comments", {})
+    assert isinstance(comments, dict)
+    responses.add_responses(
+        session,
+        org,
+        [
+            responses.NewResponse(
+                survey_id=survey,
+                submitted_at=day + timedelta(days=n // 2, minutes=n),
+                comment=comments.get(n),
+                **fields,  # type: ignore[arg-type]
+            )
+            for n in range(count)
+        ],
+    )
+
+
+@pytest.fixture
+def seeded(session: Session) -> tuple[Organisation, Survey]:
+    organisation = accounts.create_organisation(session, slug="shop", name="Shop", industry="banks")
+    survey = surveys.create_survey(
+        session, organisation.id, slug="csat", name="Support CSAT", metric="csat"
+    )
+    org, sid = organisation.id, survey.id
+    june = datetime(2025, 6, 1, tzinfo=UTC)
+    _add(
+        session,
+        org,
+        sid,
+        june,
+        40,
+        score=5.0,
+        channel="email",
+        properties={"team": "a"},
+        comments={n: f"great service {n}" for n in range(8)},
+    )
+    _add(
+        session,
+        org,
+        sid,
+        datetime(2025, 5, 3, tzinfo=UTC),
+        20,
+        score=1.0,
+        channel="chat",
+        properties={"team": "b"},
+        comments={n: "Slow delivery" for n in range(5)},
+    )
+    _add(session, org, sid, datetime(2024, 1, 10, tzinfo=UTC), 30, score=2.0, channel="email")
+    other = accounts.create_organisation(session, slug="other", name="Other")
+    other_survey = surveys.create_survey(session, other.id, slug="csat", name="X", metric="csat")
+    _add(session, other.id, other_survey.id, june, 5, score=5.0, channel="email")
+    session.flush()
+    return organisation, survey
+
+
+def test_default_view_headlines_and_change(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    organisation, survey = seeded
+    view = views.load_view(session, organisation, survey, urls.ViewFilters(), today=TODAY)
+    assert view.window == urls.Window(date(2024, 6, 21), date(2025, 6, 21))
+    csat, dsat = view.headlines
+    assert (csat.label, dsat.label) == ("CSAT", "DSAT")
+    assert csat.current.n == 60
+    assert csat.current.value == pytest.approx(200 / 3)
+    assert dsat.current.value == pytest.approx(100 / 3)
+    assert csat.previous.n == 30
+    assert csat.previous.value == 0
+    assert csat.change.difference == pytest.approx(200 / 3)
+    assert csat.verdict == "significant"
+    assert view.comment_rate.commented == 13
+    assert view.comment_rate.answered == 60
+    assert view.benchmark is not None
+    assert view.benchmark.industry == "banks"
+
+
+def test_window_ends_on_the_latest_answer(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    organisation, survey = seeded
+    latest = views.latest_day(session, organisation.id, survey.id)
+    assert latest == date(2025, 6, 20)
+    view = views.load_view(session, organisation, survey, urls.ViewFilters(), today=TODAY)
+    assert view.window == urls.Window(date(2024, 6, 21), date(2025, 6, 21))
+    assert view.previous_window.end == view.window.start
+    assert view.previous_window.days == view.window.days
+
+
+def test_trend_buckets_cover_the_window(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    organisation, survey = seeded
+    view = views.load_view(session, organisation, survey, urls.ViewFilters(), today=TODAY)
+    labels = [point.label for point in view.trend]
+    assert labels[0] == "2024-06"
+    assert labels[-1] == "2025-06"
+    assert len(labels) == 13
+    by_label = {point.label: point for point in view.trend}
+    assert by_label["2025-05"].result.n == 20
+    assert by_label["2025-05"].result.value == 0
+    assert by_label["2025-05"].result.too_small
+    assert by_label["2025-06"].result.n == 40
+    assert not by_label["2025-06"].result.too_small
+    assert by_label["2024-06"].start == date(2024, 6, 21)  # clipped to the window
+    assert sum(point.result.n for point in view.trend) == 60
+
+
+def test_breakdown_sorted_by_impact(session: Session, seeded: tuple[Organisation, Survey]) -> None:
+    organisation, survey = seeded
+    view = views.load_view(session, organisation, survey, urls.ViewFilters(), today=TODAY)
+    assert [s.key for s in view.segments] == ["email", "chat"]
+    email, chat = view.segments
+    assert email.impact == pytest.approx(200 / 3)  # 66.67 overall, 0 without email
+    assert chat.impact == pytest.approx(200 / 3 - 100)
+    assert chat.result.too_small
+    assert not email.result.too_small
+
+
+def test_filters_change_every_number(session: Session, seeded: tuple[Organisation, Survey]) -> None:
+    organisation, survey = seeded
+    filters = urls.ViewFilters(properties={"team": "b"}, by="property:team", grain="week")
+    view = views.load_view(session, organisation, survey, filters, today=TODAY)
+    assert view.headlines[0].current.n == 20
+    assert view.headlines[0].current.value == 0
+    assert [s.key for s in view.segments] == ["b"]
+    assert view.comment_rate.commented == 5
+    assert all(p.label.count("-W") == 1 for p in view.trend)
+    assert sum(p.result.n for p in view.trend) == 20
+    dist = {row.label: row.count for row in view.distribution}
+    assert dist == {"1": 20, "2": 0, "3": 0, "4": 0, "5": 0}
+
+
+def test_day_grain_over_a_long_period_falls_back_to_weeks(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    organisation, survey = seeded
+    view = views.load_view(
+        session, organisation, survey, urls.ViewFilters(grain="day", months=24), today=TODAY
+    )
+    assert view.grain == "week"
+    assert view.notes
+
+
+def test_drill_down_lists_exactly_the_responses_behind_a_number(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    organisation, survey = seeded
+    filters = urls.ViewFilters()
+    window = filters.window(views.latest_day(session, organisation.id, survey.id), TODAY)
+    satisfied = views.drill_down(
+        session, organisation.id, survey.id, filters, window, urls.DrillFilters(min_score=4)
+    )
+    assert len(satisfied.rows) == 40
+    assert satisfied.next_after is None
+    assert {row.score for row in satisfied.rows} == {5.0}
+    everything = views.drill_down(
+        session, organisation.id, survey.id, filters, window, urls.DrillFilters()
+    )
+    assert len(everything.rows) == views.DRILL_PAGE_SIZE
+    assert everything.next_after
+    rest = views.drill_down(
+        session,
+        organisation.id,
+        survey.id,
+        filters,
+        window,
+        urls.DrillFilters(after=everything.next_after),
+    )
+    assert len(rest.rows) == 10
+    assert rest.next_after is None
+    ids = [row.id for row in everything.rows + rest.rows]
+    assert len(set(ids)) == 60
+    moments = [row.submitted_at for row in everything.rows + rest.rows]
+    assert moments == sorted(moments, reverse=True)
+    found = views.drill_down(
+        session, organisation.id, survey.id, filters, window, urls.DrillFilters(search="SLOW")
+    )
+    assert len(found.rows) == 5
+    assert all(r.comment == "Slow delivery" for r in found.rows)
+    # LIKE wildcards are searched for literally.
+    assert (
+        views.drill_down(
+            session, organisation.id, survey.id, filters, window, urls.DrillFilters(search="%")
+        ).rows
+        == []
+    )
+    with pytest.raises(Invalid):
+        views.drill_down(
+            session, organisation.id, survey.id, filters, window, urls.DrillFilters(after="junk")
+        )
+
+
+def test_metric_rows_carry_every_table(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    organisation, survey = seeded
+    view = views.load_view(session, organisation, survey, urls.ViewFilters(), today=TODAY)
+    rows = views.metric_rows(view)
+    tables = {row["table"] for row in rows}
+    assert tables == {
+        "headline",
+        "previous period",
+        "trend by month",
+        "distribution",
+        "breakdown by channel",
+    }
+    headline = rows[0]
+    assert headline["metric"] == "CSAT"
+    assert headline["n"] == 60
+    assert headline["verdict"] == "significant"
+    table = views.metric_table(rows)
+    assert table[0] == list(views.METRIC_COLUMNS)
+    assert len(table) == len(rows) + 1
+
+
+def test_headline_of_the_survey_list(session: Session, seeded: tuple[Organisation, Survey]) -> None:
+    organisation, survey = seeded
+    window, lines = views.load_headline(session, organisation, survey, today=TODAY)
+    assert window.end == date(2025, 6, 21)
+    assert lines[0].current.n == 60
+    assert lines[0].previous.n == 30
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_buckets_by_week_use_iso_labels() -> None:
+    window = urls.Window(date(2024, 12, 25), date(2025, 1, 10))
+    found = views.buckets(window, "week")
+    assert [b[0] for b in found] == ["2024-W52", "2025-W01", "2025-W02"]
+    assert found[0][1] == date(2024, 12, 25)
+    assert found[-1][2] == date(2025, 1, 10)
+
+
+def test_nps_distribution_and_drill_ranges() -> None:
+    spec = MetricSpec.default("nps")
+    rows = views.distribution(Histogram({10: 5, 8: 3, 2: 2}), spec)
+    assert [(r.label, r.count) for r in rows] == [
+        ("Promoters", 5),
+        ("Passives", 3),
+        ("Detractors", 2),
+    ]
+    assert rows[1].drill == urls.DrillFilters(min_score=7, max_score=8)
+    assert rows[2].drill.max_score == 6
+
+
+def test_pick_benchmark() -> None:
+    assert views.pick_benchmark(None) is None
+    assert views.pick_benchmark("no such industry") is None
+    banks = views.pick_benchmark("Banks")
+    assert banks is not None
+    assert banks.industry == "banks"
+    assert "ACSI" in banks.source
+
+
+def test_url_round_trip_and_errors() -> None:
+    parsed = urls.parse(
+        [
+            ("from", "2025-01-01"),
+            ("to", "2025-03-31"),
+            ("grain", "week"),
+            ("channel", "email"),
+            ("property.team", "b"),
+            ("segment", "contact:plan"),
+            ("segment_value", "pro"),
+            ("by", "property:agent"),
+            ("min_score", "4"),
+            ("has_comment", "true"),
+            ("q", "slow"),
+        ]
+    )
+    assert parsed.errors == {}
+    view = parsed.view
+    assert view.window(None, TODAY) == urls.Window(date(2025, 1, 1), date(2025, 4, 1))
+    again = urls.parse(urls.parse([(k, v) for k, v in view.query_pairs()]).view.query_pairs())
+    assert again.view == view
+    assert view.contact_attributes == {"plan": "pro"}
+    assert parsed.drill == urls.DrillFilters(min_score=4, has_comment=True, search="slow")
+    bad = urls.parse(
+        [
+            ("from", "yesterday"),
+            ("months", "0"),
+            ("grain", "hour"),
+            ("by", "colour"),
+            ("min_score", "nan"),
+            ("has_comment", "maybe"),
+            ("channel", "x\x00"),
+        ]
+    )
+    assert set(bad.errors) == {
+        "from",
+        "months",
+        "grain",
+        "by",
+        "min_score",
+        "has_comment",
+        "channel",
+    }
+    assert bad.view == urls.ViewFilters()
+
+
+def test_add_months_clamps_to_the_end_of_the_month() -> None:
+    assert urls.add_months(date(2025, 3, 31), -1) == date(2025, 2, 28)
+    assert urls.add_months(date(2024, 1, 15), 12) == date(2025, 1, 15)
+    assert math.isclose(urls.Window(date(2025, 1, 1), date(2025, 2, 1)).days, 31)

@@ -1,0 +1,343 @@
+"""The signed-in dashboard pages on SQLite and PostgreSQL: login, survey pages, filters in
+the URL, drill-down, exports, permissions and organisation isolation.
+
+The ``world`` survey of each organisation holds 10 CSAT answers, one a day from
+2025-01-01: scores 1, 2, 3, 4, 5, 1, 2, 3, 4, 5; odd days (n = 1, 3, ...) by email, even by
+chat; comments "comment <n>".
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxpulse.store import responses
+from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
+
+from .helpers import BASE_URL, PASSWORD, World, make_app, session_headers
+
+LINK = re.compile(r'href="(/app/surveys/\d+/responses\?[^"]*)"[^>]*>([^<]*)<')
+
+
+def _page(client: TestClient, app: FastAPI, user: int, url: str) -> str:
+    answer = client.get(url, headers=session_headers(app, user))
+    assert answer.status_code == 200, answer.text[:500]
+    assert answer.headers["content-type"].startswith("text/html")
+    return answer.text
+
+
+def _rows(page: str) -> int:
+    body = page.split('id="responses-table"', 1)[1].split("</table>", 1)[0]
+    return body.count('<th scope="row">')
+
+
+# --------------------------------------------------------------------------- login
+
+
+def test_pages_redirect_to_login_when_signed_out(client: TestClient, world: World) -> None:
+    for url in ("/app", f"/app/surveys/{world.a.survey_id}?channel=email"):
+        answer = client.get(url, follow_redirects=False)
+        assert answer.status_code == 303
+        location = answer.headers["location"]
+        assert location.startswith("/login?next=")
+        assert parse_qs(urlsplit(location).query)["next"] == [url]
+
+
+def test_login_form_sets_the_session_and_logout_ends_it(client: TestClient, world: World) -> None:
+    form = client.get("/login?next=/app/surveys/1")
+    assert form.status_code == 200
+    assert 'name="password"' in form.text
+    assert 'for="email"' in form.text
+    wrong = client.post("/login", data={"email": world.a.emails["viewer"], "password": "nope"})
+    assert wrong.status_code == 401
+    assert "Wrong email or password" in wrong.text
+    assert SESSION_COOKIE not in client.cookies
+    answer = client.post(
+        "/login",
+        data={"email": world.a.emails["viewer"], "password": PASSWORD, "next": "/app"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/app"
+    assert SESSION_COOKIE in client.cookies
+    assert CSRF_COOKIE in client.cookies
+    surveys = client.get("/app")
+    assert surveys.status_code == 200
+    assert "Support CSAT" in surveys.text
+    # The same session works for the JSON API.
+    assert client.get("/api/v1/auth/me").status_code == 200
+    refused = client.post("/logout", data={"csrf_token": "forged"}, follow_redirects=False)
+    assert refused.status_code == 403
+    out = client.post(
+        "/logout", data={"csrf_token": client.cookies[CSRF_COOKIE]}, follow_redirects=False
+    )
+    assert out.status_code == 303
+    assert out.headers["location"] == "/login"
+    assert client.get("/app", follow_redirects=False).status_code == 303
+
+
+def test_login_never_redirects_off_site(client: TestClient, world: World) -> None:
+    for target in ("//evil.example/app", "https://evil.example", "/api/v1/auth/me"):
+        answer = client.post(
+            "/login",
+            data={"email": world.a.emails["owner"], "password": PASSWORD, "next": target},
+            follow_redirects=False,
+        )
+        assert answer.headers["location"] == "/app"
+
+
+def test_login_form_is_rate_limited(engine: Engine, world: World) -> None:
+    app = make_app(engine, login_burst=2, login_per_minute=1.0)
+    with TestClient(app, base_url=BASE_URL) as client:
+        for _ in range(2):
+            data = {"email": world.a.emails["owner"], "password": "wrong"}
+            assert client.post("/login", data=data).status_code == 401
+        limited = client.post(
+            "/login", data={"email": world.a.emails["owner"], "password": PASSWORD}
+        )
+        assert limited.status_code == 429
+        assert int(limited.headers["retry-after"]) >= 1
+        assert client.post("/login", data={"email": "", "password": ""}).status_code == 429
+
+
+def test_login_form_needs_both_fields(client: TestClient) -> None:
+    answer = client.post("/login", data={"email": "", "password": ""})
+    assert answer.status_code == 422
+    assert "Enter your email" in answer.text
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def test_survey_list_shows_the_headline(client: TestClient, app: FastAPI, world: World) -> None:
+    page = _page(client, app, world.a.users["viewer"], "/app")
+    assert f'href="/app/surveys/{world.a.survey_id}"' in page
+    # 4 of 10 answers are 4 or 5: CSAT 40.0, n = 10, too few to read.
+    assert ">40.0<" in page
+    assert '>10 <span class="flag">too few' in page
+
+
+def test_survey_page_shows_every_section(client: TestClient, app: FastAPI, world: World) -> None:
+    page = _page(client, app, world.a.users["analyst"], f"/app/surveys/{world.a.survey_id}")
+    for heading in (
+        "Headline",
+        "Trend by month",
+        "Distribution of answers",
+        "Comments",
+        "Breakdown by channel",
+        "Benchmark",
+        "Export this view",
+    ):
+        assert f">{heading}</h2>" in page, heading
+    assert "2024-01-11 to 2025-01-10" in page
+    assert page.count("<svg") >= 2  # trend and distribution charts, drawn on the server
+    assert "<caption>" in page
+    assert 'scope="col"' in page
+    assert "no comparison: a period has no answers" in page
+    assert "Comment rate: <strong>100.0%</strong>" in page
+
+
+def test_filters_in_the_url_change_the_numbers(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    user = world.a.users["analyst"]
+    base = f"/app/surveys/{world.a.survey_id}"
+    everything = _page(client, app, user, base)
+    email = _page(client, app, user, base + "?channel=email&by=property:team&grain=week")
+    # Email answers: n = 1, 3, 5, 7, 9 -> scores 2, 4, 1, 3, 5: CSAT 40.0 of 5.
+    assert 'value="email"' in email  # the form shows the filter
+    assert "Breakdown by property:team" in email
+    assert "2025-W01" in email
+    assert "2025-W01" not in everything
+    links = LINK.findall(email)
+    assert links
+    assert all("channel=email" in href for href, _ in links)
+    n_everything = re.search(r"n = <a [^>]*>(\d+)</a>", everything)
+    n_email = re.search(r"n = <a [^>]*>(\d+)</a>", email)
+    assert n_everything
+    assert n_email
+    assert (n_everything.group(1), n_email.group(1)) == ("10", "5")
+    period = _page(client, app, user, base + "?from=2025-01-03&to=2025-01-04")
+    found = re.search(r"n = <a [^>]*>(\d+)</a>", period)
+    assert found
+    assert found.group(1) == "2"
+
+
+def test_every_number_links_to_exactly_its_responses(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    user = world.a.users["analyst"]
+    page = _page(client, app, user, f"/app/surveys/{world.a.survey_id}?channel=chat")
+    links = LINK.findall(page)
+    assert len(links) >= 8
+    checked = 0
+    for href, text in links:
+        if not text.strip().isdigit():
+            continue  # a score such as "40.0%": the satisfied answers behind it
+        listing = _page(client, app, user, html.unescape(href))
+        assert _rows(listing) == int(text), (href, text)
+        checked += 1
+    assert checked >= 5
+
+
+def test_bad_filters_are_explained_not_crashed(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    answer = client.get(
+        f"/app/surveys/{world.a.survey_id}?from=someday&grain=hour&by=colour&months=999",
+        headers=session_headers(app, world.a.users["viewer"]),
+    )
+    assert answer.status_code == 422
+    for name in ("from", "grain", "by", "months"):
+        assert f"<strong>{name}</strong>" in answer.text
+    drill = client.get(
+        f"/app/surveys/{world.a.survey_id}/responses?after=garbage&min_score=x",
+        headers=session_headers(app, world.a.users["analyst"]),
+    )
+    assert drill.status_code == 422
+    assert "<strong>min_score</strong>" in drill.text
+
+
+# --------------------------------------------------------------------------- drill-down
+
+
+def test_drill_down_search_pagination_and_escaping(
+    client: TestClient, app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    with db() as session:
+        responses.add_responses(
+            session,
+            org.id,
+            [
+                responses.NewResponse(
+                    survey_id=org.survey_id,
+                    score=1.0,
+                    comment=f"<script>alert({n})</script> slow & late",
+                    properties={"agent": "<b>Ann</b>"},
+                )
+                for n in range(60)
+            ],
+        )
+        session.commit()
+    user = org.users["analyst"]
+    base = f"/app/surveys/{org.survey_id}/responses"
+    first = _page(client, app, user, base + "?q=SLOW")
+    assert "<script>alert" not in first
+    assert "&lt;script&gt;alert(" in first
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in first
+    assert _rows(first) == 50
+    following = re.search(r'href="([^"]+)" rel="next"', first)
+    assert following
+    second = _page(client, app, user, html.unescape(following.group(1)))
+    assert _rows(second) == 10
+    assert 'rel="next"' not in second
+    assert _rows(_page(client, app, user, base + "?q=comment%203&months=36")) == 1
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def test_exports_of_the_view(client: TestClient, app: FastAPI, world: World) -> None:
+    org = world.a
+    headers = session_headers(app, org.users["analyst"])
+    base = f"/app/surveys/{org.survey_id}/export"
+    answer = client.get(f"{base}/responses.csv?channel=email&min_score=4", headers=headers)
+    assert answer.status_code == 200
+    assert "attachment" in answer.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert sorted(int(float(r["score"])) for r in rows) == [4, 5]
+    assert {r["channel"] for r in rows} == {"email"}
+    xlsx = client.get(f"{base}/responses.xlsx?channel=chat", headers=headers)
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None
+    assert sheet.max_row == 1 + 5
+    parquet = client.get(f"{base}/responses.parquet", headers=headers)
+    assert pq.read_table(io.BytesIO(parquet.content)).num_rows == 10
+
+    tables = client.get(f"{base}/tables.csv?channel=email", headers=headers)
+    assert tables.status_code == 200
+    table = list(csv.DictReader(io.StringIO(tables.text)))
+    headline = table[0]
+    assert (headline["table"], headline["metric"], headline["n"]) == ("headline", "CSAT", "5")
+    assert float(headline["value"]) == pytest.approx(40.0)
+    assert any(r["table"] == "breakdown by channel" and r["group"] == "email" for r in table)
+    wb = client.get(f"{base}/tables.xlsx", headers=headers)
+    sheet = load_workbook(io.BytesIO(wb.content)).active
+    assert sheet is not None
+    assert sheet.cell(1, 1).value == "table"
+    pt = pq.read_table(io.BytesIO(client.get(f"{base}/tables.parquet", headers=headers).content))
+    assert pt.column("n").to_pylist()[0] == 10
+
+
+def test_table_exports_neutralise_formulas(
+    client: TestClient, app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    with db() as session:
+        responses.add_responses(
+            session,
+            org.id,
+            [responses.NewResponse(survey_id=org.survey_id, score=5.0, channel="=cmd()")],
+        )
+        session.commit()
+    headers = session_headers(app, org.users["analyst"])
+    text = client.get(f"/app/surveys/{org.survey_id}/export/tables.csv", headers=headers).text
+    assert "'=cmd()" in text
+    assert ",=cmd()" not in text
+
+
+# --------------------------------------------------------------------------- access
+
+
+def test_roles(client: TestClient, app: FastAPI, world: World) -> None:
+    org = world.a
+    viewer = session_headers(app, org.users["viewer"])
+    page = client.get(f"/app/surveys/{org.survey_id}", headers=viewer)
+    assert page.status_code == 200
+    assert "/responses?" not in page.text
+    assert "Export this view" not in page.text
+    for url in (
+        f"/app/surveys/{org.survey_id}/responses",
+        f"/app/surveys/{org.survey_id}/export/responses.csv",
+        f"/app/surveys/{org.survey_id}/export/tables.csv",
+    ):
+        assert client.get(url, headers=viewer).status_code == 403, url
+    agent = session_headers(app, org.users["agent"])
+    assert client.get(f"/app/surveys/{org.survey_id}/responses", headers=agent).status_code == 200
+    assert (
+        client.get(f"/app/surveys/{org.survey_id}/export/tables.csv", headers=agent).status_code
+        == 403
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["", "/responses", "/export/responses.csv", "/export/tables.xlsx", "/responses?q=comment"],
+)
+def test_other_organisations_surveys_are_not_found(
+    client: TestClient, app: FastAPI, world: World, path: str
+) -> None:
+    headers = session_headers(app, world.a.users["owner"])
+    answer = client.get(f"/app/surveys/{world.b.survey_id}{path}", headers=headers)
+    assert answer.status_code == 404
+    assert "comment" not in answer.text.split("<main", 1)[1]
+
+
+def test_survey_list_shows_only_the_callers_organisation(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    page = _page(client, app, world.b.users["viewer"], "/app")
+    assert f"/app/surveys/{world.b.survey_id}" in page
+    assert f'/app/surveys/{world.a.survey_id}"' not in page

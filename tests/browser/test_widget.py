@@ -116,7 +116,10 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
             survey = surveys.create_survey(
                 session, organisation.id, slug=slug, name=slug, metric=metric, status="active"
             )
-            survey.collect_options = {"allowed_origins": [allowed.url]}
+            survey.collect_options = {
+                "allowed_origins": [allowed.url],
+                "reasons": ["Slow delivery", "Price"],
+            }
         session.commit()
     try:
         with api, allowed, refused, sync_playwright() as playwright:
@@ -213,10 +216,10 @@ def test_answer_on_a_phone_by_touch(site: Site) -> None:
         assert label["height"] >= 44
     page.locator("label[for=cxpulse-score-9]").tap()
     assert page.get_by_role("radio", name="9").is_checked()
-    page.get_by_label("Något du vill lägga till? (frivilligt)").fill("Snabb <b>leverans</b>")
+    page.get_by_label("Något du vill berätta för oss? (valfritt)").fill("Snabb <b>leverans</b>")
     _shot(page, "phone-answering")
     page.get_by_role("button", name="Skicka").tap()
-    page.get_by_text("Tack för din återkoppling!").wait_for()
+    page.get_by_text("Tack!").wait_for()
     _shot(page, "phone-thanks")
     (stored,) = _responses(site, comment="Snabb <b>leverans</b>")
     assert (stored.score, stored.language, stored.source, stored.channel) == (
@@ -255,7 +258,7 @@ def test_answer_on_a_desktop_with_the_keyboard_only(site: Site) -> None:
     page.keyboard.press("Tab")
     _shot(page, "desktop-keyboard")
     page.keyboard.press("Enter")
-    page.get_by_text("Thank you for your feedback!").wait_for()
+    page.get_by_text("Thank you!").wait_for()
     (stored,) = _responses(site, comment="Good, but the <script>alert(1)</script> page was slow")
     assert (stored.score, stored.language) == (4, "en")
     page.context.close()
@@ -283,6 +286,27 @@ def test_the_page_and_the_widget_keep_their_own_styles(site: Site) -> None:
     page.locator("label[for=cxpulse-score-5]").click()
     foreground, background = _colours(page, "label[for=cxpulse-score-5]")
     assert _contrast(foreground, background) >= 4.5
+    page.context.close()
+
+
+def test_a_low_score_asks_what_went_wrong(site: Site) -> None:
+    page = _open(site, support.DESKTOP, f"{site.allowed}/?lang=en")
+    page.get_by_role("region").wait_for()
+    reasons = page.get_by_role("group", name="What went wrong?")
+    assert not reasons.is_visible()
+    page.locator("label[for=cxpulse-score-2]").click()
+    assert reasons.is_visible()
+    page.get_by_label("Price").check()
+    page.locator("label[for=cxpulse-score-5]").click()
+    assert not reasons.is_visible()
+    page.locator("label[for=cxpulse-score-1]").click()
+    page.get_by_label("Anything you would like to tell us? (optional)").fill("Too dear")
+    _shot(page, "desktop-reasons")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_text("Thank you!").wait_for()
+    (stored,) = _responses(site, comment="Too dear")
+    assert stored.score == 1
+    assert stored.properties["reasons"] == "Price"
     page.context.close()
 
 

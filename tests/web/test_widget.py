@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cxpulse.collect.widget_submit import page_address, parse_answer, presentation_for
+from cxpulse.collect.options import parse_options
+from cxpulse.collect.widget_submit import page_address, parse_answer
 from cxpulse.store import accounts, rollups, surveys
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Response, Survey
 
@@ -47,7 +48,11 @@ def _build_shop(session: Session) -> Shop:
             "sv": {"question": "Hur gick kassan?"},
         },
     )
-    csat.collect_options = {"allowed_origins": [SHOP, "http://localhost:8080"]}
+    csat.collect_options = {
+        "allowed_origins": [SHOP, "http://localhost:8080"],
+        "reasons": ["Slow", "Price"],
+        "reasons_i18n": {"sv": ["Långsamt", "Pris"]},
+    }
     csat.presentation = "stars"
     nps = surveys.create_survey(
         session, organisation.id, slug="web-nps", name="Web NPS", metric="nps", status="active"
@@ -121,8 +126,8 @@ def test_script_is_served_as_javascript_with_a_cache_lifetime(client: TestClient
         ("", None, "en", "How was <b>checkout</b>?"),
         ("?lang=sv", "de", "sv", "Hur gick kassan?"),
         ("?lang=sv-SE", None, "sv", "Hur gick kassan?"),
-        ("", "de-CH, en;q=0.5", "de", "Wie zufrieden sind Sie mit Ihrer Erfahrung?"),
-        ("?lang=xx", "fr;q=0.9, mk", "mk", "Колку сте задоволни од вашето искуство?"),
+        ("", "de-CH, en;q=0.5", "de", "Wie zufrieden sind Sie mit Acme?"),
+        ("?lang=xx", "fr;q=0.9, mk", "mk", "Колку сте задоволни од Acme?"),
     ],
 )
 def test_prompt_in_the_negotiated_language(
@@ -145,9 +150,11 @@ def test_prompt_in_the_negotiated_language(
     assert config["values"] == [1, 2, 3, 4, 5]
     assert config["scale"] == {"low": 1, "high": 5}
     assert config["presentation"] == "stars"
+    assert [choice["face"] for choice in config["choices"]] == ["★" * n for n in range(1, 6)]
+    assert [choice["low"] for choice in config["choices"]] == [True, True, False, False, False]
     assert config["comment"] is True
     assert config["max_comment_length"] == MAX_COMMENT_LENGTH
-    assert set(config["texts"]) >= {"send", "close", "thanks", "error", "choose"}
+    assert set(config["texts"]) >= {"send", "close", "thanks", "error", "choose", "reasons"}
     assert answer.headers["access-control-allow-origin"] == SHOP
     assert "Origin" in answer.headers["vary"]
     assert "Accept-Language" in answer.headers["vary"]
@@ -159,8 +166,13 @@ def test_prompt_texts_follow_the_language(client: TestClient, shop: Shop) -> Non
     swedish = client.get(CSAT_URL + "?lang=sv", headers={"Origin": SHOP}).json()
     assert english["comment_prompt"] == "Tell us more"
     assert swedish["comment_prompt"] != english["comment_prompt"]  # Swedish default
+    assert swedish["comment_prompt"] == "Något du vill berätta för oss? (valfritt)"
     assert swedish["texts"]["send"] == "Skicka"
+    assert swedish["texts"]["close"] == "Stäng"
     assert english["texts"]["send"] == "Send"
+    assert english["reasons"] == ["Slow", "Price"]
+    assert swedish["reasons"] == ["Långsamt", "Pris"]
+    assert swedish["choices"][0]["label"] != english["choices"][0]["label"]
 
 
 def test_nps_prompt_has_eleven_values_and_no_comment(client: TestClient, shop: Shop) -> None:
@@ -172,8 +184,10 @@ def test_nps_prompt_has_eleven_values_and_no_comment(client: TestClient, shop: S
     assert config["presentation"] == "numbers"
     assert config["comment"] is False
     assert config["comment_prompt"] is None
-    assert config["labels"]["low"] == "Zeer onwaarschijnlijk"
-    assert "aanbeveelt" in config["question"]
+    assert config["labels"]["low"] == "Helemaal niet waarschijnlijk"
+    assert config["anchors"] is True
+    assert config["question"].startswith("Hoe waarschijnlijk")
+    assert "Acme" in config["question"]
 
 
 def test_prompt_without_origin_is_public_but_carries_no_cors(
@@ -236,7 +250,7 @@ def test_valid_answer_is_stored_as_a_widget_response(
     }
     answer = _post(client, body)
     assert answer.status_code == 201, answer.text
-    assert answer.json() == {"stored": True, "message": "Tack för din återkoppling!"}
+    assert answer.json() == {"stored": True, "message": "Tack!"}
     assert answer.headers["access-control-allow-origin"] == SHOP
     assert answer.headers["cache-control"] == "no-store"
     (stored,) = _stored(db, shop.csat_id)
@@ -320,6 +334,10 @@ LONG_COMMENT = "x" * (MAX_COMMENT_LENGTH + 1)
         ({"score": 5, "key": "short"}, ["body", "key"]),
         ({"score": 5, "key": "has spaces in it"}, ["body", "key"]),
         ({"score": 5, "contact_id": 1}, ["body", "contact_id"]),
+        ({"score": 1, "reasons": "Slow"}, ["body", "reasons"]),
+        ({"score": 1, "reasons": ["Slow", 3]}, ["body", "reasons"]),
+        ({"score": 1, "reasons": ["Broken"]}, ["body", "reasons"]),
+        ({"score": 1, "language": "sv", "reasons": ["Slow"]}, ["body", "reasons"]),
         ([5], ["body"]),
         ("5", ["body"]),
     ],
@@ -445,13 +463,13 @@ def test_a_burst_beyond_the_limit_gets_429(
 # Pure checks
 
 
-def _survey(metric: str, low: int, high: int, presentation: str = "numbers") -> Survey:
+def _survey(metric: str, low: int, high: int) -> Survey:
     return Survey(
         slug="s",
         metric=metric,
         scale_low=low,
         scale_high=high,
-        presentation=presentation,
+        presentation="numbers",
         default_language="sv",
         questions={},
     )
@@ -465,33 +483,43 @@ def test_page_address_drops_query_and_fragment() -> None:
             page_address(bad)
 
 
-@pytest.mark.parametrize(
-    ("metric", "low", "high", "wanted", "shown"),
-    [
-        ("csat", 1, 5, "stars", "stars"),
-        ("csat", 1, 5, "emoji", "emoji"),
-        ("csat", 1, 7, "stars", "numbers"),
-        ("nps", 0, 10, "emoji", "numbers"),
-        ("csat", 0, 1, "thumbs", "thumbs"),
-        ("csat", 1, 5, "thumbs", "numbers"),
-    ],
-)
-def test_presentation_falls_back_to_numbers(
-    metric: str, low: int, high: int, wanted: str, shown: str
-) -> None:
-    assert presentation_for(_survey(metric, low, high, wanted)) == shown
-
-
 def test_parse_answer_defaults_and_problems() -> None:
     survey = _survey("nps", 0, 10)
-    parsed = parse_answer(survey, {"score": 10})
+    options = parse_options({"reasons": ["Slow"]})
+    parsed = parse_answer(survey, options, {"score": 10})
     assert not isinstance(parsed, list)
     assert (parsed.score, parsed.language, parsed.comment, parsed.key) == (10.0, "sv", None, None)
-    blank = parse_answer(survey, {"score": 7, "comment": "   "})
+    blank = parse_answer(survey, options, {"score": 7, "comment": "   "})
     assert not isinstance(blank, list)
     assert blank.comment is None
-    problems = parse_answer(survey, {"score": 11, "extra": 1})
+    problems = parse_answer(survey, options, {"score": 11, "extra": 1})
     assert problems == [
         (("extra",), "unknown field"),
         (("score",), "must be a whole number from 0 to 10"),
     ]
+
+
+def test_reasons_are_kept_only_with_a_low_score() -> None:
+    survey = _survey("nps", 0, 10)
+    options = parse_options({"reasons": ["Slow", "Price"]})
+    low = parse_answer(
+        survey, options, {"score": 3, "reasons": ["Price", "Slow", "Price"], "properties": {}}
+    )
+    assert not isinstance(low, list)
+    assert low.properties == {"reasons": "Price; Slow"}
+    high = parse_answer(survey, options, {"score": 9, "reasons": ["Price"]})
+    assert not isinstance(high, list)
+    assert high.properties == {}
+    # A page's own "reasons" property never poses as the respondent's choice.
+    forged = parse_answer(survey, options, {"score": 9, "properties": {"reasons": "Price"}})
+    assert not isinstance(forged, list)
+    assert forged.properties == {}
+
+
+def test_reasons_of_a_low_score_are_stored_in_the_shown_language(
+    client: TestClient, shop: Shop, db: sessionmaker[Session]
+) -> None:
+    body = {"score": 2, "language": "sv", "reasons": ["Pris", "Långsamt"]}
+    assert _post(client, body).status_code == 201
+    (stored,) = _stored(db, shop.csat_id)
+    assert stored.properties["reasons"] == "Pris; Långsamt"

@@ -27,14 +27,13 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from cxpulse.collect.options import CollectOptions, OptionError, parse_options
 from cxpulse.collect.widget_submit import (
-    TEXTS,
     WIDGET_CHANNEL,
     WIDGET_SOURCE,
     parse_answer,
     shown_language,
+    thanks,
     widget_config,
 )
-from cxpulse.i18n import DEFAULT_LANGUAGE
 from cxpulse.store import accounts, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Survey
@@ -58,6 +57,7 @@ PREFLIGHT_MAX_AGE = "600"
 class _Target:
     organisation_id: int
     organisation_slug: str
+    organisation_name: str
     survey: Survey
     """Detached from its session: read only."""
     options: CollectOptions
@@ -76,7 +76,7 @@ def _find(state: AppState, org_slug: str, survey_slug: str) -> _Target | None:
             # Checked when written; a bad stored document allows no site rather than failing.
             logger.warning("survey %s has unusable collection options: %s", survey.id, error)
             options = CollectOptions()
-        return _Target(organisation.id, organisation.slug, survey, options)
+        return _Target(organisation.id, organisation.slug, organisation.name, survey, options)
 
 
 async def _target(request: Request, org_slug: str, survey_slug: str) -> _Target | None:
@@ -160,7 +160,9 @@ async def widget_prompt(
     language = shown_language(
         target.survey, query=lang, accept_language=request.headers.get("accept-language")
     )
-    config = widget_config(target.survey, target.organisation_slug, target.options, language)
+    config = widget_config(
+        target.survey, target.organisation_slug, target.organisation_name, target.options, language
+    )
     return _answer(
         config,
         200,
@@ -221,7 +223,7 @@ async def widget_answer(request: Request, org_slug: str, survey_slug: str) -> JS
     except (UnicodeDecodeError, ValueError):
         detail = [field_error(["body"], "the body is not JSON text in UTF-8", "json_invalid")]
         return _answer({"detail": detail}, 422, origin, **no_store)
-    parsed = parse_answer(target.survey, document)
+    parsed = parse_answer(target.survey, target.options, document)
     if isinstance(parsed, list):
         detail = [field_error(["body", *loc], message) for loc, message in parsed]
         return _answer({"detail": detail}, 422, origin, **no_store)
@@ -242,5 +244,9 @@ async def widget_answer(request: Request, org_slug: str, survey_slug: str) -> JS
     except Invalid as error:  # the scale changed meanwhile, say
         detail = [field_error(invalid_loc(error), error.message)]
         return _answer({"detail": detail}, 422, origin, **no_store)
-    thanks = TEXTS.get(parsed.language, TEXTS[DEFAULT_LANGUAGE])["thanks"]
-    return _answer({"stored": True, "message": thanks}, 201 if created else 200, origin, **no_store)
+    return _answer(
+        {"stored": True, "message": thanks(parsed.language)},
+        201 if created else 200,
+        origin,
+        **no_store,
+    )

@@ -101,22 +101,6 @@
     return node;
   }
 
-  var FACES = { 1: "\uD83D\uDE20", 2: "\uD83D\uDE41", 3: "\uD83D\uDE10", 4: "\uD83D\uDE42", 5: "\uD83D\uDE00" };
-
-  function face(config, value) {
-    if (config.presentation === "stars") return "\u2605".repeat(value);
-    if (config.presentation === "emoji") return FACES[value] || String(value);
-    if (config.presentation === "thumbs") return value ? "\uD83D\uDC4D" : "\uD83D\uDC4E";
-    return String(value);
-  }
-
-  function valueName(config, value) {
-    var name = String(value);
-    if (value === config.scale.low) name += " \u2013 " + config.labels.low;
-    if (value === config.scale.high) name += " \u2013 " + config.labels.high;
-    return name;
-  }
-
   var STYLE = [
     ":host { all: initial !important; }",
     ".panel { position: fixed; bottom: 16px; z-index: 2147483000; box-sizing: border-box;",
@@ -144,6 +128,14 @@
     ".scale input:focus-visible + label { outline: 3px solid #0b4fbf; outline-offset: 2px; }",
     ".anchors { display: flex; justify-content: space-between; gap: 12px;",
     "  margin-top: 4px; font-size: 13px; color: #444444; }",
+    ".scale label.face { flex-direction: column; gap: 2px; font-size: 20px; }",
+    ".scale label .words { font-size: 11px; line-height: 1.2; text-align: center; }",
+    ".reasons { margin-top: 12px; }",
+    ".reasons legend { font-size: 15px; margin-bottom: 4px; }",
+    ".reason { display: flex; align-items: center; gap: 8px; min-height: 32px; }",
+    ".reason input { width: 20px; height: 20px; margin: 0; accent-color: #0b4fbf; }",
+    ".reason input:focus-visible { outline: 3px solid #0b4fbf; outline-offset: 2px; }",
+    "[hidden] { display: none !important; }",
     "label.comment { display: block; margin: 14px 0 4px; font-size: 15px; }",
     "textarea { box-sizing: border-box; width: 100%; min-height: 72px; padding: 8px;",
     "  font: inherit; color: #1b1b1b; background: #ffffff; border: 1px solid #6b6b6b;",
@@ -198,26 +190,56 @@
       "class": "scale" + (config.values.length > 7 ? " wide" : ""),
       "style": "--count: " + config.values.length,
     });
-    config.values.forEach(function (value) {
-      var id = "cxpulse-score-" + value;
+    var faces = config.presentation !== "numbers";
+    config.choices.forEach(function (choice) {
+      var id = "cxpulse-score-" + choice.value;
       var input = element("input", {
-        type: "radio", name: "score", id: id, value: String(value),
-        "aria-describedby": "cxpulse-anchors",
+        type: "radio", name: "score", id: id, value: String(choice.value),
       });
-      var label = element("label", { "for": id });
-      var visible = element("span", { "aria-hidden": "true" }, face(config, value));
-      label.appendChild(visible);
-      label.appendChild(element("span", { "class": "sr" }, valueName(config, value)));
+      if (config.anchors) input.setAttribute("aria-describedby", "cxpulse-anchors");
+      var label = element("label", { "for": id, "class": faces ? "face" : "" });
+      // Stars and emoji are pictures: screen readers get the words of the label instead.
+      label.appendChild(element("span", { "aria-hidden": "true" }, choice.face));
+      if (choice.words) {
+        label.appendChild(element("span", { "class": "words", "aria-hidden": "true" },
+          choice.words));
+      }
+      label.appendChild(element("span", { "class": "sr" }, choice.label));
+      input.addEventListener("change", function () { showReasons(choice.low); });
       scale.appendChild(input);
       scale.appendChild(label);
     });
-    var anchors = element("div", { "class": "anchors", id: "cxpulse-anchors" });
-    anchors.appendChild(element("span", {}, config.scale.low + " = " + config.labels.low));
-    anchors.appendChild(element("span", {}, config.scale.high + " = " + config.labels.high));
     fieldset.appendChild(legend);
     fieldset.appendChild(scale);
-    fieldset.appendChild(anchors);
+    if (config.anchors) {
+      var anchors = element("div", { "class": "anchors", id: "cxpulse-anchors" });
+      anchors.appendChild(element("span", {}, config.scale.low + " = " + config.labels.low));
+      anchors.appendChild(element("span", {}, config.scale.high + " = " + config.labels.high));
+      fieldset.appendChild(anchors);
+    }
     form.appendChild(fieldset);
+
+    // "What went wrong?": shown only after a low score, as on the survey pages.
+    var reasons = null;
+    if (config.reasons.length) {
+      reasons = element("fieldset", { "class": "reasons", hidden: "" });
+      reasons.appendChild(element("legend", {},
+        config.texts.reasons + " " + config.texts.reasons_hint));
+      config.reasons.forEach(function (reason, n) {
+        var row = element("div", { "class": "reason" });
+        var box = element("input", {
+          type: "checkbox", name: "reasons", id: "cxpulse-reason-" + n, value: reason,
+        });
+        row.appendChild(box);
+        row.appendChild(element("label", { "for": "cxpulse-reason-" + n }, reason));
+        reasons.appendChild(row);
+      });
+      form.appendChild(reasons);
+    }
+
+    function showReasons(low) {
+      if (reasons) reasons.hidden = !low;
+    }
 
     var comment = null;
     if (config.comment) {
@@ -275,6 +297,10 @@
         key: key,
       };
       if (properties) body.properties = properties;
+      if (reasons && !reasons.hidden) {
+        body.reasons = Array.prototype.map.call(
+          reasons.querySelectorAll("input:checked"), function (box) { return box.value; });
+      }
       sending = true;
       send.setAttribute("aria-disabled", "true");
       status.className = "message";

@@ -114,7 +114,7 @@ def test_public_page_shows_the_scale_in_a_fieldset(client: TestClient, shop: Sho
     assert "Extremely likely" in html
     assert "Slow delivery" in html
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
 
 
 def test_presentations_emoji_stars_thumbs_and_ces(
@@ -312,6 +312,10 @@ def test_csrf_form_token_and_cross_site_posts(
         headers={"Sec-Fetch-Site": "cross-site"},
     )
     assert fetched.status_code == 403
+    hidden = client.post(
+        "/s/shop/nps", data={"form_token": token, "score": "9"}, headers={"Origin": "null"}
+    )
+    assert hidden.status_code == 403
     assert _responses(db, shop.nps_id) == []
     same = client.post(
         "/s/shop/nps",

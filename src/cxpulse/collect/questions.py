@@ -114,7 +114,7 @@ class Choice:
     top: bool
 
 
-EMOJI_FACES = ("😠", "🙁", "😐", "🙂", "😄")
+EMOJI_FACES = ("😠", "😞", "😐", "😊", "😄")
 THUMB_FACES = ("👎", "👍")
 
 

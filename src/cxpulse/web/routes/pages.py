@@ -65,7 +65,8 @@ SECURITY_HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     # The personal link is a secret: never hand it to a review site in a Referer header.
-    "Referrer-Policy": "no-referrer",
+    # (Not "no-referrer": with it browsers send "Origin: null" on the page's own form.)
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "X-Robots-Tag": "noindex",
@@ -482,6 +483,9 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return True  # older browsers and non-browser clients; the form token still holds
+    if origin == "null":
+        # Privacy settings can hide the origin; the browser's own fetch metadata then tells.
+        return request.headers.get("sec-fetch-site") == "same-origin"
     host = request.headers.get("host", "")
     parts = urlsplit(origin)
     return parts.netloc.lower() == host.lower() and parts.scheme in ("http", "https")

@@ -1,0 +1,228 @@
+"""Survey pages in Debian's Chromium on a phone: JavaScript on and off, public and personal
+links, one click from an email, keyboard only, labels for every input; screenshots saved."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxpulse.config import Settings
+from cxpulse.store import accounts, contacts, surveys
+from cxpulse.store.db import create_engine_for, migrate, session_factory
+from cxpulse.store.models import Invitation, Response
+from cxpulse.web import create_app
+from cxpulse.web.options import WebOptions
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _browser_support() -> ModuleType:
+    # tests/browser.py is shadowed by this package (tests/browser/), so load it by path.
+    path = Path(__file__).resolve().parent.parent / "browser.py"
+    spec = importlib.util.spec_from_file_location("cxpulse_tests_browser_support", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+support = _browser_support()
+PHONE = support.PHONE
+LiveServer = support.LiveServer
+artifact_dir = support.artifact_dir
+launch_chromium = support.launch_chromium
+
+
+@dataclass
+class Site:
+    url: str
+    db: sessionmaker[Session]
+    links: Any
+    survey_id: int
+    csat_id: int
+    invitation_ids: list[int]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    path: Path = tmp_path_factory.mktemp("pages") / "cxpulse.db"
+    created = create_engine_for(f"sqlite:///{path}")
+    migrate(created)
+    try:
+        yield created
+    finally:
+        created.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(engine: Engine) -> Iterator[Site]:
+    db = session_factory(engine)
+    with db() as session:
+        org = accounts.create_organisation(session, slug="shop", name="Demo Shop")
+        nps = surveys.create_survey(
+            session, org.id, slug="nps", name="NPS", metric="nps", status="active"
+        )
+        nps.collect_options = {"reasons": ["Slow delivery", "Rude staff"]}
+        csat = surveys.create_survey(
+            session, org.id, slug="csat", name="CSAT", metric="csat", status="active"
+        )
+        csat.presentation = "emoji"
+        invitations = []
+        for n in range(3):
+            contact = contacts.create_contact(session, org.id, email=f"c{n}@example.com")
+            invitation = Invitation(
+                organisation_id=org.id, survey_id=nps.id, contact_id=contact.id, status="sent"
+            )
+            session.add(invitation)
+            invitations.append(invitation)
+        session.commit()
+        ids = [i.id for i in invitations]
+        survey_id, csat_id = nps.id, csat.id
+    settings = Settings(database_url=engine.url.render_as_string(False), secret_key="test-key")
+    options = WebOptions(public_burst=1000, public_per_minute=1000.0)
+    app = create_app(settings, engine, options=options)
+    with LiveServer(app) as server:
+        yield Site(server.url, db, app.state.cxpulse.links, survey_id, csat_id, ids)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _page(browser: Any, *, javascript: bool) -> Any:
+    context = browser.new_context(viewport=PHONE, java_script_enabled=javascript)
+    context.set_default_timeout(10_000)
+    return context.new_page()
+
+
+def _shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(artifact_dir("screenshots") / f"survey-{name}.png"), full_page=True)
+
+
+def _responses(site: Site, **where: Any) -> list[Response]:
+    with site.db() as session:
+        query = select(Response)
+        for name, value in where.items():
+            query = query.where(getattr(Response, name) == value)
+        return list(session.scalars(query))
+
+
+def _check_accessible_form(page: Any) -> None:
+    assert page.locator("fieldset legend").count() >= 1
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), textarea')]
+            .filter(el => el.labels === null || el.labels.length === 0).map(el => el.id)"""
+    )
+    assert unlabelled == []
+    assert page.evaluate("document.documentElement.lang") == "en"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_public_link_on_a_phone(browser: Any, site: Site, javascript: bool) -> None:
+    page = _page(browser, javascript=javascript)
+    page.goto(f"{site.url}/s/shop/nps")
+    _check_accessible_form(page)
+    # Reasons appear only after a low score (CSS, so also without JavaScript).
+    assert not page.get_by_label("Slow delivery").is_visible()
+    page.get_by_role("radio", name="3", exact=True).check()
+    assert page.get_by_label("Slow delivery").is_visible()
+    page.get_by_label("Slow delivery").check()
+    page.get_by_label("Anything you would like to tell us? (optional)").fill(
+        f"Too slow <b>{javascript}</b>"
+    )
+    _shot(page, f"public-{'js' if javascript else 'nojs'}")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    _shot(page, f"thanks-{'js' if javascript else 'nojs'}")
+    stored = _responses(site, comment=f"Too slow <b>{javascript}</b>")
+    assert len(stored) == 1
+    assert stored[0].score == 3
+    assert stored[0].properties == {"reasons": "Slow delivery"}
+    page.context.close()
+
+
+def test_one_click_from_email_with_javascript(browser: Any, site: Site) -> None:
+    invitation_id = site.invitation_ids[0]
+    token = site.links.issue("answer", invitation_id, site.survey_id)
+    page = _page(browser, javascript=True)
+    page.goto(f"{site.url}/r/{token}?score=9")
+    page.get_by_text("Your answer has been recorded.").wait_for()
+    (stored,) = _responses(site, invitation_id=invitation_id)
+    assert stored.score == 9
+    assert stored.comment is None
+    # The comment step: change the score and add a comment on the same page.
+    page.get_by_role("radio", name="10 – Extremely likely").check()
+    page.get_by_label("Anything you would like to tell us? (optional)").fill("Great service")
+    _shot(page, "one-click-comment-step")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    (stored,) = _responses(site, invitation_id=invitation_id)
+    assert (stored.score, stored.comment) == (10, "Great service")
+    page.context.close()
+
+
+def test_personal_link_without_javascript_needs_send(browser: Any, site: Site) -> None:
+    invitation_id = site.invitation_ids[1]
+    token = site.links.issue("answer", invitation_id, site.survey_id)
+    page = _page(browser, javascript=False)
+    page.goto(f"{site.url}/r/{token}?score=6")
+    _check_accessible_form(page)
+    assert page.get_by_role("radio", name="6", exact=True).is_checked()
+    assert _responses(site, invitation_id=invitation_id) == []  # GET wrote nothing
+    _shot(page, "personal-nojs")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    (stored,) = _responses(site, invitation_id=invitation_id)
+    assert stored.score == 6
+    page.context.close()
+
+
+def test_keyboard_only(browser: Any, site: Site) -> None:
+    invitation_id = site.invitation_ids[2]
+    token = site.links.issue("answer", invitation_id, site.survey_id)
+    page = _page(browser, javascript=True)
+    page.goto(f"{site.url}/r/{token}")
+    page.keyboard.press("Tab")  # the first radio of the group
+    assert page.evaluate("document.activeElement.id") == "score-0"
+    for _ in range(8):
+        page.keyboard.press("ArrowRight")  # arrows move and select within the group
+    page.keyboard.press("Space")
+    assert page.evaluate("document.activeElement.id") == "score-8"
+    # The focused choice has a visible outline.
+    outline = page.evaluate(
+        "getComputedStyle(document.querySelector('label[for=score-8]')).outlineStyle"
+    )
+    assert outline == "solid"
+    _shot(page, "keyboard-focus")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    (stored,) = _responses(site, invitation_id=invitation_id)
+    assert stored.score == 8
+    page.context.close()
+
+
+def test_emoji_scale_is_named_for_screen_readers(browser: Any, site: Site) -> None:
+    page = _page(browser, javascript=True)
+    page.goto(f"{site.url}/s/shop/csat?lang=sv")
+    assert page.evaluate("document.documentElement.lang") == "sv"
+    assert page.get_by_role("radio", name="Mycket nöjd").count() == 1
+    assert page.get_by_role("radio", name="Mycket missnöjd").count() == 1
+    _shot(page, "emoji-sv")
+    page.context.close()

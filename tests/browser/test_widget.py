@@ -62,6 +62,13 @@ section { background: #ff0000 !important; }
 """
 
 
+QUESTIONS: dict[str, dict[str, dict[str, str]]] = {
+    # Markup in a question is the organisation's text, shown as text.
+    "web-csat": {"en": {"question": "How was <b>checkout</b> at <img src=x onerror=alert(1)>?"}},
+    "web-nps": {},
+}
+
+
 def host_app(api_url: str) -> FastAPI:
     """A shop's page embedding the widget: /?survey=web-csat&lang=sv&position=bottom-left."""
     app = FastAPI()
@@ -114,7 +121,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
         organisation = accounts.create_organisation(session, slug="acme", name="Acme")
         for slug, metric in (("web-csat", "csat"), ("web-nps", "nps")):
             survey = surveys.create_survey(
-                session, organisation.id, slug=slug, name=slug, metric=metric, status="active"
+                session,
+                organisation.id,
+                slug=slug,
+                name=slug,
+                metric=metric,
+                status="active",
+                questions=QUESTIONS[slug],
             )
             survey.collect_options = {
                 "allowed_origins": [allowed.url],
@@ -272,6 +285,9 @@ def test_the_page_and_the_widget_keep_their_own_styles(site: Site) -> None:
     send = page.get_by_role("button", name="Send")
     assert send.is_visible()
     assert send.evaluate("(b) => getComputedStyle(b).fontSize") == "16px"
+    heading = page.locator("section.panel h2")
+    assert heading.inner_text() == "How was <b>checkout</b> at <img src=x onerror=alert(1)>?"
+    assert heading.locator("b, img").count() == 0
     heading_colour, _ = _colours(page, "section.panel h2")
     assert heading_colour != "rgb(255, 0, 255)"
     # ... the widget's CSS does not reach the page ...

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.collect.options import parse_options
-from cxpulse.collect.widget_submit import page_address, parse_answer
+from cxpulse.collect.widget_submit import page_address, parse_answer, widget_config
 from cxpulse.store import accounts, rollups, surveys
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Response, Survey
 
@@ -523,3 +523,31 @@ def test_reasons_of_a_low_score_are_stored_in_the_shown_language(
     assert _post(client, body).status_code == 201
     (stored,) = _stored(db, shop.csat_id)
     assert stored.properties["reasons"] == "Pris; Långsamt"
+
+
+@pytest.mark.parametrize(
+    ("metric", "low", "high", "presentation", "shown", "anchors"),
+    [
+        ("csat", 1, 5, "emoji", "emoji", False),
+        ("csat", 0, 1, "thumbs", "thumbs", False),
+        ("csat", 1, 7, "stars", "numbers", True),
+        ("ces", 1, 7, "numbers", "numbers", False),
+        ("nps", 0, 10, "emoji", "numbers", True),
+    ],
+)
+def test_config_choices_follow_the_presentation(
+    metric: str, low: int, high: int, presentation: str, shown: str, anchors: bool
+) -> None:
+    survey = _survey(metric, low, high)
+    survey.presentation = presentation
+    config = widget_config(survey, "acme", "Acme", parse_options({}), "de")
+    assert config["presentation"] == shown
+    assert config["anchors"] is anchors
+    assert [choice["value"] for choice in config["choices"]] == list(range(low, high + 1))
+    assert all(choice["label"] for choice in config["choices"])
+    if shown in ("emoji", "thumbs"):
+        # Pictures get words: seen under the face and read out as the label.
+        assert all(choice["words"] == choice["label"] for choice in config["choices"])
+        assert config["choices"][0]["face"] != str(low)
+    assert "Acme" in config["question"]
+    assert config["texts"]["send"] == "Senden"

@@ -19,7 +19,7 @@
     var tags = document.querySelectorAll("script[data-survey]:not([data-cxpulse-started])");
     script = tags.length ? tags[tags.length - 1] : null;
   }
-  if (!script || script.getAttribute("data-cxpulse-started")) return;
+  if (!script || script.hasAttribute("data-cxpulse-started")) return;
   script.setAttribute("data-cxpulse-started", "");
 
   var survey = (script.getAttribute("data-survey") || "").trim();
@@ -293,7 +293,8 @@
         score: Number(chosen.value),
         comment: comment && comment.value.trim() ? comment.value : null,
         language: config.language,
-        page: window.location.href,
+        // Without query and fragment: they often hold order numbers, emails or tokens.
+        page: window.location.origin + window.location.pathname,
         key: key,
       };
       if (properties) body.properties = properties;
@@ -334,7 +335,7 @@
       }, config.texts.thanks);
       panel.appendChild(thanks);
       thanks.focus();
-      window.setTimeout(function () { host.remove(); }, 4000);
+      window.setTimeout(function () { host.remove(); }, 6000);
     }
   }
 })();

@@ -200,7 +200,8 @@ def _colours(page: Page, selector: str) -> tuple[str, str]:
 
 
 def _shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(support.artifact_dir("screenshots") / f"widget-{name}.png"))
+    path = support.artifact_dir("screenshots") / f"widget-{name}.png"
+    page.screenshot(path=str(path), animations="disabled")  # the prompt's rise, finished
 
 
 def test_answer_on_a_phone_by_touch(site: Site) -> None:

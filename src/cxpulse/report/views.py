@@ -1,12 +1,13 @@
 """The data of a dashboard view: every number one survey page shows, for one set of filters.
 
-``load_view`` asks the database three questions, each a GROUP BY the store answers from the
-daily rollups when the filters allow it (whole days, channel, touchpoint): the daily
-histograms of the view's period and of the period before it, the histograms per segment of
-the breakdown dimension, and the property names of the latest responses. Everything else
-(headlines, changes, trend buckets, distribution, impacts) is computed from those
-histograms in Python, so the page costs the same with 1 or 5 million responses. Filters on
-response properties or contact attributes read the responses table instead.
+``load_view`` asks the store (``metrics_query.histograms``) for GROUP BYs it answers from the
+daily rollups when the filters allow it (whole days, channel, touchpoint): the view's period
+grouped by trend bucket and breakdown segment (one query when one source can answer both),
+and the period before it as one histogram; plus the day of the latest response and the
+property names of the latest 1,000 responses, both read through an index. Everything else
+(headlines, changes, trend, distribution, impacts) is computed from those histograms in
+Python, so the page costs the same with 1 or 5 million responses. Filters on response
+properties or contact attributes, and breakdowns by them, read the responses table.
 
 ``drill_down`` lists the responses behind a number; ``metric_rows`` flattens a view into
 the rows of its exported metric tables.
@@ -207,22 +208,15 @@ def buckets(window: Window, grain: Grain) -> list[tuple[str, date, date]]:
     return out
 
 
-def sum_days(daily: Mapping[date, Histogram], start: date, end: date) -> Histogram:
-    return merge(h for day, h in daily.items() if start <= day < end)
-
-
 def trend(
-    daily: Mapping[date, Histogram], window: Window, grain: Grain, spec: MetricSpec
+    by_label: Mapping[str, Histogram], window: Window, grain: Grain, spec: MetricSpec
 ) -> list[Bucket]:
-    by_bucket: dict[date, list[Histogram]] = {}
-    for day, histogram in daily.items():
-        if window.start <= day < window.end:
-            by_bucket.setdefault(bucket_start(day, grain), []).append(histogram)
-    out = []
-    for label, start, end in buckets(window, grain):
-        histogram = merge(by_bucket.get(bucket_start(start, grain), []))
-        out.append(Bucket(label, start, end, score(histogram, spec)))
-    return out
+    """Every bucket of the window, scored from the store's histograms per period label
+    (buckets without answers score as empty)."""
+    return [
+        Bucket(label, start, end, score(by_label.get(label, Histogram()), spec))
+        for label, start, end in buckets(window, grain)
+    ]
 
 
 def headline_specs(survey: Survey, min_n: int) -> list[tuple[str, MetricSpec, DrillFilters]]:
@@ -349,11 +343,6 @@ def _filter_kwargs(filters: ViewFilters) -> dict[str, Any]:
     }
 
 
-def _label_day(label: str | None) -> date:
-    assert label is not None
-    return date.fromisoformat(label[:10])
-
-
 def property_names(session: Session, organisation_id: int, survey_id: int) -> list[str]:
     """Property names used by the survey's latest responses (newest first by the keyset
     index), for the breakdown's choices."""
@@ -396,6 +385,52 @@ def _comment_rate(
     return CommentRate(commented, answered)
 
 
+def _current_histograms(
+    session: Session,
+    organisation_id: int,
+    survey_id: int,
+    filters: ViewFilters,
+    window: Window,
+    grain: Grain,
+    kwargs: Mapping[str, Any],
+) -> tuple[dict[str, Histogram], dict[str | None, Histogram]]:
+    """Histograms of the view's period per trend bucket and per breakdown segment.
+
+    When one source can answer both (the rollups for a channel or touchpoint breakdown, or
+    the responses table when a filter needs it anyway), one query grouped by bucket and
+    segment gives both: the period is scanned once.
+    """
+    by = filters.by
+    combined = by in metrics_query.ROLLUP_DIMENSIONS or not metrics_query.rollups_can_answer(
+        properties=filters.properties, contact_attributes=filters.contact_attributes
+    )
+    common: dict[str, Any] = {"start": window.start, "end": window.end, **kwargs}
+    if combined:
+        grouped = metrics_query.histograms(
+            session, organisation_id, survey_id, group_by=[by], period=grain, **common
+        )
+        per_label: dict[str, list[Histogram]] = {}
+        per_segment: dict[str | None, list[Histogram]] = {}
+        for (label, segment), histogram in grouped.items():
+            assert label is not None
+            per_label.setdefault(label, []).append(histogram)
+            per_segment.setdefault(segment, []).append(histogram)
+        return (
+            {label: merge(parts) for label, parts in per_label.items()},
+            {segment: merge(parts) for segment, parts in per_segment.items()},
+        )
+    by_period = metrics_query.histograms(
+        session, organisation_id, survey_id, period=grain, **common
+    )
+    by_segment = metrics_query.histograms(
+        session, organisation_id, survey_id, group_by=[by], **common
+    )
+    return (
+        {key[0]: histogram for key, histogram in by_period.items() if key[0] is not None},
+        {key[0]: histogram for key, histogram in by_segment.items()},
+    )
+
+
 def load_view(
     session: Session,
     organisation: Organisation,
@@ -419,30 +454,16 @@ def load_view(
             f"The trend is shown by week: by day it is limited to {MAX_DAYS_FOR_DAY_GRAIN} days."
         )
     kwargs = _filter_kwargs(filters)
-    by_day = metrics_query.histograms(
-        session,
-        organisation_id,
-        survey_id,
-        start=previous.start,
-        end=window.end,
-        period="day",
-        **kwargs,
+    by_label, segments = _current_histograms(
+        session, organisation_id, survey_id, filters, window, grain, kwargs
     )
-    daily = {_label_day(key[0]): histogram for key, histogram in by_day.items()}
-    current = sum_days(daily, window.start, window.end)
-    before = sum_days(daily, previous.start, previous.end)
+    current = merge(by_label.values())
+    before = metrics_query.histograms(
+        session, organisation_id, survey_id, start=previous.start, end=previous.end, **kwargs
+    )[()]
     spec = survey.metric_spec(min_n=min_n)
-    trend_points = trend(daily, window, grain, spec)
-    segments = metrics_query.histograms(
-        session,
-        organisation_id,
-        survey_id,
-        start=window.start,
-        end=window.end,
-        group_by=[filters.by],
-        **kwargs,
-    )
-    overall, impacts = segment_impacts({key[0]: h for key, h in segments.items()}, spec)
+    trend_points = trend(by_label, window, grain, spec)
+    overall, impacts = segment_impacts(segments, spec)
     return DashboardView(
         survey_id=survey_id,
         survey_name=survey.name,

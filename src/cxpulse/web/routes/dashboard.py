@@ -11,6 +11,7 @@ dashboard needs ``metrics:read`` (viewers have it), the responses behind a numbe
 from __future__ import annotations
 
 import csv
+import functools
 import hmac
 import io
 import math
@@ -282,18 +283,44 @@ def _charts(view: views.DashboardView) -> dict[str, Markup]:
     goal = None
     if view.goal_line is not None:
         goal = charts.goal_line(view.goal_line.goal.target, view.goal_line.goal.name)
-    out = {
-        "trend": Markup(  # noqa: S704 - SVG made by vl-convert from our own data, text escaped
-            charts.trend_svg(points, metric_label=view.label, benchmark=benchmark, goal=goal)
-        )
-    }
+    # SVG made by vl-convert from our own numbers; charts.py escapes the text it adds.
+    out = {"trend": Markup(trend_chart(tuple(points), view.label, benchmark, goal))}  # noqa: S704
     if view.metric is Metric.NPS:
-        bands = [charts.NpsBands(label, *counts) for label, counts in view.bands.items()]
-        out["distribution"] = Markup(charts.nps_distribution_svg(bands))  # noqa: S704
+        bands = tuple(charts.NpsBands(label, *counts) for label, counts in view.bands.items())
+        out["distribution"] = Markup(nps_chart(bands))  # noqa: S704
     else:
-        counts = [charts.ScaleCount(float(row.label), row.count) for row in view.distribution]
-        out["distribution"] = Markup(charts.scale_distribution_svg(counts))  # noqa: S704
+        counts = tuple(charts.ScaleCount(float(row.label), row.count) for row in view.distribution)
+        out["distribution"] = Markup(scale_chart(counts))  # noqa: S704
     return out
+
+
+# Charts are a pure function of their numbers: a view seen again (a reload, a shared link,
+# a colleague's visit) skips building the spec with Altair and drawing it with vl-convert.
+@functools.lru_cache(maxsize=256)
+def trend_chart(
+    points: tuple[charts.TrendPoint, ...],
+    label: str,
+    benchmark: charts.ReferenceLine | None,
+    goal: charts.ReferenceLine | None,
+) -> str:
+    return charts.trend_svg(points, metric_label=label, benchmark=benchmark, goal=goal)
+
+
+@functools.lru_cache(maxsize=256)
+def nps_chart(bands: tuple[charts.NpsBands, ...]) -> str:
+    return charts.nps_distribution_svg(bands)
+
+
+@functools.lru_cache(maxsize=256)
+def scale_chart(counts: tuple[charts.ScaleCount, ...]) -> str:
+    return charts.scale_distribution_svg(counts)
+
+
+def clear_chart_caches() -> None:
+    """Forget every drawn chart (benchmarks use it to time drawing)."""
+    for cached in (trend_chart, nps_chart, scale_chart):
+        cached.cache_clear()
+    charts._render_svg.cache_clear()
 
 
 @router.get("/app/surveys/{survey_id}", response_class=HTMLResponse)

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from cxpulse.metrics import Histogram, MetricSpec
 from cxpulse.report import filters_url as urls
 from cxpulse.report import views
-from cxpulse.store import accounts, responses, surveys
+from cxpulse.store import accounts, contacts, responses, surveys
 from cxpulse.store.errors import Invalid
-from cxpulse.store.models import Organisation, Survey
+from cxpulse.store.models import Invitation, Organisation, Survey
 
 TODAY = date(2025, 9, 1)
 
@@ -252,6 +252,62 @@ def test_headline_of_the_survey_list(session: Session, seeded: tuple[Organisatio
     assert window.end == date(2025, 6, 21)
     assert lines[0].current.n == 60
     assert lines[0].previous.n == 30
+
+
+def test_invitation_rates_of_the_period(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    organisation, survey = seeded
+    view = views.load_view(session, organisation, survey, urls.ViewFilters(), today=TODAY)
+    assert view.invitation_rates.total is None
+    contact = contacts.create_contact(session, organisation.id, email="c@example.com")
+    june = datetime(2025, 6, 2, tzinfo=UTC)
+    invitations = [
+        Invitation(
+            organisation_id=organisation.id,
+            survey_id=survey.id,
+            contact_id=contact.id,
+            status="sent",
+            send_at=june,
+            sent_at=june,
+        )
+        for _ in range(4)
+    ]
+    # One more in 2023: outside the view's period.
+    invitations.append(
+        Invitation(
+            organisation_id=organisation.id,
+            survey_id=survey.id,
+            contact_id=contact.id,
+            status="sent",
+            send_at=datetime(2023, 1, 5, tzinfo=UTC),
+        )
+    )
+    session.add_all(invitations)
+    session.flush()
+    responses.add_responses(
+        session,
+        organisation.id,
+        [
+            responses.NewResponse(
+                survey_id=survey.id,
+                score=4.0,
+                submitted_at=june,
+                comment="ok",
+                invitation_id=invitations[0].id,
+            )
+        ],
+    )
+    view = views.load_view(session, organisation, survey, urls.ViewFilters(), today=TODAY)
+    total = view.invitation_rates.total
+    assert total is not None
+    assert (total.sent, total.answered, total.commented) == (4, 1, 1)
+    assert total.response_rate.value == pytest.approx(0.25)
+    assert [row.period for row in view.invitation_rates.rows] == ["2025-06"]
+    chat = views.load_view(
+        session, organisation, survey, urls.ViewFilters(channel="chat"), today=TODAY
+    )
+    assert chat.invitation_rates.total is None  # the invitations went out by email
 
 
 # --------------------------------------------------------------------------- pure parts

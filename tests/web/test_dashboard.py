@@ -134,7 +134,7 @@ def test_survey_page_shows_every_section(client: TestClient, app: FastAPI, world
         "Headline",
         "Trend by month",
         "Distribution of answers",
-        "Comments",
+        "Response and comment rates",
         "Breakdown by channel",
         "Benchmark",
         "Export this view",

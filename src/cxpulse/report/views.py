@@ -25,6 +25,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxpulse.act import goals as goal_store
+from cxpulse.collect import rates as rate_store
 from cxpulse.metrics import (
     Comparison,
     Histogram,
@@ -123,6 +124,15 @@ class CommentRate:
 
 
 @dataclass(frozen=True)
+class InvitationRates:
+    """Invitations of the view's period per trend bucket, every channel summed."""
+
+    rows: list[rate_store.RateRow]
+    total: rate_store.RateRow | None
+    """The whole period; None when no invitation went out in it."""
+
+
+@dataclass(frozen=True)
 class Benchmark:
     industry: str
     score: float
@@ -145,6 +155,7 @@ class DashboardView:
     bands: dict[str, list[int]]
     """For NPS: per trend label [promoters, passives, detractors]."""
     comment_rate: CommentRate
+    invitation_rates: InvitationRates
     breakdown_dimension: str
     overall: MetricResult
     segments: list[SegmentImpact[str | None]]
@@ -300,6 +311,45 @@ def nps_bands(trend_points: Sequence[Bucket]) -> dict[str, list[int]]:
         ]
         for point in trend_points
     }
+
+
+_RATE_COUNTS = (
+    "invited",
+    "sent",
+    "failed",
+    "throttled",
+    "unsubscribed",
+    "opened",
+    "answered",
+    "commented",
+)
+
+
+def sum_rates(label: str, rows: Sequence[rate_store.RateRow]) -> rate_store.RateRow:
+    """Rows of several channels (or periods) as one, with the rates of the sums."""
+    counts = {name: sum(getattr(row, name) for row in rows) for name in _RATE_COUNTS}
+    return rate_store.RateRow(
+        period=label,
+        channel="all",
+        **counts,
+        response_rate=rate_store.rate(counts["answered"], counts["sent"]),
+        comment_rate=rate_store.rate(counts["commented"], counts["answered"]),
+    )
+
+
+def invitation_rates(
+    rows: Sequence[rate_store.RateRow], trend_points: Sequence[Bucket], channel: str | None
+) -> InvitationRates:
+    """The rows of the view's buckets (and channel), summed over channels per bucket."""
+    labels = [point.label for point in trend_points]
+    wanted = set(labels)
+    by_label: dict[str, list[rate_store.RateRow]] = {}
+    for row in rows:
+        if row.period in wanted and (channel is None or row.channel == channel):
+            by_label.setdefault(row.period, []).append(row)
+    summed = [sum_rates(label, by_label[label]) for label in labels if label in by_label]
+    total = sum_rates("all", summed) if summed else None
+    return InvitationRates(summed, total)
 
 
 def pick_benchmark(industry: str | None) -> Benchmark | None:
@@ -477,6 +527,11 @@ def load_view(
         distribution=distribution(current, spec),
         bands=nps_bands(trend_points) if spec.metric is Metric.NPS else {},
         comment_rate=_comment_rate(session, organisation_id, survey_id, filters, window, current.n),
+        invitation_rates=invitation_rates(
+            rate_store.response_rates(session, organisation_id, survey_id, period=grain),
+            trend_points,
+            filters.channel,
+        ),
         breakdown_dimension=filters.by,
         overall=overall,
         segments=impacts,

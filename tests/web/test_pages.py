@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cxpulse.collect.options import CollectOptions
 from cxpulse.store import accounts, contacts, rollups, surveys
-from cxpulse.store.models import AuditLog, Invitation, Response
-from cxpulse.web.routes.pages import FormTokens
+from cxpulse.store.models import AuditLog, Invitation, Response, Survey
+from cxpulse.web.routes.pages import TARGET_CACHE_SECONDS, FormTokens, Target, TargetCache
 
 from .helpers import BASE_URL, make_app
 
@@ -473,3 +474,14 @@ def test_damaged_expired_foreign_and_cancelled_links(
     assert client.get(f"/r/{link}").status_code == 410
     assert client.post(f"/r/{link}", data={"form_token": token, "score": "9"}).status_code == 410
     assert _responses(db, shop.nps_id) == []
+
+
+def test_target_cache_expires() -> None:
+    now = [100.0]
+    cache = TargetCache(clock=lambda: now[0])
+    target = Target("Org", Survey(), CollectOptions())
+    cache.put(("org", "nps"), target)
+    assert cache.get(("org", "nps")) is target
+    assert cache.get(("org", "other")) is None
+    now[0] += TARGET_CACHE_SECONDS + 0.01
+    assert cache.get(("org", "nps")) is None

@@ -181,26 +181,40 @@ def _update(
     return Recorded(updated.id, updated.score, created=False)
 
 
-def record_public(
-    session: Session, survey: Survey, answer: Answer, *, language: str, form_nonce: str
-) -> Recorded:
-    """Store (or, for the same form sent again, update) an answer from the public link."""
-    spec = survey.metric_spec()
-    response, created = responses.add_response(
-        session,
-        survey.organisation_id,
-        survey.id,
-        float(answer.score),
+def public_item(
+    survey: Survey, answer: Answer, *, language: str, form_nonce: str
+) -> responses.NewResponse:
+    """The response a public-link answer stores: the web server hands it to the group
+    writer of submissions, like an API submission."""
+    return responses.NewResponse(
+        survey_id=survey.id,
+        score=float(answer.score),
         comment=answer.comment,
         language=language,
         channel="web",
         source="web",
-        properties=_properties({}, answer, spec),
+        properties=_properties({}, answer, survey.metric_spec()),
         idempotency_key=f"page:{form_nonce}",
     )
+
+
+def update_public(
+    session: Session, survey: Survey, response_id: int, answer: Answer, *, language: str
+) -> Recorded:
+    """The same form sent again: change the response it stored."""
+    response = responses.get_response(session, survey.organisation_id, response_id)
+    return _update(session, response, answer, language, survey.metric_spec(), {}, "respondent:web")
+
+
+def record_public(
+    session: Session, survey: Survey, answer: Answer, *, language: str, form_nonce: str
+) -> Recorded:
+    """Store (or, for the same form sent again, update) an answer from the public link."""
+    item = public_item(survey, answer, language=language, form_nonce=form_nonce)
+    ((response, created),) = responses.add_responses(session, survey.organisation_id, [item])
     if created:
         return Recorded(response.id, response.score, created=True)
-    return _update(session, response, answer, language, spec, {}, "respondent:web")
+    return update_public(session, survey, response.id, answer, language=language)
 
 
 def record_personal(

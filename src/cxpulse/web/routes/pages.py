@@ -42,6 +42,7 @@ from cxpulse import i18n
 from cxpulse.collect import answers, questions
 from cxpulse.collect.links import LinkProblem
 from cxpulse.collect.options import CollectOptions, OptionError, parse_options
+from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Contact, Invitation, Organisation, Survey
 from cxpulse.web.state import AppState, app_state, database_turn
 from cxpulse.web.tokens import retry_after_header
@@ -247,6 +248,38 @@ def _personal_target(
 
 
 T = TypeVar("T")
+
+TARGET_CACHE_SECONDS = 2.0
+"""How long a public POST may use a survey read by an earlier one: saves a database read
+per answer under load; a survey closed meanwhile accepts answers for at most this long."""
+TARGET_CACHE_SIZE = 1000
+
+
+class TargetCache:
+    """Recently read public targets of one app, by (organisation slug, survey slug)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: dict[tuple[str, str], tuple[float, Target]] = {}
+
+    def get(self, key: tuple[str, str]) -> Target | None:
+        found = self._entries.get(key)
+        if found is None or found[0] < self._clock():
+            return None
+        return found[1]
+
+    def put(self, key: tuple[str, str], target: Target) -> None:
+        if len(self._entries) >= TARGET_CACHE_SIZE:
+            self._entries.clear()
+        self._entries[key] = (self._clock() + TARGET_CACHE_SECONDS, target)
+
+
+def _target_cache(request: Request) -> TargetCache:
+    cache = getattr(request.app.state, "survey_page_targets", None)
+    if not isinstance(cache, TargetCache):
+        cache = TargetCache()
+        request.app.state.survey_page_targets = cache
+    return cache
 
 
 async def _with_session(state: AppState, *, writes: bool, work: Callable[[Session], T]) -> T:
@@ -598,11 +631,15 @@ async def submit_public(organisation_slug: str, survey_slug: str, request: Reque
     try:
         _guard(request)
         form = await _read_form(request)
-        target = await _with_session(
-            state,
-            writes=False,
-            work=lambda s: _public_target(s, organisation_slug, survey_slug),
-        )
+        cache = _target_cache(request)
+        target = cache.get((organisation_slug, survey_slug))
+        if target is None:
+            target = await _with_session(
+                state,
+                writes=False,
+                work=lambda s: _public_target(s, organisation_slug, survey_slug),
+            )
+            cache.put((organisation_slug, survey_slug), target)
         nonce = _check_form_token(request, form, target.survey.id)
     except PageProblem as problem:
         return _problem_page(request, problem)
@@ -620,17 +657,25 @@ async def submit_public(organisation_slug: str, survey_slug: str, request: Reque
             switch_languages=True,
         )
 
-    def store(session: Session) -> answers.Recorded:
-        # Read again in the writing transaction: the survey may have closed meanwhile.
-        fresh = _public_target(session, organisation_slug, survey_slug, detach=False)
-        return answers.record_public(
-            session, fresh.survey, answer, language=language, form_nonce=nonce
-        )
-
+    # A first answer goes to the group writer of submissions (one commit for many
+    # answers, as for the API); the same form sent again updates what it stored.
+    survey = target.survey
+    item = answers.public_item(survey, answer, language=language, form_nonce=nonce)
     try:
-        recorded = await _with_session(state, writes=True, work=store)
-    except PageProblem as problem:
-        return _problem_page(request, problem, language)
+        stored, created = await state.submissions.submit(survey.organisation_id, None, item)
+    except NotFound:
+        return _problem_page(request, _not_found(), language)
+    except Invalid as error:
+        # Checked before already; kept as a 400, never a 500, should the store disagree.
+        failure = PageProblem(400, "Your answer could not be stored", error.message)
+        return _problem_page(request, failure, language)
+    recorded = answers.Recorded(stored.id, stored.score, created=True)
+    if not created:
+
+        def update(session: Session) -> answers.Recorded:
+            return answers.update_public(session, survey, stored.id, answer, language=language)
+
+        recorded = await _with_session(state, writes=True, work=update)
     return _thanks(request, target, language, recorded, change_url=None)
 
 

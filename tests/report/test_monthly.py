@@ -15,9 +15,9 @@ from cxpulse.metrics import Histogram, MetricSpec, compare
 from cxpulse.metrics.scales import Scale
 from cxpulse.report import monthly
 from cxpulse.report.pdf import PdfError, html_to_pdf
-from cxpulse.store import accounts, surveys
+from cxpulse.store import accounts, contacts, surveys
 from cxpulse.store.errors import Invalid, NotFound
-from cxpulse.store.models import Organisation, OutboxItem, ReportSchedule, Survey
+from cxpulse.store.models import Invitation, Organisation, OutboxItem, ReportSchedule, Survey
 from cxpulse.store.responses import NewResponse, add_responses
 
 SEPTEMBER = datetime(2026, 9, 10, 12, tzinfo=UTC)
@@ -294,3 +294,48 @@ def test_pdf_of_the_report(tmp_path: Path) -> None:
     assert data.startswith(b"%PDF-")
     assert b"%%EOF" in data[-1024:]
     assert len(data) > 1000
+
+
+def test_rates_section_when_the_collect_stage_counts_them(
+    session: Session, org: Organisation, survey: Survey
+) -> None:
+    pytest.importorskip("cxpulse.collect.rates", reason="response rates are not built yet")
+    contact = contacts.create_contact(session, org.id, external_id="c-1", email="c@shop.example")
+    sent = [
+        Invitation(
+            organisation_id=org.id,
+            survey_id=survey.id,
+            contact_id=contact.id,
+            channel="email",
+            status="sent",
+            send_at=OCTOBER + timedelta(minutes=i),
+            sent_at=OCTOBER + timedelta(minutes=i),
+        )
+        for i in range(8)
+    ]
+    session.add_all(sent)
+    session.flush()
+    add_responses(
+        session,
+        org.id,
+        [
+            NewResponse(
+                survey_id=survey.id,
+                score=5,
+                submitted_at=OCTOBER + timedelta(days=1),
+                invitation_id=invitation.id,
+                comment="Quick and kind" if n == 0 else None,
+            )
+            for n, invitation in enumerate(sent[:2])
+        ],
+    )
+    report = monthly.build_report(session, org.id, survey.id, "2026-10", today=TODAY)
+    (section,) = report.extra_sections
+    assert section.title == "Response and comment rates"
+    channel, sent_count, answered, response_rate, commented, comment_rate = section.rows[0]
+    assert (channel, sent_count, answered, commented) == ("email", "8", "2", "1")
+    assert response_rate.startswith("25.0% (")
+    assert comment_rate.startswith("50.0% (")
+    html = monthly.render_report(report)
+    assert "Response and comment rates" in html
+    assert "25.0% (" in html

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -129,10 +129,12 @@ class SegmentMove:
 
 @dataclass(frozen=True)
 class Section:
-    """An optional section from another stage: a title and rows of (label, value)."""
+    """An optional section from another stage: a titled table of text cells."""
 
     title: str
-    rows: list[tuple[str, str]]
+    caption: str
+    columns: list[str]
+    rows: list[list[str]]
     note: str = ""
 
 
@@ -302,27 +304,54 @@ def _dimension_label(dimension: str) -> str:
 
 
 def _optional_sections(
-    session: Session, organisation_id: int, survey_id: int, start: date, end: date
+    session: Session, organisation_id: int, survey_id: int, month: date
 ) -> list[Section]:
-    """Sections from stages that may not be installed: each is skipped when absent."""
+    """Sections from stages that may not be installed: each is left out when absent."""
     sections = []
     try:
         rates = importlib.import_module("cxpulse.collect.rates")
     except ImportError:
         rates = None
-    period_rates = getattr(rates, "period_rates", None)
-    if callable(period_rates):
-        found: Mapping[str, Any] = period_rates(session, organisation_id, survey_id, start, end)
-        rows = [(str(label), _rate_text(value)) for label, value in found.items()]
-        if rows:
-            sections.append(Section("Response and comment rates", rows))
+    response_rates = getattr(rates, "response_rates", None)
+    if callable(response_rates):
+        label = month_label(month)
+        found = [
+            row
+            for row in response_rates(session, organisation_id, survey_id, period="month")
+            if row.period == label
+        ]
+        if found:
+            sections.append(_rates_section(found))
     return sections
 
 
-def _rate_text(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.1f}%" if math.isfinite(value) else "–"
-    return str(value)
+def _rate_text(rate: Any) -> str:
+    """A ``collect.rates.Rate`` (shares 0..1) as "40.0% (31.2 to 49.4)"."""
+    if rate.value is None:
+        return "–"
+    if rate.low is None or rate.high is None:
+        return f"{100 * rate.value:.1f}%"
+    return f"{100 * rate.value:.1f}% ({100 * rate.low:.1f} to {100 * rate.high:.1f})"
+
+
+def _rates_section(rows: Sequence[Any]) -> Section:
+    return Section(
+        title="Response and comment rates",
+        caption="Invitations sent this month by channel; rates with their 95% intervals",
+        columns=["Channel", "Sent", "Answered", "Response rate", "Commented", "Comment rate"],
+        rows=[
+            [
+                str(row.channel),
+                str(row.sent),
+                str(row.answered),
+                _rate_text(row.response_rate),
+                str(row.commented),
+                _rate_text(row.comment_rate),
+            ]
+            for row in rows
+        ],
+        note="Response rate = answered / sent; comment rate = answers with a comment / answered.",
+    )
 
 
 def build_report(
@@ -404,7 +433,7 @@ def build_report(
         movers=segment_movers(session, organisation_id, survey, first, spec),
         goals=goal_reports,
         goals_as_of=as_of,
-        extra_sections=_optional_sections(session, organisation_id, survey_id, first, following),
+        extra_sections=_optional_sections(session, organisation_id, survey_id, first),
         level=level,
         min_n=min_n,
     )

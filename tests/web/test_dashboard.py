@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from cxpulse.store import responses
+from cxpulse.store import responses, surveys
 from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
 
 from .helpers import BASE_URL, PASSWORD, World, make_app, session_headers
@@ -341,3 +341,55 @@ def test_survey_list_shows_only_the_callers_organisation(
     page = _page(client, app, world.b.users["viewer"], "/app")
     assert f"/app/surveys/{world.b.survey_id}" in page
     assert f'/app/surveys/{world.a.survey_id}"' not in page
+
+
+def test_breakdown_by_contact_attribute_and_property_filter(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    # Responses 0, 4 and 8 belong to the contact with plan "pro"; the rest have no contact.
+    user = world.a.users["analyst"]
+    base = f"/app/surveys/{world.a.survey_id}"
+    page = _page(client, app, user, base + "?by=contact:plan")
+    table = page.split('id="breakdown-table"', 1)[1].split("</table>", 1)[0]
+    assert ">pro" in table
+    assert "(none)" in table
+    narrowed = _page(client, app, user, base + "?contact.plan=pro&property.team=tech")
+    # Of responses 0, 4, 8 only 0 has team "tech" (n % 3 == 0).
+    found = re.search(r"n = <a [^>]*>(\d+)</a>", narrowed)
+    assert found
+    assert found.group(1) == "1"
+
+
+@pytest.mark.parametrize(
+    ("metric", "scores", "marker"),
+    [
+        ("nps", [10.0, 9.0, 7.0, 3.0], "Promoters"),
+        ("ces", [7.0, 6.0, 2.0, 5.0], ">CES</h3>"),
+    ],
+)
+def test_other_metrics_render(
+    client: TestClient,
+    app: FastAPI,
+    world: World,
+    db: sessionmaker[Session],
+    metric: str,
+    scores: list[float],
+    marker: str,
+) -> None:
+    with db() as session:
+        survey = surveys.create_survey(
+            session, world.a.id, slug=f"s-{metric}", name=f"Survey {metric}", metric=metric
+        )
+        responses.add_responses(
+            session,
+            world.a.id,
+            [responses.NewResponse(survey_id=survey.id, score=s, channel="web") for s in scores],
+        )
+        session.commit()
+        survey_id = survey.id
+    page = _page(
+        client, app, world.a.users["analyst"], f"/app/surveys/{survey_id}?grain=day&months=1"
+    )
+    assert marker in page
+    assert page.count("<svg") >= 2
+    assert ">4</a>" in page

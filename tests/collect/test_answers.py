@@ -3,14 +3,17 @@ databases."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.collect import answers
 from cxpulse.metrics import MetricSpec, Scale
 from cxpulse.store import accounts, contacts, rollups, surveys
-from cxpulse.store.models import AuditLog, Invitation, Response
+from cxpulse.store.models import AuditLog, Invitation, Response, Survey
 
 NPS = MetricSpec.default("nps", Scale(0, 10))
 REASONS = ("Slow", "Rude")
@@ -122,3 +125,42 @@ def test_public_answers_are_one_per_form(session: Session) -> None:
     assert rollups.stored(session, survey_id=survey.id) == rollups.recount(
         session, survey_id=survey.id
     )
+
+
+def test_concurrent_first_answers_to_one_invitation_make_one_response(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session:
+        org = accounts.create_organisation(session, slug="acme", name="Acme")
+        survey = surveys.create_survey(
+            session, org.id, slug="nps", name="NPS", metric="nps", status="active"
+        )
+        contact = contacts.create_contact(session, org.id, email="a@example.com")
+        invitation = Invitation(organisation_id=org.id, survey_id=survey.id, contact_id=contact.id)
+        session.add(invitation)
+        session.commit()
+        survey_id, invitation_id = survey.id, invitation.id
+    start = threading.Barrier(6)
+
+    def answer(score: int) -> bool:
+        start.wait()
+        with sessions() as session:
+            own_survey = session.get(Survey, survey_id)
+            own_invitation = session.get(Invitation, invitation_id)
+            assert own_survey is not None
+            assert own_invitation is not None
+            recorded = answers.record_personal(
+                session, own_survey, own_invitation, _parse(score=str(score)), language="en"
+            )
+            session.commit()
+            return recorded.created
+
+    with ThreadPoolExecutor(6) as pool:
+        created = list(pool.map(answer, range(6)))
+    assert created.count(True) == 1
+    with sessions() as session:
+        assert len(session.scalars(select(Response)).all()) == 1
+        assert len(session.scalars(select(AuditLog)).all()) == 5
+        assert rollups.stored(session, survey_id=survey_id) == rollups.recount(
+            session, survey_id=survey_id
+        )

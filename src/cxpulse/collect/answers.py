@@ -146,6 +146,9 @@ def _update(
     base_properties: Mapping[str, Any],
     actor: str,
 ) -> Recorded:
+    # Lock the row and read it afresh: another request may have changed it since this
+    # session loaded it, and the rollup key moved from must be the one stored now.
+    session.refresh(response, with_for_update=True)
     before_score = response.score
     before_comment = response.comment
     before_reasons = response.properties.get(REASONS_PROPERTY)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -166,3 +170,56 @@ def test_committed_javascript_bundle_matches_the_installed_vl_convert() -> None:
 @pytest.mark.slow
 def test_committed_javascript_bundle_is_exactly_what_vl_convert_generates() -> None:
     assert charts.VENDOR_BUNDLE.read_text(encoding="utf-8") == charts.javascript_bundle()
+
+
+def _browser_support() -> ModuleType:
+    """tests/browser.py, loaded from its file: the package tests/browser/ shadows its name."""
+    name = "cxpulse_tests_browser_support"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parent.parent / "browser.py"
+        )
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.mark.slow
+def test_bundle_draws_a_spec_in_chromium_without_the_network() -> None:
+    from playwright.sync_api import Route, sync_playwright
+
+    support = _browser_support()
+    spec = charts.trend_spec(POINTS, metric_label="NPS", goal=charts.goal_line(50.0))
+    requested: list[str] = []
+
+    def refuse(route: Route) -> None:
+        requested.append(route.request.url)
+        route.abort()
+
+    with sync_playwright() as playwright:
+        browser = support.launch_chromium(playwright)
+        try:
+            page = browser.new_page()
+            page.route("**/*", refuse)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.set_content('<main><div id="chart"></div></main>')
+            page.add_script_tag(path=str(charts.VENDOR_BUNDLE))
+            page.evaluate(
+                "spec => vegaEmbed('#chart', spec, {renderer: 'svg', actions: false})"
+                ".then(() => true)",
+                spec,
+            )
+            page.wait_for_selector("#chart svg .mark-text text")
+            texts = page.locator("#chart svg text").all_text_contents()
+            shots = support.artifact_dir("screenshots")
+            page.screenshot(path=str(shots / "charts-trend-embed.png"))
+        finally:
+            browser.close()
+    assert errors == []
+    assert requested == []
+    for expected in ("n=310", "n=402", "Goal 50.0", "2026-10"):
+        assert expected in texts, expected

@@ -339,3 +339,12 @@ def test_rates_section_when_the_collect_stage_counts_them(
     html = monthly.render_report(report)
     assert "Response and comment rates" in html
     assert "25.0% (" in html
+
+
+def test_report_email_parts(session: Session, org: Organisation, survey: Survey) -> None:
+    mail = monthly.report_email(session, org.id, survey.id, "2026-10")
+    assert mail.subject == f"{NAME}: monthly report October 2026"
+    assert "CSAT (%): 85.0 (n=60;" in mail.text
+    assert "+20.0 vs last month (significant at 95%)" in mail.text
+    assert "Channel email: 90.0 (n=40), +40.0 vs last month" in mail.text
+    assert mail.html.startswith("<!doctype html>")

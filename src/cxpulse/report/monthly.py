@@ -497,10 +497,49 @@ def render_report(report: MonthlyReport) -> str:
 def render_html(session: Session, organisation_id: int, survey_id: int, month: str) -> str:
     """The monthly report of a survey as one self-contained HTML document.
 
-    This is what the report e-mail sends (as its HTML body), and what ``cxpulse report``
-    writes. ``month`` is ``YYYY-MM``.
+    This is what ``cxpulse report`` writes. ``month`` is ``YYYY-MM``.
     """
     return render_report(build_report(session, organisation_id, survey_id, month))
+
+
+def render_text(report: MonthlyReport) -> str:
+    """A plain-text summary of the report: the e-mail's text part, for mail readers that do
+    not show HTML."""
+    lines = [f"{report.survey_name} — {report.month_text} ({report.organisation})", ""]
+    for kpi in report.kpis:
+        lines.append(f"{kpi.label}: {kpi.value_text} (n={kpi.result.n}; {kpi.interval_text})")
+        lines.append(f"  {kpi.change_text}")
+    if report.movers:
+        lines += ["", "Segments that moved:"]
+        lines += [
+            f"  {m.dimension} {m.value}: {_value(m.current)} (n={m.current.n}), {m.change_text}"
+            for m in report.movers
+        ]
+    if report.goals:
+        lines += ["", f"Goals (as of {report.goals_as_of.isoformat()}):"]
+        for item in report.goals:
+            a = item.assessment
+            done = "–" if a.progress is None else f"{a.progress:.0f}%"
+            lines.append(
+                f"  {item.goal.name}: {format_value(item.goal.target)} by "
+                f"{item.goal.due_date.isoformat()}, {done} of the way, {a.forecast.status}"
+            )
+    lines += ["", "The HTML version of this report has the charts and tables."]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class ReportEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def report_email(session: Session, organisation_id: int, survey_id: int, month: str) -> ReportEmail:
+    """Everything the mail worker needs for one monthly report e-mail (subject, text, HTML)."""
+    report = build_report(session, organisation_id, survey_id, month)
+    subject = f"{report.survey_name}: monthly report {report.month_text}"
+    return ReportEmail(subject, render_text(report), render_report(report))
 
 
 # --- schedules ------------------------------------------------------------------------------

@@ -210,6 +210,10 @@ def test_origin_is_compared_after_normalising(client: TestClient, shop: Shop) ->
     answer = client.get(CSAT_URL, headers={"Origin": "http://localhost:8080"})
     assert answer.status_code == 200
     assert answer.headers["access-control-allow-origin"] == "http://localhost:8080"
+    # Browsers send origins normalised; another client's spelling is answered normalised.
+    answer = client.get(CSAT_URL, headers={"Origin": "HTTPS://Shop.Example:443"})
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == SHOP
 
 
 def test_unknown_draft_and_closed_surveys(

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from cxpulse.collect.options import CollectOptions, OptionError, parse_options
+from cxpulse.collect.options import CollectOptions, OptionError, normalise_origin, parse_options
 from cxpulse.collect.widget_submit import (
     WIDGET_CHANNEL,
     WIDGET_SOURCE,
@@ -86,14 +86,15 @@ async def _target(request: Request, org_slug: str, survey_slug: str) -> _Target 
 
 
 def _allowed_origin(request: Request, target: _Target | None) -> str | None:
-    """The request's Origin when the survey allows it, else None."""
+    """The request's Origin, normalised, when the survey allows it, else None."""
     origin = request.headers.get("origin")
     if origin is None or target is None:
         return None
     try:
-        return origin if target.options.allows_origin(origin) else None
+        normalised = normalise_origin(origin)
     except ValueError:  # "null" (sandboxed frames, file://) or garbage
         return None
+    return normalised if normalised in target.options.allowed_origins else None
 
 
 def _headers(origin: str | None, **extra: str) -> dict[str, str]:

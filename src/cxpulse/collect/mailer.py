@@ -181,12 +181,13 @@ def compose(
     msg["Date"] = format_datetime(utc_now())
     ident = message_id(invitation.id, settings, reminder=reminder)
     msg["Message-ID"] = ident
-    msg["Content-Language"] = language
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text_body, cte="quoted-printable")
     msg.add_alternative(html_body, subtype="html", cte="quoted-printable")
+    # After the content: setting content clears Content-* headers.
+    msg["Content-Language"] = language
     return Composed(
         message_id=ident,
         sender=settings.from_address,

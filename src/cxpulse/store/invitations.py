@@ -175,8 +175,9 @@ def add_unsubscribe(session: Session, organisation_id: int, email: str, source: 
             at=utc_now(),
         )
         .on_conflict_do_nothing(index_elements=["organisation_id", "email"])
+        .returning(Unsubscribe.id)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return result.first() is not None
 
 
 def remove_unsubscribe(session: Session, organisation_id: int, email: str) -> bool:

@@ -72,9 +72,9 @@ def enqueue(
         insert_fn(OutboxItem)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["organisation_id", "dedupe_key"])
+        .returning(OutboxItem.id)
     )
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    return session.execute(statement).first() is not None
 
 
 def enqueue_many(session: Session, items: list[dict[str, Any]]) -> None:

@@ -201,6 +201,9 @@ def test_dashboard_in_chromium(site: Site, browser: Browser, device: str) -> Non
         page.wait_for_url(f"**/app/surveys/{site.survey_id}")
         assert page.locator("h1").inner_text() == "Delivery CSAT"
         _keyboard(page)
+        # With JavaScript on, vega-embed redraws the server's SVG from the same spec.
+        page.wait_for_selector('#trend-chart[data-enhanced="true"] svg')
+        page.wait_for_selector('#distribution-chart[data-enhanced="true"] svg')
         _check_accessibility(page)
         assert page.locator("#trend-chart svg").count() == 1
         page.screenshot(path=str(shots / f"dashboard-{device}.png"), full_page=True)
@@ -212,6 +215,7 @@ def test_dashboard_in_chromium(site: Site, browser: Browser, device: str) -> Non
         page.get_by_role("button", name="Apply filters").click()
         page.wait_for_url("**channel=chat**")
         assert "grain=week" in page.url
+        page.wait_for_selector('#trend-chart[data-enhanced="true"] svg')
         assert "months=" not in page.url  # empty fields are left out of shared links
         assert page.locator("#trend-table tbody").inner_text() != trend_before
         assert page.locator("#trend-chart").inner_html() != chart_before
@@ -241,5 +245,26 @@ def test_dashboard_in_chromium(site: Site, browser: Browser, device: str) -> Non
         lines = saved.read_text(encoding="utf-8").splitlines()
         assert lines[0].startswith("id,survey_id,submitted_at")
         assert len(lines) - 1 == expected
+    finally:
+        context.close()
+
+
+def test_dashboard_without_javascript(site: Site, browser: Browser) -> None:
+    context = browser.new_context(viewport=support.DESKTOP, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{site.url}/login")
+        page.get_by_label("Email address").fill(EMAIL)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/app")
+        page.get_by_role("link", name="Delivery CSAT").click()
+        assert page.locator("#trend-chart svg").count() == 1  # drawn on the server
+        assert page.locator("#trend-chart[data-enhanced]").count() == 0
+        page.get_by_label("Touchpoint").fill("nowhere")
+        page.get_by_role("button", name="Apply filters").click()
+        page.wait_for_url("**touchpoint=nowhere**")
+        assert "No answers in this view." in page.locator("#breakdown-table").inner_text()
+        page.screenshot(path=str(support.artifact_dir("screenshots") / "dashboard-no-js.png"))
     finally:
         context.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +23,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from cxpulse.act import goals as goal_store
 from cxpulse.store import responses, surveys
 from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
 
@@ -393,3 +395,30 @@ def test_other_metrics_render(
     assert marker in page
     assert page.count("<svg") >= 2
     assert ">4</a>" in page
+
+
+def test_goals_show_and_their_names_stay_text(
+    client: TestClient, app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    hostile = "</script><script>alert(1)</script><!--"
+    with db() as session:
+        goal_store.create_goal(
+            session,
+            world.a.id,
+            world.a.survey_id,
+            name=hostile,
+            target=60.0,
+            baseline=40.0,
+            months=6,
+        )
+        session.commit()
+    page = _page(client, app, world.a.users["viewer"], f"/app/surveys/{world.a.survey_id}")
+    assert ">Goals</h2>" in page
+    assert "<script>alert(1)" not in page
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)" in page  # the goals table, escaped
+    # The chart specs carry the name as JSON with every "<" escaped.
+    specs = re.findall(r'<script type="application/json" id="[a-z-]+">(.*?)</script>', page)
+    assert len(specs) == 2
+    assert any("\\u003c" in spec for spec in specs)
+    assert all("<" not in spec for spec in specs)
+    assert all(json.loads(spec)["$schema"].startswith("https://vega") for spec in specs)

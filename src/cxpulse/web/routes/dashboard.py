@@ -17,6 +17,7 @@ import io
 import math
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -262,8 +263,24 @@ def _survey_and_filters(
     return organisation, survey, urls.parse(request.query_params.multi_items())
 
 
-def _charts(view: views.DashboardView) -> dict[str, Markup]:
-    """SVG charts drawn on the server, so that they show with JavaScript off."""
+@dataclass(frozen=True)
+class Chart:
+    """A chart twice: SVG drawn on the server (shown with JavaScript off) and its Vega-Lite
+    spec as JSON, which app.js draws interactively (tooltips) when it can."""
+
+    svg: Markup
+    spec: Markup
+    """JSON with every ``<`` escaped, safe inside ``<script type="application/json">``."""
+
+
+def _chart(spec: charts.Spec) -> Chart:
+    spec_text = charts.spec_json(spec).replace("<", "\\u003c")
+    # SVG made by vl-convert from our own numbers; it escapes the text it draws, and
+    # charts.py escapes the description it adds.
+    return Chart(Markup(charts.to_svg(spec)), Markup(spec_text))  # noqa: S704
+
+
+def _charts(view: views.DashboardView) -> dict[str, Chart]:
     points = [
         charts.TrendPoint(
             period=b.label,
@@ -283,14 +300,13 @@ def _charts(view: views.DashboardView) -> dict[str, Markup]:
     goal = None
     if view.goal_line is not None:
         goal = charts.goal_line(view.goal_line.goal.target, view.goal_line.goal.name)
-    # SVG made by vl-convert from our own numbers; charts.py escapes the text it adds.
-    out = {"trend": Markup(trend_chart(tuple(points), view.label, benchmark, goal))}  # noqa: S704
+    out = {"trend": trend_chart(tuple(points), view.label, benchmark, goal)}
     if view.metric is Metric.NPS:
         bands = tuple(charts.NpsBands(label, *counts) for label, counts in view.bands.items())
-        out["distribution"] = Markup(nps_chart(bands))  # noqa: S704
+        out["distribution"] = nps_chart(bands)
     else:
         counts = tuple(charts.ScaleCount(float(row.label), row.count) for row in view.distribution)
-        out["distribution"] = Markup(scale_chart(counts))  # noqa: S704
+        out["distribution"] = scale_chart(counts)
     return out
 
 
@@ -302,18 +318,18 @@ def trend_chart(
     label: str,
     benchmark: charts.ReferenceLine | None,
     goal: charts.ReferenceLine | None,
-) -> str:
-    return charts.trend_svg(points, metric_label=label, benchmark=benchmark, goal=goal)
+) -> Chart:
+    return _chart(charts.trend_spec(points, metric_label=label, benchmark=benchmark, goal=goal))
 
 
 @functools.lru_cache(maxsize=256)
-def nps_chart(bands: tuple[charts.NpsBands, ...]) -> str:
-    return charts.nps_distribution_svg(bands)
+def nps_chart(bands: tuple[charts.NpsBands, ...]) -> Chart:
+    return _chart(charts.nps_distribution_spec(bands))
 
 
 @functools.lru_cache(maxsize=256)
-def scale_chart(counts: tuple[charts.ScaleCount, ...]) -> str:
-    return charts.scale_distribution_svg(counts)
+def scale_chart(counts: tuple[charts.ScaleCount, ...]) -> Chart:
+    return _chart(charts.scale_distribution_spec(counts))
 
 
 def clear_chart_caches() -> None:

@@ -1,14 +1,40 @@
 // Enhancements of the dashboard; every page works without this script.
-// Empty fields of the filter form are left out of the URL, so that shared links stay short.
-// (Choices do not submit themselves: a page that reloads while one picks an option would
-// move keyboard and screen-reader users without warning, WCAG 3.2.2.)
+// - Empty fields of the filter form are left out of the URL, so shared links stay short.
+//   (Choices do not submit themselves: a page that reloads while one picks an option would
+//   move keyboard and screen-reader users without warning, WCAG 3.2.2.)
+// - Charts drawn on the server are redrawn by vega-embed (our own static copy, no CDN) from
+//   the same Vega-Lite spec, which adds tooltips; if that fails the server's SVG stays.
 (function () {
   "use strict";
   var form = document.getElementById("view-filters");
-  if (!form) { return; }
-  form.addEventListener("submit", function () {
-    Array.prototype.forEach.call(form.elements, function (field) {
-      if (field.name && field.type !== "checkbox" && field.value === "") { field.disabled = true; }
+  if (form) {
+    form.addEventListener("submit", function () {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (field.name && field.type !== "checkbox" && field.value === "") { field.disabled = true; }
+      });
     });
-  });
+  }
+
+  var charts = document.querySelectorAll("[data-spec]");
+  if (!charts.length) { return; }
+
+  function draw() {
+    if (typeof window.vegaEmbed !== "function") { return; }
+    Array.prototype.forEach.call(charts, function (holder) {
+      var source = document.getElementById(holder.getAttribute("data-spec"));
+      if (!source) { return; }
+      var spec;
+      try { spec = JSON.parse(source.textContent); } catch (error) { return; }
+      var target = document.createElement("div");
+      window.vegaEmbed(target, spec, { actions: false, renderer: "svg" }).then(function () {
+        holder.replaceChildren(target);
+        holder.setAttribute("data-enhanced", "true");
+      }).catch(function () { /* keep the server's SVG */ });
+    });
+  }
+
+  var script = document.createElement("script");
+  script.src = "/static/vendor/vega-embed.js";
+  script.onload = draw;
+  document.head.appendChild(script);
 })();

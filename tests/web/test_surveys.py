@@ -99,3 +99,44 @@ def test_survey_input_errors(client: TestClient, world: World) -> None:
     )
     assert client.get(f"{URL}/0", headers=headers).status_code == 422
     assert client.get(f"{URL}/abc", headers=headers).status_code == 422
+
+
+def test_collection_options_are_checked_and_stored(client: TestClient, world: World) -> None:
+    headers = bearer(world.a.write_key)
+    url = f"/api/v1/surveys/{world.a.survey_id}"
+    answer = client.patch(
+        url,
+        json={
+            "presentation": "stars",
+            "reminder_days": 3,
+            "collect_options": {
+                "allowed_origins": ["HTTPS://Shop.Example:443/"],
+                "reasons": ["Slow answer", "Not solved"],
+            },
+        },
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+    survey = answer.json()
+    assert survey["presentation"] == "stars"
+    assert survey["reminder_days"] == 3
+    assert survey["throttle_days"] is None
+    assert survey["collect_options"]["allowed_origins"] == ["https://shop.example"]
+    assert survey["collect_options"]["reasons"] == ["Slow answer", "Not solved"]
+    assert survey["collect_options"]["link_days"] == 30
+    bad = [
+        (
+            {"collect_options": {"allowed_origins": ["shop.example"]}},
+            ["collect_options", "allowed_origins"],
+        ),
+        ({"collect_options": {"colour": "red"}}, ["collect_options", "colour"]),
+        ({"collect_options": {"link_days": 0}}, ["collect_options", "link_days"]),
+        ({"presentation": "thumbs"}, ["presentation"]),  # a 1-5 survey
+        ({"presentation": "sparkles"}, ["presentation"]),
+        ({"reminder_days": 0}, ["reminder_days"]),
+    ]
+    for body, loc in bad:
+        refused = client.patch(url, json=body, headers=headers)
+        assert refused.status_code == 422, (body, refused.text)
+        assert refused.json()["detail"][0]["loc"][1:] == loc, (body, refused.json())
+    assert client.get(url, headers=headers).json()["presentation"] == "stars"

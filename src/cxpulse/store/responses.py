@@ -638,8 +638,10 @@ def update_response(
     response = session.scalar(
         select(Response)
         .where(Response.organisation_id == organisation_id, Response.id == response_id)
-        # Locks the row on PostgreSQL, so that the old key subtracted is the one stored.
+        # Locks the row on PostgreSQL, so that the old key subtracted is the one stored;
+        # and refreshes a copy already in the session, which may hold an older score.
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if response is None:
         raise NotFound("response", response_id)
@@ -775,5 +777,5 @@ def find_by_invitation(
         Response.organisation_id == organisation_id, Response.invitation_id == invitation_id
     )
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalar(query)

@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from cxpulse.collect.options import OptionError, parse_options
 from cxpulse.metrics import Metric, Scale
 from cxpulse.metrics.scales import DEFAULT_SCALE
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Conflict, Invalid, NotFound
-from cxpulse.store.models import SURVEY_STATUSES, Response, Survey
+from cxpulse.store.models import PRESENTATIONS, SURVEY_STATUSES, Response, Survey
 
 QUESTION_FIELDS = ("question", "comment_prompt")
 
@@ -95,6 +96,10 @@ def create_survey(
     default_language: str = "en",
     touchpoint: str | None = None,
     status: str = "draft",
+    presentation: str = "numbers",
+    collect_options: Mapping[str, Any] | None = None,
+    throttle_days: int | None = None,
+    reminder_days: int | None = None,
 ) -> Survey:
     """A new survey; the scale defaults to the metric's usual one (1-5, 0-10, 1-7)."""
     values.slug("slug", slug)
@@ -113,8 +118,13 @@ def create_survey(
         default_language=values.required_text("default_language", default_language, 35),
         touchpoint=values.text("touchpoint", touchpoint, 100),
         status=_status(status),
+        presentation=presentation,
+        collect_options=_collect_options(collect_options),
+        throttle_days=_days("throttle_days", throttle_days, 3650),
+        reminder_days=_days("reminder_days", reminder_days, 365),
     )
     _check_scoring(survey)
+    _check_presentation(survey)
     _check_default_language(survey)
     taken = select(Survey.id).where(Survey.organisation_id == organisation_id, Survey.slug == slug)
     if session.scalar(taken) is not None:
@@ -167,6 +177,10 @@ def update_survey(
     default_language: str | values.Unset = values.UNSET,
     touchpoint: str | values.Unset | None = values.UNSET,
     status: str | values.Unset = values.UNSET,
+    presentation: str | values.Unset = values.UNSET,
+    collect_options: Mapping[str, Any] | values.Unset | None = values.UNSET,
+    throttle_days: int | values.Unset | None = values.UNSET,
+    reminder_days: int | values.Unset | None = values.UNSET,
 ) -> Survey:
     """Change the given fields; thresholds set to None go back to the metric's defaults.
 
@@ -210,6 +224,14 @@ def update_survey(
         changes["touchpoint"] = values.text("touchpoint", touchpoint, 100)
     if status is not values.UNSET:
         changes["status"] = _status(status)
+    if presentation is not values.UNSET:
+        changes["presentation"] = presentation
+    if collect_options is not values.UNSET:
+        changes["collect_options"] = _collect_options(collect_options)
+    if throttle_days is not values.UNSET:
+        changes["throttle_days"] = _days("throttle_days", throttle_days, 3650)
+    if reminder_days is not values.UNSET:
+        changes["reminder_days"] = _days("reminder_days", reminder_days, 365)
 
     before = {field: getattr(survey, field) for field in changes}
     for field, value in changes.items():
@@ -217,6 +239,7 @@ def update_survey(
     try:
         _check_scoring(survey)
         _check_default_language(survey)
+        _check_presentation(survey)
     except Invalid:
         for field, value in before.items():
             setattr(survey, field, value)
@@ -230,3 +253,29 @@ def delete_survey(session: Session, organisation_id: int, survey_id: int) -> Non
     survey = get_survey(session, organisation_id, survey_id)
     session.delete(survey)
     session.flush()
+
+
+def _collect_options(document: Mapping[str, Any] | None) -> dict[str, Any]:
+    try:
+        return parse_options(document).to_document()
+    except OptionError as error:
+        raise Invalid(f"collect_options.{error.field}", error.message) from None
+
+
+def _days(field: str, value: int | None, most: int) -> int | None:
+    if value is not None and not 1 <= value <= most:
+        raise Invalid(field, f"must be from 1 to {most} days, or null")
+    return value
+
+
+def _check_presentation(survey: Survey) -> None:
+    """Stars and emoji show 1-5, thumbs 0-1; numbers fit any scale."""
+    needs = {"stars": (1, 5), "emoji": (1, 5), "thumbs": (0, 1)}
+    if survey.presentation not in PRESENTATIONS:
+        raise Invalid("presentation", f"must be one of {', '.join(PRESENTATIONS)}")
+    wanted = needs.get(survey.presentation)
+    if wanted is not None and (survey.scale_low, survey.scale_high) != wanted:
+        low, high = wanted
+        raise Invalid(
+            "presentation", f"{survey.presentation} show a {low}-{high} scale, not {survey.scale}"
+        )

@@ -120,6 +120,16 @@ class QuestionText(BaseModel):
     comment_prompt: Text2000 | None = None
 
 
+Presentation = Literal["numbers", "stars", "emoji", "thumbs"]
+ThrottleDays = Annotated[int, Field(ge=1, le=3650)]
+ReminderDays = Annotated[int, Field(ge=1, le=365)]
+COLLECT_OPTIONS_HELP = (
+    "Survey page, email and widget options: comment (bool), reasons (list of texts shown "
+    "after a low score), reasons_i18n, review_url, referral_url, allowed_origins (web "
+    "origins allowed to show the widget), link_days (1-365), track_opens (bool)."
+)
+
+
 class SurveyCreate(BaseModel):
     model_config = _IN
     slug: Slug = Field(examples=["support-csat"])
@@ -139,6 +149,14 @@ class SurveyCreate(BaseModel):
     default_language: Language = "en"
     touchpoint: Text100 | None = Field(None, examples=["after support ticket"])
     status: SurveyStatus = "draft"
+    presentation: Presentation = "numbers"
+    collect_options: dict[str, Any] | None = Field(None, description=COLLECT_OPTIONS_HELP)
+    throttle_days: ThrottleDays | None = Field(
+        None, description="Overrides the organisation's days between two invitations."
+    )
+    reminder_days: ReminderDays | None = Field(
+        None, description="Days without an answer before the one reminder; null: none."
+    )
 
 
 class SurveyUpdate(BaseModel):
@@ -156,6 +174,10 @@ class SurveyUpdate(BaseModel):
     default_language: Language | None = None
     touchpoint: Text100 | None = None
     status: SurveyStatus | None = None
+    presentation: Presentation | None = None
+    collect_options: dict[str, Any] | None = Field(None, description=COLLECT_OPTIONS_HELP)
+    throttle_days: ThrottleDays | None = None
+    reminder_days: ReminderDays | None = None
 
 
 class SurveyOut(BaseModel):
@@ -173,6 +195,10 @@ class SurveyOut(BaseModel):
     default_language: str
     touchpoint: str | None
     status: str
+    presentation: str
+    collect_options: dict[str, Any]
+    throttle_days: int | None
+    reminder_days: int | None
     created_at: datetime
     updated_at: datetime
 

@@ -32,6 +32,10 @@ def survey_out(survey: Survey) -> SurveyOut:
         default_language=survey.default_language,
         touchpoint=survey.touchpoint,
         status=survey.status,
+        presentation=survey.presentation,
+        collect_options=survey.collect_options,
+        throttle_days=survey.throttle_days,
+        reminder_days=survey.reminder_days,
         created_at=survey.created_at,
         updated_at=survey.updated_at,
     )

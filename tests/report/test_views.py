@@ -388,6 +388,23 @@ def test_url_round_trip_and_errors() -> None:
     assert bad.view == urls.ViewFilters()
 
 
+def test_periods_are_bounded() -> None:
+    assert set(urls.parse([("to", "9999-12-31"), ("from", "0001-01-01")]).errors) == {"to", "from"}
+    long = urls.parse([("from", "2000-01-01"), ("to", "2020-01-01")])
+    assert long.errors == {"from": "a view covers at most 10 years"}
+    assert urls.parse([("from", "2010-01-01"), ("to", "2019-12-31")]).errors == {}
+
+
+def test_a_view_longer_than_ten_years_is_refused(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    organisation, survey = seeded
+    with pytest.raises(Invalid, match="at most 10 years"):
+        views.load_view(
+            session, organisation, survey, urls.ViewFilters(start=date(1990, 1, 1)), today=TODAY
+        )
+
+
 def test_add_months_clamps_to_the_end_of_the_month() -> None:
     assert urls.add_months(date(2025, 3, 31), -1) == date(2025, 2, 28)
     assert urls.add_months(date(2024, 1, 15), 12) == date(2025, 1, 15)

@@ -203,6 +203,13 @@ def test_bad_filters_are_explained_not_crashed(
     assert answer.status_code == 422
     for name in ("from", "grain", "by", "months"):
         assert f"<strong>{name}</strong>" in answer.text
+    for query in ("from=1901-01-01", "to=9999-12-31", "from=0001-01-01&grain=day"):
+        long = client.get(
+            f"/app/surveys/{world.a.survey_id}?{query}",
+            headers=session_headers(app, world.a.users["viewer"]),
+        )
+        assert long.status_code == 422, query
+        assert "<strong>" in long.text
     drill = client.get(
         f"/app/surveys/{world.a.survey_id}/responses?after=garbage&min_score=x",
         headers=session_headers(app, world.a.users["analyst"]),

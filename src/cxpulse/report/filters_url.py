@@ -35,6 +35,11 @@ DEFAULT_MONTHS = 12
 MAX_MONTHS = 120
 MAX_DAYS_FOR_DAY_GRAIN = 400
 """A trend by day over more days than this is unreadable and slow to draw."""
+MAX_YEARS = 10
+"""Longest period a view may cover: more points would make neither a readable trend nor a
+fast page."""
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 MAX_TEXT = 200
 MAX_SEGMENT_FILTERS = 20
 PROPERTY_PREFIX = "property."
@@ -211,10 +216,14 @@ def _day(name: str, raw: str, errors: dict[str, str]) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         errors[name] = "is not a date: write it as YYYY-MM-DD, such as 2024-03-31"
         return None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        errors[name] = f"must be between {FIRST_DAY} and {LAST_DAY}"
+        return None
+    return day
 
 
 def _number(name: str, raw: str, errors: dict[str, str]) -> float | None:
@@ -285,6 +294,8 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
     to = _day("to", values.get("to", ""), errors)
     if start is not None and to is not None and to < start:
         errors["to"] = "must not be before the first day"
+    elif start is not None and to is not None and to > add_months(start, 12 * MAX_YEARS):
+        errors["from"] = f"a view covers at most {MAX_YEARS} years"
     months: int | None = None
     months_text = values.get("months", "").strip()
     if months_text:

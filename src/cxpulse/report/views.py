@@ -39,14 +39,17 @@ from cxpulse.metrics import (
 from cxpulse.metrics.scores import DEFAULT_MIN_N
 from cxpulse.report.filters_url import (
     MAX_DAYS_FOR_DAY_GRAIN,
+    MAX_YEARS,
     DrillFilters,
     Grain,
     ViewFilters,
     Window,
+    add_months,
 )
 from cxpulse.report.impact import SegmentImpact, segment_impacts
 from cxpulse.store import metrics_query
 from cxpulse.store import responses as response_store
+from cxpulse.store.errors import Invalid
 from cxpulse.store.models import Contact, DailyRollup, Organisation, Response, Survey
 from cxpulse.store.responses import ResponseFilters, filter_conditions, join_contacts
 
@@ -490,11 +493,13 @@ def load_view(
     today: date | None = None,
     min_n: int = DEFAULT_MIN_N,
 ) -> DashboardView:
-    """Every number of one survey page; raises ValueError with a message for a grain the
-    period cannot carry."""
+    """Every number of one survey page; Invalid when the period is longer than a view may be
+    (a start date long before the latest answer)."""
     organisation_id, survey_id = organisation.id, survey.id
     today = today or datetime.now(UTC).date()
     window = filters.window(latest_day(session, organisation_id, survey_id), today)
+    if window.end > add_months(window.start, 12 * MAX_YEARS) + timedelta(days=1):
+        raise Invalid("from", f"a view covers at most {MAX_YEARS} years")
     previous = window.previous()
     notes: list[str] = []
     grain = filters.grain

@@ -24,10 +24,10 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from cxpulse.metrics import ACSI_CAVEAT, Metric, format_value
@@ -42,8 +42,9 @@ from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import auth
 from cxpulse.web.routes.common import SurveyId
-from cxpulse.web.state import app_state, database_turn
-from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE, retry_after_header
+from cxpulse.web.schemas import LoginIn
+from cxpulse.web.state import app_state
+from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
 
@@ -154,58 +155,39 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
-    """The HTML form's login: the same checks, limit and cookies as the JSON login."""
-    state = app_state(request)
+    """The HTML form's login: it runs the JSON login itself (same rate limit, password check,
+    audit entry and cookies) and turns its answer into a page or a redirect."""
     form = await request.form()
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
     target = _safe_next(str(form.get("next") or ""))
     context = {"next": target, "email": email}
-    wait = state.login_limiter.take(request.client.host if request.client else "unknown")
-    if wait > 0:
-        limited = _render(
-            request,
-            "app/login.html",
-            {**context, "error": "Too many login attempts from this address; try again later."},
-            429,
-        )
-        limited.headers["Retry-After"] = retry_after_header(wait)
-        return limited
-    if not email or not password or len(email) > 320 or len(password) > 1024:
+    try:
+        body = LoginIn(email=email, password=password)
+    except ValidationError:
+        body = None
+    if body is None or not email or not password:
         return _render(
             request,
             "app/login.html",
             {**context, "error": "Enter your email address and your password."},
             422,
         )
-    async with database_turn(state, writes=False):
-        found = await run_in_threadpool(auth._find_user, state, email)
-    checked = await run_in_threadpool(auth._verify, found, password)
-    if checked is None:
-        return _render(
-            request, "app/login.html", {**context, "error": "Wrong email or password."}, 401
-        )
+    cookies = Response()
     try:
-        async with database_turn(state, writes=True):
-            data, _ = await run_in_threadpool(auth._record_login, state, *checked)
-    except HTTPException:
-        return _render(
-            request, "app/login.html", {**context, "error": "Wrong email or password."}, 401
-        )
+        await auth.login(body, request, cookies)
+    except HTTPException as error:
+        if error.status_code != 429:
+            message = "Wrong email or password."
+        else:
+            message = "Too many login attempts from this address; try again later."
+        page = _render(request, "app/login.html", {**context, "error": message}, error.status_code)
+        if error.headers and "Retry-After" in error.headers:
+            page.headers["Retry-After"] = error.headers["Retry-After"]
+        return page
     answer = RedirectResponse(target, status_code=303)
-    max_age, secure = state.options.session_max_age_seconds, state.options.cookie_secure
-    answer.set_cookie(
-        SESSION_COOKIE,
-        state.signer.dumps(data),
-        max_age=max_age,
-        path="/",
-        secure=secure,
-        httponly=True,
-        samesite="lax",
-    )
-    answer.set_cookie(
-        CSRF_COOKIE, data.csrf_token, max_age=max_age, path="/", secure=secure, samesite="lax"
-    )
+    for cookie in cookies.headers.getlist("set-cookie"):
+        answer.headers.append("set-cookie", cookie)
     return answer
 
 

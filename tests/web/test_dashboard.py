@@ -177,11 +177,14 @@ def test_filters_in_the_url_change_the_numbers(
     assert found.group(1) == "2"
 
 
+@pytest.mark.parametrize(
+    "query", ["channel=chat", "by=language&source=api", "by=source&language=", "by=property:team"]
+)
 def test_every_number_links_to_exactly_its_responses(
-    client: TestClient, app: FastAPI, world: World
+    client: TestClient, app: FastAPI, world: World, query: str
 ) -> None:
     user = world.a.users["analyst"]
-    page = _page(client, app, user, f"/app/surveys/{world.a.survey_id}?channel=chat")
+    page = _page(client, app, user, f"/app/surveys/{world.a.survey_id}?{query}")
     links = LINK.findall(page)
     assert len(links) >= 8
     checked = 0
@@ -198,11 +201,11 @@ def test_bad_filters_are_explained_not_crashed(
     client: TestClient, app: FastAPI, world: World
 ) -> None:
     answer = client.get(
-        f"/app/surveys/{world.a.survey_id}?from=someday&grain=hour&by=colour&months=999",
+        f"/app/surveys/{world.a.survey_id}?from=someday&grain=hour&by=colour&months=999&source=x",
         headers=session_headers(app, world.a.users["viewer"]),
     )
     assert answer.status_code == 422
-    for name in ("from", "grain", "by", "months"):
+    for name in ("from", "grain", "by", "months", "source"):
         assert f"<strong>{name}</strong>" in answer.text
     for query in ("from=1901-01-01", "to=9999-12-31", "from=0001-01-01&grain=day"):
         long = client.get(

@@ -7,7 +7,7 @@ A view is bookmarkable and shareable because everything that shapes it lives in 
 | ``from``, ``to`` | first and last day shown (``YYYY-MM-DD``, UTC, both inclusive) |
 | ``months`` | instead of dates: the last N months up to the latest response (default 12) |
 | ``grain`` | ``day``, ``week`` or ``month``: the points of the trend |
-| ``channel``, ``touchpoint`` | only these responses |
+| ``channel``, ``touchpoint``, ``language``, ``source`` | only these responses |
 | ``property.<name>`` | only responses whose property ``<name>`` has this value |
 | ``contact.<attr>`` | only responses whose contact's attribute ``<attr>`` has this value |
 | ``by`` | breakdown: a column (``channel`` ...), ``property:<name>`` or ``contact:<attr>`` |
@@ -28,6 +28,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal, get_args
 from urllib.parse import urlencode
+
+from cxpulse.store.models import SOURCES
 
 Grain = Literal["day", "week", "month"]
 GRAINS: tuple[Grain, ...] = get_args(Grain)
@@ -82,6 +84,8 @@ class ViewFilters:
     grain: Grain = "month"
     channel: str | None = None
     touchpoint: str | None = None
+    language: str | None = None
+    source: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
     contact_attributes: Mapping[str, str] = field(default_factory=dict)
     by: str = DEFAULT_BREAKDOWN
@@ -111,8 +115,10 @@ class ViewFilters:
             pairs.append(("grain", self.grain))
         if self.channel is not None:
             pairs.append(("channel", self.channel))
-        if self.touchpoint is not None:
-            pairs.append(("touchpoint", self.touchpoint))
+        for name in ("touchpoint", "language", "source"):
+            value = getattr(self, name)
+            if value is not None:
+                pairs.append((name, value))
         pairs += [(PROPERTY_PREFIX + k, v) for k, v in sorted(self.properties.items())]
         pairs += [(CONTACT_PREFIX + k, v) for k, v in sorted(self.contact_attributes.items())]
         if self.by != DEFAULT_BREAKDOWN:
@@ -140,6 +146,10 @@ class ViewFilters:
             return replace(self, channel=value)
         if dimension == "touchpoint":
             return replace(self, touchpoint=value)
+        if dimension == "language":
+            return replace(self, language=value)
+        if dimension == "source":
+            return replace(self, source=value)
         if dimension.startswith("property:"):
             name = dimension.removeprefix("property:")
             return replace(self, properties={**self.properties, name: value})
@@ -224,6 +234,14 @@ def _day(name: str, raw: str, errors: dict[str, str]) -> date | None:
         errors[name] = f"must be between {FIRST_DAY} and {LAST_DAY}"
         return None
     return day
+
+
+def _source(raw: str, errors: dict[str, str]) -> str | None:
+    value = raw.strip()
+    if value and value not in SOURCES:
+        errors["source"] = f"must be one of {', '.join(SOURCES)}"
+        return None
+    return value or None
 
 
 def _number(name: str, raw: str, errors: dict[str, str]) -> float | None:
@@ -321,6 +339,8 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
         grain=grain,
         channel=_clean("channel", values.get("channel", ""), errors),
         touchpoint=_clean("touchpoint", values.get("touchpoint", ""), errors),
+        language=_clean("language", values.get("language", ""), errors),
+        source=_source(values.get("source", ""), errors),
         properties=properties,
         contact_attributes=contact,
         by=by,

@@ -391,6 +391,8 @@ def _filter_kwargs(filters: ViewFilters) -> dict[str, Any]:
     return {
         "channel": filters.channel,
         "touchpoint": filters.touchpoint,
+        "language": filters.language,
+        "source": filters.source,
         "properties": dict(filters.properties),
         "contact_attributes": dict(filters.contact_attributes),
     }
@@ -455,7 +457,10 @@ def _current_histograms(
     """
     by = filters.by
     combined = by in metrics_query.ROLLUP_DIMENSIONS or not metrics_query.rollups_can_answer(
-        properties=filters.properties, contact_attributes=filters.contact_attributes
+        language=filters.language,
+        source=filters.source,
+        properties=filters.properties,
+        contact_attributes=filters.contact_attributes,
     )
     common: dict[str, Any] = {"start": window.start, "end": window.end, **kwargs}
     if combined:
@@ -581,6 +586,8 @@ def response_filters(
         end=window.end,
         channel=filters.channel,
         touchpoint=filters.touchpoint,
+        language=filters.language,
+        source=filters.source,
         min_score=drill.min_score,
         max_score=drill.max_score,
         has_comment=drill.has_comment,

@@ -36,6 +36,7 @@ from cxpulse.report import filters_url as urls
 from cxpulse.report.csv_safety import neutralise_cell
 from cxpulse.store import accounts, surveys
 from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store.models import SOURCES
 from cxpulse.web import exporters
 from cxpulse.web.access import Principal, authenticate
 from cxpulse.web.deps import DbSession
@@ -349,6 +350,7 @@ def survey_page(
         "empty_drill": urls.DrillFilters(),
         "comment_drill": urls.DrillFilters(has_comment=True),
         "grains": urls.GRAINS,
+        "sources": SOURCES,
         "dimensions": [*urls.BREAKDOWN_COLUMNS, *(f"property:{n}" for n in view.property_names)],
     }
     return _render(request, "app/survey.html", context, 422 if parsed.errors else 200)

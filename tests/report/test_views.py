@@ -388,6 +388,13 @@ def test_url_round_trip_and_errors() -> None:
     assert bad.view == urls.ViewFilters()
 
 
+def test_nul_characters_are_refused_everywhere() -> None:
+    parsed = urls.parse(
+        [("by", "property:a\x00"), ("property.x\x00", "1"), ("q", "a\x00"), ("touchpoint", "\x00")]
+    )
+    assert set(parsed.errors) == {"by", "property.x\x00", "q", "touchpoint"}
+
+
 def test_periods_are_bounded() -> None:
     assert set(urls.parse([("to", "9999-12-31"), ("from", "0001-01-01")]).errors) == {"to", "from"}
     long = urls.parse([("from", "2000-01-01"), ("to", "2020-01-01")])

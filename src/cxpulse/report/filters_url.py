@@ -263,6 +263,8 @@ def check_dimension(text: str) -> str | None:
     """Why ``text`` is no breakdown dimension, or None when it is one."""
     if text in BREAKDOWN_COLUMNS:
         return None
+    if "\x00" in text:
+        return "must not contain NUL characters"
     for prefix in ("property:", "contact:"):
         if text.startswith(prefix):
             name = text.removeprefix(prefix)
@@ -283,8 +285,8 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
         for prefix, target in ((PROPERTY_PREFIX, properties), (CONTACT_PREFIX, contact)):
             if key.startswith(prefix):
                 name = key.removeprefix(prefix)
-                if not 0 < len(name) <= 100:
-                    errors[key] = "needs a name of 1 to 100 characters"
+                if not 0 < len(name) <= 100 or "\x00" in name:
+                    errors[key] = "needs a name of 1 to 100 characters (no NUL)"
                     break
                 value = _clean(key, raw, errors)
                 if value is not None:
@@ -296,7 +298,7 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
             values[key] = raw
     # The form adds a filter as segment=property:agent & segment_value=Ann, since a plain
     # HTML form cannot name a field after what the user types.
-    segment = values.get("segment", "").strip()
+    segment = values.get("segment", "").strip().replace("\x00", "")
     segment_value = _clean("segment_value", values.get("segment_value", ""), errors)
     if segment and segment_value is not None:
         if segment.startswith("property:") and 0 < len(segment) - 9 <= 100:

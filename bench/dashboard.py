@@ -26,8 +26,9 @@ Run from the repository root::
     .venv/bin/python bench/dashboard.py                       # 1M and 5M, 15 runs each
     .venv/bin/python bench/dashboard.py --sizes 100000 --runs 5
 
-It prints Markdown tables and the targets with PASS/FAIL; it exits 1 only when a page does
-not answer 200 or shows the wrong number of answers.
+It prints Markdown tables and the targets with PASS/FAIL. Every answer must be 200 and show
+the headline n that an independent ``COUNT(*)`` of the responses gives, else it stops with an
+error. The sizes alternate request by request so that the machine's load hits them alike.
 """
 
 from __future__ import annotations
@@ -37,19 +38,24 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as clock
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import store_metrics
 from cxpulse.config import Settings
+from cxpulse.report import views
+from cxpulse.report.filters_url import ViewFilters
 from cxpulse.store import security
 from cxpulse.store.db import create_engine_for, session_factory
-from cxpulse.store.models import User
+from cxpulse.store.models import Response, User
 from cxpulse.web import create_app
 from cxpulse.web.options import WebOptions
 from cxpulse.web.routes import dashboard
@@ -94,36 +100,74 @@ def _viewer(path: Path, organisation_id: int) -> tuple[int, str]:
         engine.dispose()
 
 
-def measure(db: store_metrics.Database, runs: int) -> list[Case]:
+@dataclass
+class Target:
+    """One database's app, reached through its own TestClient."""
+
+    db: store_metrics.Database
+    client: TestClient
+    cookie: str
+    answers: int
+    """Responses in the default view, counted by SQL: the page must show this n."""
+
+    @property
+    def url(self) -> str:
+        return f"/app/surveys/{self.db.survey_id}"
+
+
+def open_target(db: store_metrics.Database, stack: ExitStack) -> Target:
     user_id, password_hash = _viewer(db.path, db.organisation_id)
     engine = create_engine_for(f"sqlite:///{db.path}")
+    stack.callback(engine.dispose)
     settings = Settings(database_url=f"sqlite:///{db.path}", secret_key="bench")
     app = create_app(settings, engine, options=WebOptions())
     state: AppState = app.state.cxpulse
     session = state.signer.issue(user_id, password_hash)
     cookie = f"{SESSION_COOKIE}={state.signer.dumps(session)}; {CSRF_COOKIE}={session.csrf_token}"
-    url = f"/app/surveys/{db.survey_id}"
-    cases = [Case(db.rows, "page", False), Case(db.rows, "page, charts cold", True)]
-    try:
-        with TestClient(app, base_url="https://bench") as client:
-            for case in cases:
-                _request(client, url, cookie, case.cold_charts)  # warm-up
-            for _ in range(runs):
-                for case in cases:
-                    case.times_ms.append(_request(client, url, cookie, case.cold_charts))
-    finally:
-        engine.dispose()
-    return cases
+    client = stack.enter_context(TestClient(app, base_url="https://bench"))
+    with session_factory(engine, read_only=True)() as reading:
+        window = ViewFilters().window(
+            views.latest_day(reading, db.organisation_id, db.survey_id), date.today()
+        )
+        answers = reading.scalar(
+            select(func.count())
+            .select_from(Response)
+            .where(
+                Response.survey_id == db.survey_id,
+                Response.submitted_at >= datetime.combine(window.start, clock(), UTC),
+                Response.submitted_at < datetime.combine(window.end, clock(), UTC),
+            )
+        )
+    return Target(db, client, cookie, int(answers or 0))
 
 
-def _request(client: TestClient, url: str, cookie: str, cold: bool) -> float:
+def measure(targets: Sequence[Target], runs: int) -> list[Case]:
+    """Both cases for every size, the sizes alternating request by request so that the
+    machine's ups and downs hit them alike; the warm pass runs before the cold one, which
+    keeps clearing the chart caches."""
+    cases: list[Case] = []
+    for cold in (False, True):
+        label = "page, charts cold" if cold else "page"
+        pass_cases = [Case(t.db.rows, label, cold) for t in targets]
+        for target in targets:
+            _request(target, cold)  # warm-up
+        for _ in range(runs):
+            for target, case in zip(targets, pass_cases, strict=True):
+                case.times_ms.append(_request(target, cold))
+        cases += pass_cases
+    return sorted(cases, key=lambda case: (case.rows, case.cold_charts))
+
+
+def _request(target: Target, cold: bool) -> float:
     if cold:
         dashboard.clear_chart_caches()
     started = time.perf_counter()
-    answer = client.get(url, headers={"Cookie": cookie})
+    answer = target.client.get(target.url, headers={"Cookie": target.cookie})
     elapsed = (time.perf_counter() - started) * 1000
-    if answer.status_code != 200 or "Headline" not in answer.text:
-        raise RuntimeError(f"{url} answered {answer.status_code}: {answer.text[:300]}")
+    if answer.status_code != 200:
+        raise RuntimeError(f"{target.url} answered {answer.status_code}: {answer.text[:300]}")
+    if f"n = {target.answers}" not in answer.text:
+        raise RuntimeError(f"{target.url} does not show n = {target.answers}")
     return elapsed
 
 
@@ -168,10 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=store_metrics.BENCH / "data")
     args = parser.parse_args(argv)
     sizes = sorted({int(part.replace("_", "")) for part in args.sizes.split(",")})
-    cases: list[Case] = []
-    for rows in sizes:
-        db = store_metrics.prepare(args.data_dir.resolve(), rows, False)
-        cases += measure(db, args.runs)
+    databases = [store_metrics.prepare(args.data_dir.resolve(), rows, False) for rows in sizes]
+    with ExitStack() as stack:
+        cases = measure([open_target(db, stack) for db in databases], args.runs)
     print(f"\n### Dashboard page render, {args.runs} timed requests per case\n")
     results = print_results(cases)
     print(

@@ -1,0 +1,101 @@
+"""Invitation and unsubscribe rows, always within one organisation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxpulse.store import accounts, contacts, surveys
+from cxpulse.store import invitations as store
+from cxpulse.store.errors import NotFound
+from cxpulse.store.models import Invitation
+
+
+@pytest.fixture
+def setup(sessions: sessionmaker[Session]) -> tuple[int, int, int, int]:
+    """(organisation, other organisation, survey, contact) ids."""
+    with sessions.begin() as session:
+        org = accounts.create_organisation(session, slug="acme", name="Acme")
+        other = accounts.create_organisation(session, slug="other", name="Other")
+        survey = surveys.create_survey(session, org.id, slug="s", name="S", metric="csat")
+        contact = contacts.create_contact(session, org.id, email="a@example.com")
+        return org.id, other.id, survey.id, contact.id
+
+
+def test_lookups_are_scoped(
+    sessions: sessionmaker[Session], setup: tuple[int, int, int, int]
+) -> None:
+    org, other, survey, contact = setup
+    with sessions.begin() as session:
+        made = Invitation(
+            organisation_id=org, survey_id=survey, contact_id=contact, idempotency_key="k"
+        )
+        session.add(made)
+        session.flush()
+        assert store.get_invitation(session, org, made.id) is made
+        with pytest.raises(NotFound):
+            store.get_invitation(session, other, made.id)
+        assert store.by_idempotency_keys(session, org, ["k", "x"]) == {"k": made}
+        assert store.by_idempotency_keys(session, other, ["k"]) == {}
+        assert [i.id for i in store.list_invitations(session, org, survey).items] == [made.id]
+        assert store.list_invitations(session, other, survey).items == []
+
+
+def test_last_contacted_and_sent(
+    sessions: sessionmaker[Session], setup: tuple[int, int, int, int]
+) -> None:
+    org, _, survey, contact = setup
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        rows = [
+            Invitation(
+                organisation_id=org,
+                survey_id=survey,
+                contact_id=contact,
+                status="sent",
+                send_at=now - timedelta(days=10),
+                sent_at=now - timedelta(days=10),
+            ),
+            Invitation(
+                organisation_id=org,
+                survey_id=survey,
+                contact_id=contact,
+                status="scheduled",
+                send_at=now + timedelta(days=2),
+            ),
+            Invitation(
+                organisation_id=org,
+                survey_id=survey,
+                contact_id=contact,
+                status="throttled",
+                send_at=now + timedelta(days=5),
+            ),
+        ]
+        session.add_all(rows)
+        session.flush()
+        contacted = store.last_contacted(session, [contact], now - timedelta(days=30))
+        assert contacted[contact] == now + timedelta(days=2)
+        sent = store.last_sent(session, [contact], now - timedelta(days=30), exclude=[])
+        assert sent[contact] == now - timedelta(days=10)
+        assert store.last_sent(session, [contact], now - timedelta(days=5), exclude=[]) == {}
+        assert (
+            store.last_sent(session, [contact], now - timedelta(days=30), exclude=[rows[0].id])
+            == {}
+        )
+
+
+def test_unsubscribes(sessions: sessionmaker[Session], setup: tuple[int, int, int, int]) -> None:
+    org, other, _, _ = setup
+    with sessions.begin() as session:
+        assert store.add_unsubscribe(session, org, "A@Example.com", "link")
+        assert not store.add_unsubscribe(session, org, "a@example.com ", "api")
+        assert store.is_unsubscribed(session, org, "a@EXAMPLE.com")
+        assert not store.is_unsubscribed(session, other, "a@example.com")
+        assert not store.is_unsubscribed(session, org, None)
+        assert store.unsubscribed_among(session, org, ["a@example.com", "b@example.com"]) == {
+            "a@example.com"
+        }
+        assert store.remove_unsubscribe(session, org, "a@example.com")
+        assert not store.is_unsubscribed(session, org, "a@example.com")

@@ -1,0 +1,103 @@
+"""The outbox: deduplicated enqueueing, atomic claims, lock expiry, retries and giving up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxpulse.store import accounts, outbox
+from cxpulse.store.models import Organisation, OutboxItem
+
+KINDS = ("invitation",)
+
+
+@pytest.fixture
+def org(sessions: sessionmaker[Session]) -> Organisation:
+    with sessions.begin() as session:
+        return accounts.create_organisation(session, slug="acme", name="Acme")
+
+
+def _item(sessions: sessionmaker[Session], item_id: int) -> OutboxItem:
+    with sessions() as session:
+        found = session.get(OutboxItem, item_id)
+        assert found is not None
+        return found
+
+
+def test_enqueue_twice_is_one_item(sessions: sessionmaker[Session], org: Organisation) -> None:
+    with sessions.begin() as session:
+        assert outbox.enqueue(session, org.id, "invitation", "invitation:1", {"invitation_id": 1})
+        assert not outbox.enqueue(session, org.id, "invitation", "invitation:1", {"x": 2})
+    with sessions() as session:
+        [item] = session.scalars(select(OutboxItem)).all()
+    assert item.payload == {"invitation_id": 1}
+    assert item.state == "pending"
+
+
+def test_claims_take_due_items_once(sessions: sessionmaker[Session], org: Organisation) -> None:
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        for n in range(5):
+            outbox.enqueue(session, org.id, "invitation", f"invitation:{n}", available_at=now)
+        outbox.enqueue(
+            session, org.id, "invitation", "later", available_at=now + timedelta(hours=1)
+        )
+        outbox.enqueue(session, org.id, "report", "report:1", available_at=now)
+    with sessions.begin() as session:
+        assert outbox.has_due(session, KINDS)
+        first = outbox.claim(session, KINDS, limit=3)
+    with sessions.begin() as session:
+        second = outbox.claim(session, KINDS, limit=10)
+    with sessions.begin() as session:
+        assert outbox.claim(session, KINDS, limit=10) == []
+        assert not outbox.has_due(session, KINDS)
+    assert [c.dedupe_key for c in first] == ["invitation:0", "invitation:1", "invitation:2"]
+    assert [c.dedupe_key for c in second] == ["invitation:3", "invitation:4"]
+    assert {c.attempts for c in first + second} == {1}
+    assert _item(sessions, first[0].id).state == "sending"
+
+
+def test_an_expired_lock_is_taken_over_and_the_old_claim_cannot_finish(
+    sessions: sessionmaker[Session], org: Organisation
+) -> None:
+    with sessions.begin() as session:
+        outbox.enqueue(session, org.id, "invitation", "invitation:1")
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        [old] = outbox.claim(session, KINDS, lock_seconds=10, now=now)
+    with sessions.begin() as session:
+        assert outbox.claim(session, KINDS, now=now + timedelta(seconds=5)) == []
+        [new] = outbox.claim(session, KINDS, now=now + timedelta(seconds=11))
+    assert new.attempts == 2
+    with sessions.begin() as session:
+        assert not outbox.finish(session, old)
+        assert outbox.finish(session, new)
+    assert _item(sessions, new.id).state == "sent"
+
+
+def test_retries_back_off_and_dead_items_stay(
+    sessions: sessionmaker[Session], org: Organisation
+) -> None:
+    assert outbox.backoff(1) == timedelta(seconds=30)
+    assert outbox.backoff(3) == timedelta(minutes=2)
+    assert outbox.backoff(30) == timedelta(hours=6)
+    with sessions.begin() as session:
+        outbox.enqueue(session, org.id, "invitation", "invitation:1")
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        [claimed] = outbox.claim(session, KINDS, now=now)
+        outbox.retry(session, claimed, "451 busy", now=now)
+    retried = _item(sessions, claimed.id)
+    assert (retried.state, retried.last_error) == ("pending", "451 busy")
+    assert retried.available_at == now + timedelta(seconds=30)
+    with sessions.begin() as session:
+        assert outbox.claim(session, KINDS, now=now + timedelta(seconds=29)) == []
+        [again] = outbox.claim(session, KINDS, now=now + timedelta(seconds=31))
+        outbox.bury(session, again, "550 no such user")
+    dead = _item(sessions, claimed.id)
+    assert (dead.state, dead.attempts, dead.last_error) == ("dead", 2, "550 no such user")
+    with sessions() as session:
+        assert outbox.count_by_state(session, org.id) == {"dead": 1}

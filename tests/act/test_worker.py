@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cxpulse.act.worker import OutboxWorker
+from cxpulse.act.worker import OutboxWorker, inline_worker_enabled
 from cxpulse.collect.invitations import InvitationRequest, create_invitations
+from cxpulse.config import ConfigError
 from cxpulse.store.models import Invitation, Organisation, OutboxItem, Survey
 from smtp_server import SmtpTestServer
 
@@ -95,3 +97,158 @@ def test_retries_after_a_temporary_refusal_then_gives_up(
     assert failed.reason is not None
     assert "550" in failed.reason
     assert second  # sent in the first round
+
+
+def test_send_time_checks_unsubscribes_throttles_and_cancellations(
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    survey: Survey,
+    worker: OutboxWorker,
+    server: SmtpTestServer,
+) -> None:
+    from cxpulse.collect.invitations import cancel_invitation
+    from cxpulse.store import invitations as store
+
+    gone, busy, withdrawn, fine = _invite(
+        sessions,
+        org,
+        survey,
+        InvitationRequest(email="gone@example.com"),
+        InvitationRequest(email="busy@example.com"),
+        InvitationRequest(email="withdrawn@example.com"),
+        InvitationRequest(email="fine@example.com"),
+    )
+    with sessions.begin() as session:
+        store.add_unsubscribe(session, org.id, "gone@example.com", "link")
+        cancel_invitation(session, org.id, withdrawn)
+        # Meanwhile another invitation reached the busy contact (sent by another path).
+        other = session.get(Invitation, busy)
+        assert other is not None
+        session.add(
+            Invitation(
+                organisation_id=org.id,
+                survey_id=survey.id,
+                contact_id=other.contact_id,
+                status="sent",
+                sent_at=other.send_at,
+                send_at=other.send_at,
+            )
+        )
+    stats = worker.drain()
+    assert (stats.sent, stats.skipped) == (1, 3)
+    assert [r.recipients for r in server.wait_for(1)] == [["fine@example.com"]]
+    assert _status(sessions, gone).status == "unsubscribed"
+    assert _status(sessions, busy).status == "throttled"
+    assert _status(sessions, withdrawn).status == "cancelled"
+    assert _status(sessions, fine).status == "sent"
+
+
+def test_one_reminder_to_those_who_did_not_answer(
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    worker: OutboxWorker,
+    server: SmtpTestServer,
+    clock: Clock,
+) -> None:
+    from cxpulse.store import invitations as store
+    from cxpulse.store import responses, surveys
+
+    with sessions.begin() as session:
+        survey = surveys.create_survey(
+            session,
+            org.id,
+            slug="remind",
+            name="Remind",
+            metric="nps",
+            status="active",
+            reminder_days=3,
+        )
+    answered, silent, leaving = _invite(
+        sessions,
+        org,
+        survey,
+        *(InvitationRequest(email=f"{n}@example.com") for n in ("answered", "silent", "leaving")),
+    )
+    assert worker.drain().sent == 3
+    with sessions.begin() as session:
+        responses.add_responses(
+            session,
+            org.id,
+            [responses.NewResponse(survey_id=survey.id, score=9, invitation_id=answered)],
+        )
+        store.add_unsubscribe(session, org.id, "leaving@example.com", "link")
+    worker.schedule_reminders()
+    assert worker.drain().sent == 0  # too early
+    clock.offset += timedelta(days=3, minutes=1)
+    assert worker.schedule_reminders() == 2
+    stats = worker.drain()
+    assert (stats.sent, stats.skipped) == (1, 1)
+    received = server.wait_for(4)
+    reminder = received[-1].parsed()
+    assert received[-1].recipients == ["silent@example.com"]
+    assert reminder["Message-ID"] == f"<cxpulse.reminder.{silent}@acme.example>"
+    assert reminder["Subject"].startswith("Reminder:")
+    assert _status(sessions, silent).reminded_at is not None
+    clock.offset += timedelta(days=3)
+    assert worker.schedule_reminders() == 0
+    assert worker.drain().sent == 0
+    assert len(server.received) == 4
+    assert leaving
+
+
+def test_unreachable_server_postpones_the_batch(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    survey: Survey,
+    clock: Clock,
+) -> None:
+    from cxpulse.collect.links import LinkSigner
+    from cxpulse.collect.smtp import SmtpSettings
+    from smtp_server import free_port
+
+    _invite(
+        sessions, org, survey, *(InvitationRequest(email=f"u{n}@example.com") for n in range(3))
+    )
+    down = SmtpSettings(host="127.0.0.1", port=free_port(), mail_from="s@acme.example")
+    worker = OutboxWorker(engine, down, LinkSigner("k"), clock=clock, max_attempts=2)
+    stats = worker.run_once()
+    assert (stats.sent, stats.retried) == (0, 3)
+    with sessions() as session:
+        errors = set(session.scalars(select(OutboxItem.last_error)))
+    assert any("cannot connect" in (e or "") for e in errors)
+    clock.offset += timedelta(hours=1)
+    stats = worker.run_once()
+    assert stats.failed == 1  # the second attempt of the first item was its last
+    with sessions() as session:
+        failed = session.scalars(select(Invitation).where(Invitation.status == "failed")).all()
+    assert len(failed) == 1
+    assert failed[0].reason is not None
+    assert failed[0].reason.startswith("gave up after 2 attempts")
+
+
+def test_the_web_app_sends_from_its_own_thread(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    survey: Survey,
+    server: SmtpTestServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from cxpulse.config import Settings
+    from cxpulse.web import create_app
+
+    monkeypatch.setenv("CXPULSE_INLINE_WORKER", "true")
+    monkeypatch.setenv("CXPULSE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CXPULSE_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("CXPULSE_MAIL_FROM", "surveys@acme.example")
+    settings = Settings(database_url=engine.url.render_as_string(False), secret_key="k")
+    with TestClient(create_app(settings, engine)):
+        [invitation] = _invite(sessions, org, survey, InvitationRequest(email="w@example.com"))
+        [received] = server.wait_for(1, timeout=15)
+    assert received.parsed()["Message-ID"] == f"<cxpulse.invitation.{invitation}@acme.example>"
+    monkeypatch.setenv("CXPULSE_INLINE_WORKER", "maybe")
+    with pytest.raises(ConfigError):
+        inline_worker_enabled()

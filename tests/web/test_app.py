@@ -41,6 +41,22 @@ OPERATION_IDS = {
     "getUser",
     "updateUser",
     "listAuditEntries",
+    "importContacts",
+    "listInvitations",
+    "createInvitations",
+    "uploadInvitations",
+    "getInvitation",
+    "cancelInvitation",
+    "createUnsubscribe",
+    "getResponseRates",
+    "listGoals",
+    "createGoal",
+    "getGoal",
+    "updateGoal",
+    "deleteGoal",
+    "getReportSchedule",
+    "putReportSchedule",
+    "deleteReportSchedule",
 }
 
 

@@ -17,7 +17,6 @@ from cxpulse.store import accounts, surveys
 from cxpulse.store.models import Contact, Invitation
 from smtp_server import SmtpTestServer, smtp_server
 
-
 INVITE = ("invite", "--survey", "support-csat")
 
 

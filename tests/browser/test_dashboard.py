@@ -8,18 +8,16 @@ tests cover both databases. Screenshots go to test-artifacts/screenshots.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from tests import browser_support as support
 
 from cxpulse.config import Settings
 from cxpulse.store import accounts, responses, security, surveys
@@ -32,24 +30,6 @@ pytestmark = pytest.mark.slow
 
 EMAIL = "analyst@shop.example"
 PASSWORD = "dashboard browser test"
-
-
-def _browser_support() -> ModuleType:
-    """tests/browser.py, loaded from its file: the package tests/browser/ shadows its name."""
-    name = "cxpulse_tests_browser_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parent.parent / "browser.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _browser_support()
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,15 @@ links, one click from an email, keyboard only, labels for every input; screensho
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from tests import browser_support as support
 
 from cxpulse.config import Settings
 from cxpulse.store import accounts, contacts, surveys
@@ -25,19 +23,6 @@ from cxpulse.web.options import WebOptions
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _browser_support() -> ModuleType:
-    # tests/browser.py is shadowed by this package (tests/browser/), so load it by path.
-    path = Path(__file__).resolve().parent.parent / "browser.py"
-    spec = importlib.util.spec_from_file_location("cxpulse_tests_browser_support", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-support = _browser_support()
 PHONE = support.PHONE
 LiveServer = support.LiveServer
 artifact_dir = support.artifact_dir

@@ -9,15 +9,12 @@ SQLite is enough here: the API tests cover both databases.
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -26,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import sessionmaker
+from tests import browser_support as support
 
 from cxpulse.config import Settings
 from cxpulse.store import accounts, surveys
@@ -36,23 +34,6 @@ from cxpulse.web.options import WebOptions
 
 pytestmark = pytest.mark.slow
 
-
-def _browser_support() -> ModuleType:
-    """tests/browser.py, loaded from its file: the package tests/browser/ shadows its name."""
-    name = "cxpulse_tests_browser_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parent.parent / "browser.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _browser_support()
 
 HOSTILE_CSS = """
 * { font-size: 40px !important; color: #ff00ff !important; letter-spacing: 6px !important; }

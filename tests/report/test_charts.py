@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from tests import browser_support as support
 
 from cxpulse.metrics.benchmarks import BenchmarkScore
 from cxpulse.report import charts
@@ -172,26 +169,10 @@ def test_committed_javascript_bundle_is_exactly_what_vl_convert_generates() -> N
     assert charts.VENDOR_BUNDLE.read_text(encoding="utf-8") == charts.javascript_bundle()
 
 
-def _browser_support() -> ModuleType:
-    """tests/browser.py, loaded from its file: the package tests/browser/ shadows its name."""
-    name = "cxpulse_tests_browser_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parent.parent / "browser.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.mark.slow
 def test_bundle_draws_a_spec_in_chromium_without_the_network() -> None:
     from playwright.sync_api import Route, sync_playwright
 
-    support = _browser_support()
     spec = charts.trend_spec(POINTS, metric_label="NPS", goal=charts.goal_line(50.0))
     requested: list[str] = []
 

@@ -54,6 +54,9 @@ def test_pages_redirect_to_login_when_signed_out(client: TestClient, world: Worl
         location = answer.headers["location"]
         assert location.startswith("/login?next=")
         assert parse_qs(urlsplit(location).query)["next"] == [url]
+    front = client.get("/", follow_redirects=False)
+    assert front.status_code == 303
+    assert front.headers["location"] == "/app"
 
 
 def test_login_form_sets_the_session_and_logout_ends_it(client: TestClient, world: World) -> None:

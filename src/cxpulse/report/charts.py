@@ -381,6 +381,11 @@ def _render_svg(spec_text: str) -> str:
     return _accessible(svg, str(spec.get("description", "")))
 
 
+def clear_cache() -> None:
+    """Forget every SVG drawn so far (benchmarks use it to time drawing)."""
+    _render_svg.cache_clear()
+
+
 def _accessible(svg: str, description: str) -> str:
     """Give the SVG an image role and a text alternative for screen readers."""
     start = svg.find("<svg")

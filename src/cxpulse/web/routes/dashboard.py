@@ -149,6 +149,12 @@ def _allowed(caller: Principal, permission: Permission) -> None:
 # --------------------------------------------------------------------------- login
 
 
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """The service's front door: the dashboard (which asks for a login first)."""
+    return RedirectResponse("/app", status_code=303)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     return _render(request, "app/login.html", {"next": _safe_next(next), "email": ""})
@@ -319,7 +325,7 @@ def clear_chart_caches() -> None:
     """Forget every drawn chart (benchmarks use it to time drawing)."""
     for cached in (trend_chart, nps_chart, scale_chart):
         cached.cache_clear()
-    charts._render_svg.cache_clear()
+    charts.clear_cache()
 
 
 @router.get("/app/surveys/{survey_id}", response_class=HTMLResponse)

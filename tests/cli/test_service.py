@@ -304,6 +304,11 @@ def test_demo_serves_the_api(sqlite_cli: Cli, tmp_path: Path) -> None:
             get_json(f"{base}/api/v1/surveys", "cxp_000000000000_wrong")
         assert refused.value.code == 401
         refused.value.close()
+        # The pages the demo prints: a survey page to answer, the dashboard's login.
+        with urllib.request.urlopen(f"{base}/s/{DEMO_ORG_SLUG}/support-csat") as page:
+            assert "How satisfied are you" in page.read().decode()
+        with urllib.request.urlopen(f"{base}/login") as page:
+            assert page.status == 200
     finally:
         process.terminate()
         try:
@@ -318,6 +323,8 @@ def test_demo_serves_the_api(sqlite_cli: Cli, tmp_path: Path) -> None:
     printed = out.read_text()
     assert f"http://localhost:{port}" in printed
     assert f"http://localhost:{port}/docs" in printed
+    assert f"/s/{DEMO_ORG_SLUG}/relationship-nps" in printed
+    assert f"{base}/login" in printed
     assert DEMO_ADMIN_EMAIL in printed
     assert DEMO_ADMIN_PASSWORD in printed
 

@@ -419,6 +419,15 @@ def demo(
     else:
         login = f"{summary.admin_email}  (its password was changed since the demo was created)"
     out.print(f"[bold]Log in:[/] {login}", markup=True, soft_wrap=True)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    out.print(f"[bold]Dashboard:[/] {base}/login", markup=True, soft_wrap=True)
+    for survey in summary.surveys:
+        out.print(
+            f"[bold]Survey page:[/] {base}/s/{summary.organisation_slug}/{survey.slug}",
+            markup=True,
+            soft_wrap=True,
+        )
+    out.print(f"[bold]API documentation:[/] {base}/docs", markup=True, soft_wrap=True)
     if no_serve:
         out.print(
             "Serve it with: cxpulse serve"

@@ -519,7 +519,34 @@ def _survey(session: Session, organisation_id: int, plan: SurveyPlan) -> Survey:
             default_language="en",
             touchpoint=plan.touchpoint,
             status="active",
+            presentation="stars" if plan.metric == "csat" else "numbers",
+            collect_options=DEMO_COLLECT_OPTIONS.get(plan.metric, {}),
+            reminder_days=3,
         )
+
+
+DEMO_COLLECT_OPTIONS: dict[str, dict[str, Any]] = {
+    "csat": {
+        "reasons": ["Slow answer", "Problem not solved", "Unfriendly", "Had to repeat myself"],
+        "reasons_i18n": {
+            "sv": ["Långsamt svar", "Problemet löstes inte", "Ovänligt", "Fick upprepa mig"],
+            "nl": [
+                "Traag antwoord",
+                "Probleem niet opgelost",
+                "Onvriendelijk",
+                "Moest alles herhalen",
+            ],
+        },
+        "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"],
+    },
+    "nps": {
+        "review_url": "https://reviews.example/demo-shop",
+        "referral_url": "https://demo-shop.example/invite",
+        "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"],
+    },
+}
+"""What the demo's surveys show on their pages: reasons after a low CSAT, review and referral
+links for NPS promoters, and the widget allowed on the demo server itself."""
 
 
 def _pick(rng: random.Random, weights: Mapping[str, float]) -> str:

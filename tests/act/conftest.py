@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from tests.smtp_server import SmtpTestServer, smtp_server
 
 from cxpulse.act.worker import OutboxWorker
 from cxpulse.collect.links import LinkSigner
 from cxpulse.store import accounts, surveys
 from cxpulse.store.models import Organisation, Survey
-from smtp_server import SmtpTestServer, smtp_server
 
 
 class Clock:

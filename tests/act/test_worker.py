@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.smtp_server import SmtpTestServer
 
 from cxpulse.act.worker import OutboxWorker, inline_worker_enabled
 from cxpulse.collect.invitations import InvitationRequest, create_invitations
 from cxpulse.config import ConfigError
 from cxpulse.store.models import Invitation, Organisation, OutboxItem, Survey
-from smtp_server import SmtpTestServer
 
 from .conftest import Clock
 
@@ -203,9 +203,10 @@ def test_unreachable_server_postpones_the_batch(
     survey: Survey,
     clock: Clock,
 ) -> None:
+    from tests.smtp_server import free_port
+
     from cxpulse.collect.links import LinkSigner
     from cxpulse.collect.smtp import SmtpSettings
-    from smtp_server import free_port
 
     _invite(
         sessions, org, survey, *(InvitationRequest(email=f"u{n}@example.com") for n in range(3))

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.smtp_server import SmtpTestServer
 
 from cxpulse.collect.invitations import InvitationRequest, create_invitations
 from cxpulse.store.models import Invitation, Organisation, OutboxItem, Survey
-from smtp_server import SmtpTestServer
 
 COUNT = 2000
 CLI = str(Path(sys.executable).parent / "cxpulse")

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.smtp_server import SmtpTestServer, smtp_server
 from typer.testing import CliRunner
 
 from cxpulse.cli import app
 from cxpulse.config import get_settings
 from cxpulse.store import accounts, surveys
 from cxpulse.store.models import Contact, Invitation
-from smtp_server import SmtpTestServer, smtp_server
 
 INVITE = ("invite", "--survey", "support-csat")
 

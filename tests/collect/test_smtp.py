@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tests.smtp_server import SmtpTestServer, free_port, smtp_server
 
 from cxpulse.collect.smtp import (
     DEFAULT_PUBLIC_URL,
@@ -15,7 +16,6 @@ from cxpulse.collect.smtp import (
     wire_body,
 )
 from cxpulse.config import ConfigError
-from smtp_server import SmtpTestServer, free_port, smtp_server
 
 MESSAGE = b"Subject: hi\r\nMessage-ID: <m1@x.example>\r\n\r\n.leading dot\nbare newline\r\nend"
 

@@ -17,12 +17,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.smtp_server import SmtpTestServer, smtp_server
 
 from cxpulse.act.worker import OutboxWorker
 from cxpulse.store import responses
 from cxpulse.store.models import Invitation, Response, Survey, Unsubscribe
 from cxpulse.web.state import AppState
-from smtp_server import SmtpTestServer, smtp_server
 
 from .helpers import World, bearer
 

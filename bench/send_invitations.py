@@ -67,11 +67,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--database", default=None)
     parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1, help="workers sending at once")
     args = parser.parse_args()
 
     from sqlalchemy.orm import Session
 
-    from cxpulse.act.worker import OutboxWorker
+    from cxpulse.act.worker import OutboxWorker, drain_together
     from cxpulse.collect.invitations import InvitationRequest, create_invitations
     from cxpulse.collect.links import LinkSigner
     from cxpulse.collect.smtp import SmtpSettings
@@ -115,11 +116,15 @@ def main() -> None:
     server.start()
     _wait_listening(port)
     smtp = SmtpSettings(host="127.0.0.1", port=port, mail_from="surveys@bench.example")
-    worker = OutboxWorker(engine, smtp, LinkSigner("bench-key"), batch_size=args.batch_size)
+    workers = [
+        OutboxWorker(engine, smtp, LinkSigner("bench-key"), batch_size=args.batch_size)
+        for _ in range(args.threads)
+    ]
     started = time.perf_counter()
-    stats = worker.drain(max_rounds=10**6)
+    stats = drain_together(workers)
     seconds = time.perf_counter() - started
-    worker.connection.close()
+    for worker in workers:
+        worker.connection.close()
     deadline = time.monotonic() + 10
     while received.value < stats.sent and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -127,11 +132,14 @@ def main() -> None:
     engine.dispose()
     rate = stats.sent / seconds if seconds else 0.0
     backend = engine.dialect.name
-    print("| database | emails | received | seconds | emails/s | target | invitations made/s |")
-    print("|---|---|---|---|---|---|---|")
     print(
-        f"| {backend} | {stats.sent:,} | {received.value:,} | {seconds:.1f} | {rate:,.0f} | "
-        f"{TARGET_PER_SECOND:.0f} | {args.count / made:,.0f} |"
+        "| database | threads | emails | received | seconds | emails/s | target "
+        "| invitations made/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {backend} | {args.threads} | {stats.sent:,} | {received.value:,} | {seconds:.1f} "
+        f"| {rate:,.0f} | {TARGET_PER_SECOND:.0f} | {args.count / made:,.0f} |"
     )
     if stats.sent != args.count or received.value != args.count:
         sys.exit(f"expected {args.count} emails, sent {stats.sent}, received {received.value}")

@@ -253,3 +253,30 @@ def test_the_web_app_sends_from_its_own_thread(
     monkeypatch.setenv("CXPULSE_INLINE_WORKER", "maybe")
     with pytest.raises(ConfigError):
         inline_worker_enabled()
+
+
+def test_workers_side_by_side_send_each_invitation_once(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    survey: Survey,
+    server: SmtpTestServer,
+) -> None:
+    from collections import Counter
+
+    from cxpulse.act.worker import drain_together
+    from cxpulse.collect.links import LinkSigner
+
+    ids = _invite(
+        sessions, org, survey, *(InvitationRequest(email=f"t{n}@x.example") for n in range(60))
+    )
+    workers = [
+        OutboxWorker(engine, server.settings(), LinkSigner("k"), batch_size=7) for _ in range(3)
+    ]
+    stats = drain_together(workers)
+    for each in workers:
+        each.connection.close()
+    assert stats.sent == 60
+    counted = Counter(r.parsed()["Message-ID"] for r in server.wait_for(60))
+    assert set(counted.values()) == {1}
+    assert len(counted) == len(ids)

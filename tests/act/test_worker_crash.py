@@ -34,7 +34,7 @@ def _start(engine: Engine, server: SmtpTestServer, log: Path) -> subprocess.Pope
     }
     with log.open("ab") as output:
         return subprocess.Popen(
-            [CLI, "worker", "--lock-seconds", "3", "--batch-size", "100"],
+            [CLI, "worker", "--lock-seconds", "3", "--batch-size", "100", "--threads", "2"],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -248,7 +248,8 @@ def _file_requests(file: Path, delay: str | None, language: str | None) -> list[
         "CXPULSE_SMTP_HOST=smtp.example.com CXPULSE_SMTP_PORT=587 CXPULSE_SMTP_STARTTLS=true "
         "CXPULSE_SMTP_USER=cx CXPULSE_SMTP_PASSWORD=secret CXPULSE_INLINE_WORKER=false "
         "cxpulse worker\n\n"
-        "cxpulse worker --once"
+        "cxpulse worker --once\n\n"
+        "cxpulse worker --threads 4"
     ),
 )
 def worker(
@@ -256,6 +257,15 @@ def worker(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, max=5000, help="Items claimed per round.")
     ] = 200,
+    threads: Annotated[
+        int,
+        typer.Option(
+            "--threads",
+            min=1,
+            max=32,
+            help="Emails sent at once, each over its own SMTP connection.",
+        ),
+    ] = 1,
     lock_seconds: Annotated[
         float,
         typer.Option(
@@ -274,7 +284,7 @@ def worker(
     CXPULSE_MAIL_FROM and CXPULSE_PUBLIC_URL. Run as many as you like: they never send the
     same email twice. Set CXPULSE_INLINE_WORKER=false on `cxpulse serve` when this runs.
     """
-    from cxpulse.act.worker import OutboxWorker
+    from cxpulse.act.worker import OutboxWorker, drain_together
     from cxpulse.collect.links import LinkSigner
     from cxpulse.collect.smtp import SmtpSettings
     from cxpulse.config import ConfigError
@@ -286,16 +296,20 @@ def worker(
         fail(str(error), code=2)
     with _store(settings) as sessions:
         engine = sessions.kw["bind"]
-        running = OutboxWorker(
-            engine,
-            smtp,
-            LinkSigner(settings.secret_key),
-            batch_size=batch_size,
-            lock_seconds=lock_seconds,
-        )
+        workers = [
+            OutboxWorker(
+                engine,
+                smtp,
+                LinkSigner(settings.secret_key),
+                batch_size=batch_size,
+                lock_seconds=lock_seconds,
+            )
+            for _ in range(threads)
+        ]
         if once:
-            stats = running.drain()
-            running.connection.close()
+            stats = drain_together(workers)
+            for each in workers:
+                each.connection.close()
             console().print(
                 f"sent {stats.sent:,}, skipped {stats.skipped:,}, retrying {stats.retried:,}, "
                 f"failed {stats.failed:,}",
@@ -310,11 +324,21 @@ def worker(
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         console(stderr=True).print(
-            f"cxpulse worker: sending through {smtp.host}:{smtp.port}; Ctrl+C stops it",
+            f"cxpulse worker: sending through {smtp.host}:{smtp.port} with {threads} "
+            "connection(s); Ctrl+C stops it",
             soft_wrap=True,
         )
         started = time.monotonic()
-        running.run(stop, idle_seconds=1.0)
+        running = [
+            threading.Thread(target=each.run, args=(stop,), kwargs={"idle_seconds": 1.0})
+            for each in workers
+        ]
+        for thread in running:
+            thread.start()
+        while any(thread.is_alive() for thread in running):
+            # Wake up now and then so that the signal handler runs in the main thread.
+            for thread in running:
+                thread.join(0.2)
         console(stderr=True).print(
             f"worker stopped after {time.monotonic() - started:.0f} s", soft_wrap=True
         )

@@ -382,3 +382,50 @@ def test_contacts_from_csv(client: TestClient, world: World) -> None:
     )
     assert upload.status_code == 201, upload.text
     assert [i["status"] for i in upload.json()["items"]] == ["scheduled", "scheduled"]
+
+
+def test_unsubscribe_page_in_a_real_browser_without_javascript(
+    app: FastAPI,
+    world: World,
+    worker: OutboxWorker,
+    server: SmtpTestServer,
+    db: sessionmaker[Session],
+    database_kind: str,
+) -> None:
+    if database_kind != "sqlite":
+        pytest.skip("one database is enough for the page itself")
+    from playwright.sync_api import sync_playwright
+    from tests import browser_support as support
+
+    from cxpulse.collect.invitations import InvitationRequest, create_invitations
+
+    with support.LiveServer(app) as live, sync_playwright() as playwright:
+        with db.begin() as session:
+            request = InvitationRequest(email="phone@example.com", language="nl")
+            create_invitations(session, world.a.id, world.a.survey_id, [request])
+        worker.drain()
+        [received] = server.wait_for(1)
+        path = urlsplit(received.parsed()["List-Unsubscribe"].strip("<>")).path
+        browser = support.launch_chromium(playwright)
+        try:
+            context = browser.new_context(
+                java_script_enabled=False, viewport={"width": 375, "height": 700}
+            )
+            page = context.new_page()
+            page.goto(live.url + path)
+            assert page.locator("html").get_attribute("lang") == "nl"
+            assert page.locator("h1").inner_text() == "Afmelden"
+            button = page.get_by_role("button", name="Ja, meld mij af")
+            page.keyboard.press("Tab")
+            assert button.evaluate("element => element === document.activeElement")
+            page.screenshot(path=support.artifact_dir("screenshots") / "unsubscribe-phone.png")
+            page.keyboard.press("Enter")
+            page.wait_for_load_state()
+            status = page.get_by_role("status")
+            assert "U bent afgemeld" in status.inner_text()
+            assert "phone@example.com" in status.inner_text()
+        finally:
+            browser.close()
+    with db() as session:
+        [row] = session.scalars(select(Unsubscribe)).all()
+    assert (row.email, row.source) == ("phone@example.com", "link")

@@ -6,6 +6,8 @@ SMTP server (aiosmtpd on loopback), on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -398,6 +400,8 @@ def test_unsubscribe_page_in_a_real_browser_without_javascript(
     from tests import browser_support as support
 
     from cxpulse.collect.invitations import InvitationRequest, create_invitations
+    from cxpulse.collect.mailer import compose
+    from cxpulse.store.models import Contact
 
     with support.LiveServer(app) as live, sync_playwright() as playwright:
         with db.begin() as session:
@@ -424,6 +428,38 @@ def test_unsubscribe_page_in_a_real_browser_without_javascript(
             status = page.get_by_role("status")
             assert "U bent afgemeld" in status.inner_text()
             assert "phone@example.com" in status.inner_text()
+            # The email itself: an NPS scale of eleven links fits a phone without scrolling.
+            nps = Survey(
+                id=99,
+                metric="nps",
+                scale_low=0,
+                scale_high=10,
+                questions={},
+                default_language="en",
+                presentation="numbers",
+                collect_options={},
+            )
+            invitation = Invitation(id=1, survey_id=99, language="mk")
+            contact = Contact(id=1, email="phone@example.com", name="Марија")
+            state: AppState = app.state.cxpulse
+            composed = compose(
+                invitation,
+                contact,
+                nps,
+                "Org-A",
+                links=state.links,
+                settings=server.settings(public_url=PUBLIC_URL),
+            )
+            html = _parts(email.message_from_bytes(composed.data, policy=email.policy.default))[1]
+            # A fresh page: the unsubscribe page's CSP would block the email's inline styles.
+            page = context.new_page()
+            page.set_content(html)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+            assert page.locator("a[href*='/r/']").count() == 11
+            first_link = page.locator("a[href*='/r/']").first.bounding_box()
+            assert first_link is not None
+            assert first_link["height"] >= 24  # WCAG 2.2 target size
+            page.screenshot(path=support.artifact_dir("screenshots") / "invitation-nps-phone.png")
         finally:
             browser.close()
     with db() as session:

@@ -286,15 +286,21 @@ class OutboxWorker:
         contact = context.contacts[invitation.contact_id]
         survey = context.surveys[invitation.survey_id]
         organisation = context.organisations[invitation.organisation_id]
-        composed = compose(
-            invitation,
-            contact,
-            survey,
-            organisation.name,
-            links=self.links,
-            settings=self.smtp_settings,
-            reminder=reminder,
-        )
+        try:
+            composed = compose(
+                invitation,
+                contact,
+                survey,
+                organisation.name,
+                links=self.links,
+                settings=self.smtp_settings,
+                reminder=reminder,
+            )
+        except Exception as error:  # a broken template or stored value: retrying cannot help
+            logger.exception("cannot compose the email of invitation %s", invitation_id)
+            message = f"cannot compose the email: {type(error).__name__}: {error}"
+            self._failed(item, invitation_id, reminder, message, stats, error, permanent=True)
+            return True
         try:
             self.connection.start(composed.sender, composed.recipient, composed.data)
         except (SmtpRefused, SmtpUnavailable) as error:
@@ -352,8 +358,10 @@ class OutboxWorker:
         message: str,
         stats: RoundStats,
         error: Exception,
+        *,
+        permanent: bool = False,
     ) -> None:
-        permanent = isinstance(error, SmtpRefused) and error.permanent
+        permanent = permanent or (isinstance(error, SmtpRefused) and error.permanent)
         now = self.clock()
         with self.sessions.begin() as session:
             if permanent or item.attempts >= self.max_attempts:

@@ -280,3 +280,41 @@ def test_workers_side_by_side_send_each_invitation_once(
     counted = Counter(r.parsed()["Message-ID"] for r in server.wait_for(60))
     assert set(counted.values()) == {1}
     assert len(counted) == len(ids)
+
+
+def test_monthly_reports_queued_by_the_report_stage_are_emailed_once(
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    survey: Survey,
+    worker: OutboxWorker,
+    server: SmtpTestServer,
+) -> None:
+    from datetime import UTC, datetime
+
+    from cxpulse.report.monthly import enqueue_due_reports
+    from cxpulse.store.models import ReportSchedule
+
+    with sessions.begin() as session:
+        session.add(
+            ReportSchedule(
+                organisation_id=org.id,
+                survey_id=survey.id,
+                recipients={"emails": ["boss@acme.example", "team@acme.example"]},
+                language="en",
+            )
+        )
+    with sessions.begin() as session:
+        [item] = enqueue_due_reports(session, datetime.now(UTC))
+        month = item.payload["month"]
+    stats = worker.drain()
+    assert stats.sent == 1
+    [received] = server.wait_for(1)
+    assert received.recipients == ["boss@acme.example", "team@acme.example"]
+    message = received.parsed()
+    assert message["Message-ID"].startswith("<cxpulse.report.")
+    assert month in message["Message-ID"]
+    assert "monthly report" in message["Subject"]
+    assert message.get_body(("html",)) is not None
+    assert worker.drain().claimed == 0
+    with sessions() as session:
+        assert session.scalars(select(OutboxItem.state)).all() == ["sent"]

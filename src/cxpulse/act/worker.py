@@ -1,4 +1,5 @@
-"""The outbox worker: sends invitation and reminder emails, exactly once each.
+"""The outbox worker: sends invitation and reminder emails, exactly once each, and the
+emails other stages queue (monthly reports, through ``composers``).
 
 A round (``run_once``) schedules due reminders, claims a batch of due outbox items, and for
 each one:
@@ -32,13 +33,20 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import format_datetime, parseaddr
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.collect import invitations as triggers
 from cxpulse.collect.links import LinkSigner
-from cxpulse.collect.mailer import compose
+from cxpulse.collect.mailer import (
+    Composed,
+    address_header,
+    compose,
+    header_text,
+    multipart_alternative,
+)
 from cxpulse.collect.smtp import (
     DeliveryUnknown,
     SmtpConnection,
@@ -56,6 +64,45 @@ from cxpulse.store.types import utc_now
 logger = logging.getLogger("cxpulse.worker")
 
 KINDS = (triggers.INVITATION_KIND, triggers.REMINDER_KIND)
+REPORT_KIND = "report"
+
+ItemComposer = Callable[[Session, outbox.Claimed, SmtpSettings], Composed | None]
+"""Turns an outbox item of another kind into the email to send (None: nothing to send)."""
+
+
+def compose_report(session: Session, item: outbox.Claimed, smtp: SmtpSettings) -> Composed | None:
+    """A monthly report (``report.monthly`` queues them) as one email to its recipients."""
+    # The worker runs the background work of every stage, reports included; imported here
+    # so that the collect and act stages themselves never depend on the report stage.
+    from cxpulse.report.monthly import report_email
+
+    payload = item.payload
+    recipients = [str(r).strip() for r in payload.get("recipients", []) if str(r).strip()]
+    if not recipients:
+        return None
+    month = str(payload["month"])
+    content = report_email(session, item.organisation_id, int(payload["survey_id"]), month)
+    ident = f"<cxpulse.report.{int(payload['schedule_id'])}.{month}@{smtp.domain}>"
+    headers = [
+        ("Subject", header_text(content.subject)),
+        ("From", address_header(*parseaddr(smtp.mail_from))),
+        ("To", ", ".join(address_header("", r) for r in recipients)),
+        ("Date", format_datetime(utc_now())),
+        ("Message-ID", ident),
+        ("Auto-Submitted", "auto-generated"),
+    ]
+    data = multipart_alternative(headers, content.text, content.html)
+    return Composed(
+        message_id=ident,
+        sender=smtp.from_address,
+        recipient=recipients[0],
+        language=str(payload.get("language") or "en"),
+        data=data,
+        also_to=tuple(recipients[1:]),
+    )
+
+
+DEFAULT_COMPOSERS: dict[str, ItemComposer] = {REPORT_KIND: compose_report}
 DEFAULT_BATCH_SIZE = 200
 REMINDER_INTERVAL_SECONDS = 60.0
 
@@ -99,8 +146,11 @@ class OutboxWorker:
         max_attempts: int = outbox.DEFAULT_MAX_ATTEMPTS,
         connection_factory: Callable[[SmtpSettings], SmtpConnection] = SmtpConnection,
         clock: Callable[[], datetime] = utc_now,
+        composers: Mapping[str, ItemComposer] | None = None,
     ) -> None:
         self.engine = engine
+        self.composers = dict(DEFAULT_COMPOSERS if composers is None else composers)
+        self.kinds = (*KINDS, *self.composers)
         self.smtp_settings = smtp
         self.links = links
         self.batch_size = batch_size
@@ -121,12 +171,12 @@ class OutboxWorker:
             self._next_reminder_check = time.monotonic() + REMINDER_INTERVAL_SECONDS
             stats.reminders_scheduled = self.schedule_reminders()
         with self.read_sessions() as session:
-            if not outbox.has_due(session, KINDS, now=self.clock()):
+            if not outbox.has_due(session, self.kinds, now=self.clock()):
                 return stats
         with self.sessions.begin() as session:
             items = outbox.claim(
                 session,
-                KINDS,
+                self.kinds,
                 limit=self.batch_size,
                 lock_seconds=self.lock_seconds,
                 now=self.clock(),
@@ -271,6 +321,8 @@ class OutboxWorker:
 
     def _handle(self, item: outbox.Claimed, context: _Context, stats: RoundStats) -> bool:
         """Send or close one item; False when the server is unreachable."""
+        if item.kind in self.composers:
+            return self._handle_other(item, stats)
         invitation_id = int(item.payload.get("invitation_id", 0))
         reminder = item.kind == triggers.REMINDER_KIND
         skip = self._skip_reason(item, context)
@@ -302,7 +354,7 @@ class OutboxWorker:
             self._failed(item, invitation_id, reminder, message, stats, error, permanent=True)
             return True
         try:
-            self.connection.start(composed.sender, composed.recipient, composed.data)
+            self.connection.start(composed.sender, composed.recipients, composed.data)
         except (SmtpRefused, SmtpUnavailable) as error:
             self._failed(item, invitation_id, reminder, str(error), stats, error)
             return not isinstance(error, SmtpUnavailable)
@@ -332,6 +384,43 @@ class OutboxWorker:
         stats.sent += 1
         if not reminder:
             context.last_sent[contact.id] = sent_at
+        return True
+
+    def _handle_other(self, item: outbox.Claimed, stats: RoundStats) -> bool:
+        """An item of another stage (a report): compose, then the same two-step send."""
+        # No invitation to update: ``_failed`` and friends are told so with id 0, reminder.
+        try:
+            with self.read_sessions() as session:
+                composed = self.composers[item.kind](session, item, self.smtp_settings)
+        except Exception as error:
+            logger.exception("cannot compose outbox item %s (%s)", item.id, item.kind)
+            message = f"cannot compose the email: {type(error).__name__}: {error}"
+            self._failed(item, 0, True, message, stats, error, permanent=True)
+            return True
+        if composed is None:
+            with self.sessions.begin() as session:
+                outbox.drop(session, item, "nothing to send", now=self.clock())
+            stats.skipped += 1
+            return True
+        try:
+            self.connection.start(composed.sender, composed.recipients, composed.data)
+        except (SmtpRefused, SmtpUnavailable) as error:
+            self._failed(item, 0, True, str(error), stats, error)
+            return not isinstance(error, SmtpUnavailable)
+        with self.sessions.begin() as session:
+            held = outbox.finish(session, item, now=self.clock())
+        if not held:
+            self.connection.abandon()
+            stats.skipped += 1
+            return True
+        try:
+            self.connection.complete()
+        except SmtpRefused as error:
+            self._failed(item, 0, True, str(error), stats, error)
+            return True
+        except DeliveryUnknown as error:
+            logger.warning("outbox item %s: %s; counted as sent", item.id, error)
+        stats.sent += 1
         return True
 
     def _refused_after_commit(

@@ -62,9 +62,15 @@ class Composed:
     recipient: str
     language: str
     data: bytes
+    also_to: tuple[str, ...] = ()
+    """Further recipients of the same message (a report to several people)."""
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return (self.recipient, *self.also_to)
 
 
-def _header_text(text: str) -> str:
+def header_text(text: str) -> str:
     """A header value, RFC 2047-encoded when it is not plain ASCII."""
     flat = " ".join(text.split())
     if flat.isascii():
@@ -72,7 +78,7 @@ def _header_text(text: str) -> str:
     return Header(flat, "utf-8", maxlinelen=76).encode(linesep="\r\n")
 
 
-def _address(name: str, address: str) -> str:
+def address_header(name: str, address: str) -> str:
     return formataddr((" ".join(name.split()), address), charset="utf-8")
 
 
@@ -224,9 +230,9 @@ def compose(
 
     ident = message_id(invitation.id, settings, reminder=reminder)
     headers = [
-        ("Subject", _header_text(subject)),
-        ("From", _address(*parseaddr(settings.mail_from))),
-        ("To", _address(contact.name or "", contact.email)),
+        ("Subject", header_text(subject)),
+        ("From", address_header(*parseaddr(settings.mail_from))),
+        ("To", address_header(contact.name or "", contact.email)),
         ("Date", format_datetime(utc_now())),
         ("Message-ID", ident),
         ("Content-Language", language),

@@ -25,7 +25,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -159,18 +159,20 @@ class SmtpConnection:
         except (OSError, smtplib.SMTPException):
             self.abandon()
 
-    def start(self, sender: str, recipient: str, message: bytes) -> None:
+    def start(self, sender: str, recipient: str | Sequence[str], message: bytes) -> None:
         """MAIL, RCPT, DATA and the message without its end: nothing is delivered yet."""
         smtp = self._connected()
+        recipients = [recipient] if isinstance(recipient, str) else list(recipient)
         try:
             code, reply = smtp.mail(sender)
             if code != 250:
                 self._reset(smtp)
                 raise SmtpRefused("MAIL FROM", code, _text(reply))
-            code, reply = smtp.rcpt(recipient)
-            if code not in (250, 251):
-                self._reset(smtp)
-                raise SmtpRefused("RCPT TO", code, _text(reply))
+            for each in recipients:
+                code, reply = smtp.rcpt(each)
+                if code not in (250, 251):
+                    self._reset(smtp)
+                    raise SmtpRefused("RCPT TO", code, f"{each}: {_text(reply)}")
             smtp.putcmd("data")
             code, reply = smtp.getreply()
             if code != 354:

@@ -170,6 +170,8 @@ class OutboxWorker:
         if time.monotonic() >= self._next_reminder_check:
             self._next_reminder_check = time.monotonic() + REMINDER_INTERVAL_SECONDS
             stats.reminders_scheduled = self.schedule_reminders()
+            if REPORT_KIND in self.composers:
+                self.schedule_reports()
         with self.read_sessions() as session:
             if not outbox.has_due(session, self.kinds, now=self.clock()):
                 return stats
@@ -236,6 +238,21 @@ class OutboxWorker:
             return 0
         with self.sessions.begin() as session:
             return triggers.schedule_reminders(session, now=self.clock())
+
+    def schedule_reports(self) -> int:
+        """Queue last month's report of each active schedule, once a month (see
+        ``report.monthly.enqueue_due_reports``); the count queued."""
+        from cxpulse.report.monthly import enqueue_due_reports
+        from cxpulse.store.models import ReportSchedule
+
+        with self.read_sessions() as session:
+            wanted = session.scalar(
+                select(ReportSchedule.id).where(ReportSchedule.active.is_(True)).limit(1)
+            )
+        if wanted is None:
+            return 0
+        with self.sessions.begin() as session:
+            return len(enqueue_due_reports(session, self.clock()))
 
     # a batch
 

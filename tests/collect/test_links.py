@@ -47,3 +47,12 @@ def test_tampered_tokens_are_refused(change: str) -> None:
     else:
         with pytest.raises(LinkProblem):
             signer.verify(payload + "." + "A" * 300, "answer", now=NOW)
+
+
+def test_a_token_with_non_ascii_characters_is_damaged_not_a_crash() -> None:
+    signer = LinkSigner("secret")
+    payload = signer.issue("answer", 1, 1, now=NOW).partition(".")[0]
+    for token in (f"{payload}.é", "abc.é", "é.abc"):
+        with pytest.raises(LinkProblem) as caught:
+            signer.verify(token, "answer", now=NOW)
+        assert not caught.value.expired

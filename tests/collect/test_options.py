@@ -38,6 +38,9 @@ def test_reasons_in_a_language_fall_back_when_incomplete() -> None:
         ({"reasons": [""]}, "reasons"),
         ({"review_url": "javascript:alert(1)"}, "review_url"),
         ({"allowed_origins": ["https://shop.example/path"]}, "allowed_origins"),
+        ({"review_url": "http://[::1"}, "review_url"),
+        ({"allowed_origins": ["http://[::1"]}, "allowed_origins"),
+        ({"allowed_origins": ["http://shop.example:port"]}, "allowed_origins"),
     ],
 )
 def test_bad_options_name_their_field(document: dict[str, object], field: str) -> None:

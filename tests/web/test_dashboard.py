@@ -436,3 +436,23 @@ def test_goals_show_and_their_names_stay_text(
     assert any("\\u003c" in spec for spec in specs)
     assert all("<" not in spec for spec in specs)
     assert all(json.loads(spec)["$schema"].startswith("https://vega") for spec in specs)
+
+
+def test_login_from_another_site_is_refused(client: TestClient, world: World) -> None:
+    """Login CSRF: a page elsewhere must not sign a visitor in to an account it chose."""
+    credentials = {"email": world.a.emails["viewer"], "password": PASSWORD}
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    ):
+        answer = client.post("/login", data=credentials, headers=headers, follow_redirects=False)
+        assert answer.status_code == 403, headers
+        assert SESSION_COOKIE not in client.cookies
+    same = client.post(
+        "/login",
+        data=credentials,
+        headers={"Origin": "https://testserver", "Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
+    assert same.status_code == 303

@@ -314,6 +314,7 @@ BAD_ANSWERS: list[tuple[Any, list[str]]] = [
     ({}, ["body", "score"]),
     ({"score": None}, ["body", "score"]),
     ({"score": 6}, ["body", "score"]),
+    ({"score": 10**400}, ["body", "score"]),
     ({"score": 0}, ["body", "score"]),
     ({"score": 3.5}, ["body", "score"]),
     ({"score": "5"}, ["body", "score"]),

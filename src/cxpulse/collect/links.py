@@ -85,7 +85,7 @@ class LinkSigner:
     def verify(self, token: str, purpose: Purpose, *, now: float | None = None) -> LinkClaims:
         """The claims of a valid token for ``purpose``; raises ``LinkProblem`` otherwise."""
         payload, dot, signature = token.partition(".")
-        if not dot or len(token) > 200 or not payload.isascii():
+        if not dot or len(token) > 200 or not token.isascii():
             raise LinkProblem("this link is damaged")
         if not hmac.compare_digest(self._sign(purpose, payload), signature):
             raise LinkProblem("this link is damaged")

@@ -72,7 +72,11 @@ class CollectOptions:
 
 def normalise_origin(origin: str) -> str:
     """``HTTPS://Shop.Example:443/`` -> ``https://shop.example``; raises ``ValueError``."""
-    parts = urlsplit(origin.strip())
+    try:
+        parts = urlsplit(origin.strip())
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise ValueError(f"not a web origin: {origin!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not a web origin: {origin!r}")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
@@ -87,8 +91,12 @@ def _url(name: str, value: object) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > 2000:
         raise OptionError(name, "must be a web address of at most 2,000 characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:  # such as an unclosed IPv6 bracket
+        raise OptionError(name, "is not a web address") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise OptionError(name, "must start with https:// or http://")
     return value
 

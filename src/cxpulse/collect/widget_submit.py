@@ -191,7 +191,9 @@ def _score(survey: Survey, value: object, problems: list[FieldProblem]) -> float
         problems.append((("score",), f"must be a number, not {type(value).__name__}"))
         return None
     scale = survey.scale
-    if not math.isfinite(value) or not scale.contains(value):
+    # Bounds first: ``math.isfinite`` overflows on integers beyond a float (10**400).
+    in_bounds = scale.low <= value <= scale.high
+    if not in_bounds or not math.isfinite(value) or not scale.contains(value):
         problems.append((("score",), f"must be a whole number from {scale.low} to {scale.high}"))
         return None
     return float(value)

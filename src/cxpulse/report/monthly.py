@@ -221,13 +221,18 @@ def _benchmark(
     if metric is not Metric.CSAT or not organisation.industry:
         return None, None
     from cxpulse.metrics.benchmarks import ACSI_CAVEAT, find_industry
+    from cxpulse.report.views import pick_benchmark
 
-    try:
-        found = find_industry(organisation.industry)
-    except LookupError:
+    # The dashboard's choice (an exact industry name first), so that both show one line.
+    chosen = pick_benchmark(organisation.industry)
+    if chosen is None:
         return None, None
-    latest = max(found, key=lambda s: s.year)
-    return charts.benchmark_line(latest), ACSI_CAVEAT
+    found = [
+        s
+        for s in find_industry(chosen.industry)
+        if s.industry == chosen.industry and s.year == chosen.year
+    ]
+    return charts.benchmark_line(found[0]), ACSI_CAVEAT
 
 
 def property_dimensions(

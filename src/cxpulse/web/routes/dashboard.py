@@ -43,6 +43,7 @@ from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import auth
 from cxpulse.web.routes.common import SurveyId
+from cxpulse.web.same_origin import same_origin
 from cxpulse.web.schemas import LoginIn
 from cxpulse.web.state import app_state
 from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
@@ -164,6 +165,14 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 async def login_form(request: Request) -> Response:
     """The HTML form's login: it runs the JSON login itself (same rate limit, password check,
     audit entry and cookies) and turns its answer into a page or a redirect."""
+    if not same_origin(request):
+        # Login CSRF: another site must not sign a visitor in to an account of its choosing.
+        return _render(
+            request,
+            "app/login.html",
+            {"next": "/app", "email": "", "error": "Please log in from this site's login page."},
+            403,
+        )
     form = await request.form()
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
@@ -461,11 +470,18 @@ def tables_csv(table: list[list[Any]]) -> bytes:
 
 def tables_xlsx(table: list[list[Any]]) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("metrics")
     for row in table:
-        sheet.append([neutralise_cell(v) if isinstance(v, str) else v for v in row])
+        # Control characters (allowed in segment values) cannot be stored in a workbook.
+        sheet.append(
+            [
+                neutralise_cell(ILLEGAL_CHARACTERS_RE.sub("", v)) if isinstance(v, str) else v
+                for v in row
+            ]
+        )
     with tempfile.TemporaryFile() as file:
         workbook.save(file)
         file.seek(0)

@@ -44,6 +44,7 @@ from cxpulse.collect.links import LinkProblem
 from cxpulse.collect.options import CollectOptions, OptionError, parse_options
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Contact, Invitation, Organisation, Survey
+from cxpulse.web.same_origin import same_origin
 from cxpulse.web.state import AppState, app_state, database_turn
 from cxpulse.web.tokens import retry_after_header
 
@@ -504,24 +505,12 @@ def _guard(request: Request) -> None:
             "Too many answers came from your address. Please wait a minute and try again.",
             retry_after=retry_after_header(wait),
         )
-    if request.headers.get("sec-fetch-site") == "cross-site" or not _same_origin(request):
+    if not same_origin(request):
         raise PageProblem(
             403,
             "This form could not be sent",
             "Please open the survey page itself and answer there.",
         )
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True  # older browsers and non-browser clients; the form token still holds
-    if origin == "null":
-        # Privacy settings can hide the origin; the browser's own fetch metadata then tells.
-        return request.headers.get("sec-fetch-site") == "same-origin"
-    host = request.headers.get("host", "")
-    parts = urlsplit(origin)
-    return parts.netloc.lower() == host.lower() and parts.scheme in ("http", "https")
 
 
 def _too_long() -> PageProblem:

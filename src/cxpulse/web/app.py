@@ -11,6 +11,8 @@ is and left open at shutdown; one created here is disposed of.
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -56,6 +58,27 @@ from cxpulse.web.state import (
 from cxpulse.web.tokens import SessionSigner, TokenBucket
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+_charts_warming: threading.Thread | None = None
+
+
+def _warm_up_charts() -> None:
+    """Start the chart renderer's JavaScript engine beside the server, once per process, so
+    that the first dashboard visitor does not wait ~0.5 s for it."""
+    global _charts_warming
+    if _charts_warming is None:
+
+        def warm() -> None:
+            from cxpulse.report import charts
+
+            try:
+                charts.warm_up()
+            except Exception:  # the first chart drawn will try again and report
+                logging.getLogger("cxpulse.web").debug("chart warm-up failed", exc_info=True)
+
+        _charts_warming = threading.Thread(target=warm, name="cxpulse-charts-warm-up", daemon=True)
+        _charts_warming.start()
+
 
 DESCRIPTION = """\
 The cxpulse REST API: surveys, responses, scores with confidence intervals, contacts and
@@ -103,6 +126,7 @@ def create_app(
         from cxpulse.act.worker import start_inline_worker
 
         inline_worker = start_inline_worker(state.engine, settings)
+        _warm_up_charts()
         freeze_startup_objects()
         try:
             yield

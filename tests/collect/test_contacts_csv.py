@@ -100,3 +100,31 @@ def test_problems_refuse_the_file_unless_skipped(
     with sessions.begin() as session:
         result = import_contacts(session, org.id, parsed.rows, parsed.problems, skip_invalid=True)
     assert (result.created, result.invalid) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        '"a@b.se\nBcc:x@y.se"',
+        '"victim@x.se\n\nText"',
+        '"a@b.se\rBcc:x@y.se"',
+        "ann@exämple.se",
+        "a b@c.se",
+    ],
+)
+def test_addresses_that_could_break_a_header_are_refused(address: str) -> None:
+    parsed = parse_contacts(f"external_id,email\nc-1,{address}\n")
+    assert [(p.line, p.column) for p in parsed.problems] == [(2, "email")]
+    assert parsed.rows == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "external_id,email\nc-1," + "x" * 200_000 + "\n",
+        "external_id,email," + "y" * 200_000 + "\nc-1,a@example.com,1\n",
+    ],
+)
+def test_a_cell_over_the_csv_field_limit_is_a_file_problem(text: str) -> None:
+    with pytest.raises(CsvProblem, match=r"line \d+: field larger than field limit"):
+        parse_contacts(text)

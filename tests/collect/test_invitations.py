@@ -171,6 +171,10 @@ def test_invalid_requests_name_the_item_and_field(
     cases = [
         (InvitationRequest(), "contact_id"),
         (InvitationRequest(email="not-an-address"), "email"),
+        (InvitationRequest(email="a@b.se\nBcc:x@y.se"), "email"),
+        (InvitationRequest(email="victim@x.se\n\nText"), "email"),
+        (InvitationRequest(external_id="c-1", email="a@b.se\r\nBcc: x@y.se"), "email"),
+        (InvitationRequest(email="åsa@exempel.se"), "email"),
         (InvitationRequest(email="a@example.com", delay="1h", send_at=datetime.now(UTC)), "delay"),
         (InvitationRequest(email="a@example.com", language="xx"), "language"),
         (InvitationRequest(contact_id=10**9), "contact_id"),

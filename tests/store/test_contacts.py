@@ -62,3 +62,35 @@ def test_deleting_a_contact_keeps_their_responses(
     session.expire_all()
     kept = responses.get_response(session, org.id, response.id)
     assert kept.contact_id is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@b.se\nBcc:x@y.se",
+        "victim@x.se\n\nText",
+        "a@b.se\rBcc:x@y.se",
+        "tab\t@b.se",
+        "del\x7f@b.se",
+        "åsa@exempel.se",
+        "two@at@b.se",
+        "@b.se",
+        "a@localhost",
+        "a@" + "b" * 320 + ".se",
+    ],
+)
+def test_addresses_that_cannot_go_in_a_header_are_refused(
+    session: Session, org: Organisation, address: str
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        contacts.create_contact(session, org.id, email=address)
+    assert refused.value.field == "email"
+    ann = contacts.create_contact(session, org.id, external_id="crm-9", email=" ann@example.com ")
+    assert ann.email == "ann@example.com"
+    with pytest.raises(Invalid, match="email"):
+        contacts.update_contact(session, org.id, ann.id, email=address)
+    with pytest.raises(Invalid, match="email"):
+        contacts.upsert_contact(session, org.id, "crm-9", email=address)
+    with pytest.raises(Invalid, match="email"):
+        contacts.upsert_contact(session, org.id, "crm-10", email=address)
+    assert ann.email == "ann@example.com"

@@ -74,3 +74,18 @@ def test_deleting_a_contact_keeps_their_responses(client: TestClient, world: Wor
         again = client.get(f"/api/v1/responses/{item['id']}", headers=headers)
         assert again.status_code == 200
         assert again.json()["contact_id"] is None
+
+
+def test_an_address_with_a_line_break_is_a_field_error(client: TestClient, world: World) -> None:
+    headers = bearer(world.a.write_key)
+    for body in ({"email": "a@b.se\nBcc:x@y.se"}, {"email": "victim@x.se\r\n\r\nText"}):
+        refused = client.post(URL, json=body, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["loc"] == ["body", "email"]
+    created = client.post(URL, json={"email": "a@b.se"}, headers=headers)
+    assert created.status_code == 201
+    changed = client.patch(
+        f"{URL}/{created.json()['id']}", json={"email": "a@b.se\nBcc:x@y.se"}, headers=headers
+    )
+    assert changed.status_code == 422
+    assert changed.json()["detail"][0]["loc"] == ["body", "email"]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from cxpulse import i18n
 from cxpulse.collect.invitations import InvitationRequest, resolve_contact
+from cxpulse.store._values import email_problem
 from cxpulse.store.errors import Invalid
 from cxpulse.store.models import Contact
 
@@ -82,11 +83,6 @@ def decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _looks_like_email(text: str) -> bool:
-    local, at, domain = text.rpartition("@")
-    return bool(at and local and "." in domain and " " not in text and len(text) <= 320)
-
-
 def parse_contacts(text: str) -> ParsedContacts:
     """Rows and problems of a CSV text (comma, semicolon or tab separated)."""
     sample = text[:4096]
@@ -95,7 +91,10 @@ def parse_contacts(text: str) -> ParsedContacts:
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise CsvProblem(f"line {reader.line_num}: {error}") from None
     if not header:
         raise CsvProblem("the file is empty: the first line must name the columns")
     columns = [
@@ -108,14 +107,18 @@ def parse_contacts(text: str) -> ParsedContacts:
     if len([c for c in columns if c not in KNOWN_COLUMNS]) > MAX_ATTRIBUTE_COLUMNS:
         raise CsvProblem(f"at most {MAX_ATTRIBUTE_COLUMNS} attribute columns")
     parsed = ParsedContacts()
-    for line_index, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(parsed.rows) + len(parsed.problems) >= MAX_ROWS:
-            raise CsvProblem(f"more than {MAX_ROWS:,} rows: split the file")
-        row = _row(line_index, columns, cells, parsed.problems)
-        if row is not None:
-            parsed.rows.append(row)
+    try:
+        for line_index, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(parsed.rows) + len(parsed.problems) >= MAX_ROWS:
+                raise CsvProblem(f"more than {MAX_ROWS:,} rows: split the file")
+            row = _row(line_index, columns, cells, parsed.problems)
+            if row is not None:
+                parsed.rows.append(row)
+    except csv.Error as error:
+        # Such as a cell over the csv module's field size limit (128 KB).
+        raise CsvProblem(f"line {reader.line_num}: {error}") from None
     return parsed
 
 
@@ -136,8 +139,8 @@ def _row(
         problems.append(RowProblem(line, "external_id", "a row needs an external_id or an email"))
     if external_id is not None and len(external_id) > 200:
         problems.append(RowProblem(line, "external_id", "is longer than 200 characters"))
-    if email is not None and not _looks_like_email(email):
-        problems.append(RowProblem(line, "email", f"{email[:80]!r} is not an email address"))
+    if email is not None and (problem := email_problem(email)) is not None:
+        problems.append(RowProblem(line, "email", f"{email[:80]!r} {problem}"))
     if locale is not None and (len(locale) > 35 or i18n.normalise(locale) is None):
         problems.append(
             RowProblem(line, "locale", f"{locale[:40]!r} is not one of {', '.join(i18n.LANGUAGES)}")

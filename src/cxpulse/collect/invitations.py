@@ -130,17 +130,12 @@ def _check_request(request: InvitationRequest, index: int) -> None:
         raise Invalid(
             "contact_id", "give contact_id alone, or external_id/email instead", index=index
         )
-    if request.email is not None and not _looks_like_email(request.email):
-        raise Invalid("email", "is not an email address", index=index)
+    if request.email is not None:
+        values.email("email", request.email, index=index)
     if request.language is not None and i18n.normalise(request.language) is None:
         raise Invalid("language", f"must be one of {', '.join(i18n.LANGUAGES)}", index=index)
     if request.idempotency_key is not None:
         values.required_text("idempotency_key", request.idempotency_key, 200, index=index)
-
-
-def _looks_like_email(text: str) -> bool:
-    local, at, domain = text.strip().rpartition("@")
-    return bool(at and local and "." in domain and " " not in text.strip() and len(text) <= 320)
 
 
 def _find_by_email(session: Session, organisation_id: int, email: str) -> Contact | None:

@@ -126,3 +126,38 @@ def instant(field: str, value: date | datetime) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     raise Invalid(field, f"must be a date or a date and time, not {type(value).__name__}")
+
+
+MAX_EMAIL_LENGTH = 320
+
+
+def email_problem(address: str) -> str | None:
+    """Why ``address`` cannot be emailed, or None when it can.
+
+    Strict on purpose: the address goes into the To header, so a control character or line
+    break would let it add headers or body text, and we send without SMTPUTF8, so non-ASCII
+    addresses could not be delivered anyway.
+    """
+    if len(address) > MAX_EMAIL_LENGTH:
+        return f"is {len(address)} characters long; at most {MAX_EMAIL_LENGTH} are allowed"
+    if any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in address):
+        return "may hold only ASCII letters, digits and punctuation (no spaces or line breaks)"
+    local, at, domain = address.partition("@")
+    if not at or "@" in domain:
+        return "needs exactly one @"
+    if not local:
+        return "needs a name before the @"
+    if "." not in domain or domain.startswith(".") or domain.endswith("."):
+        return "needs a domain with a dot after the @, such as example.com"
+    return None
+
+
+def email(field: str, value: str | None, *, index: int | None = None) -> str | None:
+    """A trimmed email address that is safe to put in a header; empty means absent."""
+    address = text(field, value, MAX_EMAIL_LENGTH, index=index)
+    if address is None:
+        return None
+    problem = email_problem(address)
+    if problem is not None:
+        raise Invalid(field, problem, index=index)
+    return address

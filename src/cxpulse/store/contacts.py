@@ -48,7 +48,7 @@ def create_contact(
     contact = Contact(
         organisation_id=organisation_id,
         external_id=external,
-        email=values.text("email", email, 320),
+        email=values.email("email", email),
         name=values.text("name", name, 200),
         locale=values.text("locale", locale, 35),
         attributes=values.text_mapping("attributes", attributes),
@@ -116,7 +116,7 @@ def update_contact(
         _check_external_id_free(session, organisation_id, external, contact.id)
         contact.external_id = external
     if email is not values.UNSET:
-        contact.email = values.text("email", email, 320)
+        contact.email = values.email("email", email)
     if name is not values.UNSET:
         contact.name = values.text("name", name, 200)
     if locale is not values.UNSET:
@@ -155,7 +155,7 @@ def upsert_contact(
         )
         return created, True
     if email is not None:
-        contact.email = values.text("email", email, 320)
+        contact.email = values.email("email", email)
     if name is not None:
         contact.name = values.text("name", name, 200)
     if locale is not None:

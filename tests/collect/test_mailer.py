@@ -11,7 +11,14 @@ import pytest
 
 from cxpulse import i18n
 from cxpulse.collect.links import LinkSigner
-from cxpulse.collect.mailer import compose, language_of
+from cxpulse.collect.mailer import (
+    HeaderInjection,
+    compose,
+    header_text,
+    language_of,
+    multipart_alternative,
+)
+from cxpulse.collect.questions import EMOJI_FACES, THUMB_FACES
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store.models import Contact, Invitation, Survey
 
@@ -141,6 +148,51 @@ def test_the_surveys_question_presentation_and_pixel() -> None:
     plain, html = _bodies(message)
     assert "¿Qué tal &lt;fue&gt;?" in html
     assert "¿Qué tal <fue>?" in plain
-    assert "★★★★★</a>" in html
+    assert "★★★★★ 5</a>" in html
     [pixel] = re.findall(r'<img src="https://cx\.example/o/([^"]+)\.gif"', html)
     assert LINKS.verify(pixel, "open").invitation_id == 5
+
+
+@pytest.mark.parametrize(
+    "address", ["a@b.se\nBcc:x@y.se", "victim@x.se\n\nText", "a@b.se\r\nBcc: x@y.se"]
+)
+def test_an_address_with_a_line_break_is_refused_not_sent(address: str) -> None:
+    # The store refuses such addresses; this guards rows stored before it did.
+    contact = Contact(id=1, email=address, name="Ann")
+    with pytest.raises(HeaderInjection):
+        _compose(Invitation(id=5, survey_id=7), contact, _survey())
+
+
+def test_header_values_may_only_break_lines_by_folding() -> None:
+    for value in ("x\r\nBcc: y@z.se", "x\nBcc: y@z.se", "x\rBcc: y@z.se", "x\r\n\r\nbody"):
+        with pytest.raises(HeaderInjection):
+            multipart_alternative([("Subject", value)], "text", "<p>html</p>")
+    # A long non-ASCII subject is folded with CRLF and a space: that is allowed.
+    folded = header_text("Ärende " * 30)
+    assert "\r\n " in folded
+    message = _parse(multipart_alternative([("Subject", folded)], "text", "<p>html</p>"))
+    assert str(message["Subject"]).startswith("Ärende Ärende")
+
+
+@pytest.mark.parametrize(
+    ("presentation", "low", "high", "faces"),
+    [("emoji", 1, 5, EMOJI_FACES), ("thumbs", 0, 1, THUMB_FACES)],
+)
+def test_the_email_shows_the_answer_pages_faces_with_their_numbers(
+    presentation: str, low: int, high: int, faces: tuple[str, ...]
+) -> None:
+    survey = _survey(presentation=presentation, scale_low=low, scale_high=high)
+    contact = Contact(id=1, email="a@example.com", name=None)
+    _plain, html = _bodies(_parse(_compose(Invitation(id=5, survey_id=7), contact, survey)))
+    shown = re.findall(r'title="\d+"[^>]*>([^<]*)</a>', html)
+    assert shown == [f"{face} {value}" for value, face in enumerate(faces, start=low)]
+
+
+def test_star_links_read_as_their_number() -> None:
+    survey = _survey(presentation="stars")
+    contact = Contact(id=1, email="a@example.com", name=None)
+    _plain, html = _bodies(_parse(_compose(Invitation(id=5, survey_id=7), contact, survey)))
+    shown = re.findall(r'title="\d+"[^>]*>([^<]*)</a>', html)
+    assert shown == [f"{'★' * n} {n}" for n in range(1, 6)]
+    numbers = _bodies(_parse(_compose(Invitation(id=5, survey_id=7), contact, _survey())))[1]
+    assert re.findall(r'title="\d+"[^>]*>([^<]*)</a>', numbers) == ["1", "2", "3", "4", "5"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import quopri
+import re
 import secrets
 from dataclasses import dataclass
 from email.header import Header
@@ -25,6 +26,7 @@ import jinja2
 from cxpulse import i18n
 from cxpulse.collect.links import UNSUBSCRIBE_LINK_DAYS, LinkSigner
 from cxpulse.collect.options import parse_options
+from cxpulse.collect.questions import EMOJI_FACES, THUMB_FACES
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store.models import Contact, Invitation, Survey
 from cxpulse.store.types import utc_now
@@ -32,8 +34,15 @@ from cxpulse.store.types import utc_now
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates" / "email"
 DOMAIN = "emails"
 
-_EMOJI = {1: "\U0001f61e", 2: "\U0001f641", 3: "\U0001f610", 4: "\U0001f642", 5: "\U0001f604"}
-_THUMBS = {0: "\U0001f44e", 1: "\U0001f44d"}
+# The answer page's faces, so that the face clicked in the email is the face shown there.
+_EMOJI = dict(enumerate(EMOJI_FACES, start=1))
+_THUMBS = dict(enumerate(THUMB_FACES, start=0))
+# A line break inside a header value is only allowed as folding: CRLF then a space or tab.
+_BAD_LINE_BREAK = re.compile(r"\r(?!\n[ \t])|(?<!\r)\n|\r\n(?![ \t])")
+
+
+class HeaderInjection(ValueError):
+    """A header value would end its header: a stored value holds a line break."""
 
 
 @functools.cache
@@ -53,6 +62,13 @@ class ScaleLink:
     label: str
     """What the link shows: the number, stars, an emoji or a thumb."""
     url: str
+
+    @property
+    def text(self) -> str:
+        """The link's text: stars and faces carry the number too, for screen readers
+        (``title`` is rarely announced) and for mail programs that show no emoji."""
+        number = str(self.value)
+        return number if self.label == number else f"{self.label} {number}"
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,8 @@ def header_text(text: str) -> str:
 
 
 def address_header(name: str, address: str) -> str:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in address):
+        raise HeaderInjection(f"the address {address[:80]!r} holds a control character")
     return formataddr((" ".join(name.split()), address), charset="utf-8")
 
 
@@ -94,6 +112,11 @@ def multipart_alternative(headers: list[tuple[str, str]], text: str, html: str) 
     took most of the worker's time per message. Bodies are quoted-printable, whose output
     never contains ``=_``, so the boundary cannot occur inside a part.
     """
+    for name, value in headers:
+        if _BAD_LINE_BREAK.search(name) or _BAD_LINE_BREAK.search(value) or ":" in name:
+            raise HeaderInjection(
+                f"the {name[:40]!r} header would hold a line break: {value[:80]!r}"
+            )
     boundary = f"=_cxpulse_{secrets.token_hex(12)}"
     lines = [f"{name}: {value}" for name, value in headers]
     lines += [

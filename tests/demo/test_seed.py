@@ -305,3 +305,30 @@ def test_months_before_clips_the_day() -> None:
 def test_months_out_of_range_are_refused(months: int) -> None:
     with pytest.raises(ValueError, match="months must be 1 to 60"):
         seed_demo(None, months=months)  # type: ignore[arg-type]
+
+
+def test_email_answers_come_from_invitations_and_rates_are_plausible(
+    sessions: sessionmaker[Session],
+) -> None:
+    from cxpulse.collect.rates import response_rates
+    from cxpulse.store.models import Invitation
+
+    summary = seed(sessions)
+    survey = next(s for s in summary.surveys if s.metric == "csat")
+    with sessions() as session:
+        linked = session.scalar(
+            select(func.count())
+            .select_from(Response)
+            .where(Response.survey_id == survey.id, Response.invitation_id.is_not(None))
+        )
+        invitations = session.scalar(
+            select(func.count()).select_from(Invitation).where(Invitation.survey_id == survey.id)
+        )
+        assert linked
+        assert invitations
+        assert invitations > 2 * linked
+        rows = response_rates(session, summary.organisation_id, survey.id, period="month")
+        sent = sum(row.sent for row in rows)
+        answered = sum(row.answered for row in rows)
+        assert answered == linked
+        assert 0.2 < answered / sent < 0.5

@@ -40,6 +40,7 @@ from cxpulse.demo.comments import (
     Polarity,
     agent_name,
 )
+from cxpulse.demo.invitations import seed_invitations
 from cxpulse.store import accounts, audit, security, surveys
 from cxpulse.store.errors import NotFound
 from cxpulse.store.models import Contact, Organisation, Response, Survey, User
@@ -414,6 +415,14 @@ def seed_demo(
                 batch = sorted(items[first : first + _BATCH], key=lambda i: i.comment is None)
                 add_responses(session, organisation.id, batch)
             added = len(items)
+            seed_invitations(
+                session,
+                organisation.id,
+                survey.id,
+                [c.id for c in contacts],
+                end,
+                random.Random(f"{seed}:{plan.slug}:invitations"),  # noqa: S311 (demo data)
+            )
         total = session.scalar(
             select(func.count()).select_from(Response).where(Response.survey_id == survey.id)
         )

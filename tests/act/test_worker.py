@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
 import pytest
@@ -9,12 +11,45 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.smtp_server import SmtpTestServer
 
-from cxpulse.act.worker import OutboxWorker, inline_worker_enabled
+from cxpulse.act.worker import SURVEY_CLOSED, OutboxWorker, inline_worker_enabled
 from cxpulse.collect.invitations import InvitationRequest, create_invitations
+from cxpulse.collect.links import LinkSigner
+from cxpulse.collect.smtp import SmtpConnection
 from cxpulse.config import ConfigError
 from cxpulse.store.models import Invitation, Organisation, OutboxItem, Survey
 
 from .conftest import Clock
+
+
+class PausingConnection(SmtpConnection):
+    """A real SMTP connection that runs ``meanwhile`` once the message is on its way (after
+    DATA, before its end): what another request or thread does while the worker sends."""
+
+    meanwhile: Callable[[], None] | None = None
+
+    def start(self, sender: str, recipient: str | Sequence[str], message: bytes) -> None:
+        super().start(sender, recipient, message)
+        if self.meanwhile is not None:
+            action, self.meanwhile = self.meanwhile, None
+            action()
+
+
+@pytest.fixture
+def pausing(engine: Engine, server: SmtpTestServer, clock: Clock) -> Iterator[OutboxWorker]:
+    made = OutboxWorker(
+        engine,
+        server.settings(),
+        LinkSigner("test-key"),
+        clock=clock,
+        connection_factory=PausingConnection,
+    )
+    yield made
+    made.connection.close()
+
+
+def _meanwhile(worker: OutboxWorker, action: Callable[[], None]) -> None:
+    assert isinstance(worker.connection, PausingConnection)
+    worker.connection.meanwhile = action
 
 
 def _invite(
@@ -321,3 +356,117 @@ def test_monthly_reports_queued_by_the_report_stage_are_emailed_once(
     assert worker.drain().claimed == 0
     with sessions() as session:
         assert session.scalars(select(OutboxItem.state)).all() == ["sent"]
+
+
+def _close(sessions: sessionmaker[Session], survey_id: int) -> None:
+    with sessions.begin() as session:
+        found = session.get(Survey, survey_id)
+        assert found is not None
+        found.status = "closed"
+
+
+def test_a_survey_closed_before_sending_is_not_emailed(
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    survey: Survey,
+    pausing: OutboxWorker,
+    server: SmtpTestServer,
+) -> None:
+    [early] = _invite(sessions, org, survey, InvitationRequest(email="early@example.com"))
+    _close(sessions, survey.id)
+    assert (pausing.drain().sent, len(server.received)) == (0, 0)
+    closed_early = _status(sessions, early)
+    assert (closed_early.status, closed_early.reason) == ("cancelled", SURVEY_CLOSED)
+    # Closed while the message is on its way: the server discards it.
+    with sessions.begin() as session:
+        reopened = session.get(Survey, survey.id)
+        assert reopened is not None
+        reopened.status = "active"
+    [late] = _invite(sessions, org, survey, InvitationRequest(email="late@example.com"))
+    _meanwhile(pausing, lambda: _close(sessions, survey.id))
+    stats = pausing.drain()
+    assert (stats.sent, stats.skipped) == (0, 1)
+    closed_late = _status(sessions, late)
+    assert (closed_late.status, closed_late.reason) == ("cancelled", SURVEY_CLOSED)
+    time.sleep(0.3)  # time for a wrongly ended message to arrive
+    assert server.received == []
+    # Not contacted, so not throttled: the next survey may invite them at once.
+    with sessions.begin() as session:
+        from cxpulse.store import surveys
+
+        other = surveys.create_survey(
+            session, org.id, slug="other", name="Other", metric="csat", status="active"
+        )
+    [again] = _invite(sessions, org, other, InvitationRequest(email="late@example.com"))
+    assert _status(sessions, again).status == "scheduled"
+
+
+def test_a_cancel_while_sending_wins_and_the_message_is_discarded(
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    survey: Survey,
+    pausing: OutboxWorker,
+    server: SmtpTestServer,
+) -> None:
+    from cxpulse.collect.invitations import cancel_invitation
+
+    [withdrawn] = _invite(sessions, org, survey, InvitationRequest(email="w@example.com"))
+
+    def cancel() -> None:
+        with sessions.begin() as session:
+            cancel_invitation(session, org.id, withdrawn)
+
+    _meanwhile(pausing, cancel)
+    stats = pausing.drain()
+    assert (stats.sent, stats.skipped) == (0, 1)
+    assert _status(sessions, withdrawn).status == "cancelled"
+    time.sleep(0.3)
+    assert server.received == []
+    with sessions() as session:
+        assert set(session.scalars(select(OutboxItem.state))) == {"sent"}  # closed, not retried
+
+
+def test_unsubscribes_and_other_sends_while_sending_are_seen_before_committing(
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    survey: Survey,
+    pausing: OutboxWorker,
+    server: SmtpTestServer,
+) -> None:
+    from cxpulse.store import invitations as store
+
+    [leaving] = _invite(sessions, org, survey, InvitationRequest(email="leaving@example.com"))
+
+    def unsubscribe() -> None:
+        with sessions.begin() as session:
+            store.add_unsubscribe(session, org.id, "leaving@example.com", "link")
+
+    _meanwhile(pausing, unsubscribe)
+    assert pausing.drain().sent == 0
+    assert _status(sessions, leaving).status == "unsubscribed"
+
+    [busy] = _invite(sessions, org, survey, InvitationRequest(email="busy@example.com"))
+
+    def another_thread_sends() -> None:
+        with sessions.begin() as session:
+            mine = session.get(Invitation, busy)
+            assert mine is not None
+            session.add(
+                Invitation(
+                    organisation_id=org.id,
+                    survey_id=survey.id,
+                    contact_id=mine.contact_id,
+                    status="sent",
+                    sent_at=mine.send_at,
+                    send_at=mine.send_at,
+                )
+            )
+
+    _meanwhile(pausing, another_thread_sends)
+    assert pausing.drain().sent == 0
+    throttled = _status(sessions, busy)
+    assert throttled.status == "throttled"
+    assert throttled.reason is not None
+    assert "30 days" in throttled.reason
+    time.sleep(0.3)
+    assert server.received == []

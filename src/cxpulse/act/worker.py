@@ -9,7 +9,10 @@ each one:
    the survey answered (for a reminder). Such items are closed without sending;
 2. composes the email and sends it up to the end of DATA (``SmtpConnection.start``);
 3. commits, in one transaction, the item ``sent`` and the invitation ``sent`` (or
-   ``reminded_at``), but only while this worker's claim still holds it;
+   ``reminded_at``), but only while this worker's claim still holds it, and only after
+   checking 1 again in that transaction (with the contact and invitation rows locked): a
+   cancel, unsubscribe, closed survey or another thread's send that came in the meantime
+   wins, and the unfinished message is abandoned, which the server discards;
 4. sends the end-of-data line and reads the server's verdict (``complete``).
 
 A crash before 3 leaves an unfinished message the server throws away, and the item is
@@ -104,6 +107,7 @@ def compose_report(session: Session, item: outbox.Claimed, smtp: SmtpSettings) -
 
 DEFAULT_COMPOSERS: dict[str, ItemComposer] = {REPORT_KIND: compose_report}
 DEFAULT_BATCH_SIZE = 200
+SURVEY_CLOSED = "survey closed"
 REMINDER_INTERVAL_SECONDS = 60.0
 
 
@@ -319,6 +323,9 @@ class OutboxWorker:
                 return "", "answered already"
         elif invitation.status != "scheduled":
             return "", f"the invitation is {invitation.status}"
+        survey = context.surveys.get(invitation.survey_id)
+        if survey is None or survey.status != "active":
+            return ("" if reminder else "cancelled"), SURVEY_CLOSED
         if contact is None or not contact.email:
             return ("failed" if not reminder else ""), "the contact has no email address"
         if (
@@ -376,15 +383,26 @@ class OutboxWorker:
             self._failed(item, invitation_id, reminder, str(error), stats, error)
             return not isinstance(error, SmtpUnavailable)
         sent_at = self.clock()
+        late: tuple[str, str] | None = None
         with self.sessions.begin() as session:
-            held = outbox.finish(session, item, now=sent_at)
+            # Checked again where the send is committed: the batch was loaded a while ago,
+            # and with several threads another one may just have sent to this contact.
+            late = self._late_reason(session, invitation, contact, reminder, sent_at)
+            held = late is None and outbox.finish(session, item, now=sent_at)
             if held:
-                if reminder:
-                    self._set_invitation(session, invitation_id, reminded_at=sent_at)
-                else:
+                self._mark_sent(session, invitation_id, reminder, sent_at)
+        if late is not None:
+            status, reason = late
+            with self.sessions.begin() as session:
+                outbox.drop(session, item, reason, now=self.clock())
+                if status:
                     self._set_invitation(
-                        session, invitation_id, status="sent", sent_at=sent_at, reason=None
+                        session, invitation_id, status=status, reason=reason, only_scheduled=True
                     )
+            self.connection.abandon()
+            logger.info("invitation %s not sent: %s", invitation_id, reason)
+            stats.skipped += 1
+            return True
         if not held:
             # Another worker took the item over after our lock expired: let it send.
             self.connection.abandon()
@@ -485,16 +503,73 @@ class OutboxWorker:
                 stats.retried += 1
         logger.info("invitation %s not sent: %s", invitation_id, message)
 
+    def _late_reason(
+        self,
+        session: Session,
+        invitation: Invitation,
+        contact: Contact,
+        reminder: bool,
+        now: datetime,
+    ) -> tuple[str, str] | None:
+        """``_skip_reason`` again inside the transaction that commits the send."""
+        # Locks the contact on PostgreSQL, so that two threads sending to the same contact
+        # take turns here and the second sees the first one's send (SQLite's write
+        # transaction already serialises them).
+        session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
+        # The invitation is locked too, so that a cancel arriving now waits for this commit
+        # and then finds it sent; one that came first is seen here and wins.
+        current = session.execute(
+            select(Invitation.status, Invitation.reminded_at)
+            .where(Invitation.id == invitation.id)
+            .with_for_update()
+        ).one_or_none()
+        if current is None:
+            return "", "the invitation was deleted"
+        if reminder and (current.status != "sent" or current.reminded_at is not None):
+            return "", f"no reminder for an invitation that is {current.status}"
+        if not reminder and current.status != "scheduled":
+            return "", f"the invitation is {current.status}"
+        survey = session.get(Survey, invitation.survey_id)
+        if survey is None or survey.status != "active":
+            return ("" if reminder else "cancelled"), SURVEY_CLOSED
+        if store.is_unsubscribed(session, invitation.organisation_id, contact.email):
+            return ("" if reminder else "unsubscribed"), "the address unsubscribed"
+        if reminder:
+            return None
+        organisation = session.get(Organisation, invitation.organisation_id)
+        days = triggers.throttle_days(organisation, survey) if organisation is not None else 0
+        if days > 0:
+            since = now - timedelta(days=days)
+            last = store.last_sent(session, [contact.id], since, exclude=[invitation.id])
+            if contact.id in last:
+                contacted = last[contact.id].date().isoformat()
+                return "throttled", (
+                    f"contacted on {contacted}; at most one invitation per {days} days"
+                )
+        return None
+
     @staticmethod
-    def _set_invitation(session: Session, invitation_id: int, **changes: object) -> None:
+    def _mark_sent(session: Session, invitation_id: int, reminder: bool, sent_at: datetime) -> None:
+        # Conditional as well, though ``_late_reason`` has just checked under a lock.
+        query = update(Invitation).where(Invitation.id == invitation_id)
+        if reminder:
+            query = query.where(Invitation.reminded_at.is_(None)).values(reminded_at=sent_at)
+        else:
+            query = query.where(Invitation.status == "scheduled").values(
+                status="sent", sent_at=sent_at, reason=None
+            )
+        session.execute(query.execution_options(synchronize_session=False))
+
+    @staticmethod
+    def _set_invitation(
+        session: Session, invitation_id: int, *, only_scheduled: bool = False, **changes: object
+    ) -> None:
         if isinstance(changes.get("reason"), str):
             changes["reason"] = str(changes["reason"])[:200]
-        session.execute(
-            update(Invitation)
-            .where(Invitation.id == invitation_id)
-            .values(**changes)
-            .execution_options(synchronize_session=False)
-        )
+        query = update(Invitation).where(Invitation.id == invitation_id)
+        if only_scheduled:
+            query = query.where(Invitation.status == "scheduled")
+        session.execute(query.values(**changes).execution_options(synchronize_session=False))
 
 
 def drain_together(workers: list[OutboxWorker]) -> RoundStats:

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, exists, literal, select
+from sqlalchemy import String, cast, exists, literal, select, update
 from sqlalchemy.orm import Session
 
 from cxpulse import i18n
@@ -329,13 +329,19 @@ def _store(
 def cancel_invitation(session: Session, organisation_id: int, invitation_id: int) -> Invitation:
     """Withdraw a scheduled invitation; the worker then drops its email."""
     invitation = store.get_invitation(session, organisation_id, invitation_id)
-    if invitation.status != "scheduled":
+    # Conditional, so that a worker committing the send meanwhile wins: on PostgreSQL this
+    # waits for the worker's lock on the row and then finds the invitation sent.
+    changed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.status == "scheduled")
+        .values(status="cancelled", reason="cancelled before sending")
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(invitation)
+    if not getattr(changed, "rowcount", 0):
         raise Invalid(
             "status", f"is {invitation.status}; only a scheduled invitation can be cancelled"
         )
-    invitation.status = "cancelled"
-    invitation.reason = "cancelled before sending"
-    session.flush()
     return invitation
 
 

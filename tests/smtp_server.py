@@ -7,7 +7,8 @@
         message = server.messages[0]         # an email.message.EmailMessage
 
 ``refuse_next(n, code)`` makes the next ``n`` messages fail at the end of DATA (451 by
-default: a temporary failure), ``refuse_rcpt`` refuses recipients, to test retries.
+default: a temporary failure), ``refuse_rcpt`` refuses recipients, to test retries;
+``hang_up_after_next(n)`` keeps the next ``n`` messages but hangs up before the reply.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class RecordingHandler:
     refuse_data: list[str] = field(default_factory=list)
     """Replies to give at the end of DATA instead of 250, one per message, in order."""
     refuse_rcpt: str | None = None
+    drop_after_data: int = 0
+    """Messages to keep and then hang up on, without the reply to their end of data."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
 
@@ -77,6 +80,10 @@ class RecordingHandler:
                 Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content))
             )
             self.arrived.notify_all()
+            if self.drop_after_data > 0:
+                self.drop_after_data -= 1
+                if server.transport is not None:
+                    server.transport.close()
         return "250 Message accepted"
 
 
@@ -108,6 +115,11 @@ class SmtpTestServer:
     def refuse_next(self, count: int, reply: str = "451 4.3.0 Try again later") -> None:
         with self.handler.lock:
             self.handler.refuse_data.extend([reply] * count)
+
+    def hang_up_after_next(self, count: int) -> None:
+        """Keep the next ``count`` messages but close the connection before replying."""
+        with self.handler.lock:
+            self.handler.drop_after_data += count
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout

@@ -16,6 +16,7 @@ from cxpulse.collect.invitations import InvitationRequest, create_invitations
 from cxpulse.collect.links import LinkSigner
 from cxpulse.collect.smtp import SmtpConnection
 from cxpulse.config import ConfigError
+from cxpulse.store import outbox
 from cxpulse.store.models import Invitation, Organisation, OutboxItem, Survey
 
 from .conftest import Clock
@@ -92,6 +93,56 @@ def test_sends_each_invitation_once(
     with sessions() as session:
         states = set(session.scalars(select(OutboxItem.state)))
     assert states == {"sent"}
+
+
+def test_a_hang_up_after_the_end_of_data_is_unconfirmed_and_never_resent(
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    survey: Survey,
+    worker: OutboxWorker,
+    server: SmtpTestServer,
+    clock: Clock,
+) -> None:
+    [lost, fine] = _invite(
+        sessions,
+        org,
+        survey,
+        InvitationRequest(email="lost@example.com"),
+        InvitationRequest(email="fine@example.com"),
+    )
+    server.hang_up_after_next(1)
+    assert worker.run_once().sent == 2
+    clock.offset += timedelta(days=1)
+    assert worker.drain().claimed == 0
+    assert [r.recipients[0] for r in server.received] == ["lost@example.com", "fine@example.com"]
+    with sessions() as session:
+        states = dict(session.execute(select(OutboxItem.dedupe_key, OutboxItem.state)).all())
+    assert sorted(states.values()) == ["sent", "unconfirmed"]
+    unknown = _status(sessions, lost)
+    assert unknown.status == "sent"
+    assert unknown.reason is not None
+    assert unknown.reason.startswith("delivery unknown")
+    assert _status(sessions, fine).reason is None
+
+
+def test_items_a_dead_worker_left_completing_are_flagged_on_its_invitations(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    survey: Survey,
+    server: SmtpTestServer,
+    clock: Clock,
+) -> None:
+    [invitation_id] = _invite(sessions, org, survey, InvitationRequest(email="x@example.com"))
+    dead = OutboxWorker(engine, server.settings(), LinkSigner("test-key"), clock=clock)
+    with sessions.begin() as session:
+        [item] = outbox.claim(session, ("invitation",), lock_seconds=60, now=clock())
+        assert outbox.finish(session, item, now=clock())
+    assert dead.flag_unconfirmed() == 0  # its lock still holds: it may be alive
+    clock.offset += timedelta(minutes=2)
+    assert dead.flag_unconfirmed() == 1
+    assert _status(sessions, invitation_id).reason == outbox.UNCONFIRMED_BY_CRASH
+    dead.connection.close()
 
 
 def test_retries_after_a_temporary_refusal_then_gives_up(

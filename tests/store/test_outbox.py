@@ -75,7 +75,51 @@ def test_an_expired_lock_is_taken_over_and_the_old_claim_cannot_finish(
     with sessions.begin() as session:
         assert not outbox.finish(session, old)
         assert outbox.finish(session, new)
+    assert _item(sessions, new.id).state == "completing"
+    with sessions.begin() as session:
+        outbox.confirm(session, [new.id])
     assert _item(sessions, new.id).state == "sent"
+
+
+def test_an_item_left_completing_by_a_dead_worker_becomes_unconfirmed_not_due(
+    sessions: sessionmaker[Session], org: Organisation
+) -> None:
+    with sessions.begin() as session:
+        outbox.enqueue(session, org.id, "invitation", "invitation:1")
+        outbox.enqueue(session, org.id, "invitation", "invitation:2")
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        first, second = outbox.claim(session, KINDS, lock_seconds=10, now=now)
+        assert outbox.finish(session, first, now=now)
+        assert outbox.finish(session, second, now=now)
+        outbox.confirm(session, [second.id])
+    later = now + timedelta(seconds=11)
+    with sessions() as session:
+        assert not outbox.has_stale_completing(session, now=now + timedelta(seconds=5))
+        assert outbox.has_stale_completing(session, now=later)
+    with sessions.begin() as session:
+        assert outbox.flag_unconfirmed(session, now=now + timedelta(seconds=5)) == []
+        [flagged] = outbox.flag_unconfirmed(session, now=later)
+        # Never due again: sending it again could deliver it twice.
+        assert outbox.claim(session, KINDS, now=later + timedelta(days=1)) == []
+    assert flagged.id == first.id
+    item = _item(sessions, first.id)
+    assert (item.state, item.last_error) == ("unconfirmed", outbox.UNCONFIRMED_BY_CRASH)
+    assert _item(sessions, second.id).state == "sent"
+
+
+def test_a_refusal_after_the_commit_puts_a_completing_item_back(
+    sessions: sessionmaker[Session], org: Organisation
+) -> None:
+    with sessions.begin() as session:
+        outbox.enqueue(session, org.id, "invitation", "invitation:1")
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        [item] = outbox.claim(session, KINDS, now=now)
+        assert outbox.finish(session, item, now=now)
+        outbox.retry(session, item, "451 try later", now=now)
+    stored = _item(sessions, item.id)
+    assert (stored.state, stored.last_error) == ("pending", "451 try later")
 
 
 def test_retries_back_off_and_dead_items_stay(

@@ -8,20 +8,24 @@ each one:
    address unsubscribed, another invitation sent to the contact within the throttle window,
    the survey answered (for a reminder). Such items are closed without sending;
 2. composes the email and sends it up to the end of DATA (``SmtpConnection.start``);
-3. commits, in one transaction, the item ``sent`` and the invitation ``sent`` (or
+3. commits, in one transaction, the item ``completing`` and the invitation ``sent`` (or
    ``reminded_at``), but only while this worker's claim still holds it, and only after
    checking 1 again in that transaction (with the contact and invitation rows locked): a
    cancel, unsubscribe, closed survey or another thread's send that came in the meantime
    wins, and the unfinished message is abandoned, which the server discards;
-4. sends the end-of-data line and reads the server's verdict (``complete``).
+4. sends the end-of-data line and reads the server's verdict (``complete``); an accepted
+   item is confirmed ``sent`` in the next transaction this worker commits anyway (the next
+   item's step 3, or the end of the batch), so confirming costs no commit of its own.
 
 A crash before 3 leaves an unfinished message the server throws away, and the item is
-claimed again once its lock expires; a crash after 3 leaves it delivered and marked sent.
-So no crash sends an invitation twice. A refusal in 2 or 4 puts the item back with an
-exponential backoff; after ``max_attempts`` the item is ``dead`` and the invitation
-``failed`` with the reason. A connection dropped between the end of data and the reply
-leaves the email counted as sent: the server most likely delivered it, and sending it again
-would risk the one thing we never do.
+claimed again once its lock expires. A crash between 3 and the server's verdict leaves the
+item ``completing``: whether the email arrived depends on whether the end-of-data line left
+this machine, which nobody can know afterwards. Such items (at most one per worker thread)
+become ``unconfirmed`` once their lock expires, with the reason on the invitation, and are
+never sent again. So no crash sends an invitation twice, and a lost one is always visible.
+A refusal in 2 or 4 puts the item back with an exponential backoff; after ``max_attempts``
+the item is ``dead`` and the invitation ``failed`` with the reason. A connection dropped
+between the end of data and the reply also leaves the item ``unconfirmed``.
 
 The worker keeps one SMTP connection open across messages. ``cxpulse worker`` runs it as a
 process; ``cxpulse serve`` runs one in a thread of the web app (``InlineWorker``).
@@ -165,6 +169,9 @@ class OutboxWorker:
         self.read_sessions: sessionmaker[Session] = session_factory(engine, read_only=True)
         self.connection = connection_factory(smtp)
         self._next_reminder_check = 0.0
+        self._next_stale_check = 0.0
+        self._accepted: list[int] = []
+        """Items whose messages the server accepted, to confirm in the next commit."""
 
     # one round
 
@@ -176,6 +183,11 @@ class OutboxWorker:
             stats.reminders_scheduled = self.schedule_reminders()
             if REPORT_KIND in self.composers:
                 self.schedule_reports()
+        if time.monotonic() >= self._next_stale_check:
+            # As often as a lock can expire, so that a dead worker's items show soon.
+            interval = min(REMINDER_INTERVAL_SECONDS, max(1.0, self.lock_seconds))
+            self._next_stale_check = time.monotonic() + interval
+            self.flag_unconfirmed()
         with self.read_sessions() as session:
             if not outbox.has_due(session, self.kinds, now=self.clock()):
                 return stats
@@ -190,11 +202,37 @@ class OutboxWorker:
         stats.claimed = len(items)
         if items:
             context = self._load(items)
-            for position, item in enumerate(items):
-                if not self._handle(item, context, stats):
-                    self._postpone(items[position + 1 :], stats)
-                    break
+            try:
+                for position, item in enumerate(items):
+                    if not self._handle(item, context, stats):
+                        self._postpone(items[position + 1 :], stats)
+                        break
+            finally:
+                self.confirm_accepted()
         return stats
+
+    def confirm_accepted(self) -> None:
+        """Commit ``sent`` for the messages the server accepted since the last commit."""
+        if self._accepted:
+            with self.sessions.begin() as session:
+                outbox.confirm(session, self._accepted)
+            self._accepted.clear()
+
+    def flag_unconfirmed(self) -> int:
+        """Items that a dead worker left between its commit and the server's verdict become
+        ``unconfirmed``, their invitations saying so; the count."""
+        with self.read_sessions() as session:
+            if not outbox.has_stale_completing(session, now=self.clock()):
+                return 0
+        with self.sessions.begin() as session:
+            items = outbox.flag_unconfirmed(session, now=self.clock())
+            for item in items:
+                invitation_id = int(item.payload.get("invitation_id", 0))
+                if item.kind in KINDS and invitation_id:
+                    self._set_invitation(session, invitation_id, reason=outbox.UNCONFIRMED_BY_CRASH)
+        for item in items:
+            logger.warning("outbox item %s: %s", item.id, outbox.UNCONFIRMED_BY_CRASH)
+        return len(items)
 
     def _postpone(self, items: list[outbox.Claimed], stats: RoundStats) -> None:
         """The server cannot be reached: put the rest of the batch back untried."""
@@ -230,7 +268,10 @@ class OutboxWorker:
                 if stats.claimed == 0:
                     stop.wait(idle_seconds)
         finally:
-            self.connection.close()
+            try:
+                self.confirm_accepted()
+            finally:
+                self.connection.close()
 
     def schedule_reminders(self) -> int:
         with self.read_sessions() as session:
@@ -391,6 +432,8 @@ class OutboxWorker:
             held = late is None and outbox.finish(session, item, now=sent_at)
             if held:
                 self._mark_sent(session, invitation_id, reminder, sent_at)
+            outbox.confirm(session, self._accepted)
+        self._accepted.clear()
         if late is not None:
             status, reason = late
             with self.sessions.begin() as session:
@@ -415,7 +458,9 @@ class OutboxWorker:
             self._refused_after_commit(item, invitation_id, reminder, str(error), stats, error)
             return True
         except DeliveryUnknown as error:
-            logger.warning("invitation %s: %s; counted as sent", invitation_id, error)
+            self._unconfirmed(item.id, invitation_id, reminder, error)
+        else:
+            self._accepted.append(item.id)
         stats.sent += 1
         if not reminder:
             context.last_sent[contact.id] = sent_at
@@ -444,6 +489,8 @@ class OutboxWorker:
             return not isinstance(error, SmtpUnavailable)
         with self.sessions.begin() as session:
             held = outbox.finish(session, item, now=self.clock())
+            outbox.confirm(session, self._accepted)
+        self._accepted.clear()
         if not held:
             self.connection.abandon()
             stats.skipped += 1
@@ -454,9 +501,22 @@ class OutboxWorker:
             self._failed(item, 0, True, str(error), stats, error)
             return True
         except DeliveryUnknown as error:
-            logger.warning("outbox item %s: %s; counted as sent", item.id, error)
+            self._unconfirmed(item.id, 0, True, error)
+        else:
+            self._accepted.append(item.id)
         stats.sent += 1
         return True
+
+    def _unconfirmed(
+        self, item_id: int, invitation_id: int, reminder: bool, error: DeliveryUnknown
+    ) -> None:
+        """The connection dropped after the end of data: most likely delivered, not known."""
+        reason = f"delivery unknown: {error}"
+        logger.warning("outbox item %s: %s; counted as sent, not sent again", item_id, reason)
+        with self.sessions.begin() as session:
+            outbox.mark_unconfirmed(session, item_id, reason)
+            if invitation_id and not reminder:
+                self._set_invitation(session, invitation_id, reason=reason)
 
     def _refused_after_commit(
         self,

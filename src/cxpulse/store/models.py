@@ -37,8 +37,11 @@ INVITATION_STATUSES = ("scheduled", "sent", "failed", "throttled", "unsubscribed
 """``scheduled``: waiting for its send time or in the outbox; ``sent``: the SMTP server took
 it; ``failed``: given up after retries; ``throttled``/``unsubscribed``: never sent (see
 ``reason``); ``cancelled``: withdrawn before sending."""
-OUTBOX_STATES = ("pending", "sending", "sent", "dead")
-"""``sending``: a worker holds it (until ``locked_until``); ``dead``: retries exhausted."""
+OUTBOX_STATES = ("pending", "sending", "completing", "sent", "unconfirmed", "dead")
+"""``sending``: a worker holds it (until ``locked_until``); ``completing``: its send is
+committed and being completed; ``unconfirmed``: the worker stopped before the SMTP server's
+verdict, so delivery is unknown (never retried: that could send twice); ``dead``: retries
+exhausted."""
 
 MAX_COMMENT_LENGTH = 10_000
 """Longest comment stored, in characters; longer ones are refused, never cut silently."""

@@ -3,9 +3,13 @@
 ``enqueue`` adds an item unless one with the same ``dedupe_key`` exists in the organisation
 (so enqueueing twice is harmless). A worker ``claim``s due items atomically: their state
 becomes ``sending`` with a lock until ``locked_until`` and ``attempts`` grows by one. An item
-whose lock expired (its worker died) is due again. ``finish`` marks it ``sent`` only while
-the claim still holds, so a worker that lost its lock can tell before it lets an email go.
-``retry`` puts it back with an exponential backoff, ``bury`` gives up (``dead``).
+whose lock expired (its worker died) is due again. ``finish`` marks it ``completing`` only
+while the claim still holds, so a worker that lost its lock can tell before it lets an email
+go; once the SMTP server has accepted the message, ``confirm`` makes it ``sent``. An item
+left ``completing`` by a worker that died (its lock expired) is one whose delivery nobody can
+know: ``flag_unconfirmed`` marks it ``unconfirmed`` and it is never sent again, since that
+could send it twice. ``retry`` puts an item back with an exponential backoff, ``bury`` gives
+up (``dead``).
 
 On PostgreSQL the claim selects with ``FOR UPDATE SKIP LOCKED``, so concurrent workers take
 different items without waiting; on SQLite the write transaction (BEGIN IMMEDIATE) already
@@ -166,14 +170,80 @@ def _held(item: Claimed) -> Any:
 
 
 def finish(session: Session, item: Claimed, *, now: datetime | None = None) -> bool:
-    """Mark the item done if this claim still holds it; False when another worker took it."""
+    """Mark the item ``completing`` if this claim still holds it; False when another worker
+    took it. The lock is kept: once it expires, an item still ``completing`` belongs to a
+    worker that died before ``confirm``."""
     result = session.execute(
         update(OutboxItem)
         .where(_held(item))
-        .values(state="sent", done_at=now or utc_now(), locked_until=None, last_error=None)
+        .values(state="completing", done_at=now or utc_now(), last_error=None)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def confirm(session: Session, item_ids: Collection[int]) -> None:
+    """The SMTP server accepted these items' messages: ``sent``."""
+    if not item_ids:
+        return
+    session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.id.in_(list(item_ids)),
+            OutboxItem.state.in_(("completing", "unconfirmed")),
+        )
+        .values(state="sent", locked_until=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+UNCONFIRMED_BY_CRASH = (
+    "delivery unknown: the worker stopped after recording the send and before the SMTP "
+    "server's answer; not sent again, to never send twice"
+)
+
+
+def mark_unconfirmed(session: Session, item_id: int, reason: str) -> None:
+    """The server's verdict on a committed send could not be read."""
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item_id, OutboxItem.state == "completing")
+        .values(state="unconfirmed", locked_until=None, last_error=reason[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def has_stale_completing(session: Session, *, now: datetime | None = None) -> bool:
+    """A cheap read: is any item left ``completing`` by a worker whose lock expired?"""
+    moment = now or utc_now()
+    stale = select(OutboxItem.id).where(
+        OutboxItem.state == "completing", OutboxItem.locked_until < moment
+    )
+    return session.scalar(stale.limit(1)) is not None
+
+
+def flag_unconfirmed(session: Session, *, now: datetime | None = None) -> list[Claimed]:
+    """Mark the items that dead workers left ``completing`` as ``unconfirmed``; returns them
+    (so that the caller can tell their invitations)."""
+    moment = now or utc_now()
+    rows = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.state == "completing", OutboxItem.locked_until < moment)
+        .values(state="unconfirmed", locked_until=None, last_error=UNCONFIRMED_BY_CRASH)
+        .returning(
+            OutboxItem.id,
+            OutboxItem.organisation_id,
+            OutboxItem.kind,
+            OutboxItem.dedupe_key,
+            OutboxItem.payload,
+            OutboxItem.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    return [
+        Claimed(r.id, r.organisation_id, r.kind, r.dedupe_key, r.payload, r.attempts, moment)
+        for r in rows
+    ]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -193,14 +263,14 @@ def retry(
 ) -> None:
     """Back to ``pending`` after a backoff grown with the attempts.
 
-    ``held_only=False`` also reverts an item already marked sent by this worker (when the
-    server refused the message after the commit).
+    ``held_only=False`` also reverts an item this worker already marked ``completing`` (when
+    the server refused the message after the commit).
     """
     moment = now or utc_now()
     condition = (
         _held(item)
         if held_only
-        else and_(OutboxItem.id == item.id, OutboxItem.state.in_(("sending", "sent")))
+        else and_(OutboxItem.id == item.id, OutboxItem.state.in_(("sending", "completing")))
     )
     session.execute(
         update(OutboxItem)
@@ -220,7 +290,7 @@ def bury(session: Session, item: Claimed, error: str, *, now: datetime | None = 
     """Give up: the item stays as ``dead`` with its last error, for people to look at."""
     session.execute(
         update(OutboxItem)
-        .where(OutboxItem.id == item.id, OutboxItem.state.in_(("sending", "sent")))
+        .where(OutboxItem.id == item.id, OutboxItem.state.in_(("sending", "completing")))
         .values(state="dead", locked_until=None, done_at=now or utc_now(), last_error=error[:2000])
         .execution_options(synchronize_session=False)
     )

@@ -24,7 +24,7 @@ from cxpulse.web.schemas import MAX_SMALL_ID, Name200, Text200
 router = APIRouter(prefix="/api/v1/surveys/{survey_id}", tags=["goals"])
 
 GoalId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID, description="The goal's id.")]
-Value = Annotated[float, Field(ge=-1000, le=1000, allow_inf_nan=False)]
+Value = Annotated[float, Field(strict=True, ge=-1000, le=1000, allow_inf_nan=False)]
 SegmentName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 Segment = Annotated[
     dict[SegmentName, Text200],
@@ -46,7 +46,9 @@ class GoalCreate(BaseModel):
     model_config = _IN
     name: Name200 = Field(examples=["CSAT to 85% by spring"])
     target: Value = Field(examples=[85])
-    months: Annotated[int, Field(ge=1, le=goals.MAX_MONTHS)] | None = Field(None, examples=[3])
+    months: Annotated[int, Field(strict=True, ge=1, le=goals.MAX_MONTHS)] | None = Field(
+        None, examples=[3]
+    )
     due_date: date | None = None
     baseline: Value | None = None
     baseline_date: date | None = None

@@ -80,6 +80,19 @@ def _fresh_user(db: sessionmaker[Session], org: Org) -> int:
 
 
 S = "/api/v1/surveys"
+
+
+def _import(client: TestClient, survey_id: int, headers: dict[str, str]) -> HttpResponse:
+    """A one-row upload; a fresh response id each time, so a repeat still imports."""
+    row = f"id,score\nrow-{next(_serial)},4\n".encode()
+    return client.post(
+        f"{S}/{survey_id}/imports",
+        headers=headers,
+        data={"map": "response_id=id,score=score"},
+        files={"file": ("answers.csv", row, "text/csv")},
+    )
+
+
 CALLS: list[Call] = [
     Call("listSurveys", "viewer", 200, lambda c, o, h, db: c.get(S, headers=h), "read"),
     Call(
@@ -116,6 +129,13 @@ CALLS: list[Call] = [
         "agent",
         201,
         lambda c, o, h, db: c.post(f"{S}/{o.survey_id}/responses", json={"score": 4}, headers=h),
+        "write",
+    ),
+    Call(
+        "importResponses",
+        "analyst",
+        200,
+        lambda c, o, h, db: _import(c, o.survey_id, h),
         "write",
     ),
     Call(
@@ -380,6 +400,7 @@ def _reaching_into(
                 headers=h,
             ),
         ),
+        ("importResponses", lambda c, h, i: _import(c, i or target.survey_id, h)),
         (
             "export",
             lambda c, h, i: c.get(f"{S}/{i or target.survey_id}/responses/export.csv", headers=h),

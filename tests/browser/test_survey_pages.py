@@ -1,10 +1,13 @@
 """Survey pages in Debian's Chromium on a phone: JavaScript on and off, public and personal
-links, one click from an email, keyboard only, labels for every input; screenshots saved."""
+links, one click from an email (also from one really delivered over SMTP), keyboard only,
+labels for every input; screenshots saved."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests import browser_support as support
+from tests.smtp_server import smtp_server
 
+from cxpulse.act.worker import OutboxWorker
+from cxpulse.collect.invitations import InvitationRequest, create_invitations
 from cxpulse.config import Settings
 from cxpulse.store import accounts, contacts, surveys
 from cxpulse.store.db import create_engine_for, migrate, session_factory
@@ -77,8 +83,12 @@ def site(engine: Engine) -> Iterator[Site]:
     settings = Settings(database_url=engine.url.render_as_string(False), secret_key="test-key")
     options = WebOptions(public_burst=1000, public_per_minute=1000.0)
     app = create_app(settings, engine, options=options)
-    with LiveServer(app) as server:
-        yield Site(server.url, db, app.state.cxpulse.links, survey_id, csat_id, ids)
+    # The email test drives its own worker against a test SMTP server; an inline one would
+    # race it for the outbox item and try port 25.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CXPULSE_INLINE_WORKER", "false")
+        with LiveServer(app) as server:
+            yield Site(server.url, db, app.state.cxpulse.links, survey_id, csat_id, ids)
 
 
 @pytest.fixture(scope="module")
@@ -210,4 +220,65 @@ def test_emoji_scale_is_named_for_screen_readers(browser: Any, site: Site) -> No
     assert page.get_by_role("radio", name="Mycket nöjd").count() == 1
     assert page.get_by_role("radio", name="Mycket missnöjd").count() == 1
     _shot(page, "emoji-sv")
+    page.context.close()
+
+
+class _Hrefs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def _html_part(message: EmailMessage) -> str:
+    part = message.get_body(("html",))
+    assert isinstance(part, EmailMessage)
+    content = part.get_content()
+    assert isinstance(content, str)
+    return content
+
+
+def test_answer_from_a_delivered_email_on_a_phone(browser: Any, site: Site, engine: Engine) -> None:
+    with site.db.begin() as session:
+        organisation = accounts.get_organisation_by_slug(session, "shop")
+        [made] = create_invitations(
+            session,
+            organisation.id,
+            site.survey_id,
+            [InvitationRequest(email="mia@example.com", name="Mia", properties={"order": 77})],
+        )
+        invitation_id = made.invitation.id
+    with smtp_server() as smtp:
+        worker = OutboxWorker(engine, smtp.settings(public_url=site.url), site.links)
+        try:
+            assert worker.drain().sent == 1
+        finally:
+            worker.connection.close()
+        [received] = smtp.wait_for(1)
+    assert received.recipients == ["mia@example.com"]
+    message = received.parsed()
+    assert message["Message-ID"].startswith(f"<cxpulse.invitation.{invitation_id}@")
+    parser = _Hrefs()
+    parser.feed(_html_part(message))
+    scale = [h for h in parser.hrefs if h.startswith(f"{site.url}/r/")]
+    assert [h.rsplit("score=", 1)[1] for h in scale] == [str(n) for n in range(11)]
+    [link] = [h for h in scale if h.endswith("?score=8")]
+
+    page = _page(browser, javascript=True)
+    page.goto(link)
+    assert page.get_by_role("radio", name="8", exact=True).is_checked()
+    # Nothing wider than the phone's screen.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_label("Anything you would like to tell us? (optional)").fill("Quick delivery")
+    _shot(page, "from-delivered-email")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Thank you!").wait_for()
+    (stored,) = _responses(site, invitation_id=invitation_id)
+    assert (stored.score, stored.comment) == (8, "Quick delivery")
+    assert stored.survey_id == site.survey_id
+    assert stored.properties == {"order": "77"}
     page.context.close()

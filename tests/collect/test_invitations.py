@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.collect.invitations import (
@@ -14,6 +15,7 @@ from cxpulse.collect.invitations import (
     create_invitations,
     parse_delay,
     schedule_reminders,
+    set_organisation_throttle,
 )
 from cxpulse.store import accounts, contacts, responses, surveys
 from cxpulse.store import invitations as store
@@ -131,6 +133,105 @@ def test_throttle_window_of_the_organisation_or_the_survey(
     [free] = _invite(sessions, org, active, InvitationRequest(email="t@example.com"))
     assert free.status == "scheduled"
     assert first.status == "scheduled"
+
+
+def test_an_invitation_due_later_does_not_hide_one_sent_recently(
+    sessions: sessionmaker[Session], org: Organisation, active: Survey
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    sent_at = now - timedelta(days=5)
+    with sessions.begin() as session:
+        [early] = create_invitations(
+            session, org.id, active.id, [InvitationRequest(email="w@example.com")], now=sent_at
+        )
+        early.invitation.status, early.invitation.sent_at = "sent", sent_at
+        other = surveys.get_survey_by_slug(session, org.id, "nps")
+        other.status = "active"
+        other_id = other.id
+    with sessions.begin() as session:
+        [ahead] = create_invitations(
+            session,
+            org.id,
+            other_id,
+            [InvitationRequest(email="w@example.com", send_at=now + timedelta(days=60))],
+            now=now,
+        )
+        assert ahead.invitation.status == "scheduled"
+    # Now: 5 days after the sent one; +45: 15 days before the one due; +27: 32 and 33 days
+    # from either, so free.
+    with sessions.begin() as session:
+        made = [
+            t.invitation
+            for t in create_invitations(
+                session,
+                org.id,
+                active.id,
+                [
+                    InvitationRequest(email="w@example.com"),
+                    InvitationRequest(email="w@example.com", send_at=now + timedelta(days=45)),
+                    InvitationRequest(email="w@example.com", send_at=now + timedelta(days=27)),
+                ],
+                now=now,
+            )
+        ]
+        assert [i.status for i in made] == ["throttled", "throttled", "scheduled"]
+        assert made[0].reason == (
+            f"contacted on {sent_at.date().isoformat()}; at most one invitation per 30 days"
+        )
+        due = (now + timedelta(days=60)).date().isoformat()
+        assert made[1].reason == (
+            f"another invitation is due on {due}; at most one invitation per 30 days"
+        )
+
+
+def test_the_throttle_reads_the_invitations_once_per_batch(
+    sessions: sessionmaker[Session], org: Organisation, active: Survey
+) -> None:
+    now = datetime.now(UTC)
+    requests = [InvitationRequest(email=f"b{n}@example.com") for n in range(40)]
+    _invite(sessions, org, active, *requests[:20])
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.lower())
+
+    with sessions.begin() as session:
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            # Each contact twice: the later request of the same batch counts as well.
+            batch = [*requests, *(replace(r, send_at=now + timedelta(days=1)) for r in requests)]
+            made = create_invitations(session, org.id, active.id, batch, now=now)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    statuses = [t.invitation.status for t in made]
+    assert statuses == ["throttled"] * 20 + ["scheduled"] * 20 + ["throttled"] * 40
+    throttle_reads = [s for s in statements if "from invitations" in s and "coalesce" in s]
+    assert len(throttle_reads) == 1
+
+
+def test_the_organisation_throttle_can_be_changed_within_limits(
+    sessions: sessionmaker[Session], org: Organisation, active: Survey
+) -> None:
+    with sessions.begin() as session:
+        assert set_organisation_throttle(session, org.id, 7) == 30
+    with sessions.begin() as session:
+        assert set_organisation_throttle(session, org.id, 0) == 7
+    for wrong in (-1, 3651, True, "5", None, 2.5):
+        with sessions() as session, pytest.raises(Invalid) as raised:
+            set_organisation_throttle(session, org.id, wrong)
+        assert raised.value.field == "throttle_days"
+    with sessions() as session, pytest.raises(NotFound):
+        set_organisation_throttle(session, 10**6, 3)
+    # 0 is off: two invitations a minute apart both go.
+    made = _invite(
+        sessions,
+        org,
+        active,
+        InvitationRequest(email="z@example.com"),
+        InvitationRequest(email="z@example.com", delay="1m"),
+    )
+    assert [i.status for i in made] == ["scheduled", "scheduled"]
 
 
 def test_unsubscribed_addresses_are_recorded_never_scheduled(

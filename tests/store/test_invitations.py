@@ -43,7 +43,7 @@ def test_lookups_are_scoped(
         assert store.list_invitations(session, other, survey).items == []
 
 
-def test_last_contacted_and_sent(
+def test_contacted_times_and_last_sent(
     sessions: sessionmaker[Session], setup: tuple[int, int, int, int]
 ) -> None:
     org, _, survey, contact = setup
@@ -75,8 +75,19 @@ def test_last_contacted_and_sent(
         ]
         session.add_all(rows)
         session.flush()
-        contacted = store.last_contacted(session, [contact], now - timedelta(days=30))
-        assert contacted[contact] == now + timedelta(days=2)
+        # Every sent or scheduled moment in the range, not only the latest; throttled ones
+        # went nowhere.
+        contacted = store.contacted_times(
+            session, [contact], now - timedelta(days=30), now + timedelta(days=30)
+        )
+        assert contacted == {contact: [now - timedelta(days=10), now + timedelta(days=2)]}
+        assert (
+            store.contacted_times(
+                session, [contact], now - timedelta(days=10), now + timedelta(days=2)
+            )
+            == {}
+        ), "both ends are excluded"
+        assert store.contacted_times(session, [], now - timedelta(days=30), now) == {}
         sent = store.last_sent(session, [contact], now - timedelta(days=30), exclude=[])
         assert sent[contact] == now - timedelta(days=10)
         assert store.last_sent(session, [contact], now - timedelta(days=5), exclude=[]) == {}

@@ -80,6 +80,7 @@ def _fresh_user(db: sessionmaker[Session], org: Org) -> int:
 
 
 S = "/api/v1/surveys"
+ORG = "/api/v1/organisation"
 
 
 def _import(client: TestClient, survey_id: int, headers: dict[str, str]) -> HttpResponse:
@@ -108,6 +109,14 @@ CALLS: list[Call] = [
         200,
         lambda c, o, h, db: c.get(f"{S}/{o.survey_id}/metrics", headers=h),
         "read",
+    ),
+    Call("getOrganisation", "viewer", 200, lambda c, o, h, db: c.get(ORG, headers=h), "read"),
+    Call(
+        "updateOrganisation",
+        "admin",
+        200,
+        lambda c, o, h, db: c.patch(ORG, json={"throttle_days": 30}, headers=h),
+        None,
     ),
     Call("getMe", "viewer", 200, lambda c, o, h, db: c.get("/api/v1/auth/me", headers=h), "read"),
     Call(

@@ -40,6 +40,8 @@ OPERATION_IDS = {
     "createUser",
     "getUser",
     "updateUser",
+    "getOrganisation",
+    "updateOrganisation",
     "listAuditEntries",
     "importContacts",
     "listInvitations",

@@ -1,7 +1,9 @@
-"""Commands of the collect stage: contacts, invitations, the outbox worker, response rates.
+"""Commands of the collect stage: contacts, invitations, throttling, the outbox worker,
+response rates.
 
 cxpulse contacts import contacts.csv
 cxpulse invite --survey support-csat customers.csv --delay 2h
+cxpulse throttle 14
 cxpulse worker
 cxpulse rates --survey support-csat --period month
 """
@@ -425,3 +427,51 @@ def rates(
     for line in table:
         shown.add_row(*line)
     console().print(shown)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "cxpulse throttle\n\n"
+        "cxpulse throttle 14 --org acme\n\n"
+        "cxpulse throttle 0    # no throttling, except for surveys with their own throttle_days"
+    ),
+)
+def throttle(
+    days: Annotated[
+        int | None,
+        typer.Argument(
+            help="The new least days between two invitations to one contact (0: off); "
+            "without it, show the current value.",
+            show_default=False,
+        ),
+    ] = None,
+    org: OrgOption = None,
+    database: DatabaseArg = None,
+) -> None:
+    """Show or set the organisation's throttle: at most one invitation per contact per N days."""
+    from cxpulse.collect.invitations import MAX_THROTTLE_DAYS, set_organisation_throttle
+    from cxpulse.store import audit
+
+    if days is not None and not 0 <= days <= MAX_THROTTLE_DAYS:
+        fail(f"DAYS must be from 0 to {MAX_THROTTLE_DAYS} (0: off)", code=2)
+    settings = _settings(database)
+    with _store(settings) as sessions, sessions.begin() as session:
+        organisation = _organisation(session, org)
+        slug = organisation.slug
+        if days is None:
+            current = organisation.throttle_days
+        else:
+            previous = set_organisation_throttle(session, organisation.id, days)
+            audit.record(
+                session,
+                organisation.id,
+                actor=audit.SYSTEM,
+                action="update",
+                entity="organisation",
+                entity_id=organisation.id,
+                details={"throttle_days": {"from": previous, "to": days}, "via": "cli"},
+            )
+            current = days
+    shown = "off" if current == 0 else f"at most one invitation per contact every {current} days"
+    console().print(f"throttle of {slug}: {shown}", soft_wrap=True)

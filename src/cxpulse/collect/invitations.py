@@ -103,6 +103,27 @@ def throttle_days(organisation: Organisation, survey: Survey) -> int:
     return survey.throttle_days if survey.throttle_days is not None else organisation.throttle_days
 
 
+MAX_THROTTLE_DAYS = 3650
+
+
+def set_organisation_throttle(session: Session, organisation_id: int, days: object) -> int:
+    """Set the organisation's default days between two invitations to a contact (0: no
+    throttling); the previous value. Invitations already made keep their status."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise Invalid(
+            "throttle_days", f"must be a whole number of days from 0 to {MAX_THROTTLE_DAYS}"
+        )
+    if not 0 <= days <= MAX_THROTTLE_DAYS:
+        raise Invalid("throttle_days", f"must be from 0 to {MAX_THROTTLE_DAYS} days (0: off)")
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("organisation", organisation_id)
+    previous = organisation.throttle_days
+    organisation.throttle_days = days
+    session.flush()
+    return previous
+
+
 def _send_at(request: InvitationRequest, now: datetime, index: int) -> datetime:
     if request.delay is not None and request.send_at is not None:
         raise Invalid("delay", "give either delay or send_at, not both", index=index)
@@ -259,32 +280,44 @@ def create_invitations(
 def _decide(
     session: Session, organisation: Organisation, survey: Survey, plans: list[_Plan]
 ) -> None:
-    """Throttled or unsubscribed, in request order (an earlier request in the batch counts)."""
+    """Throttled or unsubscribed, in request order (an earlier request in the batch counts).
+
+    Throttled when any other invitation of the contact, sent or scheduled, by any survey,
+    lies less than N days before or after this one's send time.
+    """
     days = throttle_days(organisation, survey)
     emails = [p.contact.email for p in plans if p.contact and p.contact.email]
     unsubscribed = store.unsubscribed_among(session, organisation.id, emails)
     window = timedelta(days=days)
-    earliest = min(p.send_at for p in plans)
-    contacted = (
-        store.last_contacted(session, {p.contact.id for p in plans if p.contact}, earliest - window)
-        if days > 0
-        else {}
-    )
+    contacted: dict[int, list[datetime]] = {}
+    if days > 0:
+        contacted = store.contacted_times(
+            session,
+            {p.contact.id for p in plans if p.contact},
+            min(p.send_at for p in plans) - window,
+            max(p.send_at for p in plans) + window,
+        )
     for plan in plans:
         assert plan.contact is not None
         assert plan.contact.email is not None
         if store.normalise_email(plan.contact.email) in unsubscribed:
             plan.status, plan.reason = "unsubscribed", "the address unsubscribed"
             continue
-        last = contacted.get(plan.contact.id)
-        if days > 0 and last is not None and abs(plan.send_at - last) < window:
-            plan.status = "throttled"
-            plan.reason = (
-                f"contacted on {last.date().isoformat()}; at most one invitation per {days} days"
-            )
+        if days <= 0:
             continue
-        if days > 0:
-            contacted[plan.contact.id] = plan.send_at
+        times = contacted.setdefault(plan.contact.id, [])
+        near = [t for t in times if abs(plan.send_at - t) < window]
+        if near:
+            closest = min(near, key=lambda t: abs(plan.send_at - t))
+            when = (
+                f"contacted on {closest.date().isoformat()}"
+                if closest <= plan.send_at
+                else f"another invitation is due on {closest.date().isoformat()}"
+            )
+            plan.status = "throttled"
+            plan.reason = f"{when}; at most one invitation per {days} days"
+            continue
+        times.append(plan.send_at)
 
 
 def _store(

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -77,33 +77,32 @@ def list_invitations(
     return InvitationPage(items, items[-1].id if len(rows) > limit and items else None)
 
 
-def last_contacted(
-    session: Session,
-    contact_ids: Collection[int],
-    since: datetime,
-    *,
-    exclude: Collection[int] = (),
-) -> dict[int, datetime]:
-    """For each contact, the latest moment an invitation went (or is due to go) out after
-    ``since``, among invitations sent or scheduled, across all surveys."""
+def contacted_times(
+    session: Session, contact_ids: Collection[int], after: datetime, before: datetime
+) -> dict[int, list[datetime]]:
+    """For each contact, the moments strictly between ``after`` and ``before`` at which an
+    invitation (of any survey) went out or is due to go out, earliest first.
+
+    A sent invitation counts at ``sent_at``, a scheduled one at ``send_at``. All of them, not
+    only the latest: an invitation due far ahead must not hide one sent last week.
+    """
     if not contact_ids:
         return {}
     moment = func.coalesce(Invitation.sent_at, Invitation.send_at)
     query = (
-        select(Invitation.contact_id, func.max(moment))
+        select(Invitation.contact_id, moment)
         .where(
             Invitation.contact_id.in_(list(contact_ids)),
             Invitation.status.in_(CONTACTED_STATUSES),
-            or_(Invitation.sent_at >= since, Invitation.send_at >= since),
+            moment > after,
+            moment < before,
         )
-        .group_by(Invitation.contact_id)
+        .order_by(Invitation.contact_id, moment)
     )
-    if exclude:
-        query = query.where(Invitation.id.notin_(list(exclude)))
-    found: dict[int, datetime] = {}
-    for contact_id, latest in session.execute(query).all():
-        if latest is not None:
-            found[int(contact_id)] = _instant(latest)
+    found: dict[int, list[datetime]] = {}
+    for contact_id, at in session.execute(query).all():
+        if at is not None:
+            found.setdefault(int(contact_id), []).append(_instant(at))
     return found
 
 

@@ -87,10 +87,11 @@ AttributeValue = (
 )
 Attributes = Annotated[dict[AttributeName, AttributeValue], Field(max_length=MAX_ATTRIBUTES)]
 Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Password = Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH), _Clean]
-ScaleEnd = Annotated[int, Field(ge=-1000, le=1000)]
-Threshold = Annotated[float, Field(ge=-1000, le=1000, allow_inf_nan=False)]
+# Strict: JSON true/false or "5" are not numbers here (pydantic would read true as 1).
+ScaleEnd = Annotated[int, Field(strict=True, ge=-1000, le=1000)]
+Threshold = Annotated[float, Field(strict=True, ge=-1000, le=1000, allow_inf_nan=False)]
 Score = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 _IN = ConfigDict(extra="forbid")
@@ -121,8 +122,8 @@ class QuestionText(BaseModel):
 
 
 Presentation = Literal["numbers", "stars", "emoji", "thumbs"]
-ThrottleDays = Annotated[int, Field(ge=1, le=3650)]
-ReminderDays = Annotated[int, Field(ge=1, le=365)]
+ThrottleDays = Annotated[int, Field(strict=True, ge=1, le=3650)]
+ReminderDays = Annotated[int, Field(strict=True, ge=1, le=365)]
 COLLECT_OPTIONS_HELP = (
     "Survey page, email and widget options: comment (bool), reasons (list of texts shown "
     "after a low score), reasons_i18n, review_url, referral_url, allowed_origins (web "
@@ -452,3 +453,30 @@ class AuditPage(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     database: Literal["ok"]
+
+
+# Organisation settings
+
+OrganisationThrottleDays = Annotated[int, Field(strict=True, ge=0, le=3650)]
+
+
+class OrganisationSettings(BaseModel):
+    model_config = _OUT
+    id: int
+    slug: str
+    name: str
+    throttle_days: int = Field(
+        description="Least days between two invitations to one contact, across all surveys, "
+        "unless a survey sets its own; 0: no throttling."
+    )
+
+
+class OrganisationUpdate(BaseModel):
+    """Only the fields sent change."""
+
+    model_config = _IN
+    throttle_days: OrganisationThrottleDays | None = Field(
+        None,
+        description="0 to 3650; 0 turns throttling off for surveys without their own. "
+        "Not sent, or null: unchanged.",
+    )

@@ -65,7 +65,7 @@ InvitationId = Annotated[int, Path(ge=1, le=MAX_ID, description="The invitation'
 
 class InvitationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contact_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    contact_id: int | None = Field(default=None, strict=True, ge=1, le=MAX_ID)
     external_id: Text200 | None = None
     email: Text320 | None = Field(default=None, description="Creates the contact if unknown.")
     name: Text200 | None = None

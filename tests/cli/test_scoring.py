@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -221,3 +223,132 @@ def test_demo_scores_a_generated_file() -> None:
     assert "NPS" in text
     assert "CSAT" in text
     assert "significant" in text
+
+
+@pytest.fixture
+def channels_csv(tmp_path: Path) -> Path:
+    # email 90 % satisfied, chat 60 %, over two months; one blank and one 9 (off 1-5).
+    lines = ["channel,rating,day"]
+    for channel, good, bad in (("email", 90, 10), ("chat", 60, 40)):
+        for i in range(good + bad):
+            rating = 5 if i < good else 2
+            lines.append(f"{channel},{rating},2026-0{1 + i % 2}-15")
+    lines += ["chat,,2026-01-16", "email,9,2026-02-16"]
+    path = tmp_path / "channels.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def compare_json(*args: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(run("compare", *args, "--format", "json").stdout)
+    return data
+
+
+def test_compare_between_groups_ignores_the_date_column(channels_csv: Path) -> None:
+    common = [str(channels_csv), "-s", "rating", "--skip-invalid"]
+    data = compare_json(*common, "--between", "channel=email,chat", "--date", "day")
+    assert data["difference"] == pytest.approx(-30.0)
+    assert (data["a"]["n"], data["b"]["n"]) == (100, 100)
+    assert data["column"] == "channel"
+    mixed = run(
+        *["compare", *common, "--between", "channel=email,chat", "--period", "month"], check=False
+    )
+    assert mixed.returncode == 2
+    assert mixed.stderr.strip().startswith("error:")
+
+
+def test_compare_periods_groups_by_the_period(channels_csv: Path) -> None:
+    common = [str(channels_csv), "-s", "rating", "--skip-invalid", "--date", "day"]
+    data = compare_json(*common, "--periods", "2026-01,2026-02")
+    assert data["column"] == "month"
+    assert data["a"]["n"] + data["b"]["n"] == 200
+    days = compare_json(*common, "--period", "day", "--periods", "2026-01-15,2026-02-15")
+    assert days["column"] == "day"
+    assert days["a"]["n"] == 100
+
+
+def test_compare_as_csv_and_markdown(channels_csv: Path) -> None:
+    common = ["compare", str(channels_csv), "-s", "rating", "--skip-invalid"]
+    between = ["--between", "channel=email,chat"]
+    rows = list(csv.DictReader(io.StringIO(run(*common, *between, "-f", "csv").stdout)))
+    assert len(rows) == 1
+    assert (rows[0]["column"], rows[0]["a"], rows[0]["b"]) == ("channel", "email", "chat")
+    assert float(rows[0]["difference"]) == pytest.approx(-30.0)
+    markdown = run(*common, *between, "-f", "markdown").stdout
+    assert markdown.startswith("|  | value |")
+    assert "| channel=email | 90.0 |" in markdown
+    assert "difference (B - A) | -30.0" in markdown
+
+
+def test_samplesize_and_benchmark_as_csv_and_markdown() -> None:
+    rows = list(csv.DictReader(io.StringIO(run("samplesize", "-m", "nps", "-f", "csv").stdout)))
+    assert rows[0]["metric"] == "nps"
+    assert int(rows[0]["n"]) > 1000
+    markdown = run("samplesize", "-m", "csat", "--margin", "3", "-f", "markdown").stdout
+    assert markdown.startswith("| metric | margin | level | n |")
+    assert "| csat | 3 | 0.95 | 1068 |" in markdown
+    result = run("benchmark", "--industry", "banks", "-f", "csv")
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert table[0]["industry"] == "banks"
+    assert table[0]["score"] == "80.0"
+    assert "ACSI" in result.stderr
+    markdown = run("benchmark", "--industry", "banks", "-f", "markdown").stdout
+    assert markdown.startswith("| industry | score | year | reading | source |")
+    assert "ACSI scores are indices" in markdown
+
+
+@pytest.mark.parametrize("command", ["score", "compare", "samplesize", "benchmark"])
+def test_format_help_lists_only_formats_that_work(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # no wrapping inside the options box
+    text = " ".join(run(command, "--help").stdout.split())
+    assert "table (default on a terminal), json (default otherwise), csv or markdown" in text
+    assert "table or json." not in text
+
+
+def test_score_csv_and_markdown_report_skipped_answers(channels_csv: Path) -> None:
+    common = ["score", str(channels_csv), "-s", "rating", "--skip-invalid"]
+    result = run(*common, "-f", "csv")
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0][:4] == ["value", "ci_low", "ci_high", "n"]
+    assert len(rows) == 2
+    assert "1 blank" in result.stderr
+    assert "1 invalid" in result.stderr
+    markdown = run(*common, "-f", "markdown").stdout
+    table, _, notes = markdown.partition("\n\n")
+    assert all(line.startswith("|") for line in table.splitlines())
+    assert "1 blank answers" in notes
+    assert "1 invalid answers" in notes
+    assert "9" in notes
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["-m", "csat", "--scale", "2-9"], "CSAT is asked on"),
+        (["-m", "ces", "--scale", "thumbs"], "CES is asked on 1-7 or 1-5, not thumbs"),
+        (["-m", "ces", "--scale", "0-10"], "CES is asked on"),
+        (["-m", "nps", "--scale", "0-10", "--top-min", "11"], "--top-min 11 lies outside"),
+        (["-m", "csat", "--bottom-max", "0"], "--bottom-max 0 lies outside the 1-5 scale"),
+    ],
+)
+def test_scales_and_bands_that_do_not_fit_are_refused(
+    channels_csv: Path, args: list[str], words: str
+) -> None:
+    for command in ("score", "compare"):
+        extra = ["--between", "channel=email,chat"] if command == "compare" else []
+        result = run(command, str(channels_csv), "-s", "rating", *args, *extra, check=False)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        message = " ".join(result.stderr.split())
+        assert message.startswith("error:")
+        assert words in message
+        assert "Traceback" not in result.stderr
+
+
+def test_csat_on_another_scale_with_both_bands(tmp_path: Path) -> None:
+    path = tmp_path / "four.csv"
+    path.write_text("rating\n" + "4\n" * 6 + "3\n" * 2 + "1\n" * 2, encoding="utf-8")
+    args = ["-s", "rating", "--scale", "1-4", "--top-min", "3", "--bottom-max", "2"]
+    data = score_json(str(path), *args)
+    assert data["rows"][0]["value"] == pytest.approx(80.0)

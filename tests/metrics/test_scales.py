@@ -3,9 +3,13 @@ import pytest
 from cxpulse.metrics import Histogram, Metric, MetricSpec, Scale, Thresholds, score
 from cxpulse.metrics.scales import (
     DEFAULT_SCALE,
+    ELEVEN,
     FIVE,
+    SEVEN,
     SUPPORTED_SCALES,
     THUMBS,
+    ScaleError,
+    check_scoring,
     default_thresholds,
     parse_scale,
 )
@@ -135,3 +139,86 @@ def test_thresholds_must_not_overlap() -> None:
         Thresholds(top_min=3, bottom_max=3)
     with pytest.raises(ValueError, match="below"):
         MetricSpec.default("csat", FIVE, top_min=2, bottom_max=2)
+
+
+@pytest.mark.parametrize(("metric", "scale", "top_min", "bottom_max"), DEFAULTS)
+def test_supported_scales_with_default_bands_pass_the_check(
+    metric: Metric, scale: str, top_min: int, bottom_max: int
+) -> None:
+    spec = MetricSpec.default(metric, parse_scale(scale))
+    check_scoring(spec.metric, spec.scale, spec.thresholds)
+
+
+@pytest.mark.parametrize("scale", ["1-5", "0-10", "2-9", "thumbs", "1-100"])
+def test_the_mean_takes_any_scale(scale: str) -> None:
+    spec = MetricSpec.default(Metric.MEAN, parse_scale(scale))
+    check_scoring(spec.metric, spec.scale, spec.thresholds)
+
+
+@pytest.mark.parametrize(
+    ("metric", "scale", "words"),
+    [
+        (Metric.CSAT, "2-9", "CSAT is asked on 1-3, 1-5, 1-7, 1-10 or thumbs, not 2-9"),
+        (Metric.DSAT, "0-10", "DSAT is asked on"),
+        (Metric.CES, "thumbs", "CES is asked on 1-7 or 1-5, not thumbs"),
+        (Metric.CES, "0-10", "CES is asked on 1-7 or 1-5, not 0-10"),
+    ],
+)
+def test_a_metric_on_a_scale_it_is_not_asked_on_is_refused(
+    metric: Metric, scale: str, words: str
+) -> None:
+    spec = MetricSpec.default(metric, parse_scale(scale))
+    with pytest.raises(ScaleError, match=words) as raised:
+        check_scoring(spec.metric, spec.scale, spec.thresholds)
+    assert raised.value.field == "scale"
+
+
+def test_csat_on_another_scale_needs_both_bands_chosen() -> None:
+    four = Scale(1, 4)
+    bands = Thresholds(top_min=3, bottom_max=2)
+    with pytest.raises(ScaleError, match="top_min and bottom_max"):
+        check_scoring(Metric.CSAT, four, bands)
+    check_scoring(Metric.CSAT, four, bands, own_bands=True)
+    check_scoring(Metric.DSAT, four, bands, own_bands=True)
+    # CES compares means on its own scale: chosen bands do not make 0-10 a CES scale.
+    with pytest.raises(ScaleError, match="CES"):
+        check_scoring(Metric.CES, ELEVEN, Thresholds(7, 3), own_bands=True)
+
+
+@pytest.mark.parametrize(
+    ("metric", "scale", "top_min", "bottom_max", "field"),
+    [
+        (Metric.NPS, ELEVEN, 11, 6, "top_min"),
+        (Metric.NPS, ELEVEN, 9, -1, "bottom_max"),
+        (Metric.CSAT, FIVE, 99, 2, "top_min"),
+        (Metric.CSAT, FIVE, 4, 0.5, "bottom_max"),
+        (Metric.CES, SEVEN, 8, 3, "top_min"),
+    ],
+)
+def test_bands_must_lie_on_the_scale(
+    metric: Metric, scale: Scale, top_min: float, bottom_max: float, field: str
+) -> None:
+    with pytest.raises(ScaleError, match=f"{field} .* outside the {scale} scale") as raised:
+        check_scoring(metric, scale, Thresholds(top_min, bottom_max), own_bands=True)
+    assert raised.value.field == field
+    assert isinstance(raised.value, ValueError)
+
+
+def test_bands_at_the_ends_of_the_scale_are_allowed() -> None:
+    check_scoring(Metric.CSAT, FIVE, Thresholds(top_min=5, bottom_max=1))
+    check_scoring(Metric.NPS, ELEVEN, Thresholds(top_min=10, bottom_max=0))
+
+
+def test_scale_errors_name_their_field() -> None:
+    with pytest.raises(ScaleError) as raised:
+        parse_scale("five")
+    assert raised.value.field == "scale"
+    with pytest.raises(ScaleError) as raised:
+        Scale(5, 1)
+    assert raised.value.field == "scale"
+    with pytest.raises(ScaleError) as raised:
+        Thresholds(top_min=2, bottom_max=3)
+    assert raised.value.field == "thresholds"
+    with pytest.raises(ScaleError) as raised:
+        default_thresholds(Metric.NPS, FIVE)
+    assert raised.value.field == "scale"

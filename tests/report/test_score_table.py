@@ -3,10 +3,16 @@ import io
 import json
 
 from cxpulse.metrics import Histogram, MetricSpec
+from cxpulse.metrics.compare import Comparison, compare
 from cxpulse.report.score_table import (
+    comparison_to_csv,
+    comparison_to_markdown,
     document,
     group_label,
     score_groups,
+    skipped_text,
+    table_to_csv,
+    table_to_markdown,
     to_csv,
     to_json,
     to_markdown,
@@ -65,3 +71,54 @@ def test_markdown_rounds_only_for_display_and_escapes_pipes() -> None:
     assert "28.6" in text
     assert "a\\|b" in text
     assert group_label({"channel": None}) == "channel=(blank)"
+
+
+def test_markdown_states_skipped_answers_below_the_table() -> None:
+    rows = score_groups([], {(): Histogram({5: 3, 1: 1})}, MetricSpec.default("csat"))
+    skipped = {"blank": 2, "invalid": 1, "invalid_values": ["9"], "invalid_lines": [4]}
+    text = to_markdown(rows, 1, skipped)
+    table, _, after = text.partition("\n\n")
+    assert all(line.startswith("|") for line in table.splitlines())
+    assert "2 blank answers" in after
+    assert "1 invalid answers" in after
+    assert "lines 4" in after
+    assert "no blank or invalid answers" in to_markdown(rows, 1, {"blank": 0, "invalid": 0})
+    assert "Skipped" not in to_markdown(rows, 1)
+
+
+def test_skipped_text_names_what_was_left_out() -> None:
+    assert skipped_text({"blank": 0, "invalid": 0}) == "no blank or invalid answers"
+    assert skipped_text({"blank": 3, "invalid": 0}) == "3 blank answers not scored"
+
+
+def _comparison() -> Comparison:
+    spec = MetricSpec.default("csat")
+    return compare(Histogram({5: 90, 2: 10}), Histogram({5: 60, 1: 40}), spec)
+
+
+def test_comparison_csv_is_one_flat_row_with_neutralised_labels() -> None:
+    text = comparison_to_csv(_comparison(), "channel", "=email", "chat")
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert len(table) == 1
+    row = table[0]
+    assert row["a"] == "'=email"
+    assert row["b"] == "chat"
+    assert float(row["difference"]) == -30.0
+    assert (row["a_n"], row["b_n"]) == ("100", "100")
+    assert row["significant"] == "True"
+    assert float(row["p_value"]) < 0.001
+
+
+def test_comparison_markdown_has_both_sides_and_the_difference() -> None:
+    lines = comparison_to_markdown(_comparison(), "channel", "email", "ch|at").splitlines()
+    assert lines[0].startswith("|  | value | 95% interval |")
+    assert lines[2].startswith("| channel=email | 90.0 |")
+    assert lines[3].startswith("| channel=ch\\|at | 60.0 |")
+    assert lines[4].startswith("| difference (B - A) | -30.0 |")
+    assert "significant" in lines[4]
+
+
+def test_plain_tables_as_csv_and_markdown() -> None:
+    text = table_to_csv(["name", "n", "note"], [["+sum(A1)", 3, None]])
+    assert text == "name,n,note\n'+sum(A1),3,\n"
+    assert table_to_markdown(["a", "b"], [["x|y", "2"]]) == "| a | b |\n|---|---|\n| x\\|y | 2 |\n"

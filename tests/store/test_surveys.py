@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -106,3 +108,74 @@ def test_deleting_a_survey_deletes_its_responses_and_rollups(
     assert session.scalar(select(func.count()).select_from(Response)) == 0
     assert session.scalar(select(func.count()).select_from(DailyRollup)) == 0
     assert rollups.stored(session) == {}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"metric": "csat", "top_min": 99}, "top_min"),
+        ({"metric": "nps", "top_min": 11}, "top_min"),
+        ({"metric": "csat", "bottom_max": 0}, "bottom_max"),
+        ({"metric": "csat", "scale_low": 2, "scale_high": 9}, "scale"),
+        ({"metric": "ces", "scale_low": 0, "scale_high": 1}, "scale"),
+        (
+            {"metric": "ces", "scale_low": 0, "scale_high": 10, "top_min": 7, "bottom_max": 3},
+            "scale",
+        ),
+    ],
+)
+def test_bands_off_the_scale_and_unlisted_scales_are_refused(
+    session: Session, org: Organisation, fields: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(Invalid) as raised:
+        surveys.create_survey(session, org.id, slug="x", name="X", **fields)
+    assert raised.value.field == field
+    assert surveys.list_surveys(session, org.id) == []
+
+
+def test_csat_on_another_scale_is_stored_with_both_bands_chosen(
+    session: Session, org: Organisation
+) -> None:
+    four = surveys.create_survey(
+        session,
+        org.id,
+        slug="four",
+        name="Four",
+        metric="csat",
+        scale_low=1,
+        scale_high=4,
+        top_min=3,
+        bottom_max=2,
+    )
+    assert four.metric_spec().thresholds == Thresholds(top_min=3, bottom_max=2)
+    with pytest.raises(Invalid) as raised:
+        surveys.update_survey(session, org.id, four.id, top_min=None)
+    assert raised.value.field == "scale"
+    assert four.top_min == 3
+
+
+def test_updates_check_bands_against_the_scale(
+    session: Session, org: Organisation, survey: Survey
+) -> None:
+    with pytest.raises(Invalid) as raised:
+        surveys.update_survey(session, org.id, survey.id, top_min=6)
+    assert raised.value.field == "top_min"
+    assert survey.top_min is None
+    surveys.update_survey(session, org.id, survey.id, top_min=5)
+    with pytest.raises(Invalid) as raised:
+        surveys.update_survey(session, org.id, survey.id, scale_low=1, scale_high=3)
+    assert raised.value.field == "top_min"
+    assert survey.scale == Scale(1, 5)
+
+
+def test_a_survey_stored_before_the_band_check_stays_editable(
+    session: Session, org: Organisation, survey: Survey
+) -> None:
+    survey.top_min = 11  # as an older version let it be stored
+    session.flush()
+    surveys.update_survey(session, org.id, survey.id, name="Renamed", status="closed")
+    assert survey.name == "Renamed"
+    with pytest.raises(Invalid, match="top_min"):
+        surveys.update_survey(session, org.id, survey.id, bottom_max=1)
+    surveys.update_survey(session, org.id, survey.id, top_min=None)
+    assert survey.metric_spec().thresholds == Thresholds(top_min=4, bottom_max=2)

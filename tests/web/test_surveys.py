@@ -140,3 +140,40 @@ def test_collection_options_are_checked_and_stored(client: TestClient, world: Wo
         assert refused.status_code == 422, (body, refused.text)
         assert refused.json()["detail"][0]["loc"][1:] == loc, (body, refused.json())
     assert client.get(url, headers=headers).json()["presentation"] == "stars"
+
+
+def test_bands_off_the_survey_scale_are_a_422_naming_the_field(
+    client: TestClient, world: World
+) -> None:
+    headers = bearer(world.a.write_key)
+    cases = [
+        ({"slug": "x", "name": "x", "metric": "csat", "top_min": 99}, "top_min"),
+        ({"slug": "x", "name": "x", "metric": "nps", "bottom_max": -1}, "bottom_max"),
+        ({"slug": "x", "name": "x", "metric": "csat", "scale_low": 2, "scale_high": 9}, "scale"),
+        ({"slug": "x", "name": "x", "metric": "ces", "scale_low": 0, "scale_high": 1}, "scale"),
+    ]
+    for body, field in cases:
+        answer = client.post(URL, json=body, headers=headers)
+        assert answer.status_code == 422, (body, answer.text)
+        error = answer.json()["detail"][0]
+        assert error["loc"] == ["body", field], (body, error)
+        assert error["msg"]
+    url = f"{URL}/{world.a.survey_id}"
+    before = client.get(url, headers=headers).json()
+    changed = client.patch(url, json={"top_min": 11}, headers=headers)
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["detail"][0]["loc"] == ["body", "top_min"]
+    assert "outside" in changed.json()["detail"][0]["msg"]
+    assert client.get(url, headers=headers).json()["top_min"] == before["top_min"]
+    own_scale = {
+        "slug": "four",
+        "name": "Four-point CSAT",
+        "metric": "csat",
+        "scale_low": 1,
+        "scale_high": 4,
+        "top_min": 3,
+        "bottom_max": 2,
+    }
+    created = client.post(URL, json=own_scale, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["scale"] == "1-4"

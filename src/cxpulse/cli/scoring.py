@@ -19,7 +19,8 @@ from cxpulse.metrics.scales import Metric
 
 if TYPE_CHECKING:
     from cxpulse.engine.files import FileHistograms
-    from cxpulse.metrics import MetricSpec
+    from cxpulse.metrics import Histogram, MetricSpec
+    from cxpulse.metrics.compare import Comparison
     from cxpulse.report.score_table import ScoredRow
 
 
@@ -47,10 +48,11 @@ def _spec(
     nps_method: NpsMethodOption,
 ) -> MetricSpec:
     from cxpulse.metrics import MetricSpec, parse_scale
+    from cxpulse.metrics.scales import check_scoring
 
     try:
         parsed_scale = parse_scale(scale) if scale else None
-        return MetricSpec.default(
+        spec = MetricSpec.default(
             metric,
             parsed_scale,
             top_min=top_min,
@@ -59,8 +61,16 @@ def _spec(
             min_n=min_n,
             nps_method=nps_method.value,
         )
+        own_bands = top_min is not None and bottom_max is not None
+        check_scoring(spec.metric, spec.scale, spec.thresholds, own_bands=own_bands)
     except ValueError as error:
-        fail(str(error), code=2)
+        fail(_option_names(str(error)), code=2)
+    return spec
+
+
+def _option_names(message: str) -> str:
+    # The metrics speak of survey fields; here the user typed options.
+    return message.replace("top_min", "--top-min").replace("bottom_max", "--bottom-max")
 
 
 def _read_histograms(
@@ -73,11 +83,10 @@ def _read_histograms(
     period: PeriodOption | None,
     skip_invalid: bool,
 ) -> FileHistograms:
+    """Histograms per ``by`` columns, and per ``period`` of ``date`` when a period is given."""
     from cxpulse.engine.files import FileInputError, InvalidScoresError, histograms_from_file
     from cxpulse.engine.periods import Period
 
-    if period is not None and date is None:
-        fail("--period needs --date COLUMN (the column that holds each answer's date)", code=2)
     progress = LateProgress(f"Reading {file.name}")
     try:
         return histograms_from_file(
@@ -87,7 +96,7 @@ def _read_histograms(
             by=by,
             date=date,
             date_format=date_format,
-            period=Period((period or PeriodOption.MONTH).value) if date else None,
+            period=Period(period.value) if period is not None else None,
             skip_invalid=skip_invalid,
             progress=progress,
         )
@@ -100,6 +109,11 @@ def _read_histograms(
         fail(str(error))
     finally:
         progress.close()
+
+
+def _check_period_has_date(period: PeriodOption | None, date: str | None) -> None:
+    if period is not None and date is None:
+        fail("--period needs --date COLUMN (the column that holds each answer's date)", code=2)
 
 
 def _skipped(found: FileHistograms) -> dict[str, Any]:
@@ -117,7 +131,7 @@ def _print_table(
     from rich.table import Table
 
     from cxpulse.metrics.scores import format_value
-    from cxpulse.report.score_table import band_text, group_label
+    from cxpulse.report.score_table import band_text, group_label, skipped_notes
 
     unit = "" if metric in (Metric.CES, Metric.MEAN) else "" if metric is Metric.NPS else "%"
     table = Table(
@@ -152,14 +166,7 @@ def _print_table(
     notes = [f"method: {rows[0].result.method}"]
     if any(row.result.too_small for row in rows):
         notes.append(f"* fewer than {spec.min_n} answers: too small to read")
-    if skipped.get("blank"):
-        notes.append(f"{skipped['blank']} blank answers not scored")
-    if skipped.get("invalid"):
-        notes.append(
-            f"{skipped['invalid']} invalid answers skipped "
-            f"(values {', '.join(skipped['invalid_values'])}; "
-            f"lines {', '.join(str(n) for n in skipped['invalid_lines'])})"
-        )
+    notes += skipped_notes(skipped)
     out.print("; ".join(notes), style="dim")
 
 
@@ -173,7 +180,17 @@ ByArg = Annotated[
     typer.Option("--by", "-b", help="Group by this column (repeat for more)."),
 ]
 DateArg = Annotated[
-    str | None, typer.Option("--date", help="Column holding when the answer was given.")
+    str | None,
+    typer.Option(
+        "--date",
+        help="Column holding when the answer was given; groups by --period (default month).",
+    ),
+]
+CompareDateArg = Annotated[
+    str | None,
+    typer.Option(
+        "--date", help="Column holding when the answer was given (for --periods; not a filter)."
+    ),
 ]
 DateFormatArg = Annotated[
     str | None,
@@ -186,12 +203,23 @@ PeriodArg = Annotated[
     PeriodOption | None,
     typer.Option("--period", "-p", help="Group by day, week (ISO), month, quarter or year."),
 ]
+ComparePeriodArg = Annotated[
+    PeriodOption | None,
+    typer.Option(
+        "--period",
+        "-p",
+        help="What --periods names: day, week (ISO), month (default), quarter or year.",
+    ),
+]
+_FORMATS = "table (default on a terminal), json (default otherwise), csv or markdown."
+FormatArg = Annotated[OutputFormat | None, typer.Option("--format", "-f", help=_FORMATS)]
 ScaleArg = Annotated[
     str | None,
     typer.Option(
         "--scale",
-        help="1-3, 1-5, 1-7, 1-10, 0-10 or thumbs (stars and emoji mean 1-5). "
-        "Default: csat/dsat 1-5, nps 0-10, ces 1-7.",
+        help="LOW-HIGH or thumbs (stars and emoji mean 1-5). csat/dsat: 1-5 (default), 1-3, "
+        "1-7, 1-10, thumbs, or another scale given both --top-min and --bottom-max; "
+        "nps: 0-10 (default), 1-10; ces: 1-7 (default), 1-5; mean: any (default 1-5).",
     ),
 ]
 LevelArg = Annotated[
@@ -203,14 +231,17 @@ MinNArg = Annotated[
 TopArg = Annotated[
     float | None,
     typer.Option(
-        "--top-min", help="Lowest answer counted satisfied / promoter / agree (default per scale)."
+        "--top-min",
+        help="Lowest answer counted satisfied / promoter / agree, on the scale "
+        "(default per scale).",
     ),
 ]
 BottomArg = Annotated[
     float | None,
     typer.Option(
         "--bottom-max",
-        help="Highest answer counted dissatisfied / detractor / disagree (default per scale).",
+        help="Highest answer counted dissatisfied / detractor / disagree, on the scale "
+        "(default per scale).",
     ),
 ]
 NpsMethodArg = Annotated[
@@ -258,7 +289,10 @@ def score(
     output: Annotated[
         OutputFormat | None,
         typer.Option(
-            "--format", "-f", help="table (default on a terminal), json, csv or markdown."
+            "--format",
+            "-f",
+            help=f"{_FORMATS} csv holds the table only: the counts of blank and invalid "
+            "answers go to stderr. markdown states them below the table.",
         ),
     ] = None,
     digits: Annotated[int, typer.Option("--digits", min=0, max=10, help="Decimals shown.")] = 1,
@@ -268,9 +302,19 @@ def score(
     Blank answers are not scored (they are counted as skipped). Values off the scale stop the
     command unless --skip-invalid is given.
     """
-    from cxpulse.report.score_table import document, score_groups, to_csv, to_json, to_markdown
+    from cxpulse.report.score_table import (
+        document,
+        score_groups,
+        skipped_text,
+        to_csv,
+        to_json,
+        to_markdown,
+    )
 
+    _check_period_has_date(period, date)
     spec = _spec(metric, scale, level, min_n, top_min, bottom_max, nps_method)
+    if date is not None:
+        period = period or PeriodOption.MONTH
     found = _read_histograms(
         file, spec, score_column, list(by or []), date, date_format, period, skip_invalid
     )
@@ -283,8 +327,10 @@ def score(
         sys.stdout.write(to_json(document(metric.value, spec, rows, skipped), indent=indent) + "\n")
     elif output is OutputFormat.CSV:
         sys.stdout.write(to_csv(rows, found.group_columns))
+        # Rows of another shape would break the sheet; stderr still reaches the terminal.
+        sys.stderr.write(f"skipped: {skipped_text(skipped)}\n")
     elif output is OutputFormat.MARKDOWN:
-        sys.stdout.write(to_markdown(rows, digits))
+        sys.stdout.write(to_markdown(rows, digits, skipped))
     else:
         _print_table(metric, spec, rows, skipped, digits)
 
@@ -307,79 +353,109 @@ def compare(
     ] = None,
     periods: Annotated[
         str | None,
-        typer.Option("--periods", help="A,B: compare two periods (needs --date and --period)."),
+        typer.Option(
+            "--periods",
+            help="A,B: compare two periods, such as 2026-09,2026-10 (needs --date).",
+        ),
     ] = None,
-    date: DateArg = None,
+    date: CompareDateArg = None,
     date_format: DateFormatArg = None,
-    period: PeriodArg = None,
+    period: ComparePeriodArg = None,
     scale: ScaleArg = None,
     level: LevelArg = 0.95,
     min_n: MinNArg = 30,
     top_min: TopArg = None,
     bottom_max: BottomArg = None,
     skip_invalid: SkipInvalidArg = False,
-    output: Annotated[
-        OutputFormat | None, typer.Option("--format", "-f", help="table or json.")
-    ] = None,
-    digits: Annotated[int, typer.Option("--digits", min=0, max=10)] = 1,
+    output: FormatArg = None,
+    digits: Annotated[int, typer.Option("--digits", min=0, max=10, help="Decimals shown.")] = 1,
 ) -> None:
     """Is the difference between two groups or two periods real? Difference, interval, p-value.
 
     CSAT and DSAT use a two-proportion test, NPS an adjusted-Wald difference, CES and mean
     Welch's t-test. B minus A is reported, so a positive difference means B scores higher.
+    --between compares all answers of the file, whatever their dates.
     """
-    from cxpulse.metrics import Histogram
     from cxpulse.metrics.compare import compare as compare_histograms
-    from cxpulse.metrics.scores import format_value
-    from cxpulse.report.score_table import to_json
+    from cxpulse.report.score_table import comparison_to_csv, comparison_to_markdown, to_json
 
     if (between is None) == (periods is None):
         fail("give either --between COLUMN=A,B or --periods A,B", code=2)
     spec = _spec(metric, scale, level, min_n, top_min, bottom_max, NpsMethodOption.ADJUSTED_WALD)
     if between is not None:
-        column, sep, values = between.partition("=")
-        names = values.split(",")
-        if not sep or not column or len(names) != 2:
-            fail("--between takes COLUMN=A,B, such as channel=email,chat", code=2)
+        if period is not None:
+            fail("--period goes with --periods; --between compares the whole file", code=2)
+        column, names = _between_option(between)
+        # Grouping by period here too would key the groups (value, period): never found.
         found = _read_histograms(
-            file, spec, score_column, [column], date, date_format, None, skip_invalid
+            file, spec, score_column, [column], None, date_format, None, skip_invalid
         )
     else:
         assert periods is not None
-        names = periods.split(",")
-        if len(names) != 2 or date is None:
-            fail("--periods takes A,B, such as 2026-09,2026-10, and needs --date", code=2)
-        column = (period or PeriodOption.MONTH).value
+        names = _periods_option(periods, date)
+        period = period or PeriodOption.MONTH
+        column = period.value
         found = _read_histograms(
             file, spec, score_column, [], date, date_format, period, skip_invalid
         )
-    sides: list[Histogram] = []
-    for name in names:
-        key = (name.strip(),)
-        if key not in found.groups:
-            existing = sorted(str(k[0]) for k in found.groups)
-            shown = ", ".join(existing[:20]) + (" ..." if len(existing) > 20 else "")
-            fail(f"no answers where {column} is {name.strip()!r}; values found: {shown}")
-        sides.append(found.groups[key])
-    result = compare_histograms(sides[0], sides[1], spec)
+    a_label, b_label = names
+    result = compare_histograms(
+        _group(found, column, a_label), _group(found, column, b_label), spec
+    )
     if output is None:
         output = OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.JSON
     if output is OutputFormat.JSON:
         data = result.to_dict()
-        data["a_label"], data["b_label"] = names[0].strip(), names[1].strip()
+        data["a_label"], data["b_label"] = a_label, b_label
         data["column"] = column
         sys.stdout.write(to_json(data) + "\n")
-        return
+    elif output is OutputFormat.CSV:
+        sys.stdout.write(comparison_to_csv(result, column, a_label, b_label))
+    elif output is OutputFormat.MARKDOWN:
+        sys.stdout.write(comparison_to_markdown(result, column, a_label, b_label, digits))
+    else:
+        _print_comparison(result, column, (a_label, b_label), digits)
+
+
+def _between_option(text: str) -> tuple[str, tuple[str, str]]:
+    column, sep, values = text.partition("=")
+    names = [name.strip() for name in values.split(",")]
+    if not sep or not column or len(names) != 2:
+        fail("--between takes COLUMN=A,B, such as channel=email,chat", code=2)
+    return column, (names[0], names[1])
+
+
+def _periods_option(text: str, date: str | None) -> tuple[str, str]:
+    names = [name.strip() for name in text.split(",")]
+    if len(names) != 2 or date is None:
+        fail("--periods takes A,B, such as 2026-09,2026-10, and needs --date", code=2)
+    return names[0], names[1]
+
+
+def _group(found: FileHistograms, column: str, name: str) -> Histogram:
+    histogram = found.groups.get((name,))
+    if histogram is None:
+        existing = sorted(str(key[0]) for key in found.groups)
+        shown = ", ".join(existing[:20]) + (" ..." if len(existing) > 20 else "")
+        fail(f"no answers where {column} is {name!r}; values found: {shown}")
+    return histogram
+
+
+def _print_comparison(
+    result: Comparison, column: str, labels: tuple[str, str], digits: int
+) -> None:
+    from cxpulse.metrics.scores import format_value
+
     out = console()
-    for name, side in zip(names, (result.a, result.b), strict=True):
+    for name, side in zip(labels, (result.a, result.b), strict=True):
         out.print(
-            f"{column}={name.strip()}: {metric.value.upper()} {format_value(side.value, digits)} "
+            f"{column}={name}: {result.metric.value.upper()} {format_value(side.value, digits)} "
             f"({format_value(side.ci_low, digits)} to {format_value(side.ci_high, digits)}, "
             f"n={side.n})" + ("  too small to read" if side.too_small else "")
         )
     out.print(
         f"difference (B - A): {format_value(result.difference, digits)}, "
-        f"{level:.0%} interval {format_value(result.ci_low, digits)} to "
+        f"{result.level:.0%} interval {format_value(result.ci_low, digits)} to "
         f"{format_value(result.ci_high, digits)}, p = {result.p_value:.4g} -> "
         f"[bold]{result.verdict}[/] ({result.method})",
         markup=True,
@@ -416,15 +492,20 @@ def samplesize(
     sd: Annotated[
         float | None, typer.Option("--sd", help="Expected standard deviation for CES/mean.")
     ] = None,
-    scale: ScaleArg = None,
-    output: Annotated[
-        OutputFormat | None, typer.Option("--format", "-f", help="table or json.")
+    scale: Annotated[
+        str | None,
+        typer.Option(
+            "--scale",
+            help="Answer scale (such as 1-7): sets the worst-case spread of CES and mean "
+            "answers when --sd is not given (default ces 1-7, mean 1-5); nps takes 0-10 or 1-10.",
+        ),
     ] = None,
+    output: FormatArg = None,
 ) -> None:
     """How many answers you need for a wanted margin of error. Worst case unless told."""
     from cxpulse.metrics import parse_scale
     from cxpulse.metrics.samplesize import required_sample_size
-    from cxpulse.report.score_table import to_json
+    from cxpulse.report.score_table import table_to_csv, table_to_markdown, to_json
 
     try:
         plan = required_sample_size(
@@ -439,8 +520,25 @@ def samplesize(
         )
     except ValueError as error:
         fail(str(error), code=2)
-    if output is OutputFormat.JSON or (output is None and not sys.stdout.isatty()):
+    if output is None:
+        output = OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.JSON
+    if output is OutputFormat.JSON:
         sys.stdout.write(to_json(plan.to_dict()) + "\n")
+        return
+    record = {
+        "metric": plan.metric.value,
+        "margin": plan.margin,
+        "level": plan.level,
+        "n": plan.n,
+        **{f"assumed_{name}": value for name, value in plan.assumptions.items()},
+        "method": plan.method,
+    }
+    if output is OutputFormat.CSV:
+        sys.stdout.write(table_to_csv(list(record), [list(record.values())]))
+        return
+    if output is OutputFormat.MARKDOWN:
+        cells = [value if isinstance(value, str) else f"{value:g}" for value in record.values()]
+        sys.stdout.write(table_to_markdown(list(record), [cells]))
         return
     assumptions = ", ".join(f"{k} {v:g}" for k, v in plan.assumptions.items())
     unit = "" if metric in (Metric.CES, Metric.MEAN) else " points"
@@ -456,18 +554,38 @@ def benchmark(
         str | None, typer.Option("--industry", "-i", help="Part of an industry name.")
     ] = None,
     output: Annotated[
-        OutputFormat | None, typer.Option("--format", "-f", help="table or json.")
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"{_FORMATS} csv holds the table only: the caveat on reading ACSI scores goes "
+            "to stderr.",
+        ),
     ] = None,
 ) -> None:
     """American Customer Satisfaction Index (ACSI) scores per industry, with source and year."""
     from cxpulse.metrics.benchmarks import ACSI_CAVEAT, find_industry, load_acsi, rating
-    from cxpulse.report.score_table import to_json
+    from cxpulse.report.score_table import table_to_csv, table_to_markdown, to_json
 
     try:
         scores = find_industry(industry) if industry else load_acsi()
     except LookupError as error:
         fail(str(error.args[0]) if error.args else str(error))
-    if output is OutputFormat.JSON or (output is None and not sys.stdout.isatty()):
+    if output is None:
+        output = OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.JSON
+    header = ["industry", "score", "year", "reading", "source"]
+    if output is OutputFormat.CSV:
+        records = [[s.industry, s.score, s.year, rating(s.score), s.source] for s in scores]
+        sys.stdout.write(table_to_csv(header, records))
+        sys.stderr.write(ACSI_CAVEAT + "\n")
+        return
+    if output is OutputFormat.MARKDOWN:
+        cells = [
+            [s.industry, f"{s.score:g}", str(s.year), rating(s.score), s.source] for s in scores
+        ]
+        sys.stdout.write(table_to_markdown(header, cells) + "\n" + ACSI_CAVEAT + "\n")
+        return
+    if output is OutputFormat.JSON:
         data = {
             "caveat": ACSI_CAVEAT,
             "scores": [
@@ -486,7 +604,7 @@ def benchmark(
     from rich.table import Table
 
     table = Table(title="ACSI industry scores (0-100)", title_justify="left")
-    for column in ("industry", "score", "year", "reading", "source"):
+    for column in header:
         table.add_column(column, justify="right" if column in ("score", "year") else "left")
     for s in scores:
         table.add_row(s.industry, f"{s.score:g}", str(s.year), rating(s.score), s.source)

@@ -10,6 +10,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+class ScaleError(ValueError):
+    """A scale, or bands on it, that cannot score a metric.
+
+    ``field`` names the setting at fault (``scale``, ``thresholds``, ``top_min`` or
+    ``bottom_max``), so the API can point at the field the caller sent.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 class Metric(StrEnum):
     CSAT = "csat"
     DSAT = "dsat"
@@ -27,7 +40,7 @@ class Scale:
 
     def __post_init__(self) -> None:
         if self.high <= self.low:
-            raise ValueError(f"a scale needs high > low, got {self.low}-{self.high}")
+            raise ScaleError("scale", f"a scale needs high > low, got {self.low}-{self.high}")
 
     @property
     def name(self) -> str:
@@ -79,14 +92,13 @@ def parse_scale(text: str) -> Scale:
     if cleaned in _NAMED_SCALES:
         return _NAMED_SCALES[cleaned]
     low_text, sep, high_text = cleaned.partition("-")
+    problem = f"scale {text!r} is not LOW-HIGH (such as 1-5) or thumbs/stars/emoji"
     if not sep:
-        raise ValueError(f"scale {text!r} is not LOW-HIGH (such as 1-5) or thumbs/stars/emoji")
+        raise ScaleError("scale", problem)
     try:
         low, high = int(low_text), int(high_text)
     except ValueError:
-        raise ValueError(
-            f"scale {text!r} is not LOW-HIGH (such as 1-5) or thumbs/stars/emoji"
-        ) from None
+        raise ScaleError("scale", problem) from None
     return Scale(low, high)
 
 
@@ -103,8 +115,9 @@ class Thresholds:
 
     def __post_init__(self) -> None:
         if self.bottom_max >= self.top_min:
-            raise ValueError(
-                f"bottom band (<= {self.bottom_max}) must lie below top band (>= {self.top_min})"
+            raise ScaleError(
+                "thresholds",
+                f"bottom band (<= {self.bottom_max}) must lie below top band (>= {self.top_min})",
             )
 
 
@@ -117,7 +130,7 @@ def default_thresholds(metric: Metric, scale: Scale) -> Thresholds:
     low, high = scale.low, scale.high
     if metric is Metric.NPS:
         if high != 10:
-            raise ValueError(f"NPS is asked on 0-10 (or 1-10), not {scale}")
+            raise ScaleError("scale", f"NPS is asked on 0-10 (or 1-10), not {scale}")
         return Thresholds(top_min=9, bottom_max=6)
     if scale == THUMBS:
         return Thresholds(top_min=1, bottom_max=0)
@@ -133,3 +146,40 @@ def default_thresholds(metric: Metric, scale: Scale) -> Thresholds:
     if (low, high) == (1, 10):
         return Thresholds(top_min=9, bottom_max=5)
     return Thresholds(top_min=high - 1, bottom_max=low + 1)
+
+
+def check_scoring(
+    metric: Metric, scale: Scale, thresholds: Thresholds, *, own_bands: bool = False
+) -> None:
+    """Refuse a metric on a scale it is not asked on, and bands that fall off the scale.
+
+    ``own_bands``: both thresholds were chosen by the user rather than defaulted. CSAT and DSAT
+    are nothing but the share of one band, so chosen bands score them correctly on any scale
+    (a 1-4 CSAT survey, say), while the defaults on an unlisted scale would be guesses. NPS and
+    CES are defined on their own scales and refuse others whatever the bands.
+    """
+    _check_supported(metric, scale, own_bands=own_bands)
+    _check_within(scale, thresholds)
+
+
+def _check_supported(metric: Metric, scale: Scale, *, own_bands: bool) -> None:
+    supported = SUPPORTED_SCALES.get(metric)
+    if supported is None or scale.name in supported:
+        return
+    band_metric = metric in (Metric.CSAT, Metric.DSAT)
+    if band_metric and own_bands:
+        return
+    listed = f"{', '.join(supported[:-1])} or {supported[-1]}"
+    hint = "; on another scale set both top_min and bottom_max" if band_metric else ""
+    raise ScaleError("scale", f"{metric.value.upper()} is asked on {listed}, not {scale}{hint}")
+
+
+def _check_within(scale: Scale, thresholds: Thresholds) -> None:
+    # A band starting off the scale silently counts no one (top_min 11 of 0-10: no promoters).
+    for field, value in (("top_min", thresholds.top_min), ("bottom_max", thresholds.bottom_max)):
+        if not scale.low <= value <= scale.high:
+            raise ScaleError(
+                field,
+                f"{field} {value:g} lies outside the {scale} scale "
+                f"(from {scale.low} to {scale.high})",
+            )

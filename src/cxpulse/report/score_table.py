@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cxpulse.metrics import Histogram, MetricResult, MetricSpec, merge, score
+from cxpulse.metrics.compare import Comparison
 from cxpulse.metrics.scores import format_value
 from cxpulse.report.csv_safety import neutralise_cell
 
@@ -100,42 +101,143 @@ def _flat_values(row: ScoredRow, columns: Sequence[str], group_columns: Sequence
     return values
 
 
-def to_csv(rows: Sequence[ScoredRow], group_columns: Sequence[str]) -> str:
+def table_to_csv(header: Sequence[str], records: Iterable[Sequence[Any]]) -> str:
     """Full precision; every text cell neutralised against spreadsheet formula injection."""
-    columns = _flat_columns(rows, group_columns)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([neutralise_cell(c) for c in columns])
-    for row in rows:
+    writer.writerow([neutralise_cell(c) for c in header])
+    for record in records:
         writer.writerow(
-            [
-                neutralise_cell(v) if isinstance(v, str) else ("" if v is None else v)
-                for v in _flat_values(row, columns, group_columns)
-            ]
+            [neutralise_cell(v) if isinstance(v, str) else ("" if v is None else v) for v in record]
         )
     return buffer.getvalue()
+
+
+def to_csv(rows: Sequence[ScoredRow], group_columns: Sequence[str]) -> str:
+    columns = _flat_columns(rows, group_columns)
+    return table_to_csv(columns, (_flat_values(row, columns, group_columns) for row in rows))
 
 
 def _markdown_cell(value: str) -> str:
     return value.replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(rows: Sequence[ScoredRow], digits: int = 1) -> str:
+def table_to_markdown(header: Sequence[str], records: Iterable[Sequence[str]]) -> str:
+    lines = [
+        "| " + " | ".join(_markdown_cell(c) for c in header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for record in records:
+        lines.append("| " + " | ".join(_markdown_cell(c) for c in record) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _interval_text(low: float, high: float, digits: int) -> str:
+    return f"{format_value(low, digits)} to {format_value(high, digits)}"
+
+
+def to_markdown(
+    rows: Sequence[ScoredRow], digits: int = 1, skipped: Mapping[str, Any] | None = None
+) -> str:
+    """The table; with ``skipped``, a line after it (a blank line apart, so no renderer
+    reads it as one more row) saying how many answers were blank or invalid."""
     level = rows[0].result.level if rows else 0.95
     header = ["group", "value", f"{level:.0%} interval", "n", "bands", "note"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        result = row.result
-        cells = [
-            _markdown_cell(group_label(row.group)),
-            format_value(result.value, digits),
-            f"{format_value(result.ci_low, digits)} to {format_value(result.ci_high, digits)}",
-            str(result.n),
-            _markdown_cell(band_text(result.counts)),
-            "too small to read" if result.too_small else "",
+    records = [
+        [
+            group_label(row.group),
+            format_value(row.result.value, digits),
+            _interval_text(row.result.ci_low, row.result.ci_high, digits),
+            str(row.result.n),
+            band_text(row.result.counts),
+            "too small to read" if row.result.too_small else "",
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        for row in rows
+    ]
+    text = table_to_markdown(header, records)
+    if skipped is not None:
+        text += f"\nSkipped: {_markdown_cell(skipped_text(skipped))}.\n"
+    return text
+
+
+def skipped_notes(skipped: Mapping[str, Any]) -> list[str]:
+    """What was not scored, in words; empty when every answer was scored."""
+    notes: list[str] = []
+    if skipped.get("blank"):
+        notes.append(f"{skipped['blank']} blank answers not scored")
+    if skipped.get("invalid"):
+        notes.append(
+            f"{skipped['invalid']} invalid answers skipped "
+            f"(values {', '.join(str(v) for v in skipped.get('invalid_values', []))}; "
+            f"lines {', '.join(str(n) for n in skipped.get('invalid_lines', []))})"
+        )
+    return notes
+
+
+def skipped_text(skipped: Mapping[str, Any]) -> str:
+    return "; ".join(skipped_notes(skipped)) or "no blank or invalid answers"
+
+
+def _side_cells(prefix: str, side: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("value", "ci_low", "ci_high", "n", "too_small")
+    return {f"{prefix}_{key}": side.get(key) for key in keys}
+
+
+def comparison_record(
+    comparison: Comparison, column: str, a_label: str, b_label: str
+) -> dict[str, Any]:
+    """One flat row per comparison, so several runs stack into one sheet."""
+    data = comparison.to_dict()
+    extra = {key: data[key] for key in comparison.extra}
+    return {
+        "metric": data["metric"],
+        "column": column,
+        "a": a_label,
+        "b": b_label,
+        **_side_cells("a", data["a"]),
+        **_side_cells("b", data["b"]),
+        "difference": data["difference"],
+        "ci_low": data["ci_low"],
+        "ci_high": data["ci_high"],
+        "level": data["level"],
+        "p_value": data["p_value"],
+        "significant": data["significant"],
+        "verdict": data["verdict"],
+        "method": data["method"],
+        **extra,
+    }
+
+
+def comparison_to_csv(comparison: Comparison, column: str, a_label: str, b_label: str) -> str:
+    record = comparison_record(comparison, column, a_label, b_label)
+    return table_to_csv(list(record), [list(record.values())])
+
+
+def comparison_to_markdown(
+    comparison: Comparison, column: str, a_label: str, b_label: str, digits: int = 1
+) -> str:
+    """Both sides and their difference (B - A), one row each."""
+    header = ["", "value", f"{comparison.level:.0%} interval", "n", "note"]
+    records = [
+        [
+            f"{column}={label}",
+            format_value(side.value, digits),
+            _interval_text(side.ci_low, side.ci_high, digits),
+            str(side.n),
+            "too small to read" if side.too_small else "",
+        ]
+        for label, side in ((a_label, comparison.a), (b_label, comparison.b))
+    ]
+    records.append(
+        [
+            "difference (B - A)",
+            format_value(comparison.difference, digits),
+            _interval_text(comparison.ci_low, comparison.ci_high, digits),
+            "",
+            f"p = {comparison.p_value:.4g}, {comparison.verdict} ({comparison.method})",
+        ]
+    )
+    return table_to_markdown(header, records)
 
 
 def document(

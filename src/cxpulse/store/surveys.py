@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cxpulse.collect.options import OptionError, parse_options
 from cxpulse.metrics import Metric, Scale
-from cxpulse.metrics.scales import DEFAULT_SCALE
+from cxpulse.metrics.scales import DEFAULT_SCALE, ScaleError, check_scoring
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Conflict, Invalid, NotFound
 from cxpulse.store.models import PRESENTATIONS, SURVEY_STATUSES, Response, Survey
@@ -40,13 +40,24 @@ def _questions(value: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[
     return result
 
 
-def _check_scoring(survey: Survey) -> None:
-    """Build the metric spec once, so a survey that cannot be scored is never stored."""
+def _check_scoring(survey: Survey, *, settings_changed: bool = True) -> None:
+    """Build the metric spec once, so a survey that cannot be scored is never stored.
+
+    Scale and bands must also fit each other when they are set; a survey stored before that
+    rule stays editable (a new name, a status) until its scoring settings change.
+    """
     try:
-        survey.metric_spec()
+        spec = survey.metric_spec()
+        if settings_changed:
+            own_bands = survey.top_min is not None and survey.bottom_max is not None
+            check_scoring(spec.metric, spec.scale, spec.thresholds, own_bands=own_bands)
+    except ScaleError as error:
+        raise Invalid(error.field, error.message) from None
     except ValueError as error:
-        field = "scale" if "scale" in str(error) or "NPS" in str(error) else "thresholds"
-        raise Invalid(field, str(error)) from None
+        raise Invalid("scale", str(error)) from None
+
+
+_SCORING_FIELDS = frozenset({"metric", "scale_low", "scale_high", "top_min", "bottom_max"})
 
 
 def _metric(value: str) -> str:
@@ -237,7 +248,7 @@ def update_survey(
     for field, value in changes.items():
         setattr(survey, field, value)
     try:
-        _check_scoring(survey)
+        _check_scoring(survey, settings_changed=not _SCORING_FIELDS.isdisjoint(changes))
         _check_default_language(survey)
         _check_presentation(survey)
     except Invalid:

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 contacts_app = typer.Typer(
     help="Contacts: the people invitations go to.",
+    epilog="Example: `cxpulse contacts import customers.csv --org acme` "
+    "(columns email, name, locale, external_id; any other column becomes an attribute).",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )

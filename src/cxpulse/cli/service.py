@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 api_key_app = typer.Typer(
     help="Create, list and revoke API keys: Bearer tokens for scripts and integrations.",
+    epilog="Example: `cxpulse api-key create --org acme --name helpdesk --scope write` "
+    "(prints the key once; store it in your helpdesk's secret settings).",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )

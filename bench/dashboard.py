@@ -11,7 +11,8 @@ What it measures, in this process: the app (``create_app`` on the database file)
 ``GET /app/surveys/{id}`` through Starlette's TestClient with a signed session cookie; the
 time is ``time.perf_counter`` around the request, so it holds authentication, the three
 grouped queries of the view (daily histograms of two years, the breakdown by channel, the
-property names of the latest responses), the goals, the scoring, the charts and the HTML.
+property names of the latest responses), the comment rate (estimated from 40 slices of the
+period above 200,000 answers), the goals, the scoring, the charts and the HTML.
 The default view is the 12 months up to the latest response (all of 2024).
 
 Two cases per size, after one untimed warm-up request each:
@@ -26,14 +27,16 @@ Run from the repository root::
     .venv/bin/python bench/dashboard.py                       # 1M and 5M, 15 runs each
     .venv/bin/python bench/dashboard.py --sizes 100000 --runs 5
 
-It prints Markdown tables and the targets with PASS/FAIL. Every answer must be 200 and show
-the headline n that an independent ``COUNT(*)`` of the responses gives, else it stops with an
-error. The sizes alternate request by request so that the machine's load hits them alike.
+It prints Markdown tables and the targets with PASS/FAIL. Every answer must be 200, show
+the headline n that an independent ``COUNT(*)`` of the responses gives and a comment rate
+near the share an independent count gives, else it stops with an error. The
+sizes alternate request by request so that the machine's load hits them alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -109,6 +112,8 @@ class Target:
     cookie: str
     answers: int
     """Responses in the default view, counted by SQL: the page must show this n."""
+    comment_share: float
+    """Of those, the percentage with a comment: the page's comment rate must hold it."""
 
     @property
     def url(self) -> str:
@@ -129,16 +134,21 @@ def open_target(db: store_metrics.Database, stack: ExitStack) -> Target:
         window = ViewFilters().window(
             views.latest_day(reading, db.organisation_id, db.survey_id), date.today()
         )
-        answers = reading.scalar(
-            select(func.count())
-            .select_from(Response)
-            .where(
+        answers, commented = reading.execute(
+            select(func.count(), func.count(Response.comment)).where(
                 Response.survey_id == db.survey_id,
                 Response.submitted_at >= datetime.combine(window.start, clock(), UTC),
                 Response.submitted_at < datetime.combine(window.end, clock(), UTC),
             )
-        )
-    return Target(db, client, cookie, int(answers or 0))
+        ).one()
+    share = 100 * int(commented) / max(1, int(answers))
+    return Target(db, client, cookie, int(answers or 0), share)
+
+
+COMMENT_RATE = re.compile(
+    r"Comment rate: <strong>(?:about )?([0-9.]+)%</strong>"
+    r"(?:\s*\((?:\d+)% interval ([0-9.]+) to ([0-9.]+)\))?"
+)
 
 
 def measure(targets: Sequence[Target], runs: int) -> list[Case]:
@@ -168,6 +178,21 @@ def _request(target: Target, cold: bool) -> float:
         raise RuntimeError(f"{target.url} answered {answer.status_code}: {answer.text[:300]}")
     if f"n = {target.answers}" not in answer.text:
         raise RuntimeError(f"{target.url} does not show n = {target.answers}")
+    shown = COMMENT_RATE.search(answer.text)
+    if shown is None:
+        raise RuntimeError(f"{target.url} shows no comment rate")
+    value, low, high = shown.groups()
+    # Shown to 0.1. An estimate's 95% interval misses the count one time in twenty, so the
+    # check allows twice its half width (about four standard errors): it catches a broken
+    # estimate, not bad luck.
+    spread = (float(high) - float(low)) / 2 if low and high else 0.0
+    lowest = float(low or value) - spread - 0.05
+    highest = float(high or value) + spread + 0.05
+    if not lowest <= target.comment_share <= highest:
+        raise RuntimeError(
+            f"{target.url} shows a comment rate of {shown.group(0)!r}, "
+            f"the count gives {target.comment_share:.2f}%"
+        )
     return elapsed
 
 

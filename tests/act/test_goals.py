@@ -349,3 +349,49 @@ def test_update_and_delete(session: Session, org: Organisation, survey: Survey) 
     goals.delete_goal(session, org.id, survey.id, goal.id)
     with pytest.raises(NotFound):
         goals.get_goal(session, org.id, survey.id, goal.id)
+
+
+def test_a_goal_on_another_metric_of_the_same_answers(
+    session: Session, org: Organisation, survey: Survey
+) -> None:
+    # 10 answers in the last 30 days: 6 satisfied (4-5), 3 dissatisfied (1-2), one 3.
+    _add(session, org, survey, TODAY - timedelta(days=2), [5, 5, 5, 4, 4, 4, 1, 1, 2, 3])
+    fewer_unhappy = goals.create_goal(
+        session,
+        org.id,
+        survey.id,
+        name="DSAT down",
+        metric="dsat",
+        target=10,
+        months=3,
+        today=TODAY,
+    )
+    assert fewer_unhappy.metric == "dsat"
+    assert fewer_unhappy.baseline == pytest.approx(30.0)
+    report = goals.goal_report(session, org.id, fewer_unhappy, today=TODAY)
+    assert report.metric == "dsat"
+    assert report.assessment.current == pytest.approx(30.0)
+    mean = goals.create_goal(
+        session, org.id, survey.id, name="Mean up", metric="mean", target=4.5, months=3, today=TODAY
+    )
+    assert mean.baseline == pytest.approx(3.4)
+    # The survey's own metric is stored as "no metric of its own".
+    own = goals.create_goal(
+        session, org.id, survey.id, name="CSAT", metric="csat", target=80, months=3, today=TODAY
+    )
+    assert own.metric is None
+    assert goals.goal_report(session, org.id, own, today=TODAY).metric == "csat"
+    with pytest.raises(Invalid) as raised:
+        goals.create_goal(
+            session, org.id, survey.id, name="NPS", metric="nps", target=30, months=3, today=TODAY
+        )
+    assert raised.value.field == "metric"
+    with pytest.raises(Invalid) as raised:  # a mean on 1-5 cannot reach 50
+        goals.create_goal(
+            session, org.id, survey.id, name="M", metric="mean", target=50, months=3, today=TODAY
+        )
+    assert raised.value.field == "target"
+    updated = goals.update_goal(
+        session, org.id, survey.id, mean.id, metric="csat", target=80, baseline=60, today=TODAY
+    )
+    assert updated.metric is None

@@ -1,8 +1,9 @@
 """The dashboard in a real Chromium, on a desktop and a phone viewport.
 
 Log in through the form, open a survey, change a filter and see the chart and the table
-change, open the responses behind a number, download an export; keyboard navigation,
-heading order and text contrast are checked on the way. SQLite is enough here: the page
+change, open the responses behind a number, download an export, open a month's report from
+the survey page (and its PDF); keyboard navigation, heading order and text contrast are
+checked on the way. SQLite is enough here: the page
 tests cover both databases. Screenshots go to test-artifacts/screenshots.
 """
 
@@ -38,6 +39,26 @@ class Site:
     survey_id: int
 
 
+START = datetime(2025, 1, 1, 8, tzinfo=UTC)
+REPORT_MONTH = ("2025-03", "March 2025")
+
+
+def _answer(n: int) -> tuple[datetime, str, float]:
+    """When, by which channel and with what score the n-th answer came."""
+    channel = ("email", "chat", "web")[n % 3]
+    # Chat answers are worse, so filtering on a channel moves every number.
+    score = float(1 + (n * 7) % 5) if channel != "chat" else float(1 + (n // 3) % 3)
+    return START + timedelta(hours=11 * n), channel, score
+
+
+def _march_csat() -> str:
+    """The report's headline for March 2025, counted here from the seed itself."""
+    scores = [
+        score for when, _, score in map(_answer, range(400)) if (when.year, when.month) == (2025, 3)
+    ]
+    return f"{sum(score >= 4 for score in scores) / len(scores) * 100:.1f}"
+
+
 def _seed(url: str) -> int:
     engine = create_engine_for(url)
     try:
@@ -57,17 +78,14 @@ def _seed(url: str) -> int:
             survey = surveys.create_survey(
                 session, org.id, slug="csat", name="Delivery CSAT", metric="csat", status="active"
             )
-            start = datetime(2025, 1, 1, 8, tzinfo=UTC)
             items = []
             for n in range(400):
-                channel = ("email", "chat", "web")[n % 3]
-                # Chat answers are worse, so filtering on a channel moves every number.
-                score = float(1 + (n * 7) % 5) if channel != "chat" else float(1 + (n // 3) % 3)
+                when, channel, score = _answer(n)
                 items.append(
                     responses.NewResponse(
                         survey_id=survey.id,
                         score=score,
-                        submitted_at=start + timedelta(hours=11 * n),
+                        submitted_at=when,
                         channel=channel,
                         comment=f"<b>parcel</b> {n}" if n % 4 == 0 else None,
                         properties={"agent": ("Ann", "Bo", "Cy")[n % 3 if n % 5 else 0]},
@@ -225,8 +243,39 @@ def test_dashboard_in_chromium(site: Site, browser: Browser, device: str) -> Non
         lines = saved.read_text(encoding="utf-8").splitlines()
         assert lines[0].startswith("id,survey_id,submitted_at")
         assert len(lines) - 1 == expected
+
+        _open_report(page, site, device)
+        if device == "desktop":
+            # The PDF is printed by the server's own Chromium: one real print is enough.
+            page.go_back()
+            page.get_by_label("Month", exact=True).fill(REPORT_MONTH[0])
+            with page.expect_download() as download_info:
+                page.get_by_role("button", name="Download as PDF").click()
+            download = download_info.value
+            assert download.suggested_filename == f"csat-{REPORT_MONTH[0]}-report.pdf"
+            saved = Path(shots.parent / f"report-{REPORT_MONTH[0]}.pdf")
+            download.save_as(saved)
+            assert saved.read_bytes().startswith(b"%PDF-")
     finally:
         context.close()
+
+
+def _open_report(page: Page, site: Site, device: str) -> None:
+    """From the survey page: pick a month, open its report, find its headline KPI."""
+    page.goto(f"{site.url}/app/surveys/{site.survey_id}")
+    month, name = REPORT_MONTH
+    page.get_by_label("Month", exact=True).fill(month)
+    page.get_by_role("button", name="Open the report").click()
+    page.wait_for_url(f"**/app/surveys/{site.survey_id}/report?month={month}")
+    assert page.locator("h1").inner_text() == f"Delivery CSAT — {name}"
+    kpi = page.locator(".kpi").first
+    assert kpi.locator("h3").inner_text() == "CSAT (%)"
+    assert kpi.locator(".value").inner_text() == _march_csat()
+    assert page.locator("svg").count() >= 2  # trend and distribution, inline
+    _check_accessibility(page)
+    page.screenshot(
+        path=str(support.artifact_dir("screenshots") / f"report-{device}.png"), full_page=True
+    )
 
 
 def test_dashboard_without_javascript(site: Site, browser: Browser) -> None:
@@ -246,5 +295,23 @@ def test_dashboard_without_javascript(site: Site, browser: Browser) -> None:
         page.wait_for_url("**touchpoint=nowhere**")
         assert "No answers in this view." in page.locator("#breakdown-table").inner_text()
         page.screenshot(path=str(support.artifact_dir("screenshots") / "dashboard-no-js.png"))
+        # A goal set with the plain form: DSAT down to 5% in six months, from 12%.
+        if not page.get_by_label("Name").is_visible():  # open already when there is no goal
+            page.locator("details.goal-form summary").click()
+        page.get_by_label("Name").fill("Fewer unhappy")
+        page.get_by_label("Metric").select_option("dsat")
+        page.get_by_label("Target").fill("5")
+        page.get_by_label("Due in").select_option("6")
+        page.get_by_label("Baseline (optional)").fill("12")
+        page.get_by_role("button", name="Save the goal").click()
+        page.wait_for_url("**#goals-heading")
+        row = page.locator("#goals-table tbody tr").filter(has_text="Fewer unhappy")
+        assert row.locator("td").first.inner_text() == "DSAT"
+        page.screenshot(
+            path=str(support.artifact_dir("screenshots") / "dashboard-goal-no-js.png"),
+            full_page=True,
+        )
+        # The month picker is a plain form: the report opens without JavaScript too.
+        _open_report(page, site, "no-js")
     finally:
         context.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -84,3 +84,55 @@ def test_counts_per_month(sessions: sessionmaker[Session], org: Organisation) ->
         weeks = response_rates(session, org.id, survey.id, period="week")
     assert [r.period for r in days] == ["2025-01-10", "2025-02-03"]
     assert [r.period for r in weeks] == ["2025-W02", "2025-W06"]
+
+
+def test_bounds_keep_the_invitations_sent_in_the_period(
+    sessions: sessionmaker[Session], org: Organisation
+) -> None:
+    """Only invitations with send_at in [start, end) are counted, so the first and last
+    periods hold only their part inside the bounds (a date is midnight UTC)."""
+    moments = [
+        datetime(2024, 12, 31, 23, 59, tzinfo=UTC),  # before
+        datetime(2025, 1, 1, 0, 0, tzinfo=UTC),  # the first instant inside
+        datetime(2025, 1, 9, 8, tzinfo=UTC),  # January, inside
+        datetime(2025, 1, 20, 8, tzinfo=UTC),  # January, after the end
+        datetime(2023, 6, 1, 8, tzinfo=UTC),  # long before
+    ]
+    with sessions.begin() as session:
+        survey = surveys.create_survey(
+            session, org.id, slug="bounded", name="Bounded", metric="csat", status="active"
+        )
+        contact = contacts.create_contact(session, org.id, email="a@example.com")
+        rows = [_invitation(org.id, survey.id, contact.id, "sent", when) for when in moments]
+        session.add_all(rows)
+        session.flush()
+        responses.add_responses(
+            session,
+            org.id,
+            [
+                responses.NewResponse(survey_id=survey.id, score=5, invitation_id=row.id)
+                for row in (rows[0], rows[2], rows[3])
+            ],
+        )
+    with sessions() as session:
+        everything = response_rates(session, org.id, survey.id, period="month")
+        bounded = response_rates(
+            session,
+            org.id,
+            survey.id,
+            period="month",
+            start=date(2025, 1, 1),
+            end=date(2025, 1, 15),
+        )
+        from_day = response_rates(
+            session, org.id, survey.id, period="day", start=datetime(2025, 1, 9, tzinfo=UTC)
+        )
+    assert [(r.period, r.sent) for r in everything] == [
+        ("2023-06", 1),
+        ("2024-12", 1),
+        ("2025-01", 3),
+    ]
+    (january,) = bounded
+    assert (january.period, january.sent, january.answered) == ("2025-01", 2, 1)
+    assert january.response_rate.value == 0.5
+    assert [(r.period, r.sent) for r in from_day] == [("2025-01-09", 1), ("2025-01-20", 1)]

@@ -72,7 +72,7 @@ def test_parse_month() -> None:
     assert monthly.parse_month("2026-10") == date(2026, 10, 1)
     assert monthly.shift_month(date(2026, 1, 1), -1) == date(2025, 12, 1)
     assert monthly.shift_month(date(2026, 11, 1), 14) == date(2028, 1, 1)
-    for bad in ("2026-13", "2026-1", "October", "", "2026-10-01"):
+    for bad in ("2026-13", "2026-1", "October", "", "2026-10-01", "0000-01", "9999-12"):
         with pytest.raises(Invalid) as raised:
             monthly.parse_month(bad)
         assert raised.value.field == "month"
@@ -299,7 +299,6 @@ def test_pdf_of_the_report(tmp_path: Path) -> None:
 def test_rates_section_when_the_collect_stage_counts_them(
     session: Session, org: Organisation, survey: Survey
 ) -> None:
-    pytest.importorskip("cxpulse.collect.rates", reason="response rates are not built yet")
     contact = contacts.create_contact(session, org.id, external_id="c-1", email="c@shop.example")
     sent = [
         Invitation(
@@ -313,7 +312,24 @@ def test_rates_section_when_the_collect_stage_counts_them(
         )
         for i in range(8)
     ]
-    session.add_all(sent)
+    # Invitations of the months around, by another channel too, stay out of October's table.
+    others = [
+        Invitation(
+            organisation_id=org.id,
+            survey_id=survey.id,
+            contact_id=contact.id,
+            channel=channel,
+            status="sent",
+            send_at=when,
+            sent_at=when,
+        )
+        for when, channel in (
+            (datetime(2026, 9, 30, 23, 59, tzinfo=UTC), "sms"),
+            (datetime(2026, 11, 1, tzinfo=UTC), "email"),
+            (datetime(2025, 10, 12, tzinfo=UTC), "email"),
+        )
+    ]
+    session.add_all(sent + others)
     session.flush()
     add_responses(
         session,
@@ -332,6 +348,7 @@ def test_rates_section_when_the_collect_stage_counts_them(
     report = monthly.build_report(session, org.id, survey.id, "2026-10", today=TODAY)
     (section,) = report.extra_sections
     assert section.title == "Response and comment rates"
+    assert len(section.rows) == 1
     channel, sent_count, answered, response_rate, commented, comment_rate = section.rows[0]
     assert (channel, sent_count, answered, commented) == ("email", "8", "2", "1")
     assert response_rate.startswith("25.0% (")

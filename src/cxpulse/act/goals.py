@@ -33,7 +33,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cxpulse.metrics import Histogram, Metric, MetricResult, score
+from cxpulse.metrics import Histogram, Metric, MetricResult, MetricSpec, score
 from cxpulse.metrics.intervals import t_quantile
 from cxpulse.metrics.scores import DEFAULT_LEVEL
 from cxpulse.store.errors import Invalid, NotFound
@@ -249,9 +249,47 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def metric_bounds(survey: Survey) -> tuple[float, float]:
-    """The range a survey's headline value can take."""
-    metric = Metric(survey.metric)
+GOAL_METRICS: dict[Metric, tuple[Metric, ...]] = {
+    Metric.CSAT: (Metric.CSAT, Metric.DSAT, Metric.MEAN),
+    Metric.DSAT: (Metric.DSAT, Metric.CSAT, Metric.MEAN),
+    Metric.NPS: (Metric.NPS, Metric.MEAN),
+    Metric.CES: (Metric.CES,),
+    Metric.MEAN: (Metric.MEAN,),
+}
+"""What a goal may aim at on a survey of each metric: its own score, and the others the same
+answers give (a CSAT survey's DSAT, say). CES is already a mean."""
+
+
+def goal_metric(goal: Goal, survey: Survey) -> Metric:
+    """The metric a goal aims at: its own, else the survey's."""
+    return Metric(goal.metric or survey.metric)
+
+
+def check_goal_metric(metric: str | None, survey: Survey) -> str | None:
+    """None (the survey's metric) or one of ``GOAL_METRICS`` for the survey's metric."""
+    if metric is None:
+        return None
+    allowed = GOAL_METRICS[Metric(survey.metric)]
+    if metric not in {m.value for m in allowed}:
+        names = ", ".join(m.value for m in allowed)
+        raise Invalid("metric", f"must be one of {names} on a {survey.metric} survey")
+    return None if metric == survey.metric else metric
+
+
+def goal_spec(survey: Survey, metric: Metric, *, level: float = DEFAULT_LEVEL) -> MetricSpec:
+    """The survey's scale and bands, scored as ``metric``."""
+    return MetricSpec.default(
+        metric,
+        survey.scale,
+        top_min=survey.top_min,
+        bottom_max=survey.bottom_max,
+        level=level,
+    )
+
+
+def metric_bounds(survey: Survey, metric: Metric | None = None) -> tuple[float, float]:
+    """The range a survey's headline value (or its ``metric``) can take."""
+    metric = Metric(survey.metric) if metric is None else metric
     if metric is Metric.NPS:
         return (-100.0, 100.0)
     if metric in (Metric.CSAT, Metric.DSAT):
@@ -323,8 +361,10 @@ def current_result(
     today: date,
     *,
     level: float = DEFAULT_LEVEL,
+    metric: Metric | None = None,
 ) -> MetricResult:
-    """The score over the last CURRENT_WINDOW_DAYS days up to and including ``today``."""
+    """The score (the survey's metric, or ``metric``) over the last CURRENT_WINDOW_DAYS days
+    up to and including ``today``."""
     found = histograms(
         session,
         organisation_id,
@@ -336,7 +376,7 @@ def current_result(
     total = Histogram()
     for histogram in found.values():
         total = total + histogram
-    return score(total, survey.metric_spec(level=level))
+    return score(total, goal_spec(survey, metric or Metric(survey.metric), level=level))
 
 
 def weekly_values(
@@ -347,6 +387,7 @@ def weekly_values(
     today: date,
     *,
     weeks: int = TREND_WEEKS,
+    metric: Metric | None = None,
 ) -> list[TrendValue]:
     """The score of each of the last ``weeks`` ISO weeks (this one included) with answers."""
     this_monday = today - timedelta(days=today.weekday())
@@ -359,7 +400,7 @@ def weekly_values(
         period="week",
         **_segment_filters(segment),
     )
-    spec = survey.metric_spec()
+    spec = goal_spec(survey, metric or Metric(survey.metric))
     values = []
     for key, histogram in sorted(found.items(), key=lambda item: str(item[0][0])):
         if histogram.n == 0 or key[0] is None:
@@ -383,16 +424,17 @@ def goal_report(
     today = today or today_utc()
     survey = get_survey(session, organisation_id, goal.survey_id)
     segment = dict(goal.segment or {})
+    metric = goal_metric(goal, survey)
     assessment = assess(
         baseline=goal.baseline,
         target=goal.target,
         due_date=goal.due_date,
         today=today,
-        current=current_result(session, organisation_id, survey, segment, today),
-        points=weekly_values(session, organisation_id, survey, segment, today),
-        bounds=metric_bounds(survey),
+        current=current_result(session, organisation_id, survey, segment, today, metric=metric),
+        points=weekly_values(session, organisation_id, survey, segment, today, metric=metric),
+        bounds=metric_bounds(survey, metric),
     )
-    return GoalReport(goal, survey.metric, assessment)
+    return GoalReport(goal, metric.value, assessment)
 
 
 def _name(value: str | None) -> str:
@@ -413,7 +455,7 @@ def _in_range(field: str, value: float, bounds: tuple[float, float]) -> float:
 
 
 def _check_goal(goal: Goal, survey: Survey, today: date, *, new: bool) -> None:
-    bounds = metric_bounds(survey)
+    bounds = metric_bounds(survey, goal_metric(goal, survey))
     _in_range("target", goal.target, bounds)
     _in_range("baseline", goal.baseline, bounds)
     if goal.target == goal.baseline:
@@ -438,13 +480,17 @@ def create_goal(
     baseline: float | None = None,
     baseline_date: date | None = None,
     segment: Mapping[str, Any] | None = None,
+    metric: str | None = None,
     today: date | None = None,
 ) -> Goal:
-    """Add a goal. With ``months`` (3 or 6 are usual) the due date is that many months from
-    today; without an explicit baseline, today's value (the last 30 days) becomes it."""
+    """Add a goal on the survey's metric, or on ``metric`` (see ``GOAL_METRICS``). With
+    ``months`` (3 or 6 are usual) the due date is that many months from today; without an
+    explicit baseline, today's value (the last 30 days) becomes it."""
     today = today or today_utc()
     survey = get_survey(session, organisation_id, survey_id)
     cleaned_segment = check_segment(segment)
+    own_metric = check_goal_metric(metric, survey)
+    aimed_at = Metric(own_metric or survey.metric)
     if months is not None:
         if due_date is not None:
             raise Invalid("months", "give either months or due_date, not both")
@@ -456,7 +502,9 @@ def create_goal(
     if baseline is None:
         if baseline_date is not None and baseline_date != today:
             raise Invalid("baseline", "give the baseline value for a past baseline date")
-        current = current_result(session, organisation_id, survey, cleaned_segment, today)
+        current = current_result(
+            session, organisation_id, survey, cleaned_segment, today, metric=aimed_at
+        )
         if current.n == 0 or not math.isfinite(current.value):
             raise Invalid(
                 "baseline",
@@ -469,6 +517,7 @@ def create_goal(
         organisation_id=organisation_id,
         survey_id=survey.id,
         name=_name(name),
+        metric=own_metric,
         segment=cleaned_segment,
         baseline=float(baseline),
         baseline_date=baseline_date or today,
@@ -505,7 +554,9 @@ def list_goals(session: Session, organisation_id: int, survey_id: int) -> list[G
     )
 
 
-UPDATABLE = frozenset({"name", "target", "due_date", "baseline", "baseline_date", "segment"})
+UPDATABLE = frozenset(
+    {"name", "target", "due_date", "baseline", "baseline_date", "segment", "metric"}
+)
 
 
 def update_goal(
@@ -527,7 +578,9 @@ def update_goal(
     for field, value in changes.items():
         if value is None:
             raise Invalid(field, "must not be null")
-        if field == "name":
+        if field == "metric":
+            value = check_goal_metric(str(value), survey)
+        elif field == "name":
             value = _name(value)
         elif field == "segment":
             value = check_segment(value)

@@ -15,12 +15,16 @@ are due to go, out); each group counts:
 
 response rate = answered / sent, comment rate = commented / answered, each with a Wilson
 interval. One GROUP BY over invitations left-joined to their responses, within one
-organisation.
+organisation. ``start`` and ``end`` keep it to the invitations sent in a period: only those
+are joined to responses and grouped. (No index leads with the survey and ``send_at``, so
+the database still reads the survey's invitations through ``(survey_id, created_at)``;
+bounding that read too would need a new index.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, case, func, select
@@ -89,17 +93,33 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
 
 
+def _instant(value: date | datetime) -> datetime:
+    """A date is midnight UTC at its start."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
 def response_rates(
     session: Session,
     organisation_id: int,
     survey_id: int,
     *,
     period: Period = "month",
+    start: date | datetime | None = None,
+    end: date | datetime | None = None,
     level: float = DEFAULT_LEVEL,
 ) -> list[RateRow]:
-    """One row per period and channel, oldest first."""
+    """One row per period and channel, oldest first: the invitations whose send time is in
+    [``start``, ``end``) when those are given (a date is midnight UTC), so the first and last
+    periods hold only the part inside the bounds."""
     if period not in RATE_PERIODS:
         raise ValueError(f"period must be one of {', '.join(RATE_PERIODS)}")
+    bounds: list[ColumnElement[bool]] = []
+    if start is not None:
+        bounds.append(Invitation.send_at >= _instant(start))
+    if end is not None:
+        bounds.append(Invitation.send_at < _instant(end))
     dialect = session.get_bind().dialect.name
     label = period_label(Invitation.send_at, period, dialect, is_date=False).label("period")
     answered = Response.id.is_not(None)
@@ -125,7 +145,11 @@ def response_rates(
                 Response.organisation_id == organisation_id,
             ),
         )
-        .where(Invitation.organisation_id == organisation_id, Invitation.survey_id == survey_id)
+        .where(
+            Invitation.organisation_id == organisation_id,
+            Invitation.survey_id == survey_id,
+            *bounds,
+        )
         .group_by(label, Invitation.channel)
         .order_by(label, Invitation.channel)
     )

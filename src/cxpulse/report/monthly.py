@@ -6,8 +6,9 @@ into HTML with the Jinja2 templates in ``web/templates/report`` (autoescaped); t
 SVG from ``report.charts``. ``render_html`` does both and is what the CLI and the report
 e-mail call.
 
-Sections appear only when their part of cxpulse exists: response and comment rates need
-``cxpulse.collect.rates``; themes and follow-ups need the text and case stages (not built yet).
+Sections appear only when their part of cxpulse exists and has something to say: response
+and comment rates (``cxpulse.collect.rates``) when invitations went out in the month; themes
+and follow-ups need the text and case stages (not built yet).
 
 The second half of the module holds the report schedules: who receives a survey's monthly
 report, and ``enqueue_due_reports`` that writes one outbox item per schedule and month.
@@ -15,7 +16,6 @@ report, and ``enqueue_due_reports`` that writes one outbox item per schedule and
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 from collections.abc import Sequence
@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxpulse.act import goals as goal_store
+from cxpulse.collect.rates import response_rates
 from cxpulse.metrics import Comparison, Histogram, Metric, MetricResult, MetricSpec, compare, score
 from cxpulse.metrics.scores import DEFAULT_LEVEL, DEFAULT_MIN_N, format_value, nps_bands
 from cxpulse.report import charts
@@ -39,6 +40,8 @@ from cxpulse.store.models import Organisation, OutboxItem, ReportSchedule, Respo
 from cxpulse.store.surveys import get_survey
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+"""The years a report may cover, as for a dashboard's dates (a trend reaches 11 months back)."""
 TREND_MONTHS = 12
 TOP_MOVERS = 6
 MAX_PROPERTY_DIMENSIONS = 5
@@ -63,7 +66,10 @@ def parse_month(text: str) -> date:
     match = MONTH_PATTERN.match(text.strip())
     if match is None:
         raise Invalid("month", f"must look like 2026-10 (year-month), got {text!r}")
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    year = int(match.group(1))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise Invalid("month", f"must be in the years {FIRST_YEAR} to {LAST_YEAR}, got {text!r}")
+    return date(year, int(match.group(2)), 1)
 
 
 def month_label(first: date) -> str:
@@ -311,22 +317,18 @@ def _dimension_label(dimension: str) -> str:
 def _optional_sections(
     session: Session, organisation_id: int, survey_id: int, month: date
 ) -> list[Section]:
-    """Sections from stages that may not be installed: each is left out when absent."""
+    """Sections with nothing to say this month are left out."""
     sections = []
-    try:
-        rates = importlib.import_module("cxpulse.collect.rates")
-    except ImportError:
-        rates = None
-    response_rates = getattr(rates, "response_rates", None)
-    if callable(response_rates):
-        label = month_label(month)
-        found = [
-            row
-            for row in response_rates(session, organisation_id, survey_id, period="month")
-            if row.period == label
-        ]
-        if found:
-            sections.append(_rates_section(found))
+    found = response_rates(
+        session,
+        organisation_id,
+        survey_id,
+        period="month",
+        start=month,
+        end=shift_month(month, 1),
+    )
+    if found:
+        sections.append(_rates_section(found))
     return sections
 
 
@@ -472,7 +474,7 @@ def _environment() -> Any:
 def charts_for(report: MonthlyReport) -> dict[str, str]:
     """The report's charts as SVG text, by name."""
     goal_target = None
-    if len(report.goals) == 1:
+    if len(report.goals) == 1 and report.goals[0].metric == report.metric.value:
         only = report.goals[0].goal
         goal_target = charts.goal_line(only.target, only.name)
     rendered = {

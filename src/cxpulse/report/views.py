@@ -9,19 +9,27 @@ property names of the latest 1,000 responses, both read through an index. Everyt
 Python, so the page costs the same with 1 or 5 million responses. Filters on response
 properties or contact attributes, and breakdowns by them, read the responses table.
 
+The rollups do not know which answers carry a comment, so the comment rate is counted in the
+responses table: exactly up to ``COMMENT_RATE_MAX_SCAN`` answers, and above that estimated,
+with an interval, from a fixed number of random time slices of the period that hold about
+``COMMENT_SAMPLE_ANSWERS`` answers together (``estimate_comment_rate``).
+
 ``drill_down`` lists the responses behind a number; ``metric_rows`` flattens a view into
 the rows of its exported metric tables.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxpulse.act import goals as goal_store
@@ -36,7 +44,8 @@ from cxpulse.metrics import (
     merge,
     score,
 )
-from cxpulse.metrics.scores import DEFAULT_MIN_N
+from cxpulse.metrics.intervals import wilson, z_quantile
+from cxpulse.metrics.scores import DEFAULT_LEVEL, DEFAULT_MIN_N
 from cxpulse.report.filters_url import (
     MAX_DAYS_FOR_DAY_GRAIN,
     MAX_YEARS,
@@ -54,7 +63,14 @@ from cxpulse.store.models import Contact, DailyRollup, Organisation, Response, S
 from cxpulse.store.responses import ResponseFilters, filter_conditions, join_contacts
 
 COMMENT_RATE_MAX_SCAN = 200_000
-"""Counting comments reads every response of the view; above this many it is skipped."""
+"""Up to this many answers in a view, every one is read to count the comments."""
+COMMENT_SAMPLE_SLICES = 40
+"""Above it, the comment rate is estimated from this many random time slices of the period,"""
+COMMENT_SAMPLE_ANSWERS = 20_000
+"""... cut so that together they hold about this many of the survey's answers."""
+COMMENT_SLICE_CAP = 10 * COMMENT_SAMPLE_ANSWERS // COMMENT_SAMPLE_SLICES
+"""A slice with more answers than this (answers bunched at one moment, as an import may leave
+them) is not read to its end, and the estimate is given up rather than skewed."""
 PROPERTY_SAMPLE = 1000
 """Property names offered for the breakdown come from this many latest responses."""
 DRILL_PAGE_SIZE = 50
@@ -113,14 +129,36 @@ class DistributionRow:
 
 
 @dataclass(frozen=True)
+class CommentEstimate:
+    """The comment rate of a view estimated from a sample of time slices of its period."""
+
+    rate: float
+    """0..100."""
+    ci_low: float
+    ci_high: float
+    level: float
+    sampled: int
+    """Answers read: those of the sampled slices."""
+    commented: int
+    """Of those, with a comment."""
+    slices: int
+    of_slices: int
+    """The period was cut into this many slices."""
+
+
+@dataclass(frozen=True)
 class CommentRate:
     commented: int | None
+    """Counted exactly; None when estimated or not known."""
     answered: int
     note: str | None = None
     """Why the rate is not shown, when it is not."""
+    estimate: CommentEstimate | None = None
 
     @property
     def rate(self) -> float:
+        if self.estimate is not None:
+            return self.estimate.rate
         if self.commented is None or not self.answered:
             return math.nan
         return self.commented / self.answered * 100
@@ -170,8 +208,11 @@ class DashboardView:
 
     @property
     def goal_line(self) -> goal_store.GoalReport | None:
-        """The goal drawn on the trend: the first one of the whole survey, if any."""
-        return next((g for g in self.goals if not g.goal.segment), None)
+        """The goal drawn on the trend: the first one of the whole survey on the trend's own
+        metric, if any (a DSAT goal cannot be drawn on a CSAT trend)."""
+        return next(
+            (g for g in self.goals if not g.goal.segment and g.metric == self.metric.value), None
+        )
 
     @property
     def label(self) -> str:
@@ -414,6 +455,172 @@ def property_names(session: Session, organisation_id: int, survey_id: int) -> li
     return sorted(names)
 
 
+def day_counts(
+    session: Session, organisation_id: int, survey_id: int, window: Window
+) -> dict[date, int]:
+    """Answers per UTC day of the window, every filter aside: one range of the rollups."""
+    rows = session.execute(
+        select(DailyRollup.day, func.sum(DailyRollup.count))
+        .where(
+            DailyRollup.survey_id == survey_id,
+            DailyRollup.organisation_id + 0 == organisation_id,
+            DailyRollup.day >= window.start,
+            DailyRollup.day < window.end,
+        )
+        .group_by(DailyRollup.day)
+    )
+    return {
+        day if isinstance(day, date) else date.fromisoformat(str(day)[:10]): int(count)
+        for day, count in rows
+    }
+
+
+def slice_bounds(
+    window: Window, per_day: Mapping[date, int], count: int
+) -> list[tuple[datetime, datetime]]:
+    """The window cut into ``count`` slices holding about as many answers each, in order;
+    together they cover it exactly. Within a day answers are taken as spread evenly, so a
+    busy day is cut into several slices and quiet days share one; days without answers join
+    the slice after them (before them, at the end)."""
+    start = datetime.combine(window.start, datetime.min.time(), UTC)
+    finish = datetime.combine(window.end, datetime.min.time(), UTC)
+    days = sorted(day for day, n in per_day.items() if n > 0)
+    total = sum(per_day[day] for day in days)
+    edges = [start]
+    if total:
+        seen, index = 0, 0
+        day_length = timedelta(days=1)
+        for k in range(1, count):
+            wanted = total * k / count
+            while seen + per_day[days[index]] < wanted:
+                seen += per_day[days[index]]
+                index += 1
+            day = days[index]
+            share = (wanted - seen) / per_day[day]
+            moment = datetime.combine(day, datetime.min.time(), UTC) + share * day_length
+            edges.append(max(edges[-1], moment))
+    else:
+        length = finish - start
+        edges += [start + length * k / count for k in range(1, count)]
+    edges.append(finish)
+    return list(itertools.pairwise(edges))
+
+
+def ratio_estimate(
+    parts: Sequence[tuple[int, int]], population_slices: int, population_answers: int, level: float
+) -> tuple[float, float, float]:
+    """Share of commented answers from a simple random sample of slices, each given as
+    (commented, answered): the ratio estimator Σc / Σa with its linearised variance
+    (Cochran, Sampling Techniques, 6.9), which counts each slice as one draw, so answers
+    that bunch together in time widen the interval as they should. Returns (share, low,
+    high) in 0..1. When every sampled answer is alike the variance is 0 and Wilson's interval
+    on the answers read stands in."""
+    commented = sum(c for c, _ in parts)
+    answered = sum(a for _, a in parts)
+    share = commented / answered
+    m = len(parts)
+    if m >= population_slices:
+        return share, share, share  # every slice read: a count, not an estimate
+    if commented in (0, answered) or m < 2:
+        low, high = wilson(commented, answered, level)
+        return share, low, high
+    mean_size = population_answers / population_slices
+    spread = sum((c - share * a) ** 2 for c, a in parts) / (m - 1)
+    variance = (1 - m / population_slices) * spread / (m * mean_size**2)
+    half = z_quantile(level) * math.sqrt(max(variance, 0.0))
+    return share, max(0.0, share - half), min(1.0, share + half)
+
+
+def estimate_comment_rate(
+    session: Session,
+    organisation_id: int,
+    survey_id: int,
+    filters: ViewFilters,
+    window: Window,
+    answered: int,
+    *,
+    slices: int = COMMENT_SAMPLE_SLICES,
+    target: int = COMMENT_SAMPLE_ANSWERS,
+    cap: int = COMMENT_SLICE_CAP,
+    level: float = DEFAULT_LEVEL,
+) -> CommentRate:
+    """The comment rate of a large view from ``slices`` random slices of its period.
+
+    The period is cut into slices holding about equal numbers of the survey's answers (by the
+    daily rollups; all its answers, not only those the filters keep, as those are what the
+    index ranges read), so many that ``slices`` of them hold about ``target`` answers. A
+    random choice of them, fixed by the survey and period so that a reload shows the same
+    number, is read through the (survey_id, submitted_at) index, one range each.
+    """
+    per_day = day_counts(session, organisation_id, survey_id, window)
+    everything = max(sum(per_day.values()), answered)
+    population = max(slices, math.ceil(everything * slices / target))
+    # The choice depends on the survey and period only, so that the estimates of two
+    # filters of one period (email and chat, say) come from the same slices.
+    seed = f"{survey_id}|{window.start}|{window.end}"
+    chosen = sorted(random.Random(seed).sample(range(population), slices))  # noqa: S311 - a survey sample, not a secret
+    bounds = slice_bounds(window, per_day, population)
+    # The slice's bounds alone, not the window's too: given both, SQLite may start the index
+    # range at the window's first day and walk to the slice.
+    conditions, needs_contacts = filter_conditions(
+        organisation_id,
+        dataclasses.replace(
+            response_filters(survey_id, filters, window, DrillFilters()), start=None, end=None
+        ),
+    )
+    inner = select(Response.comment)
+    if needs_contacts:
+        inner = join_contacts(inner, organisation_id)
+    # Inside a slice, a LIMIT stops a bunch of answers at one moment from being read whole.
+    rows = (
+        inner.where(
+            *conditions,
+            Response.submitted_at >= bindparam("since"),
+            Response.submitted_at < bindparam("until"),
+        )
+        .limit(cap + 1)
+        .subquery()
+    )
+    # The same test as the drill-down's has_comment, so the link shows what is counted.
+    with_comment = func.coalesce(func.sum(case((rows.c.comment.is_not(None), 1), else_=0)), 0)
+    statement = select(with_comment, func.count()).select_from(rows)
+    # One statement, built and compiled once and run per slice: a UNION with a part per
+    # slice cost more to build in Python than the database took to answer it.
+    found = []
+    for index in chosen:
+        since, until = bounds[index]
+        commented, count = session.execute(statement, {"since": since, "until": until}).one()
+        found.append((int(commented), int(count)))
+    if any(a > cap for _, a in found):
+        return CommentRate(
+            None,
+            answered,
+            f"unavailable for this view: it holds more than {COMMENT_RATE_MAX_SCAN:,} answers, "
+            "too many to read, and they are too bunched in time to sample; narrow the period "
+            "or filters to see it",
+        )
+    if not sum(a for _, a in found):
+        return CommentRate(
+            None,
+            answered,
+            f"unavailable for this view: it holds more than {COMMENT_RATE_MAX_SCAN:,} answers, "
+            "too many to read, and the sampled slices of the period hold none of them; "
+            "narrow the period or filters to see it",
+        )
+    share, low, high = ratio_estimate(found, population, answered, level)
+    estimate = CommentEstimate(
+        rate=share * 100,
+        ci_low=low * 100,
+        ci_high=high * 100,
+        level=level,
+        sampled=sum(a for _, a in found),
+        commented=sum(c for c, _ in found),
+        slices=slices,
+        of_slices=population,
+    )
+    return CommentRate(None, answered, estimate=estimate)
+
+
 def _comment_rate(
     session: Session,
     organisation_id: int,
@@ -423,12 +630,7 @@ def _comment_rate(
     answered: int,
 ) -> CommentRate:
     if answered > COMMENT_RATE_MAX_SCAN:
-        return CommentRate(
-            None,
-            answered,
-            f"not counted for views of more than {COMMENT_RATE_MAX_SCAN:,} responses "
-            "(it reads every response); narrow the period or filters to see it",
-        )
+        return estimate_comment_rate(session, organisation_id, survey_id, filters, window, answered)
     conditions, needs_contacts = filter_conditions(
         organisation_id,
         response_filters(survey_id, filters, window, DrillFilters(has_comment=True)),
@@ -538,7 +740,14 @@ def load_view(
         bands=nps_bands(trend_points) if spec.metric is Metric.NPS else {},
         comment_rate=_comment_rate(session, organisation_id, survey_id, filters, window, current.n),
         invitation_rates=invitation_rates(
-            rate_store.response_rates(session, organisation_id, survey_id, period=grain),
+            rate_store.response_rates(
+                session,
+                organisation_id,
+                survey_id,
+                period=grain,
+                start=window.start,
+                end=window.end,
+            ),
             trend_points,
             filters.channel,
         ),

@@ -376,6 +376,8 @@ class Goal(Base):
     organisation_id: Mapped[int] = _org_fk()
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str | None] = mapped_column(String(8))
+    """What the goal aims at when not the survey's own metric (a CSAT survey's DSAT, say)."""
     segment: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Filters the goal applies to, such as ``{"channel": "email"}``; empty: the whole survey."""
     baseline: Mapped[float] = mapped_column(Float)

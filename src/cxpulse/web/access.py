@@ -138,6 +138,27 @@ def _from_session_cookie(request: Request, session: Session, token: str) -> Prin
         raise _unauthorised("the session has expired; log in again")
     if request.method not in SAFE_METHODS:
         check_csrf(request, data)
+    return _session_user(state, session, data)
+
+
+def form_principal(request: Request, session: Session, form_token: str) -> Principal:
+    """The signed-in user of an HTML form post: the form's ``csrf_token`` field stands in for
+    the header of ``check_csrf`` (same double submit), so that forms work without
+    JavaScript."""
+    state = app_state(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    data = state.signer.loads(token) if token else None
+    if data is None:
+        raise _unauthorised("the session has expired; log in again")
+    expected = data.csrf_token.encode()
+    sent = form_token.encode()
+    cookie = request.cookies.get(CSRF_COOKIE, "").encode()
+    if not (sent and hmac.compare_digest(sent, expected) and hmac.compare_digest(cookie, expected)):
+        raise HTTPException(403, "the form was stale: reload the page and try again")
+    return _session_user(state, session, data)
+
+
+def _session_user(state: AppState, session: Session, data: SessionData) -> Principal:
     user = session.get(User, data.user_id)
     if (
         user is None

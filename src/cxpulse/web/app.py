@@ -36,6 +36,7 @@ from cxpulse.web.routes import (
     contacts,
     dashboard,
     exports,
+    goal_pages,
     goals,
     import_upload,
     invitations,
@@ -168,6 +169,7 @@ def create_app(
         pages,
         widget,
         dashboard,
+        goal_pages,
     ):
         app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
     app.include_router(import_upload.router)  # limited by CXPULSE_IMPORT_MAX_MB

@@ -6,6 +6,9 @@ They use the same session and CSRF cookies as ``POST /api/v1/auth/login``; witho
 session a page redirects to ``/login``. Permissions follow ``web.permissions``: reading a
 dashboard needs ``metrics:read`` (viewers have it), the responses behind a number
 ``responses:read``, and exports ``exports``. Another organisation's survey is a 404.
+
+The monthly report page serves the very document ``cxpulse report`` writes
+(``report.monthly``), as HTML or, printed by the server's Chromium, as PDF.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import csv
 import functools
 import hmac
 import io
+import logging
 import math
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
@@ -30,8 +35,9 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from cxpulse.act import goals as goal_store
 from cxpulse.metrics import ACSI_CAVEAT, Metric, format_value
-from cxpulse.report import charts, views
+from cxpulse.report import charts, monthly, pdf, views
 from cxpulse.report import filters_url as urls
 from cxpulse.report.csv_safety import neutralise_cell
 from cxpulse.store import accounts, surveys
@@ -58,6 +64,21 @@ MEDIA_TYPES = {
     "parquet": "application/vnd.apache.parquet",
 }
 HTML_TYPE = "text/html; charset=utf-8"
+logger = logging.getLogger("cxpulse.web")
+
+REPORT_HEADERS = {
+    # The report is one document with its style inline and no scripts, links or fetches:
+    # allowing nothing else keeps it that way even if a survey's text were to slip through.
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Cache-Control": "private, no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+PDF_TIMEOUT_SECONDS = 60.0
+# Each PDF starts a Chromium of a few hundred MB: a few at a time, the rest told to retry.
+PDF_SLOTS = threading.BoundedSemaphore(2)
 
 
 # --------------------------------------------------------------------------- template helpers
@@ -361,12 +382,16 @@ def survey_page(
         "charts": _charts(view),
         "can_drill": Permission.RESPONSES_READ in caller.permissions,
         "can_export": Permission.EXPORTS in caller.permissions,
+        "can_set_goals": Permission.SURVEYS_WRITE in caller.permissions,
+        "goal_metrics": [m.value for m in goal_store.GOAL_METRICS[Metric(survey.metric)]],
         "caveat": ACSI_CAVEAT,
         "empty_drill": urls.DrillFilters(),
         "comment_drill": urls.DrillFilters(has_comment=True),
         "grains": urls.GRAINS,
         "sources": SOURCES,
         "dimensions": [*urls.BREAKDOWN_COLUMNS, *(f"property:{n}" for n in view.property_names)],
+        "report_month": report_month_choice(view, _today()),
+        "report_max": monthly.month_label(_today()),
     }
     return _render(request, "app/survey.html", context, 422 if parsed.errors else 200)
 
@@ -531,3 +556,89 @@ def export_view_tables(
 
 def _today() -> date:
     return datetime.now(UTC).date()
+
+
+# --------------------------------------------------------------------------- monthly report
+
+
+def last_full_month(today: date) -> date:
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def report_month_choice(view: views.DashboardView, today: date) -> str:
+    """The month the survey page offers first: the last full one, or the last month of the
+    view when that ended earlier (a survey whose answers stopped)."""
+    return monthly.month_label(min(last_full_month(today), view.window.last_day.replace(day=1)))
+
+
+def _report_month(request: Request) -> tuple[date, str]:
+    """The month and format asked for; a _PageProblem (422) for anything else."""
+    fmt = request.query_params.get("format") or "html"
+    if fmt not in ("html", "pdf"):
+        raise _PageProblem(422, "Invalid report", "format must be html or pdf.")
+    text = request.query_params.get("month")
+    today = _today()
+    if not text:
+        return last_full_month(today), fmt
+    try:
+        first = monthly.parse_month(text)
+    except Invalid as error:
+        raise _PageProblem(422, "Invalid report", f"month {error.message}.") from None
+    if first > today.replace(day=1):
+        raise _PageProblem(
+            422, "Invalid report", f"month {monthly.month_label(first)} has not begun yet."
+        )
+    return first, fmt
+
+
+def _pdf(html: str) -> bytes:
+    if not PDF_SLOTS.acquire(blocking=False):
+        raise _PageProblem(503, "Busy", "Other reports are being printed; try again in a minute.")
+    try:
+        with tempfile.TemporaryDirectory(prefix="cxpulse-report-") as folder:
+            target = pdf.html_to_pdf(html, Path(folder) / "report.pdf", timeout=PDF_TIMEOUT_SECONDS)
+            return target.read_bytes()
+    except pdf.PdfError as error:
+        logger.warning("monthly report PDF failed: %s", error)
+        raise _PageProblem(
+            503,
+            "PDF unavailable",
+            "The server cannot print this report as a PDF right now; the HTML version works "
+            "and prints from the browser.",
+        ) from None
+    finally:
+        PDF_SLOTS.release()
+
+
+@router.get("/app/surveys/{survey_id}/report", response_model=None)
+def report_page(
+    survey_id: SurveyId, request: Request, caller: PageCaller, session: DbSession
+) -> Response:
+    """The survey's monthly report (``month=YYYY-MM``, the last full month by default), the
+    same self-contained document as ``cxpulse report``; ``format=pdf`` downloads it as PDF."""
+    try:
+        _allowed(caller, Permission.METRICS_READ)
+        try:
+            survey = surveys.get_survey(session, caller.organisation_id, survey_id)
+        except NotFound:
+            raise _PageProblem(
+                404, "Not found", "There is no such survey in your organisation."
+            ) from None
+        month, fmt = _report_month(request)
+        html = monthly.render_html(
+            session, caller.organisation_id, survey.id, monthly.month_label(month)
+        )
+        if fmt == "html":
+            return HTMLResponse(html, headers=REPORT_HEADERS)
+        document = _pdf(html)
+    except _PageProblem as problem:
+        page = _problem_page(request, problem)
+        if problem.status_code == 503:
+            page.headers["Retry-After"] = "60"
+        return page
+    name = f"{survey.slug}-{monthly.month_label(month)}-report.pdf"
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={**REPORT_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
+    )

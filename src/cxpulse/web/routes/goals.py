@@ -19,7 +19,7 @@ from cxpulse.web import audit
 from cxpulse.web.access import CanReadSurveys, CanWriteSurveys
 from cxpulse.web.deps import DbSession
 from cxpulse.web.routes.common import SurveyId, problems
-from cxpulse.web.schemas import MAX_SMALL_ID, Name200, Text200
+from cxpulse.web.schemas import MAX_SMALL_ID, MetricName, Name200, Text200
 
 router = APIRouter(prefix="/api/v1/surveys/{survey_id}", tags=["goals"])
 
@@ -37,6 +37,10 @@ Segment = Annotated[
 ]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=320)]
 _IN = ConfigDict(extra="forbid")
+METRIC_HELP = (
+    "What the goal aims at; default: the survey's metric. A CSAT or DSAT survey also takes "
+    "the other of the two and mean, an NPS survey mean."
+)
 
 
 class GoalCreate(BaseModel):
@@ -45,6 +49,7 @@ class GoalCreate(BaseModel):
 
     model_config = _IN
     name: Name200 = Field(examples=["CSAT to 85% by spring"])
+    metric: MetricName | None = Field(None, description=METRIC_HELP)
     target: Value = Field(examples=[85])
     months: Annotated[int, Field(strict=True, ge=1, le=goals.MAX_MONTHS)] | None = Field(
         None, examples=[3]
@@ -60,6 +65,7 @@ class GoalUpdate(BaseModel):
 
     model_config = _IN
     name: Name200 | None = None
+    metric: MetricName | None = Field(None, description=METRIC_HELP)
     target: Value | None = None
     due_date: date | None = None
     baseline: Value | None = None

@@ -1,0 +1,175 @@
+"""Goals set and removed from the survey dashboard with plain HTML forms (no JavaScript
+needed); the API (``routes/goals.py``) does the same for scripts.
+
+Both forms post the page's CSRF token as a field (``access.form_principal``), need the
+``surveys:write`` permission (analysts and above) and come back to the dashboard's goals.
+A refused goal answers 422 with the field and the reason, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from cxpulse.act import goals
+from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.web import audit
+from cxpulse.web.access import Principal, form_principal
+from cxpulse.web.deps import DbSession
+from cxpulse.web.permissions import Permission
+from cxpulse.web.routes.common import SurveyId
+from cxpulse.web.routes.dashboard import TEMPLATES
+from cxpulse.web.same_origin import same_origin
+from cxpulse.web.schemas import MAX_SMALL_ID
+from cxpulse.web.tokens import CSRF_COOKIE
+
+router = APIRouter(include_in_schema=False)
+
+GoalId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
+MAX_FIELD_LENGTH = 300
+
+
+class FormProblem(Exception):
+    def __init__(self, status_code: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code, self.title, self.message = status_code, title, message
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > MAX_FIELD_LENGTH:
+        raise Invalid(name, f"must be at most {MAX_FIELD_LENGTH} characters")
+    return text
+
+
+def _number(form: FormData, name: str) -> float:
+    text = _field(form, name).replace(",", ".")
+    try:
+        value = float(text)
+    except ValueError:
+        raise Invalid(name, "must be a number") from None
+    if not math.isfinite(value):
+        raise Invalid(name, "must be a finite number")
+    return value
+
+
+def _segment(text: str) -> dict[str, str]:
+    """``dimension=value``, such as ``channel=email`` or ``property:team=billing``."""
+    if not text:
+        return {}
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise Invalid("segment", "write it as dimension=value, such as channel=email")
+    return {name.strip(): value.strip()}
+
+
+def goal_fields(form: FormData) -> dict[str, object]:
+    """The ``create_goal`` arguments of the dashboard's goal form."""
+    fields: dict[str, object] = {
+        "name": _field(form, "name"),
+        "target": _number(form, "target"),
+        "segment": _segment(_field(form, "segment")),
+    }
+    metric = _field(form, "metric")
+    if metric:
+        fields["metric"] = metric
+    due = _field(form, "due_date")
+    if due:
+        try:
+            fields["due_date"] = date.fromisoformat(due)
+        except ValueError:
+            raise Invalid("due_date", "must be a date such as 2027-03-31") from None
+    else:
+        months = _field(form, "months") or "3"
+        if not months.isdigit():
+            raise Invalid("months", "must be a whole number of months")
+        fields["months"] = int(months)
+    if _field(form, "baseline"):
+        fields["baseline"] = _number(form, "baseline")
+    return fields
+
+
+async def _caller(request: Request, session: DbSession) -> tuple[Principal, FormData]:
+    if not same_origin(request):
+        raise FormProblem(403, "Not saved", "The form came from another site.")
+    form = await request.form()
+    token = form.get("csrf_token")
+    try:
+        caller = form_principal(request, session, token if isinstance(token, str) else "")
+    except HTTPException as error:
+        if error.status_code == 401:
+            raise FormProblem(401, "Not saved", "Your session has ended: log in again.") from None
+        raise FormProblem(403, "Not saved", str(error.detail)) from None
+    if Permission.SURVEYS_WRITE not in caller.permissions:
+        raise FormProblem(
+            403,
+            "Not allowed",
+            f"Your role does not allow this: it needs the {Permission.SURVEYS_WRITE} permission.",
+        )
+    return caller, form
+
+
+def _problem(request: Request, problem: FormProblem, back: str) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(
+        request,
+        "app/problem.html",
+        {
+            "title": problem.title,
+            "message": problem.message,
+            "signed_in": problem.status_code != 401,
+            "back": back,
+            "csrf_token": request.cookies.get(CSRF_COOKIE, ""),
+        },
+        status_code=problem.status_code,
+    )
+
+
+def _back(survey_id: int) -> str:
+    return f"/app/surveys/{survey_id}#goals-heading"
+
+
+@router.post("/app/surveys/{survey_id}/goals")
+async def create_goal_form(request: Request, survey_id: SurveyId, session: DbSession) -> Response:
+    back = _back(survey_id)
+    try:
+        caller, form = await _caller(request, session)
+        goal = goals.create_goal(
+            session,
+            caller.organisation_id,
+            survey_id,
+            **goal_fields(form),  # type: ignore[arg-type]
+        )
+        audit.record(session, caller, "create", "goal", goal.id, {"survey_id": survey_id})
+        session.commit()
+    except FormProblem as problem:
+        return _problem(request, problem, back)
+    except NotFound:
+        return _problem(request, FormProblem(404, "Not found", "There is no such survey."), "/app")
+    except Invalid as error:
+        session.rollback()
+        message = f"The goal was not saved: {error.field} {error.message}."
+        return _problem(request, FormProblem(422, "Goal not saved", message), back)
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/app/surveys/{survey_id}/goals/{goal_id}/delete")
+async def delete_goal_form(
+    request: Request, survey_id: SurveyId, goal_id: GoalId, session: DbSession
+) -> Response:
+    back = _back(survey_id)
+    try:
+        caller, _ = await _caller(request, session)
+        goals.delete_goal(session, caller.organisation_id, survey_id, goal_id)
+        audit.record(session, caller, "delete", "goal", goal_id, {"survey_id": survey_id})
+        session.commit()
+    except FormProblem as problem:
+        return _problem(request, problem, back)
+    except NotFound:
+        return _problem(request, FormProblem(404, "Not found", "There is no such goal."), back)
+    return RedirectResponse(back, status_code=303)

@@ -391,6 +391,9 @@ def test_a_goal_on_another_metric_of_the_same_answers(
             session, org.id, survey.id, name="M", metric="mean", target=50, months=3, today=TODAY
         )
     assert raised.value.field == "target"
+    with pytest.raises(Invalid) as raised:  # a mean of 3.4 is no CSAT baseline
+        goals.update_goal(session, org.id, survey.id, mean.id, metric="csat", today=TODAY)
+    assert raised.value.field == "metric"
     updated = goals.update_goal(
         session, org.id, survey.id, mean.id, metric="csat", target=80, baseline=60, today=TODAY
     )

@@ -137,7 +137,7 @@ def test_items_a_dead_worker_left_completing_are_flagged_on_its_invitations(
     dead = OutboxWorker(engine, server.settings(), LinkSigner("test-key"), clock=clock)
     with sessions.begin() as session:
         [item] = outbox.claim(session, ("invitation",), lock_seconds=60, now=clock())
-        assert outbox.finish(session, item, now=clock())
+        assert outbox.finish(session, item, now=clock(), lock_seconds=60)
     assert dead.flag_unconfirmed() == 0  # its lock still holds: it may be alive
     clock.offset += timedelta(minutes=2)
     assert dead.flag_unconfirmed() == 1

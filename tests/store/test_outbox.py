@@ -90,8 +90,8 @@ def test_an_item_left_completing_by_a_dead_worker_becomes_unconfirmed_not_due(
     now = datetime.now(UTC)
     with sessions.begin() as session:
         first, second = outbox.claim(session, KINDS, lock_seconds=10, now=now)
-        assert outbox.finish(session, first, now=now)
-        assert outbox.finish(session, second, now=now)
+        assert outbox.finish(session, first, now=now, lock_seconds=10)
+        assert outbox.finish(session, second, now=now, lock_seconds=10)
         outbox.confirm(session, [second.id])
     later = now + timedelta(seconds=11)
     with sessions() as session:
@@ -117,9 +117,32 @@ def test_a_refusal_after_the_commit_puts_a_completing_item_back(
     with sessions.begin() as session:
         [item] = outbox.claim(session, KINDS, now=now)
         assert outbox.finish(session, item, now=now)
-        outbox.retry(session, item, "451 try later", now=now)
+        # Without after_commit, a completing item is not this claim's to undo any more.
+        assert not outbox.retry(session, item, "451 try later", now=now)
+        assert outbox.retry(session, item, "451 try later", now=now, after_commit=True)
     stored = _item(sessions, item.id)
     assert (stored.state, stored.last_error) == ("pending", "451 try later")
+
+
+def test_a_worker_whose_lock_expired_cannot_undo_the_new_owners_item(
+    sessions: sessionmaker[Session], org: Organisation
+) -> None:
+    with sessions.begin() as session:
+        outbox.enqueue(session, org.id, "invitation", "invitation:1")
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        [old] = outbox.claim(session, KINDS, lock_seconds=10, now=now)
+    later = now + timedelta(seconds=11)
+    with sessions.begin() as session:
+        [new] = outbox.claim(session, KINDS, lock_seconds=10, now=later)
+        assert outbox.finish(session, new, now=later, lock_seconds=60)
+    with sessions.begin() as session:
+        # The old worker's SMTP server refuses at last: nothing of the new owner's changes.
+        assert not outbox.retry(session, old, "421 closing", now=later)
+        assert not outbox.bury(session, old, "550 refused", now=later)
+    stored = _item(sessions, new.id)
+    assert stored.state == "completing"
+    assert stored.locked_until == later + timedelta(seconds=60)  # renewed at the commit
 
 
 def test_retries_back_off_and_dead_items_stay(

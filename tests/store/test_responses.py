@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from cxpulse.store import contacts, responses, rollups
@@ -330,3 +331,40 @@ def test_each_with_nothing_to_store(session: Session, org: Organisation) -> None
     assert responses.add_each(session, []) == []
     (result,) = responses.add_each(session, [(org.id, NewResponse(999_999, 3))])
     assert isinstance(result, NotFound)
+
+
+def test_a_key_whose_response_is_deleted_meanwhile_is_stored_again(
+    engine: Engine, database_kind: str, session: Session, org: Organisation, survey: Survey
+) -> None:
+    """Between "insert unless the key is taken" and "read the one that took it", another
+    transaction deletes that response: the key is free again, and the response is stored."""
+    if database_kind == "sqlite":
+        pytest.skip("SQLite serialises writers: nothing can delete between the two statements")
+    session.commit()  # the organisation and survey, for the other connections
+    with Session(engine) as first:
+        responses.add_responses(first, org.id, [NewResponse(survey.id, 4, idempotency_key="k")])
+        first.commit()
+    deleted: list[int] = []
+
+    def delete_meanwhile(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if deleted or not statement.startswith("INSERT INTO responses"):
+            return
+        with engine.connect() as other:  # a concurrent request, on its own connection
+            gone = other.execute(delete(Response).where(Response.idempotency_key == "k"))
+            other.commit()
+            deleted.append(gone.rowcount)
+
+    event.listen(engine, "after_cursor_execute", delete_meanwhile)
+    try:
+        with Session(engine) as second:
+            [(stored, created)] = responses.add_responses(
+                second, org.id, [NewResponse(survey.id, 2, idempotency_key="k")]
+            )
+            score = stored.score
+            second.commit()
+    finally:
+        event.remove(engine, "after_cursor_execute", delete_meanwhile)
+    assert deleted == [1]
+    assert (score, created) == (2, True)
+    with Session(engine) as check:
+        assert check.scalars(select(Response.score)).all() == [2]

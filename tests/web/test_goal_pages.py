@@ -88,6 +88,7 @@ def test_a_refused_goal_names_the_field_and_stores_nothing(
         ({"metric": "nps", "target": "30", "baseline": "10"}, "metric"),
         ({"segment": "email"}, "segment"),
         ({"due_date": "31/03/2027"}, "due_date"),
+        ({"due_date": "", "months": "²"}, "months"),
         ({"name": " "}, "name"),
     ):
         answer = client.post(

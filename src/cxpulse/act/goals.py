@@ -575,6 +575,11 @@ def update_goal(
         raise Invalid(sorted(unknown)[0], "cannot be changed")
     goal = get_goal(session, organisation_id, survey_id, goal_id)
     survey = get_survey(session, organisation_id, survey_id)
+    if "metric" in changes and changes["metric"] is not None:
+        moved = check_goal_metric(str(changes["metric"]), survey) != goal.metric
+        if moved and not {"target", "baseline"} <= set(changes):
+            # A CSAT baseline of 80 is no DSAT baseline: the numbers must come with it.
+            raise Invalid("metric", "give the target and the baseline on the new metric too")
     for field, value in changes.items():
         if value is None:
             raise Invalid(field, "must not be null")

@@ -429,7 +429,9 @@ class OutboxWorker:
             # Checked again where the send is committed: the batch was loaded a while ago,
             # and with several threads another one may just have sent to this contact.
             late = self._late_reason(session, invitation, contact, reminder, sent_at)
-            held = late is None and outbox.finish(session, item, now=sent_at)
+            held = late is None and outbox.finish(
+                session, item, now=sent_at, lock_seconds=self.lock_seconds
+            )
             if held:
                 self._mark_sent(session, invitation_id, reminder, sent_at)
             outbox.confirm(session, self._accepted)
@@ -488,7 +490,7 @@ class OutboxWorker:
             self._failed(item, 0, True, str(error), stats, error)
             return not isinstance(error, SmtpUnavailable)
         with self.sessions.begin() as session:
-            held = outbox.finish(session, item, now=self.clock())
+            held = outbox.finish(session, item, now=self.clock(), lock_seconds=self.lock_seconds)
             outbox.confirm(session, self._accepted)
         self._accepted.clear()
         if not held:
@@ -498,7 +500,7 @@ class OutboxWorker:
         try:
             self.connection.complete()
         except SmtpRefused as error:
-            self._failed(item, 0, True, str(error), stats, error)
+            self._failed(item, 0, True, str(error), stats, error, after_commit=True)
             return True
         except DeliveryUnknown as error:
             self._unconfirmed(item.id, 0, True, error)
@@ -527,12 +529,7 @@ class OutboxWorker:
         stats: RoundStats,
         error: SmtpRefused,
     ) -> None:
-        with self.sessions.begin() as session:
-            if reminder:
-                self._set_invitation(session, invitation_id, reminded_at=None)
-            else:
-                self._set_invitation(session, invitation_id, status="scheduled", sent_at=None)
-        self._failed(item, invitation_id, reminder, message, stats, error)
+        self._failed(item, invitation_id, reminder, message, stats, error, after_commit=True)
 
     def _failed(
         self,
@@ -544,19 +541,35 @@ class OutboxWorker:
         error: Exception,
         *,
         permanent: bool = False,
+        after_commit: bool = False,
     ) -> None:
+        """Retry later or give up; ``after_commit``: the send was already recorded (the
+        server refused the end of the message), so it is undone too."""
         permanent = permanent or (isinstance(error, SmtpRefused) and error.permanent)
+        give_up = permanent or item.attempts >= self.max_attempts
         now = self.clock()
         with self.sessions.begin() as session:
-            if permanent or item.attempts >= self.max_attempts:
-                outbox.bury(session, item, message, now=now)
-                if not reminder:
+            if give_up:
+                ours = outbox.bury(session, item, message, now=now, after_commit=after_commit)
+            else:
+                ours = outbox.retry(session, item, message, now=now, after_commit=after_commit)
+            if not ours:
+                # Our lock expired and another worker holds the item: its outcome stands.
+                logger.warning("outbox item %s was taken over; leaving it", item.id)
+                stats.skipped += 1
+                return
+            if invitation_id and after_commit:
+                if reminder:
+                    self._set_invitation(session, invitation_id, reminded_at=None)
+                else:
+                    self._set_invitation(session, invitation_id, status="scheduled", sent_at=None)
+            if give_up:
+                if invitation_id and not reminder:
                     reason = f"gave up after {item.attempts} attempts: {message}"
                     self._set_invitation(session, invitation_id, status="failed", reason=reason)
                 stats.failed += 1
             else:
-                outbox.retry(session, item, message, now=now)
-                if not reminder:
+                if invitation_id and not reminder:
                     self._set_invitation(
                         session, invitation_id, reason=f"retrying: {message}"[:200]
                     )

@@ -169,14 +169,31 @@ def _held(item: Claimed) -> Any:
     )
 
 
-def finish(session: Session, item: Claimed, *, now: datetime | None = None) -> bool:
+def _after_commit(item: Claimed) -> Any:
+    return and_(OutboxItem.id == item.id, OutboxItem.state.in_(("completing", "unconfirmed")))
+
+
+def finish(
+    session: Session,
+    item: Claimed,
+    *,
+    now: datetime | None = None,
+    lock_seconds: float = DEFAULT_LOCK_SECONDS,
+) -> bool:
     """Mark the item ``completing`` if this claim still holds it; False when another worker
-    took it. The lock is kept: once it expires, an item still ``completing`` belongs to a
-    worker that died before ``confirm``."""
+    took it. The lock is renewed from now (a long batch must not make a live worker look
+    dead): once it expires, an item still ``completing`` belongs to a worker that died
+    before ``confirm``."""
+    moment = now or utc_now()
     result = session.execute(
         update(OutboxItem)
         .where(_held(item))
-        .values(state="completing", done_at=now or utc_now(), last_error=None)
+        .values(
+            state="completing",
+            done_at=moment,
+            locked_until=moment + timedelta(seconds=lock_seconds),
+            last_error=None,
+        )
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
@@ -259,20 +276,17 @@ def retry(
     *,
     now: datetime | None = None,
     delay: timedelta | None = None,
-    held_only: bool = False,
-) -> None:
+    after_commit: bool = False,
+) -> bool:
     """Back to ``pending`` after a backoff grown with the attempts.
 
-    ``held_only=False`` also reverts an item this worker already marked ``completing`` (when
-    the server refused the message after the commit).
+    Only while this worker's claim holds it, or, with ``after_commit``, once this worker has
+    marked it ``completing`` (the server refused the message after the commit): a worker
+    whose lock expired must never undo the item that another worker took over.
     """
     moment = now or utc_now()
-    condition = (
-        _held(item)
-        if held_only
-        else and_(OutboxItem.id == item.id, OutboxItem.state.in_(("sending", "completing")))
-    )
-    session.execute(
+    condition = _after_commit(item) if after_commit else _held(item)
+    result = session.execute(
         update(OutboxItem)
         .where(condition)
         .values(
@@ -284,16 +298,26 @@ def retry(
         )
         .execution_options(synchronize_session=False)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
-def bury(session: Session, item: Claimed, error: str, *, now: datetime | None = None) -> None:
-    """Give up: the item stays as ``dead`` with its last error, for people to look at."""
-    session.execute(
+def bury(
+    session: Session,
+    item: Claimed,
+    error: str,
+    *,
+    now: datetime | None = None,
+    after_commit: bool = False,
+) -> bool:
+    """Give up: the item stays as ``dead`` with its last error, for people to look at (the
+    claim conditions of ``retry``)."""
+    result = session.execute(
         update(OutboxItem)
-        .where(OutboxItem.id == item.id, OutboxItem.state.in_(("sending", "completing")))
+        .where(_after_commit(item) if after_commit else _held(item))
         .values(state="dead", locked_until=None, done_at=now or utc_now(), last_error=error[:2000])
         .execution_options(synchronize_session=False)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def drop(session: Session, item: Claimed, reason: str, *, now: datetime | None = None) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.sql.expression import Executable
 from cxpulse.metrics import Scale
 from cxpulse.store import _values as values
 from cxpulse.store import rollups
-from cxpulse.store.errors import Invalid, NotFound, StoreError
+from cxpulse.store.errors import Conflict, Invalid, NotFound, StoreError
 from cxpulse.store.models import MAX_COMMENT_LENGTH, SOURCES, Contact, Response, Survey
 from cxpulse.store.sql import json_text
 from cxpulse.store.types import utc_now
@@ -230,6 +230,11 @@ def _split(rows: list[dict[str, Any]]) -> _Split:
     return split
 
 
+KEYED_ATTEMPTS = 3
+"""Rounds of "insert if new, else read the stored one" for idempotency keys: the stored one
+can be deleted between the two statements, and then the key is free again."""
+
+
 def add_responses(
     session: Session, organisation_id: int, items: Sequence[NewResponse]
 ) -> list[tuple[Response, bool]]:
@@ -254,18 +259,25 @@ def add_responses(
         for n, response in zip(split.keyless, inserted, strict=True):
             results[n] = (response, True)
             created.append(response)
-    if split.keyed:
-        for response in _insert_if_new(session, [rows[n] for n in split.keyed]):
+    pending = split.keyed
+    for _ in range(KEYED_ATTEMPTS):
+        if not pending:
+            break
+        for response in _insert_if_new(session, [rows[n] for n in pending]):
             assert response.idempotency_key is not None
             position = split.first_with_key[(response.survey_id, response.idempotency_key)]
             results[position] = (response, True)
             created.append(response)
-        waiting = [n for n in split.keyed if results[n] is None]
+        waiting = [n for n in pending if results[n] is None]
         if waiting:
             for response in _existing(session, organisation_id, [rows[n] for n in waiting]):
                 assert response.idempotency_key is not None
                 position = split.first_with_key[(response.survey_id, response.idempotency_key)]
                 results[position] = (response, False)
+        # A key whose holder was deleted between the two statements: insert it again.
+        pending = [n for n in waiting if results[n] is None]
+    if pending:
+        raise Conflict("idempotency_key", "was being stored and deleted at once; send it again")
     for n, first in split.repeats.items():
         original = results[first]
         assert original is not None
@@ -384,26 +396,35 @@ def add_each(
         for n, new_id in zip(split.keyless, _insert_keyless(connection, keyless), strict=True):
             results[positions[n]] = (_stored(rows[n], new_id), True)
             created.append(rows[n])
-    if split.keyed:
+    pending = split.keyed
+    for _ in range(KEYED_ATTEMPTS):
+        if not pending:
+            break
         statement = _insert_keyed(connection.dialect.name)
         taken: dict[tuple[int, str], int] = {
             (survey_id, key): response_id
             for response_id, survey_id, key in connection.execute(
-                statement, [rows[n] for n in split.keyed]
+                statement, [rows[n] for n in pending]
             )
         }
-        for n in split.keyed:
+        for n in pending:
             row = rows[n]
             response_id = taken.get((row["survey_id"], row["idempotency_key"]))
             if response_id is not None:
                 results[positions[n]] = (_stored(row, response_id), True)
                 created.append(row)
-        waiting = [n for n in split.keyed if results[positions[n]] is None]
+        waiting = [n for n in pending if results[positions[n]] is None]
         if waiting:
             for stored in _existing_stored(connection, [rows[n] for n in waiting]):
                 assert stored.idempotency_key is not None
                 n = split.first_with_key[(stored.survey_id, stored.idempotency_key)]
                 results[positions[n]] = (stored, False)
+        # A key whose holder was deleted between the two statements: insert it again.
+        pending = [n for n in waiting if results[positions[n]] is None]
+    for n in pending:
+        results[positions[n]] = Conflict(
+            "idempotency_key", "was being stored and deleted at once; send it again"
+        )
     for n, first in split.repeats.items():
         original = results[positions[first]]
         assert isinstance(original, tuple)

@@ -87,7 +87,8 @@ def goal_fields(form: FormData) -> dict[str, object]:
             raise Invalid("due_date", "must be a date such as 2027-03-31") from None
     else:
         months = _field(form, "months") or "3"
-        if not months.isdigit():
+        # isdigit() also admits "²", which int() refuses.
+        if not (months.isascii() and months.isdecimal()) or len(months) > 4:
             raise Invalid("months", "must be a whole number of months")
         fields["months"] = int(months)
     if _field(form, "baseline"):

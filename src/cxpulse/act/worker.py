@@ -1,4 +1,4 @@
-"""The outbox worker: sends invitation and reminder emails, exactly once each, and the
+"""The outbox worker: sends invitation and reminder emails, never twice each, and the
 emails other stages queue (monthly reports, through ``composers``).
 
 A round (``run_once``) schedules due reminders, claims a batch of due outbox items, and for

@@ -65,7 +65,14 @@ from cxpulse.config import ConfigError, Settings
 from cxpulse.store import invitations as store
 from cxpulse.store import outbox
 from cxpulse.store.db import session_factory
-from cxpulse.store.models import Contact, Invitation, Organisation, Response, Survey
+from cxpulse.store.models import (
+    Contact,
+    Invitation,
+    Organisation,
+    Response,
+    Survey,
+    Unsubscribe,
+)
 from cxpulse.store.types import utc_now
 
 logger = logging.getLogger("cxpulse.worker")
@@ -585,16 +592,33 @@ class OutboxWorker:
         now: datetime,
     ) -> tuple[str, str] | None:
         """``_skip_reason`` again inside the transaction that commits the send."""
-        # Locks the contact on PostgreSQL, so that two threads sending to the same contact
-        # take turns here and the second sees the first one's send (SQLite's write
-        # transaction already serialises them).
-        session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
-        # The invitation is locked too, so that a cancel arriving now waits for this commit
-        # and then finds it sent; one that came first is seen here and wins.
+        # One statement, since it runs for every email. On PostgreSQL it locks the contact, so
+        # that two threads sending to the same contact take turns here and the second sees
+        # the first one's send, and the invitation, so that a cancel arriving now waits for
+        # this commit and then finds it sent (one that came first is seen here and wins).
+        # SQLite's write transaction already serialises all of them.
+        unsubscribed = (
+            select(Unsubscribe.id)
+            .where(
+                Unsubscribe.organisation_id == Invitation.organisation_id,
+                Unsubscribe.email == store.normalise_email(contact.email or ""),
+            )
+            .exists()
+        )
         current = session.execute(
-            select(Invitation.status, Invitation.reminded_at)
-            .where(Invitation.id == invitation.id)
-            .with_for_update()
+            select(
+                Invitation.status,
+                Invitation.reminded_at,
+                Survey.status.label("survey_status"),
+                Survey.throttle_days.label("survey_throttle"),
+                Organisation.throttle_days.label("organisation_throttle"),
+                unsubscribed.label("unsubscribed"),
+            )
+            .join(Contact, Contact.id == Invitation.contact_id)
+            .join(Survey, Survey.id == Invitation.survey_id)
+            .join(Organisation, Organisation.id == Invitation.organisation_id)
+            .where(Invitation.id == invitation.id, Contact.id == contact.id)
+            .with_for_update(of=[Invitation, Contact])
         ).one_or_none()
         if current is None:
             return "", "the invitation was deleted"
@@ -602,15 +626,17 @@ class OutboxWorker:
             return "", f"no reminder for an invitation that is {current.status}"
         if not reminder and current.status != "scheduled":
             return "", f"the invitation is {current.status}"
-        survey = session.get(Survey, invitation.survey_id)
-        if survey is None or survey.status != "active":
+        if current.survey_status != "active":
             return ("" if reminder else "cancelled"), SURVEY_CLOSED
-        if store.is_unsubscribed(session, invitation.organisation_id, contact.email):
+        if contact.email and current.unsubscribed:
             return ("" if reminder else "unsubscribed"), "the address unsubscribed"
         if reminder:
             return None
-        organisation = session.get(Organisation, invitation.organisation_id)
-        days = triggers.throttle_days(organisation, survey) if organisation is not None else 0
+        days = (
+            current.survey_throttle
+            if current.survey_throttle is not None
+            else current.organisation_throttle
+        )
         if days > 0:
             since = now - timedelta(days=days)
             last = store.last_sent(session, [contact.id], since, exclude=[invitation.id])

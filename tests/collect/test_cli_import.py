@@ -165,3 +165,12 @@ def test_organisation_and_survey_are_found_or_listed(cli: Cli, answers: Path) ->
     assert "several organisations; pick one with --org (acme, globex)" in several.stderr
     chosen = cli.json(str(answers), "--survey", "support-csat", "--org", "globex", "--map", MAP)
     assert chosen["imported"] == 3
+
+
+def test_database_option_overrides_the_environment(cli: Cli, answers: Path) -> None:
+    chosen = cli.url
+    cli.env["CXPULSE_DATABASE_URL"] = f"sqlite:///{cli.cwd / 'elsewhere.db'}"
+    done = cli.json(str(answers), "--survey", "support-csat", "--map", MAP, "--database", chosen)
+    assert done["imported"] == 3
+    assert cli.counts() == (3, True)
+    assert not (cli.cwd / "elsewhere.db").exists()

@@ -18,6 +18,7 @@ import typer
 
 from cxpulse.cli.app import app
 from cxpulse.cli.console import console, fail
+from cxpulse.cli.service import DatabaseArg
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -133,13 +134,15 @@ def _survey(session: Session, organisation: Organisation, slug: str) -> Survey:
         )
 
 
-def _sessions() -> tuple[sessionmaker[Session], sessionmaker[Session]]:
-    """Reading and writing session factories on CXPULSE_DATABASE_URL, migrated first."""
-    from cxpulse.config import ConfigError, get_settings
+def _sessions(database: str | None) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+    """Reading and writing session factories on ``--database`` (else CXPULSE_DATABASE_URL),
+    migrated first."""
+    from cxpulse.cli.service import _settings
+    from cxpulse.config import ConfigError
     from cxpulse.store.db import create_engine_for, migrate, session_factory
 
+    settings = _settings(database)
     try:
-        settings = get_settings()
         engine = create_engine_for(
             settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
         )
@@ -234,13 +237,14 @@ def import_responses(
         ImportFormat | None,
         typer.Option("--format", "-f", help="table (default on a terminal) or json."),
     ] = None,
+    database: DatabaseArg = None,
 ) -> None:
     """Import responses from a file into a survey: all rows, or none.
 
     Scores must be whole numbers on the survey's scale, dates must parse and texts fit the
     limits; any invalid row stops the import (nothing is stored) unless --skip-invalid is
     given. Importing the same file again adds nothing: each row is keyed by the export's
-    response id, or by a hash of its values. The database is CXPULSE_DATABASE_URL.
+    response id, or by a hash of its values.
     """
     from cxpulse.collect.imports import (
         ImportInputError,
@@ -257,7 +261,7 @@ def import_responses(
         fail(str(error), code=2)
     if preset is None and not mapping:
         fail("give --map score=COLUMN,... or a --preset (see --help)", code=2)
-    reading, sessions = _sessions()
+    reading, sessions = _sessions(database)
     with reading() as session:
         organisation = _organisation(session, org)
         target = SurveyTarget.of(_survey(session, organisation, survey))

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 import pytest
 
 from cxpulse import i18n
+from cxpulse.collect import questions
 from cxpulse.collect.links import LinkSigner
 from cxpulse.collect.mailer import (
     HeaderInjection,
@@ -115,10 +116,8 @@ def test_every_language_is_translated(language: str) -> None:
     assert message["Content-Language"] == language
     gettext, _ = i18n.gettext_for("emails", language)
     plain, html = _bodies(message)
-    question = gettext(
-        "How likely are you to recommend %(organisation)s to a friend or colleague?"
-    ) % {"organisation": "Acme"}
-    assert question in plain
+    # The very question of the answer page, in the same language.
+    assert questions.default_question("nps", language, "Acme") in plain
     assert gettext("Not at all likely") in plain
     assert len(re.findall(r"/r/[^?]+\?score=\d+", html)) == 11
     if language != "en":

@@ -26,7 +26,7 @@ import jinja2
 from cxpulse import i18n
 from cxpulse.collect.links import UNSUBSCRIBE_LINK_DAYS, LinkSigner
 from cxpulse.collect.options import parse_options
-from cxpulse.collect.questions import EMOJI_FACES, THUMB_FACES
+from cxpulse.collect.questions import EMOJI_FACES, THUMB_FACES, question_for
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store.models import Contact, Invitation, Survey
 from cxpulse.store.types import utc_now
@@ -161,26 +161,6 @@ def _labels(survey: Survey, gettext: Any) -> tuple[str, str]:
     return _("Very dissatisfied"), _("Very satisfied")
 
 
-def default_question(survey: Survey, organisation: str, gettext: Any) -> str:
-    _ = gettext
-    if survey.metric == "nps":
-        text: str = _("How likely are you to recommend %(organisation)s to a friend or colleague?")
-    elif survey.metric == "ces":
-        text = _("%(organisation)s made it easy for me to handle my issue.")
-    else:
-        text = _("How satisfied are you with %(organisation)s?")
-    return text % {"organisation": organisation}
-
-
-def question_of(survey: Survey, language: str, organisation: str, gettext: Any) -> str:
-    texts = survey.questions or {}
-    for candidate in (language, survey.default_language):
-        entry = texts.get(candidate)
-        if isinstance(entry, dict) and isinstance(entry.get("question"), str) and entry["question"]:
-            return str(entry["question"])
-    return default_question(survey, organisation, gettext)
-
-
 def _shown(value: int, presentation: str, low: int, high: int) -> str:
     if presentation == "stars" and 1 <= value <= 5:
         return "\u2605" * value
@@ -237,7 +217,10 @@ def compose(
         "language": language,
         "organisation": organisation_name,
         "name": contact.name,
-        "question": question_of(survey, language, organisation_name, gettext),
+        # The very question the answer page will ask, in the same language.
+        "question": question_for(
+            survey.questions or {}, survey.metric, language, organisation_name
+        ),
         "scale": scale,
         "low_label": low_label,
         "high_label": high_label,

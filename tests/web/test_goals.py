@@ -171,6 +171,26 @@ def test_goal_update_errors(client: TestClient, world: World) -> None:
     assert client.get(f"{url}/0", headers=headers).status_code == 422
 
 
+def test_a_survey_with_goals_keeps_its_metric(client: TestClient, world: World) -> None:
+    survey_url = f"/api/v1/surveys/{world.a.survey_id}"
+    headers = bearer(world.a.write_key)
+    made = client.post(
+        _goals(world.a.survey_id),
+        json={"name": "x", "metric": "dsat", "target": 10, "baseline": 20, "months": 3},
+        headers=headers,
+    )
+    assert made.status_code == 201
+    assert made.json()["metric"] == "dsat"
+    refused = client.patch(survey_url, json={"metric": "mean"}, headers=headers)
+    assert refused.status_code == 409
+    assert "goal" in refused.text
+    assert client.get(survey_url, headers=headers).json()["metric"] == "csat"
+    # The same metric again is no change.
+    assert client.patch(survey_url, json={"metric": "csat"}, headers=headers).status_code == 200
+    client.delete(f"{_goals(world.a.survey_id)}/{made.json()['id']}", headers=headers)
+    assert client.patch(survey_url, json={"metric": "mean"}, headers=headers).status_code == 200
+
+
 def test_report_schedule(
     app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
 ) -> None:

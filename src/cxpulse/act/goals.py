@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from cxpulse.metrics import Histogram, Metric, MetricResult, MetricSpec, score
 from cxpulse.metrics.intervals import t_quantile
 from cxpulse.metrics.scores import DEFAULT_LEVEL
-from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store.errors import Conflict, Invalid, NotFound
 from cxpulse.store.metrics_query import COLUMN_DIMENSIONS, histograms, parse_dimension
 from cxpulse.store.models import Goal, Survey
 from cxpulse.store.surveys import get_survey
@@ -595,6 +595,22 @@ def update_goal(
     _check_goal(goal, survey, today, new=False)
     session.flush()
     return goal
+
+
+def check_survey_metric_change(
+    session: Session, organisation_id: int, survey_id: int, metric: str | None
+) -> None:
+    """Refuse to change the metric of a survey that has goals: their baselines and targets
+    are numbers on the old metric (a CSAT of 80% is no NPS of 80)."""
+    survey = get_survey(session, organisation_id, survey_id)
+    if metric is None or metric == survey.metric:
+        return
+    count = len(list_goals(session, organisation_id, survey_id))
+    if count:
+        raise Conflict(
+            "metric",
+            f"the survey has {count} goal(s) set on {survey.metric}: remove them first",
+        )
 
 
 def delete_goal(session: Session, organisation_id: int, survey_id: int, goal_id: int) -> None:

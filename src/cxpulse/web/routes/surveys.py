@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
+from cxpulse.act import goals
 from cxpulse.store import surveys
 from cxpulse.store.models import Survey
 from cxpulse.web import audit
@@ -93,7 +94,8 @@ def get_survey(survey_id: SurveyId, caller: CanReadSurveys, session: DbSession) 
     "/{survey_id}",
     operation_id="updateSurvey",
     summary="Change a survey",
-    description="Only the fields sent change. The scale cannot change once responses exist.",
+    description="Only the fields sent change. The scale cannot change once responses exist, "
+    "nor the metric while goals are set on it (409).",
     response_model=SurveyOut,
     responses=problems(404, 409),
 )
@@ -106,6 +108,9 @@ def update_survey(
             language: text.model_dump(exclude_none=True)
             for language, text in body.questions.items()
         }
+    goals.check_survey_metric_change(
+        session, caller.organisation_id, survey_id, changes.get("metric")
+    )
     survey = surveys.update_survey(session, caller.organisation_id, survey_id, **changes)
     audit.record(session, caller, "update", "survey", survey.id, {"fields": sorted(changes)})
     session.commit()

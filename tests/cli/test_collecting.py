@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from cxpulse.cli import app
 from cxpulse.config import get_settings
 from cxpulse.store import accounts, surveys
-from cxpulse.store.models import Contact, Invitation
+from cxpulse.store.models import AuditLog, Contact, Invitation, Organisation
 
 INVITE = ("invite", "--survey", "support-csat")
 
@@ -126,3 +126,24 @@ def test_mistakes_end_with_one_line(cli: CliRunner, shop: None, tmp_path: Path) 
     )
     assert "name a CSV file" in _run(cli, "invite", "--survey", "support-csat", code=2)
     assert "has no invitations yet" in _run(cli, "rates", "--survey", "support-csat")
+
+
+def test_throttle_shows_sets_and_refuses(cli: CliRunner, sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        accounts.create_organisation(session, slug="shop", name="Shop")
+        accounts.create_organisation(session, slug="other", name="Other")
+    assert "--org" in _run(cli, "throttle", code=2)
+    shown = _run(cli, "throttle", "--org", "shop")
+    assert "throttle of shop: at most one invitation per contact every 30 days" in shown
+    assert "throttle of shop: off" in _run(cli, "throttle", "0", "--org", "shop")
+    assert "every 14 days" in _run(cli, "throttle", "14", "--org", "shop")
+    assert "0 to 3650" in _run(cli, "throttle", "3651", "--org", "shop", code=2)
+    assert "0 to 3650" in _run(cli, "throttle", "--org", "shop", "--", "-1", code=2)
+    with sessions() as session:
+        days = dict(session.execute(select(Organisation.slug, Organisation.throttle_days)).all())
+        entries = session.scalars(select(AuditLog).order_by(AuditLog.id)).all()
+    assert days == {"shop": 14, "other": 30}
+    assert [(e.actor, e.entity, e.details) for e in entries] == [
+        ("system", "organisation", {"throttle_days": {"from": 30, "to": 0}, "via": "cli"}),
+        ("system", "organisation", {"throttle_days": {"from": 0, "to": 14}, "via": "cli"}),
+    ]

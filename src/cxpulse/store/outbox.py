@@ -18,7 +18,7 @@ serialises claimers.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -103,6 +103,24 @@ def _due(now: datetime, kinds: Collection[str]) -> Any:
     )
 
 
+_CLAIMED_COLUMNS = (
+    OutboxItem.id,
+    OutboxItem.organisation_id,
+    OutboxItem.kind,
+    OutboxItem.dedupe_key,
+    OutboxItem.payload,
+    OutboxItem.attempts,
+)
+
+
+def _claimed(rows: Sequence[Any], locked_until: datetime) -> list[Claimed]:
+    """Rows of ``_CLAIMED_COLUMNS`` as claims held until ``locked_until``."""
+    return [
+        Claimed(r.id, r.organisation_id, r.kind, r.dedupe_key, r.payload, r.attempts, locked_until)
+        for r in rows
+    ]
+
+
 def has_due(session: Session, kinds: Collection[str], *, now: datetime | None = None) -> bool:
     """A cheap read, so that an idle worker never takes the write lock."""
     moment = now or utc_now()
@@ -135,28 +153,10 @@ def claim(
         update(OutboxItem)
         .where(OutboxItem.id.in_(ids))
         .values(state="sending", locked_until=locked_until, attempts=OutboxItem.attempts + 1)
-        .returning(
-            OutboxItem.id,
-            OutboxItem.organisation_id,
-            OutboxItem.kind,
-            OutboxItem.dedupe_key,
-            OutboxItem.payload,
-            OutboxItem.attempts,
-        )
+        .returning(*_CLAIMED_COLUMNS)
         .execution_options(synchronize_session=False)
     ).all()
-    claimed = [
-        Claimed(
-            row.id,
-            row.organisation_id,
-            row.kind,
-            row.dedupe_key,
-            row.payload,
-            row.attempts,
-            locked_until,
-        )
-        for row in rows
-    ]
+    claimed = _claimed(rows, locked_until)
     claimed.sort(key=lambda item: ids.index(item.id))
     return claimed
 
@@ -230,12 +230,14 @@ def mark_unconfirmed(session: Session, item_id: int, reason: str) -> None:
     )
 
 
+def _stale(moment: datetime) -> Any:
+    """Left ``completing`` by a worker whose lock has expired: a dead one."""
+    return and_(OutboxItem.state == "completing", OutboxItem.locked_until < moment)
+
+
 def has_stale_completing(session: Session, *, now: datetime | None = None) -> bool:
     """A cheap read: is any item left ``completing`` by a worker whose lock expired?"""
-    moment = now or utc_now()
-    stale = select(OutboxItem.id).where(
-        OutboxItem.state == "completing", OutboxItem.locked_until < moment
-    )
+    stale = select(OutboxItem.id).where(_stale(now or utc_now()))
     return session.scalar(stale.limit(1)) is not None
 
 
@@ -245,22 +247,12 @@ def flag_unconfirmed(session: Session, *, now: datetime | None = None) -> list[C
     moment = now or utc_now()
     rows = session.execute(
         update(OutboxItem)
-        .where(OutboxItem.state == "completing", OutboxItem.locked_until < moment)
+        .where(_stale(moment))
         .values(state="unconfirmed", locked_until=None, last_error=UNCONFIRMED_BY_CRASH)
-        .returning(
-            OutboxItem.id,
-            OutboxItem.organisation_id,
-            OutboxItem.kind,
-            OutboxItem.dedupe_key,
-            OutboxItem.payload,
-            OutboxItem.attempts,
-        )
+        .returning(*_CLAIMED_COLUMNS)
         .execution_options(synchronize_session=False)
     ).all()
-    return [
-        Claimed(r.id, r.organisation_id, r.kind, r.dedupe_key, r.payload, r.attempts, moment)
-        for r in rows
-    ]
+    return _claimed(rows, moment)
 
 
 def backoff(attempts: int) -> timedelta:

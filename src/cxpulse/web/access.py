@@ -116,14 +116,20 @@ def _from_api_key(
     )
 
 
-def check_csrf(request: Request, data: SessionData) -> None:
-    """Double submit: the header must equal the cookie, and both the token of the session."""
+def csrf_matches(request: Request, data: SessionData, sent: str) -> bool:
+    """Double submit: the token sent (header or form field) must equal the cookie, and both
+    the token of the session."""
     expected = data.csrf_token.encode()
-    header = request.headers.get(CSRF_HEADER, "").encode()
     cookie = request.cookies.get(CSRF_COOKIE, "").encode()
-    if not (
-        header and hmac.compare_digest(header, expected) and hmac.compare_digest(cookie, expected)
-    ):
+    token = sent.encode()
+    return bool(
+        token and hmac.compare_digest(token, expected) and hmac.compare_digest(cookie, expected)
+    )
+
+
+def check_csrf(request: Request, data: SessionData) -> None:
+    """``csrf_matches`` with the header, for API calls from a browser session."""
+    if not csrf_matches(request, data, request.headers.get(CSRF_HEADER, "")):
         raise HTTPException(
             403,
             f"CSRF check failed: send the value of the {CSRF_COOKIE} cookie "
@@ -150,10 +156,7 @@ def form_principal(request: Request, session: Session, form_token: str) -> Princ
     data = state.signer.loads(token) if token else None
     if data is None:
         raise _unauthorised("the session has expired; log in again")
-    expected = data.csrf_token.encode()
-    sent = form_token.encode()
-    cookie = request.cookies.get(CSRF_COOKIE, "").encode()
-    if not (sent and hmac.compare_digest(sent, expected) and hmac.compare_digest(cookie, expected)):
+    if not csrf_matches(request, data, form_token):
         raise HTTPException(403, "the form was stale: reload the page and try again")
     return _session_user(state, session, data)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import hmac
 import io
 import logging
 import math
@@ -44,7 +43,7 @@ from cxpulse.store import accounts, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import SOURCES
 from cxpulse.web import exporters
-from cxpulse.web.access import Principal, authenticate
+from cxpulse.web.access import Principal, authenticate, csrf_matches
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import auth
@@ -114,17 +113,25 @@ def _render(
     )
 
 
-class _PageProblem(Exception):
+class PageProblem(Exception):
     def __init__(self, status_code: int, title: str, message: str) -> None:
         super().__init__(message)
         self.status_code, self.title, self.message = status_code, title, message
 
 
-def _problem_page(request: Request, problem: _PageProblem, signed_in: bool = True) -> HTMLResponse:
+def problem_page(
+    request: Request, problem: PageProblem, signed_in: bool = True, back: str | None = None
+) -> HTMLResponse:
+    """A page telling what went wrong; ``back``: a link to the page the person came from."""
     return _render(
         request,
         "app/problem.html",
-        {"title": problem.title, "message": problem.message, "signed_in": signed_in},
+        {
+            "title": problem.title,
+            "message": problem.message,
+            "signed_in": signed_in,
+            "back": back,
+        },
         problem.status_code,
     )
 
@@ -159,9 +166,9 @@ def page_caller(request: Request, session: DbSession, background: BackgroundTask
 PageCaller = Annotated[Principal, Depends(page_caller)]
 
 
-def _allowed(caller: Principal, permission: Permission) -> None:
+def check_allowed(caller: Principal, permission: Permission) -> None:
     if permission not in caller.permissions:
-        raise _PageProblem(
+        raise PageProblem(
             403,
             "Not allowed",
             f"Your role does not allow this: it needs the {permission} permission.",
@@ -236,15 +243,10 @@ async def logout_form(request: Request) -> Response:
     data = state.signer.loads(token) if token else None
     if data is not None:
         form = await request.form()
-        sent = str(form.get("csrf_token") or "").encode()
-        cookie = request.cookies.get(CSRF_COOKIE, "").encode()
-        expected = data.csrf_token.encode()
-        if not (
-            sent and hmac.compare_digest(sent, expected) and hmac.compare_digest(cookie, expected)
-        ):
-            return _problem_page(
+        if not csrf_matches(request, data, str(form.get("csrf_token") or "")):
+            return problem_page(
                 request,
-                _PageProblem(403, "Not logged out", "The form was stale; reload and try again."),
+                PageProblem(403, "Not logged out", "The form was stale; reload and try again."),
             )
     answer = RedirectResponse("/login", status_code=303)
     for name in (SESSION_COOKIE, CSRF_COOKIE):
@@ -258,9 +260,9 @@ async def logout_form(request: Request) -> Response:
 @router.get("/app", response_class=HTMLResponse)
 def surveys_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
     try:
-        _allowed(caller, Permission.METRICS_READ)
-    except _PageProblem as problem:
-        return _problem_page(request, problem)
+        check_allowed(caller, Permission.METRICS_READ)
+    except PageProblem as problem:
+        return problem_page(request, problem)
     organisation = accounts.get_organisation(session, caller.organisation_id)
     rows = []
     for survey in surveys.list_surveys(session, caller.organisation_id):
@@ -275,7 +277,7 @@ def _survey_and_filters(
     try:
         survey = surveys.get_survey(session, caller.organisation_id, survey_id)
     except NotFound:
-        raise _PageProblem(
+        raise PageProblem(
             404, "Not found", "There is no such survey in your organisation."
         ) from None
     organisation = accounts.get_organisation(session, caller.organisation_id)
@@ -363,10 +365,10 @@ def survey_page(
     survey_id: SurveyId, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
     try:
-        _allowed(caller, Permission.METRICS_READ)
+        check_allowed(caller, Permission.METRICS_READ)
         organisation, survey, parsed = _survey_and_filters(request, session, caller, survey_id)
-    except _PageProblem as problem:
-        return _problem_page(request, problem)
+    except PageProblem as problem:
+        return problem_page(request, problem)
     filters = parsed.view
     try:
         view = views.load_view(session, organisation, survey, filters)
@@ -401,10 +403,10 @@ def responses_page(
     survey_id: SurveyId, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
     try:
-        _allowed(caller, Permission.RESPONSES_READ)
+        check_allowed(caller, Permission.RESPONSES_READ)
         organisation, survey, parsed = _survey_and_filters(request, session, caller, survey_id)
-    except _PageProblem as problem:
-        return _problem_page(request, problem)
+    except PageProblem as problem:
+        return problem_page(request, problem)
     filters, drill = parsed.view, parsed.drill
     window = filters.window(views.latest_day(session, organisation.id, survey.id), _today())
     try:
@@ -446,14 +448,14 @@ def export_view_responses(
 ) -> Response:
     """The responses behind the view (and drill-down filters) as CSV, XLSX or Parquet."""
     try:
-        _allowed(caller, Permission.EXPORTS)
+        check_allowed(caller, Permission.EXPORTS)
         organisation, survey, parsed = _survey_and_filters(request, session, caller, survey_id)
-    except _PageProblem as problem:
-        return _problem_page(request, problem)
+    except PageProblem as problem:
+        return problem_page(request, problem)
     if parsed.errors:
-        return _problem_page(
+        return problem_page(
             request,
-            _PageProblem(
+            PageProblem(
                 422, "Invalid filters", "; ".join(f"{k}: {v}" for k, v in parsed.errors.items())
             ),
         )
@@ -463,9 +465,9 @@ def export_view_responses(
         fmt == "xlsx"
         and exporters.count_rows(session, organisation.id, filters) > exporters.XLSX_MAX_ROWS
     ):
-        return _problem_page(
+        return problem_page(
             request,
-            _PageProblem(
+            PageProblem(
                 422, "Too many rows", "Too many responses for one XLSX sheet: use CSV or Parquet."
             ),
         )
@@ -536,14 +538,14 @@ def export_view_tables(
     """The metric tables of the view (headline, previous period, trend, distribution,
     breakdown) as CSV, XLSX or Parquet."""
     try:
-        _allowed(caller, Permission.EXPORTS)
+        check_allowed(caller, Permission.EXPORTS)
         organisation, survey, parsed = _survey_and_filters(request, session, caller, survey_id)
-    except _PageProblem as problem:
-        return _problem_page(request, problem)
+    except PageProblem as problem:
+        return problem_page(request, problem)
     if parsed.errors:
-        return _problem_page(
+        return problem_page(
             request,
-            _PageProblem(
+            PageProblem(
                 422, "Invalid filters", "; ".join(f"{k}: {v}" for k, v in parsed.errors.items())
             ),
         )
@@ -572,10 +574,10 @@ def report_month_choice(view: views.DashboardView, today: date) -> str:
 
 
 def _report_month(request: Request) -> tuple[date, str]:
-    """The month and format asked for; a _PageProblem (422) for anything else."""
+    """The month and format asked for; a PageProblem (422) for anything else."""
     fmt = request.query_params.get("format") or "html"
     if fmt not in ("html", "pdf"):
-        raise _PageProblem(422, "Invalid report", "format must be html or pdf.")
+        raise PageProblem(422, "Invalid report", "format must be html or pdf.")
     text = request.query_params.get("month")
     today = _today()
     if not text:
@@ -583,9 +585,9 @@ def _report_month(request: Request) -> tuple[date, str]:
     try:
         first = monthly.parse_month(text)
     except Invalid as error:
-        raise _PageProblem(422, "Invalid report", f"month {error.message}.") from None
+        raise PageProblem(422, "Invalid report", f"month {error.message}.") from None
     if first > today.replace(day=1):
-        raise _PageProblem(
+        raise PageProblem(
             422, "Invalid report", f"month {monthly.month_label(first)} has not begun yet."
         )
     return first, fmt
@@ -593,14 +595,14 @@ def _report_month(request: Request) -> tuple[date, str]:
 
 def _pdf(html: str) -> bytes:
     if not PDF_SLOTS.acquire(blocking=False):
-        raise _PageProblem(503, "Busy", "Other reports are being printed; try again in a minute.")
+        raise PageProblem(503, "Busy", "Other reports are being printed; try again in a minute.")
     try:
         with tempfile.TemporaryDirectory(prefix="cxpulse-report-") as folder:
             target = pdf.html_to_pdf(html, Path(folder) / "report.pdf", timeout=PDF_TIMEOUT_SECONDS)
             return target.read_bytes()
     except pdf.PdfError as error:
         logger.warning("monthly report PDF failed: %s", error)
-        raise _PageProblem(
+        raise PageProblem(
             503,
             "PDF unavailable",
             "The server cannot print this report as a PDF right now; the HTML version works "
@@ -617,11 +619,11 @@ def report_page(
     """The survey's monthly report (``month=YYYY-MM``, the last full month by default), the
     same self-contained document as ``cxpulse report``; ``format=pdf`` downloads it as PDF."""
     try:
-        _allowed(caller, Permission.METRICS_READ)
+        check_allowed(caller, Permission.METRICS_READ)
         try:
             survey = surveys.get_survey(session, caller.organisation_id, survey_id)
         except NotFound:
-            raise _PageProblem(
+            raise PageProblem(
                 404, "Not found", "There is no such survey in your organisation."
             ) from None
         month, fmt = _report_month(request)
@@ -631,8 +633,8 @@ def report_page(
         if fmt == "html":
             return HTMLResponse(html, headers=REPORT_HEADERS)
         document = _pdf(html)
-    except _PageProblem as problem:
-        page = _problem_page(request, problem)
+    except PageProblem as problem:
+        page = problem_page(request, problem)
         if problem.status_code == 503:
             page.headers["Retry-After"] = "60"
         return page

@@ -23,21 +23,14 @@ from cxpulse.web.access import Principal, form_principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import SurveyId
-from cxpulse.web.routes.dashboard import TEMPLATES
+from cxpulse.web.routes.dashboard import PageProblem, check_allowed, problem_page
 from cxpulse.web.same_origin import same_origin
 from cxpulse.web.schemas import MAX_SMALL_ID
-from cxpulse.web.tokens import CSRF_COOKIE
 
 router = APIRouter(include_in_schema=False)
 
 GoalId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
 MAX_FIELD_LENGTH = 300
-
-
-class FormProblem(Exception):
-    def __init__(self, status_code: int, title: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code, self.title, self.message = status_code, title, message
 
 
 def _field(form: FormData, name: str) -> str:
@@ -98,37 +91,21 @@ def goal_fields(form: FormData) -> dict[str, object]:
 
 async def _caller(request: Request, session: DbSession) -> tuple[Principal, FormData]:
     if not same_origin(request):
-        raise FormProblem(403, "Not saved", "The form came from another site.")
+        raise PageProblem(403, "Not saved", "The form came from another site.")
     form = await request.form()
     token = form.get("csrf_token")
     try:
         caller = form_principal(request, session, token if isinstance(token, str) else "")
     except HTTPException as error:
         if error.status_code == 401:
-            raise FormProblem(401, "Not saved", "Your session has ended: log in again.") from None
-        raise FormProblem(403, "Not saved", str(error.detail)) from None
-    if Permission.SURVEYS_WRITE not in caller.permissions:
-        raise FormProblem(
-            403,
-            "Not allowed",
-            f"Your role does not allow this: it needs the {Permission.SURVEYS_WRITE} permission.",
-        )
+            raise PageProblem(401, "Not saved", "Your session has ended: log in again.") from None
+        raise PageProblem(403, "Not saved", str(error.detail)) from None
+    check_allowed(caller, Permission.SURVEYS_WRITE)
     return caller, form
 
 
-def _problem(request: Request, problem: FormProblem, back: str) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(
-        request,
-        "app/problem.html",
-        {
-            "title": problem.title,
-            "message": problem.message,
-            "signed_in": problem.status_code != 401,
-            "back": back,
-            "csrf_token": request.cookies.get(CSRF_COOKIE, ""),
-        },
-        status_code=problem.status_code,
-    )
+def _problem(request: Request, problem: PageProblem, back: str) -> HTMLResponse:
+    return problem_page(request, problem, signed_in=problem.status_code != 401, back=back)
 
 
 def _back(survey_id: int) -> str:
@@ -148,14 +125,14 @@ async def create_goal_form(request: Request, survey_id: SurveyId, session: DbSes
         )
         audit.record(session, caller, "create", "goal", goal.id, {"survey_id": survey_id})
         session.commit()
-    except FormProblem as problem:
+    except PageProblem as problem:
         return _problem(request, problem, back)
     except NotFound:
-        return _problem(request, FormProblem(404, "Not found", "There is no such survey."), "/app")
+        return _problem(request, PageProblem(404, "Not found", "There is no such survey."), "/app")
     except Invalid as error:
         session.rollback()
         message = f"The goal was not saved: {error.field} {error.message}."
-        return _problem(request, FormProblem(422, "Goal not saved", message), back)
+        return _problem(request, PageProblem(422, "Goal not saved", message), back)
     return RedirectResponse(back, status_code=303)
 
 
@@ -169,8 +146,8 @@ async def delete_goal_form(
         goals.delete_goal(session, caller.organisation_id, survey_id, goal_id)
         audit.record(session, caller, "delete", "goal", goal_id, {"survey_id": survey_id})
         session.commit()
-    except FormProblem as problem:
+    except PageProblem as problem:
         return _problem(request, problem, back)
     except NotFound:
-        return _problem(request, FormProblem(404, "Not found", "There is no such goal."), back)
+        return _problem(request, PageProblem(404, "Not found", "There is no such goal."), back)
     return RedirectResponse(back, status_code=303)

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cxpulse.collect.options import CollectOptions
 from cxpulse.store import accounts, contacts, rollups, surveys
 from cxpulse.store.models import AuditLog, Invitation, Response, Survey
+from cxpulse.store.survey_options import CollectOptions
 from cxpulse.web.routes.pages import TARGET_CACHE_SECONDS, FormTokens, Target, TargetCache
 
 from .helpers import BASE_URL, make_app

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cxpulse.collect.options import parse_options
 from cxpulse.collect.widget_submit import page_address, parse_answer, widget_config
 from cxpulse.store import accounts, rollups, surveys
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Response, Survey
+from cxpulse.store.survey_options import parse_options
 
 from .helpers import BASE_URL, make_app
 

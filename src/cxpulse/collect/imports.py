@@ -38,10 +38,10 @@ from cxpulse.collect import _engine
 from cxpulse.collect.bulk import BulkWriter
 from cxpulse.collect.mapping import PROPERTY_PREFIX, MappingError, check_properties
 from cxpulse.collect.presets import Preset, PresetError, find_columns, get_preset
+from cxpulse.csv_safety import neutralise_cell
 from cxpulse.engine.duck import condense, ident, literal
 from cxpulse.engine.files import FileInputError
 from cxpulse.metrics.scales import Scale
-from cxpulse.report.csv_safety import neutralise_cell
 from cxpulse.store import audit
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Survey
 from cxpulse.store.responses import MAX_IDEMPOTENCY_KEY_LENGTH

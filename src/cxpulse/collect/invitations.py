@@ -25,13 +25,13 @@ from sqlalchemy import String, cast, exists, literal, select, update
 from sqlalchemy.orm import Session
 
 from cxpulse import i18n
-from cxpulse.collect.options import parse_options
 from cxpulse.store import _values as values
 from cxpulse.store import contacts as contact_store
 from cxpulse.store import invitations as store
 from cxpulse.store import outbox
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Contact, Invitation, Organisation, Response, Survey
+from cxpulse.store.survey_options import parse_options
 from cxpulse.store.types import utc_now
 
 INVITATION_KIND = "invitation"

@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from cxpulse.store.survey_options import DEFAULT_LINK_DAYS
+
 Purpose = Literal["answer", "unsubscribe", "open"]
 PURPOSES: tuple[Purpose, ...] = ("answer", "unsubscribe", "open")
 
-DEFAULT_LINK_DAYS = 30
-"""How long the links of an invitation stay valid unless the survey says otherwise."""
 UNSUBSCRIBE_LINK_DAYS = 365
 """Unsubscribe links must keep working long after the survey closed."""
 

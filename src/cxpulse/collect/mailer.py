@@ -25,10 +25,10 @@ import jinja2
 
 from cxpulse import i18n
 from cxpulse.collect.links import UNSUBSCRIBE_LINK_DAYS, LinkSigner
-from cxpulse.collect.options import parse_options
 from cxpulse.collect.questions import EMOJI_FACES, THUMB_FACES, question_for
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store.models import Contact, Invitation, Survey
+from cxpulse.store.survey_options import parse_options
 from cxpulse.store.types import utc_now
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates" / "email"

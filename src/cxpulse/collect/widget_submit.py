@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 
 from cxpulse.collect import questions
 from cxpulse.collect.answers import REASONS_PROPERTY, REASONS_SEPARATOR, is_low
-from cxpulse.collect.options import CollectOptions
 from cxpulse.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext_for, negotiate, normalise
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Invalid
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Survey
+from cxpulse.store.survey_options import CollectOptions
 
 WIDGET_SOURCE = "widget"
 WIDGET_CHANNEL = "web"

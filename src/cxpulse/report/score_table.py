@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cxpulse.csv_safety import neutralise_cell
 from cxpulse.metrics import Histogram, MetricResult, MetricSpec, merge, score
 from cxpulse.metrics.compare import Comparison
 from cxpulse.metrics.scores import format_value
-from cxpulse.report.csv_safety import neutralise_cell
 
 
 @dataclass(frozen=True)

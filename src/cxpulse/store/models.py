@@ -159,7 +159,7 @@ class Survey(Base):
     """One of ``PRESENTATIONS``: how the hosted page and emails show the scale."""
     collect_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Options of the respondent pages, emails and widget, read through
-    ``cxpulse.collect.options`` (comment box, low-score reasons, review and referral links,
+    ``cxpulse.store.survey_options`` (comment box, low-score reasons, review and referral links,
     allowed widget origins, link lifetime)."""
     throttle_days: Mapped[int | None] = mapped_column(Integer)
     """Overrides the organisation's ``throttle_days`` for invitations of this survey."""

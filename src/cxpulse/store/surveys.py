@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from cxpulse.collect.options import OptionError, parse_options
 from cxpulse.metrics import Metric, Scale
 from cxpulse.metrics.scales import DEFAULT_SCALE, ScaleError, check_scoring
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Conflict, Invalid, NotFound
 from cxpulse.store.models import PRESENTATIONS, SURVEY_STATUSES, Response, Survey
+from cxpulse.store.survey_options import OptionError, parse_options
 
 QUESTION_FIELDS = ("question", "comment_prompt")
 

@@ -6,7 +6,7 @@ meanwhile never shift a page. Response properties become one column each
 (``property.<name>``), found by one DISTINCT query over the same filters.
 
 - CSV is streamed as it is read. Every text cell, headers included, is neutralised against
-  spreadsheet formulas (``cxpulse.report.csv_safety``).
+  spreadsheet formulas (``cxpulse.csv_safety``).
 - XLSX is written by openpyxl's write-only mode, which keeps rows in a temporary file; the
   finished file is then streamed. Text cells are neutralised as in CSV, times are UTC.
 - Parquet is written by pyarrow in row groups of ``ROW_GROUP_SIZE`` rows, each streamed as
@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Row, and_, func, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
-from cxpulse.report.csv_safety import neutralise_cell
+from cxpulse.csv_safety import neutralise_cell
 from cxpulse.store.models import Response
 from cxpulse.store.responses import ResponseFilters, filter_conditions, join_contacts
 

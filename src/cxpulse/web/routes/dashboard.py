@@ -35,10 +35,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from cxpulse.act import goals as goal_store
+from cxpulse.csv_safety import neutralise_cell
 from cxpulse.metrics import ACSI_CAVEAT, Metric, format_value
 from cxpulse.report import charts, monthly, pdf, views
 from cxpulse.report import filters_url as urls
-from cxpulse.report.csv_safety import neutralise_cell
 from cxpulse.store import accounts, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import SOURCES

@@ -24,12 +24,12 @@ from cxpulse.collect import invitations as triggers
 from cxpulse.collect.contacts_csv import CsvProblem, decode, import_contacts, parse_contacts
 from cxpulse.collect.links import LinkProblem
 from cxpulse.collect.mailer import DOMAIN, environment
-from cxpulse.collect.options import parse_options
 from cxpulse.collect.rates import RATE_PERIODS, response_rates
 from cxpulse.store import invitations as store
 from cxpulse.store import surveys
 from cxpulse.store.errors import NotFound
 from cxpulse.store.models import Invitation
+from cxpulse.store.survey_options import parse_options
 from cxpulse.web import audit
 from cxpulse.web.access import CanReadContacts, CanReadMetrics, CanWriteContacts
 from cxpulse.web.cursors import decode_id_cursor, encode_id_cursor

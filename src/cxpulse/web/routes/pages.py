@@ -41,9 +41,9 @@ from sqlalchemy.orm import Session
 from cxpulse import i18n
 from cxpulse.collect import answers, questions
 from cxpulse.collect.links import LinkProblem
-from cxpulse.collect.options import CollectOptions, OptionError, parse_options
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Contact, Invitation, Organisation, Survey
+from cxpulse.store.survey_options import CollectOptions, OptionError, parse_options
 from cxpulse.web.same_origin import same_origin
 from cxpulse.web.state import AppState, app_state, database_turn
 from cxpulse.web.tokens import retry_after_header

@@ -25,7 +25,6 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from cxpulse.collect.options import CollectOptions, OptionError, normalise_origin, parse_options
 from cxpulse.collect.widget_submit import (
     WIDGET_CHANNEL,
     WIDGET_SOURCE,
@@ -38,6 +37,12 @@ from cxpulse.store import accounts, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Survey
 from cxpulse.store.responses import NewResponse
+from cxpulse.store.survey_options import (
+    CollectOptions,
+    OptionError,
+    normalise_origin,
+    parse_options,
+)
 from cxpulse.web.errors import field_error, invalid_loc
 from cxpulse.web.state import AppState, app_state, database_turn
 

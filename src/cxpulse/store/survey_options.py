@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from cxpulse.collect.links import DEFAULT_LINK_DAYS
+# How long the personal links of an invitation stay valid unless a survey says otherwise.
+DEFAULT_LINK_DAYS = 30
+
 
 MAX_REASONS = 12
 MAX_REASON_LENGTH = 80

@@ -1,6 +1,6 @@
 import pytest
 
-from cxpulse.report.csv_safety import neutralise_cell
+from cxpulse.csv_safety import neutralise_cell
 
 
 @pytest.mark.parametrize(

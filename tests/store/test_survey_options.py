@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from cxpulse.collect.options import CollectOptions, OptionError, normalise_origin, parse_options
+from cxpulse.store.survey_options import (
+    CollectOptions,
+    OptionError,
+    normalise_origin,
+    parse_options,
+)
 
 
 def test_defaults() -> None:

@@ -1,0 +1,1 @@
+"""Signed, expiring tokens (filled in by the architecture work)."""

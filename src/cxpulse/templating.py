@@ -1,0 +1,1 @@
+"""The one Jinja environment (filled in by the architecture work)."""

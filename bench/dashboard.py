@@ -54,13 +54,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import store_metrics
 from cxpulse.config import Settings
-from cxpulse.report import views
+from cxpulse.report import dashboard as views
 from cxpulse.report.filters_url import ViewFilters
 from cxpulse.store import security
 from cxpulse.store.db import create_engine_for, session_factory
 from cxpulse.store.models import Response, User
 from cxpulse.web import create_app
-from cxpulse.web.options import WebOptions
 from cxpulse.web.routes import dashboard
 from cxpulse.web.state import AppState
 from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
@@ -125,7 +124,7 @@ def open_target(db: store_metrics.Database, stack: ExitStack) -> Target:
     engine = create_engine_for(f"sqlite:///{db.path}")
     stack.callback(engine.dispose)
     settings = Settings(database_url=f"sqlite:///{db.path}", secret_key="bench")
-    app = create_app(settings, engine, options=WebOptions())
+    app = create_app(settings, engine)
     state: AppState = app.state.cxpulse
     session = state.signer.issue(user_id, password_hash)
     cookie = f"{SESSION_COOKIE}={state.signer.dumps(session)}; {CSRF_COOKIE}={session.csrf_token}"

@@ -280,7 +280,7 @@ def cxpulse_command(port: int, workers: int) -> list[str]:
 
 
 def baseline_command(port: int, workers: int) -> list[str]:
-    # The uvicorn settings of ``cxpulse serve`` (cxpulse.cli.service._run_server).
+    # The uvicorn settings of ``cxpulse serve`` (cxpulse.cli.serving).
     return [
         sys.executable,
         "-m",
@@ -663,7 +663,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown databases: {', '.join(sorted(unknown))}")
     if args.workers is None:
-        from cxpulse.cli.service import default_workers
+        from cxpulse.cli.serving import default_workers
 
         args.workers = default_workers()
 

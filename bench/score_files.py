@@ -1,13 +1,17 @@
-"""Benchmark: ``cxpulse score`` on 10 million answers against a pandas script.
+"""Benchmark: ``cxpulse score`` on 10 million answers against a pandas script and DuckDB.
 
 What it measures: NPS with its 95% interval for every (month, segment_a, segment_b) group of
 10 million synthetic survey answers, computed by
 
 1. ``cxpulse score responses.parquet --metric nps ... --period month --format json``,
-2. ``bench/pandas_nps.py responses.parquet`` - the same job as a typical analyst writes it
+2. ``python -c`` running the bare DuckDB histogram query on the same file (``GROUP BY
+   segment_a, segment_b, month, score -> count(*)``, every row fetched): the floor any
+   program built on DuckDB pays, so cxpulse's own cost (start-up, checks, intervals, JSON)
+   is the ratio of the two (target: at most 1.3, the median of the pairs of one round),
+3. ``bench/pandas_nps.py responses.parquet`` - the same job as a typical analyst writes it
    in pandas (read the file, groupby, apply a Python function per group),
-3. ``cxpulse score responses.csv ... --date-format '%d/%m/%Y %H:%M'``,
-4. ``bench/pandas_nps.py responses.csv --date-format ...`` (slow; fewer runs, or skipped).
+4. ``cxpulse score responses.csv ... --date-format '%d/%m/%Y %H:%M'``,
+5. ``bench/pandas_nps.py responses.csv --date-format ...`` (slow; fewer runs, or skipped).
 
 Every command runs as a whole process (start-up time counts): wall time from
 ``time.perf_counter`` around the child, peak resident memory of that child from ``os.wait4``.
@@ -30,6 +34,7 @@ Run from the repository root, with the project's virtual environment::
     .venv/bin/python bench/score_files.py --pandas-csv-runs 1  # one pandas CSV run
     .venv/bin/python bench/score_files.py --skip-csv-pandas    # no pandas CSV run at all
     .venv/bin/python bench/score_files.py --rows 1000000 --runs 3
+    .venv/bin/python bench/score_files.py --runs 9 --skip-pandas --skip-csv  # cxpulse vs DuckDB
 
 The data is generated once with DuckDB SQL (deterministic hashes of the row number, so the same
 --rows always gives the same files) and cached in --data-dir (bench/data/, git-ignored), with
@@ -82,6 +87,7 @@ TARGET_PARQUET_SPEEDUP = 5.0
 TARGET_PARQUET_SECONDS = 1.0
 TARGET_CSV_SECONDS = 6.0
 TARGET_PEAK_MB = 1500.0
+TARGET_DUCKDB_RATIO = 1.3
 VALUE_TOLERANCE = 1e-9
 # pandas_nps.py uses z = 1.96, cxpulse the exact 1.959964...: their interval ends differ by
 # 1.8e-5 of the half-width, so ends are checked relative to the half-width, not to 1e-9.
@@ -191,6 +197,19 @@ def prepare_data(data_dir: Path, rows: int, regenerate: bool) -> Dataset:
     meta_path.write_text(json.dumps({**_meta(rows), "blank": blank}, indent=2) + "\n")
     print(f"data: done in {time.perf_counter() - started:.1f} s ({blank:,} blank answers)")
     return Dataset(parquet, csv, rows, blank)
+
+
+# The bare DuckDB histogram query cxpulse is held against: the same file, groups and counts,
+# every row fetched into Python, nothing else (argv[1] is the Parquet file).
+DUCKDB_QUERY = (
+    "import sys, duckdb\n"
+    'path = sys.argv[1].replace("\'", "\'\'")\n'
+    "rows = duckdb.sql(\n"
+    "    \"SELECT segment_a, segment_b, date_trunc('month', answered_at) AS month, score, \"\n"
+    "    f\"count(*) AS n FROM read_parquet('{path}') GROUP BY ALL\"\n"
+    ").fetchall()\n"
+    "print(len(rows))\n"
+)
 
 
 # --------------------------------------------------------------------------- running
@@ -478,11 +497,20 @@ def _target(name: str, ok: bool | None, measured: str) -> str:
     return f"| {name} | {measured} | **{verdict}** |"
 
 
+def paired_ratio(a: Job, b: Job) -> float | None:
+    """Median of ``a``/``b`` over the rounds both ran in (they alternate within a round)."""
+    if not a.runs_done or len(a.runs_done) != len(b.runs_done):
+        return None
+    pairs = zip(a.runs_done, b.runs_done, strict=True)
+    return statistics.median(x.seconds / y.seconds for x, y in pairs)
+
+
 def print_targets(jobs: Mapping[str, Job]) -> bool:
-    cx_parquet, pd_parquet, cx_csv = (
+    cx_parquet, pd_parquet, cx_csv, bare = (
         jobs["cxpulse-parquet"],
         jobs["pandas-parquet"],
         jobs["cxpulse-csv"],
+        jobs["duckdb-parquet"],
     )
     lines = []
     results: list[bool | None] = []
@@ -490,6 +518,17 @@ def print_targets(jobs: Mapping[str, Job]) -> bool:
     def add(name: str, ok: bool | None, measured: str) -> None:
         results.append(ok)
         lines.append(_target(name, ok, measured))
+
+    ratio = paired_ratio(cx_parquet, bare)
+    name = f"Parquet: cxpulse at most {TARGET_DUCKDB_RATIO:g}x the bare DuckDB query"
+    if ratio is not None:
+        add(
+            f"{name} (median of the pairs)",
+            ratio <= TARGET_DUCKDB_RATIO,
+            f"{ratio:.2f}x ({cx_parquet.median():.3f} s vs {bare.median():.3f} s, medians)",
+        )
+    else:
+        add(name, None, "not run")
 
     if cx_parquet.runs_done and pd_parquet.runs_done:
         speedup = pd_parquet.median() / cx_parquet.median()
@@ -629,7 +668,9 @@ def build_jobs(dataset: Dataset, args: argparse.Namespace) -> list[Job]:
     common += ["--date", "answered_at", "--period", "month", "--format", "json"]
     pandas = [sys.executable, str(PANDAS_SCRIPT)]
     date_format = ["--date-format", DATE_FORMAT]
-    csv_pandas_runs = 0 if args.skip_csv_pandas else args.pandas_csv_runs
+    csv_pandas_runs = 0 if args.skip_csv_pandas or args.skip_pandas else args.pandas_csv_runs
+    if args.skip_csv:
+        csv_pandas_runs = 0
     return [
         Job(
             "cxpulse-parquet",
@@ -638,13 +679,22 @@ def build_jobs(dataset: Dataset, args: argparse.Namespace) -> list[Job]:
             args.runs,
         ),
         Job(
-            "pandas-parquet", "pandas script (Parquet)", [*pandas, str(dataset.parquet)], args.runs
+            "duckdb-parquet",
+            "bare DuckDB query (Parquet)",
+            [sys.executable, "-c", DUCKDB_QUERY, str(dataset.parquet)],
+            args.runs,
+        ),
+        Job(
+            "pandas-parquet",
+            "pandas script (Parquet)",
+            [*pandas, str(dataset.parquet)],
+            0 if args.skip_pandas else args.runs,
         ),
         Job(
             "cxpulse-csv",
             "cxpulse score (CSV)",
             [cxpulse, "score", str(dataset.csv), *common, *date_format],
-            args.runs,
+            0 if args.skip_csv else args.runs,
         ),
         Job(
             "pandas-csv",
@@ -666,6 +716,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=BENCH / "data", help="cache of the data")
     parser.add_argument("--regenerate", action="store_true", help="rebuild the data files")
     parser.add_argument("--skip-csv-pandas", action="store_true", help="do not run pandas on CSV")
+    parser.add_argument("--skip-pandas", action="store_true", help="do not run pandas at all")
+    parser.add_argument("--skip-csv", action="store_true", help="do not time the CSV file")
     parser.add_argument(
         "--pandas-csv-runs",
         type=int,

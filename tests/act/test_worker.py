@@ -11,7 +11,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from tests.smtp_server import SmtpTestServer
 
-from cxpulse.act.worker import SURVEY_CLOSED, OutboxWorker, inline_worker_enabled
+from cxpulse.act.jobs import EXPECTED_KINDS, JobRegistry
+from cxpulse.act.worker import SURVEY_CLOSED, OutboxWorker
 from cxpulse.collect.invitations import InvitationRequest, create_invitations
 from cxpulse.collect.links import LinkSigner
 from cxpulse.collect.smtp import SmtpConnection
@@ -337,8 +338,8 @@ def test_the_web_app_sends_from_its_own_thread(
         [received] = server.wait_for(1, timeout=15)
     assert received.parsed()["Message-ID"] == f"<cxpulse.invitation.{invitation}@acme.example>"
     monkeypatch.setenv("CXPULSE_INLINE_WORKER", "maybe")
-    with pytest.raises(ConfigError):
-        inline_worker_enabled()
+    with pytest.raises(ConfigError, match="CXPULSE_INLINE_WORKER"):
+        Settings(database_url=engine.url.render_as_string(False), secret_key="k")
 
 
 def test_workers_side_by_side_send_each_invitation_once(
@@ -368,18 +369,30 @@ def test_workers_side_by_side_send_each_invitation_once(
     assert len(counted) == len(ids)
 
 
+@pytest.fixture
+def jobs() -> JobRegistry:
+    """A registry of this test's own, as a process fills its registry at start-up."""
+    return JobRegistry(EXPECTED_KINDS)
+
+
 def test_monthly_reports_queued_by_the_report_stage_are_emailed_once(
+    engine: Engine,
     sessions: sessionmaker[Session],
     org: Organisation,
     survey: Survey,
-    worker: OutboxWorker,
     server: SmtpTestServer,
+    clock: Clock,
+    jobs: JobRegistry,
 ) -> None:
     from datetime import UTC, datetime
 
-    from cxpulse.report.monthly import enqueue_due_reports
+    from cxpulse.report import jobs as report_jobs
+    from cxpulse.report.schedules import enqueue_due_reports
     from cxpulse.store.models import ReportSchedule
 
+    report_jobs.register(jobs)  # what the web app and `cxpulse worker` do at start-up
+    report_jobs.register(jobs)  # twice is harmless
+    worker = OutboxWorker(engine, server.settings(), LinkSigner("k"), clock=clock, jobs=jobs)
     with sessions.begin() as session:
         session.add(
             ReportSchedule(
@@ -389,13 +402,14 @@ def test_monthly_reports_queued_by_the_report_stage_are_emailed_once(
                 language="en",
             )
         )
-    assert worker.schedule_reports() == 1  # the worker queues due reports once a minute
-    assert worker.schedule_reports() == 0
+    assert worker.schedule_jobs() == 1  # the worker queues due reports once a minute
+    assert worker.schedule_jobs() == 0
     with sessions.begin() as session:
         assert enqueue_due_reports(session, datetime.now(UTC)) == []
         [month] = session.scalars(select(OutboxItem.payload)).all()
         month = month["month"]
     stats = worker.drain()
+    worker.connection.close()
     assert stats.sent == 1
     [received] = server.wait_for(1)
     assert received.recipients == ["boss@acme.example", "team@acme.example"]
@@ -407,6 +421,40 @@ def test_monthly_reports_queued_by_the_report_stage_are_emailed_once(
     assert worker.drain().claimed == 0
     with sessions() as session:
         assert session.scalars(select(OutboxItem.state)).all() == ["sent"]
+
+
+def test_an_item_whose_kind_has_no_handler_fails_clearly(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    server: SmtpTestServer,
+    clock: Clock,
+    jobs: JobRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A report queued by a process that registered the report stage, met by a worker of a
+    process that did not: it says why on the item and in the log, retries, then gives up."""
+    with sessions.begin() as session:
+        outbox.enqueue(session, org.id, "report", "report:1:2026-10", {"month": "2026-10"})
+    worker = OutboxWorker(
+        engine, server.settings(), LinkSigner("k"), clock=clock, jobs=jobs, max_attempts=2
+    )
+    assert worker.schedule_jobs() == 0  # nothing registered, nothing scheduled
+    with caplog.at_level("ERROR", logger="cxpulse.worker"):
+        stats = worker.run_once()
+    assert (stats.claimed, stats.retried, stats.sent) == (1, 1, 0)
+    assert "no handler is registered for outbox items of kind 'report'" in caplog.text
+    with sessions() as session:
+        [item] = session.scalars(select(OutboxItem)).all()
+        assert item.state == "pending"
+        assert item.last_error is not None
+        assert "no handler is registered" in item.last_error
+    clock.offset += timedelta(days=1)
+    assert worker.drain().failed == 1
+    worker.connection.close()
+    with sessions() as session:
+        assert session.scalars(select(OutboxItem.state)).all() == ["dead"]
+    assert server.received == []
 
 
 def _close(sessions: sessionmaker[Session], survey_id: int) -> None:

@@ -25,7 +25,6 @@ from cxpulse.store import accounts, responses, security, surveys
 from cxpulse.store.db import create_engine_for, migrate, session_factory
 from cxpulse.store.models import User
 from cxpulse.web import create_app
-from cxpulse.web.options import WebOptions
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +102,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     url = f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'cxpulse.db'}"
     survey_id = _seed(url)
     engine = create_engine_for(url)
-    app = create_app(Settings(database_url=url, secret_key="browser"), engine, options=WebOptions())
+    app = create_app(Settings(database_url=url, secret_key="browser"), engine)
     try:
         with support.LiveServer(app) as server:
             yield Site(server.url, survey_id)

@@ -24,7 +24,6 @@ from cxpulse.store import accounts, contacts, surveys
 from cxpulse.store.db import create_engine_for, migrate, session_factory
 from cxpulse.store.models import Invitation, Response
 from cxpulse.web import create_app
-from cxpulse.web.options import WebOptions
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -80,15 +79,18 @@ def site(engine: Engine) -> Iterator[Site]:
         session.commit()
         ids = [i.id for i in invitations]
         survey_id, csat_id = nps.id, csat.id
-    settings = Settings(database_url=engine.url.render_as_string(False), secret_key="test-key")
-    options = WebOptions(public_burst=1000, public_per_minute=1000.0)
-    app = create_app(settings, engine, options=options)
-    # The email test drives its own worker against a test SMTP server; an inline one would
-    # race it for the outbox item and try port 25.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CXPULSE_INLINE_WORKER", "false")
-        with LiveServer(app) as server:
-            yield Site(server.url, db, app.state.cxpulse.links, survey_id, csat_id, ids)
+    settings = Settings(
+        database_url=engine.url.render_as_string(False),
+        secret_key="test-key",
+        public_burst=1000,
+        public_per_minute=1000.0,
+        # The email test drives its own worker against a test SMTP server; an inline one
+        # would race it for the outbox item and try port 25.
+        inline_worker=False,
+    )
+    app = create_app(settings, engine)
+    with LiveServer(app) as server:
+        yield Site(server.url, db, app.state.cxpulse.links, survey_id, csat_id, ids)
 
 
 @pytest.fixture(scope="module")

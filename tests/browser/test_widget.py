@@ -30,7 +30,6 @@ from cxpulse.store import accounts, surveys
 from cxpulse.store.db import create_engine_for, session_factory
 from cxpulse.store.models import Response
 from cxpulse.web import create_app
-from cxpulse.web.options import WebOptions
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +93,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
     shutil.copyfile(sqlite_template, path)
     engine: Engine = create_engine_for(f"sqlite:///{path}")
     settings = Settings(database_url=f"sqlite:///{path}", secret_key="browser-test-key")
-    api = support.LiveServer(create_app(settings, engine, options=WebOptions()))
+    api = support.LiveServer(create_app(settings, engine))
     allowed = support.LiveServer(host_app(api.url))
     refused = support.LiveServer(host_app(api.url))
     db = session_factory(engine)

@@ -13,7 +13,6 @@ from tests.smtp_server import SmtpTestServer, smtp_server
 from typer.testing import CliRunner
 
 from cxpulse.cli import app
-from cxpulse.config import get_settings
 from cxpulse.store import accounts, surveys
 from cxpulse.store.models import AuditLog, Contact, Invitation, Organisation
 
@@ -21,13 +20,11 @@ INVITE = ("invite", "--survey", "support-csat")
 
 
 @pytest.fixture
-def cli(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def cli(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("CXPULSE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("CXPULSE_SECRET_KEY", "cli-test")
     monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
+    return CliRunner()
 
 
 @pytest.fixture

@@ -102,10 +102,10 @@ def test_report_writes_a_self_contained_html_file(database: str, tmp_path: Path)
 
 def test_report_errors_are_one_clear_line(sqlite_database: str, tmp_path: Path) -> None:
     cases = [
-        (["--survey", "nope"], 1, "no survey 'nope'"),
+        (["--survey", "nope"], 2, "no survey 'nope'"),
         (["--survey", "support", "--month", "2026-13"], 2, "--month must look like 2026-10"),
-        (["--survey", "twin"], 1, "choose one with --org"),
-        (["--survey", "twin", "--org", "nobody"], 1, "no survey 'twin' in organisation"),
+        (["--survey", "twin"], 2, "pick one with --org (other, shop)"),
+        (["--survey", "twin", "--org", "nobody"], 2, "no survey 'twin' in organisation"),
         (["--survey", "support", "--out", "x.pdf"], 2, "add --pdf"),
         (["--survey", "support", "--pdf", "--chromium", "/no/such/chromium"], 1, "not found"),
     ]

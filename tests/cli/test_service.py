@@ -238,8 +238,8 @@ def test_api_key_errors_are_one_line(sqlite_cli: Cli) -> None:
     assert "no API key 999" in cli.fails("api-key", "revoke", "999")
     # The key exists, but not in the organisation named.
     assert "no API key 1 in other" in cli.fails("api-key", "revoke", "1", "--org", "other")
-    assert "no organisation" in cli.fails(
-        "api-key", "create", "--org", "nope", "--name", "x", "--scope", "read"
+    assert "no organisation 'nope'" in cli.fails(
+        "api-key", "create", "--org", "nope", "--name", "x", "--scope", "read", code=2
     )
     assert cli.run("api-key", "list", "--org", "other", "--format", "json").stdout.strip() == "[]"
 

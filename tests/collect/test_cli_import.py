@@ -174,3 +174,53 @@ def test_database_option_overrides_the_environment(cli: Cli, answers: Path) -> N
     assert done["imported"] == 3
     assert cli.counts() == (3, True)
     assert not (cli.cwd / "elsewhere.db").exists()
+
+
+# Two lines before the header (DuckDB skips them), a quoted comment over two lines and an
+# empty line: the invalid answers are on lines 5 ('7') and 9 ('x') as an editor shows them.
+PREAMBLE_CSV = (
+    "Survey export: support\n"
+    "Generated 2024-03-20\n"
+    "Response ID;Rating;Date;Comment\n"
+    "r1;5;13/03/2024 10:00;Great\n"
+    'r2;7;13/03/2024 11:00;"two\n'
+    'lines"\n'
+    "\n"
+    "r3;4;14/03/2024 09:00;\n"
+    "r4;x;14/03/2024 10:00;ok\n"
+)
+
+
+def test_import_and_score_name_the_same_lines_after_a_preamble(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "preamble.csv"
+    path.write_text(PREAMBLE_CSV, encoding="utf-8")
+    mapping = "score=Rating,submitted_at=Date,comment=Comment,id=Response ID"
+    refused = cli.run(str(path), "--survey", "support-csat", "--map", mapping, code=1)
+    assert "line 5, column 'Rating': '7'" in refused.stderr
+    assert "line 9, column 'Rating': 'x'" in refused.stderr
+    report = tmp_path / "bad.csv"
+    done = cli.json(
+        str(path),
+        "--survey",
+        "support-csat",
+        "--map",
+        mapping,
+        "--skip-invalid",
+        "--report",
+        str(report),
+    )
+    assert [cell["line"] for cell in done["invalid_rows"]] == [5, 9]
+    with report.open(encoding="utf-8", newline="") as handle:
+        assert [row[0] for row in csv.reader(handle)] == ["line", "5", "9"]
+
+    scored = subprocess.run(
+        [CXPULSE, "score", str(path), "-s", "Rating", "--skip-invalid", "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=cli.env,
+    )
+    skipped = json.loads(scored.stdout)["skipped"]
+    assert skipped["invalid_lines"] == [5, 9]
+    assert skipped["invalid_values"] == ["7", "x"]

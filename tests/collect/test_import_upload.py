@@ -20,7 +20,6 @@ try:
     from fastapi.testclient import TestClient
 
     from cxpulse.web import create_app
-    from cxpulse.web.options import WebOptions
     from cxpulse.web.routes import import_upload
     from cxpulse.web.state import AppState
     from cxpulse.web.tokens import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
@@ -77,8 +76,10 @@ def _password_hash() -> str:
 
 @pytest.fixture
 def app(engine: Engine) -> FastAPI:
-    settings = Settings(database_url=engine.url.render_as_string(False), secret_key="test-key")
-    made = create_app(settings, engine, options=WebOptions(login_burst=1000))
+    settings = Settings(
+        database_url=engine.url.render_as_string(False), secret_key="test-key", login_burst=1000
+    )
+    made = create_app(settings, engine)
     routes = {getattr(route, "path", None) for route in made.routes}
     if ROUTE not in routes:  # until the app includes it itself
         made.include_router(import_upload.router)
@@ -216,7 +217,7 @@ def test_bad_input_is_a_field_level_422(
 
 
 def test_json_map_and_size_limit(
-    client: TestClient, orgs: tuple[Org, Org], monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: TestClient, orgs: tuple[Org, Org], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, _ = orgs
     answer = upload(
@@ -227,7 +228,9 @@ def test_json_map_and_size_limit(
     )
     assert answer.status_code == 200
     assert answer.json()["imported"] == 3
-    monkeypatch.setenv("CXPULSE_IMPORT_MAX_MB", "0.0001")
+    state: AppState = app.state.cxpulse
+    smaller = state.settings.model_copy(update={"import_max_mb": 0.0001})  # CXPULSE_IMPORT_MAX_MB
+    monkeypatch.setattr(state, "settings", smaller)
     assert upload(client, a, bearer(a.write_key)).status_code == 413
     missing = client.post(
         ROUTE.format(survey_id=a.survey_id), headers=bearer(a.write_key), data={"map": MAP}

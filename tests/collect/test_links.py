@@ -56,3 +56,15 @@ def test_a_token_with_non_ascii_characters_is_damaged_not_a_crash() -> None:
         with pytest.raises(LinkProblem) as caught:
             signer.verify(token, "answer", now=NOW)
         assert not caught.value.expired
+
+
+def test_links_sent_before_a_key_rotation_keep_working() -> None:
+    sent = LinkSigner("old secret").issue("unsubscribe", 3, 4, now=NOW)
+    rotated = LinkSigner("new secret", previous_secret_keys=["old secret"])
+    assert rotated.verify(sent, "unsubscribe", now=NOW).invitation_id == 3
+    fresh = rotated.issue("unsubscribe", 3, 4, now=NOW)
+    assert LinkSigner("new secret").verify(fresh, "unsubscribe", now=NOW).survey_id == 4
+    with pytest.raises(LinkProblem):
+        LinkSigner("old secret").verify(fresh, "unsubscribe", now=NOW)
+    with pytest.raises(LinkProblem):
+        LinkSigner("new secret").verify(sent, "unsubscribe", now=NOW)

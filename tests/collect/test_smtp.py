@@ -1,21 +1,21 @@
-"""SMTP settings from the environment, and the two-step send against a real server."""
+"""SMTP settings made from ``Settings``, and the two-step send against a real server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pytest
 from tests.smtp_server import SmtpTestServer, free_port, smtp_server
 
 from cxpulse.collect.smtp import (
-    DEFAULT_PUBLIC_URL,
     SmtpConnection,
     SmtpRefused,
     SmtpSettings,
     SmtpUnavailable,
     wire_body,
 )
-from cxpulse.config import ConfigError
+from cxpulse.config import DEFAULT_PUBLIC_URL, ConfigError, Settings
 
 MESSAGE = b"Subject: hi\r\nMessage-ID: <m1@x.example>\r\n\r\n.leading dot\nbare newline\r\nend"
 
@@ -26,8 +26,14 @@ def server() -> Iterator[SmtpTestServer]:
         yield running
 
 
-def test_settings_default_and_from_the_environment() -> None:
-    default = SmtpSettings.from_env({})
+def smtp_settings(environ: Mapping[str, str], tmp_path: Path) -> SmtpSettings:
+    """What the worker uses, from the variables in ``environ``."""
+    settings = Settings.from_env({**environ, "CXPULSE_SECRET_KEY": "k"}, cwd=tmp_path)
+    return SmtpSettings.from_settings(settings)
+
+
+def test_settings_default_and_from_the_environment(tmp_path: Path) -> None:
+    default = smtp_settings({}, tmp_path)
     assert (default.host, default.port, default.starttls, default.user) == (
         "localhost",
         25,
@@ -35,7 +41,7 @@ def test_settings_default_and_from_the_environment() -> None:
         None,
     )
     assert default.public_url == DEFAULT_PUBLIC_URL
-    chosen = SmtpSettings.from_env(
+    chosen = smtp_settings(
         {
             "CXPULSE_SMTP_HOST": "smtp.example.com",
             "CXPULSE_SMTP_PORT": "587",
@@ -44,7 +50,8 @@ def test_settings_default_and_from_the_environment() -> None:
             "CXPULSE_SMTP_STARTTLS": "true",
             "CXPULSE_MAIL_FROM": "Acme Surveys <surveys@acme.example>",
             "CXPULSE_PUBLIC_URL": "https://cx.acme.example/",
-        }
+        },
+        tmp_path,
     )
     assert (chosen.host, chosen.port, chosen.user, chosen.password) == (
         "smtp.example.com",
@@ -68,9 +75,9 @@ def test_settings_default_and_from_the_environment() -> None:
         ("CXPULSE_PUBLIC_URL", "cx.example"),
     ],
 )
-def test_bad_settings_are_named(name: str, value: str) -> None:
+def test_bad_settings_are_named(name: str, value: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=name):
-        SmtpSettings.from_env({name: value})
+        smtp_settings({name: value}, tmp_path)
 
 
 def test_wire_body_doubles_leading_dots_and_ends_lines_with_crlf() -> None:

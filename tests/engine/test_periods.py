@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import get_args
 
 import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxpulse.engine.periods import Period, period_label, period_start
+from cxpulse.engine.periods import PERIOD_NAMES, Period, PeriodName, period_label, period_start
 
 
 @pytest.mark.parametrize(
@@ -78,3 +79,9 @@ def test_labels_of_duckdb_truncation_match_python(days: list[dt.date]) -> None:
                 assert period_label(period, start) == period_label(period, day)
     finally:
         con.close()
+
+
+def test_the_enum_and_the_names_are_the_same_list() -> None:
+    assert tuple(Period) == PERIOD_NAMES
+    assert get_args(PeriodName) == PERIOD_NAMES
+    assert PERIOD_NAMES == ("day", "week", "month", "quarter", "year")

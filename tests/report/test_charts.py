@@ -8,9 +8,6 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
-import pytest
-from tests import browser_support as support
-
 from cxpulse.metrics.benchmarks import BenchmarkScore
 from cxpulse.report import charts
 from cxpulse.report.charts import NpsBands, ScaleCount, TrendPoint
@@ -151,56 +148,3 @@ def test_rendering_is_cached_and_fast_once_warm() -> None:
     assert first == again
     assert cold < 1.0, f"a warm render took {cold:.3f}s"
     assert cached < 0.01, f"a cached render took {cached:.4f}s"
-
-
-def test_committed_javascript_bundle_matches_the_installed_vl_convert() -> None:
-    first_line = charts.VENDOR_BUNDLE.read_text(encoding="utf-8").split("\n", 1)[0]
-    assert first_line == charts.bundle_versions(), (
-        "web/static/vendor/vega-embed.js is stale: run "
-        "`python -c 'from cxpulse.report.charts import write_javascript_bundle as w; w()'`"
-    )
-    text = charts.VENDOR_BUNDLE.read_text(encoding="utf-8")
-    assert "window.vegaEmbed=" in text
-    assert not re.search(r"""import\s*\(?\s*["']https?://""", text)
-
-
-@pytest.mark.slow
-def test_committed_javascript_bundle_is_exactly_what_vl_convert_generates() -> None:
-    assert charts.VENDOR_BUNDLE.read_text(encoding="utf-8") == charts.javascript_bundle()
-
-
-@pytest.mark.slow
-def test_bundle_draws_a_spec_in_chromium_without_the_network() -> None:
-    from playwright.sync_api import Route, sync_playwright
-
-    spec = charts.trend_spec(POINTS, metric_label="NPS", goal=charts.goal_line(50.0))
-    requested: list[str] = []
-
-    def refuse(route: Route) -> None:
-        requested.append(route.request.url)
-        route.abort()
-
-    with sync_playwright() as playwright:
-        browser = support.launch_chromium(playwright)
-        try:
-            page = browser.new_page()
-            page.route("**/*", refuse)
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.set_content('<main><div id="chart"></div></main>')
-            page.add_script_tag(path=str(charts.VENDOR_BUNDLE))
-            page.evaluate(
-                "spec => vegaEmbed('#chart', spec, {renderer: 'svg', actions: false})"
-                ".then(() => true)",
-                spec,
-            )
-            page.wait_for_selector("#chart svg .mark-text text")
-            texts = page.locator("#chart svg text").all_text_contents()
-            shots = support.artifact_dir("screenshots")
-            page.screenshot(path=str(shots / "charts-trend-embed.png"))
-        finally:
-            browser.close()
-    assert errors == []
-    assert requested == []
-    for expected in ("n=310", "n=402", "Goal 50.0", "2026-10"):
-        assert expected in texts, expected

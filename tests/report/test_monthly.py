@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxpulse.act import goals
@@ -16,8 +15,8 @@ from cxpulse.metrics.scales import Scale
 from cxpulse.report import monthly
 from cxpulse.report.pdf import PdfError, html_to_pdf
 from cxpulse.store import accounts, contacts, surveys
-from cxpulse.store.errors import Invalid, NotFound
-from cxpulse.store.models import Invitation, Organisation, OutboxItem, ReportSchedule, Survey
+from cxpulse.store.errors import NotFound
+from cxpulse.store.models import Invitation, Organisation, Survey
 from cxpulse.store.responses import NewResponse, add_responses
 
 SEPTEMBER = datetime(2026, 9, 10, 12, tzinfo=UTC)
@@ -66,16 +65,6 @@ def _spec() -> MetricSpec:
 
 def _histogram(*groups: list[int]) -> Histogram:
     return Histogram.from_values([float(s) for group in groups for s in group])
-
-
-def test_parse_month() -> None:
-    assert monthly.parse_month("2026-10") == date(2026, 10, 1)
-    assert monthly.shift_month(date(2026, 1, 1), -1) == date(2025, 12, 1)
-    assert monthly.shift_month(date(2026, 11, 1), 14) == date(2028, 1, 1)
-    for bad in ("2026-13", "2026-1", "October", "", "2026-10-01", "0000-01", "9999-12"):
-        with pytest.raises(Invalid) as raised:
-            monthly.parse_month(bad)
-        assert raised.value.field == "month"
 
 
 def test_report_numbers(session: Session, org: Organisation, survey: Survey) -> None:
@@ -203,79 +192,6 @@ def test_empty_month_renders(session: Session, org: Organisation) -> None:
     html = monthly.render_html(session, org.id, empty.id, "2026-10")
     assert "0 answers this month" in html
     assert "No segment has answers in both months" in html
-
-
-# --- schedules ------------------------------------------------------------------------------
-
-
-def _items(session: Session) -> list[OutboxItem]:
-    return list(session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
-
-
-def test_reports_are_queued_once_per_schedule_and_month(
-    session: Session, org: Organisation, survey: Survey
-) -> None:
-    schedule = monthly.put_schedule(
-        session, org.id, survey.id, emails=["cx@shop.example"], now=OCTOBER
-    )
-    other_org = accounts.create_organisation(session, slug="other", name="Other")
-    other_survey = surveys.create_survey(session, other_org.id, slug="s", name="S", metric="nps")
-    paused = monthly.put_schedule(
-        session, other_org.id, other_survey.id, emails=["x@other.example"], now=OCTOBER
-    )
-    paused.active = False
-
-    # Created in October: September counts as done, October's report goes out in November.
-    assert monthly.enqueue_due_reports(session, OCTOBER + timedelta(days=10)) == []
-    queued = monthly.enqueue_due_reports(session, datetime(2026, 11, 1, 0, 5, tzinfo=UTC))
-    assert len(queued) == 1
-    item = queued[0]
-    assert item.kind == "report"
-    assert item.organisation_id == org.id
-    assert item.dedupe_key == f"report:{schedule.id}:2026-10"
-    assert item.payload == {
-        "schedule_id": schedule.id,
-        "survey_id": survey.id,
-        "month": "2026-10",
-        "recipients": ["cx@shop.example"],
-        "language": "en",
-    }
-    assert monthly.enqueue_due_reports(session, datetime(2026, 11, 2, tzinfo=UTC)) == []
-    assert monthly.enqueue_due_reports(session, datetime(2026, 11, 30, 23, tzinfo=UTC)) == []
-    # A worker that read the schedule before another's update commits: the dedupe key holds.
-    schedule.last_month_sent = "2026-09"
-    session.flush()
-    assert monthly.enqueue_due_reports(session, datetime(2026, 11, 3, tzinfo=UTC)) == []
-    assert len(_items(session)) == 1
-    assert schedule.last_month_sent == "2026-10"
-
-    paused.active = True
-    december = monthly.enqueue_due_reports(session, datetime(2026, 12, 1, tzinfo=UTC))
-    assert sorted(i.dedupe_key for i in december) == [
-        f"report:{schedule.id}:2026-11",
-        f"report:{paused.id}:2026-11",
-    ]
-    assert {i.organisation_id for i in december} == {org.id, other_org.id}
-    assert len(_items(session)) == 3
-
-
-def test_schedule_store_checks(session: Session, org: Organisation, survey: Survey) -> None:
-    with pytest.raises(Invalid) as raised:
-        monthly.put_schedule(session, org.id, survey.id, emails=["nobody"])
-    assert raised.value.field == "emails"
-    with pytest.raises(Invalid):
-        monthly.put_schedule(session, org.id, survey.id, emails=[])
-    with pytest.raises(Invalid) as raised:
-        monthly.put_schedule(session, org.id, survey.id, emails=["a@b.se"], language="xx")
-    assert raised.value.field == "language"
-    other = accounts.create_organisation(session, slug="other", name="Other")
-    with pytest.raises(NotFound):
-        monthly.put_schedule(session, other.id, survey.id, emails=["a@b.se"])
-    monthly.put_schedule(session, org.id, survey.id, emails=["a@b.se"])
-    with pytest.raises(NotFound):
-        monthly.delete_schedule(session, other.id, survey.id)
-    monthly.delete_schedule(session, org.id, survey.id)
-    assert session.scalars(select(ReportSchedule)).all() == []
 
 
 # --- PDF ------------------------------------------------------------------------------------

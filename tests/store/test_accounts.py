@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -109,3 +109,108 @@ def test_organisations(session: Session, org: Organisation) -> None:
         accounts.create_organisation(session, slug="Not A Slug", name="X")
     with pytest.raises(NotFound):
         accounts.get_organisation(session, 999_999)
+
+
+def test_a_login_in_three_steps_upgrades_a_weak_hash(session: Session, org: Organisation) -> None:
+    from argon2 import PasswordHasher
+
+    user = accounts.create_user(
+        session, org.id, email="weak@example.com", password="long enough", role="viewer"
+    )
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("long enough")
+    user.password_hash = weak
+    session.flush()
+    assert accounts.find_login(session, "nobody@example.com") is None
+    assert accounts.check_login(None, "long enough") is None  # still costs one hash
+    found = accounts.find_login(session, " WEAK@example.com ")
+    assert found == accounts.LoginCandidate(user.id, weak, True)
+    assert accounts.check_login(found, "wrong password") is None
+    checked = accounts.check_login(found, "long enough")
+    assert checked is not None
+    assert (checked.user_id, checked.checked_hash) == (user.id, weak)
+    assert checked.new_hash is not None
+    assert not security.password_needs_rehash(checked.new_hash)
+    assert accounts.record_login(session, checked) == user
+    assert user.password_hash == checked.new_hash
+    assert user.last_login_at is not None
+
+
+def test_a_login_keeps_a_password_changed_meanwhile(session: Session, org: Organisation) -> None:
+    user = accounts.create_user(
+        session, org.id, email="ann@example.com", password="long enough", role="viewer"
+    )
+    checked = accounts.CheckedLogin(user.id, "the hash checked before", "a new hash")
+    assert accounts.record_login(session, checked) == user
+    assert user.password_hash not in ("the hash checked before", "a new hash")
+    accounts.update_user(session, org.id, user.id, is_active=False)
+    # Deactivated between the password check and the record: no login.
+    assert accounts.record_login(session, checked) is None
+    found = accounts.find_login(session, "ann@example.com")
+    assert found is not None
+    assert not found.is_active
+    assert accounts.check_login(found, "long enough") is None
+
+
+def test_a_session_names_its_user_in_any_organisation(
+    session: Session, org: Organisation, other_org: Organisation
+) -> None:
+    user = accounts.create_user(
+        session, other_org.id, email="s@example.com", password="long enough", role="viewer"
+    )
+    assert accounts.session_user(session, user.id) == user
+    assert accounts.session_user(session, 999_999) is None
+
+
+def test_the_last_active_owner_can_be_neither_demoted_nor_deactivated(
+    session: Session, org: Organisation, other_org: Organisation
+) -> None:
+    owner = accounts.create_user(
+        session, org.id, email="o@example.com", password="12345678", role="owner"
+    )
+    # An owner of another organisation does not count.
+    accounts.create_user(
+        session, other_org.id, email="x@example.com", password="12345678", role="owner"
+    )
+    with pytest.raises(Conflict) as demoted:
+        accounts.update_user(session, org.id, owner.id, role="admin")
+    assert (demoted.value.field, demoted.value.message) == (
+        "role",
+        "the organisation would be left without an owner",
+    )
+    with pytest.raises(Conflict) as deactivated:
+        accounts.update_user(session, org.id, owner.id, is_active=False)
+    assert deactivated.value.field == "is_active"
+    with pytest.raises(Conflict) as both:
+        accounts.update_user(session, org.id, owner.id, role="owner", is_active=False)
+    assert both.value.field == "role"
+    assert (owner.role, owner.is_active) == ("owner", True)
+    # Renaming, or staying owner, is fine.
+    accounts.update_user(session, org.id, owner.id, name="Olga", role="owner", is_active=True)
+    # An inactive second owner does not count; an active one does.
+    second = accounts.create_user(
+        session, org.id, email="p@example.com", password="12345678", role="owner"
+    )
+    accounts.update_user(session, org.id, second.id, is_active=False)
+    with pytest.raises(Conflict):
+        accounts.update_user(session, org.id, owner.id, role="viewer")
+    accounts.update_user(session, org.id, second.id, is_active=True)
+    accounts.update_user(session, org.id, owner.id, role="viewer")
+    assert owner.role == "viewer"
+
+
+def test_touching_api_keys_writes_at_most_once_a_minute(
+    session: Session, org: Organisation
+) -> None:
+    key, _ = accounts.create_api_key(session, org.id, name="shop", scope="write")
+    assert key.last_used_at is None
+    moment = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    accounts.touch_api_keys(session, [key.id], now=moment)
+    session.expire_all()
+    assert key.last_used_at == moment
+    accounts.touch_api_keys(session, [key.id], now=moment + timedelta(seconds=30))
+    session.expire_all()
+    assert key.last_used_at == moment
+    accounts.touch_api_keys(session, [key.id], now=moment + timedelta(minutes=1))
+    session.expire_all()
+    assert key.last_used_at == moment + timedelta(minutes=1)
+    accounts.touch_api_keys(session, [])

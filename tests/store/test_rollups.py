@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -103,3 +103,24 @@ def test_rebuild_repairs_damaged_rollups(session: Session) -> None:
     assert rollups.stored(session) != rollups.recount(session)
     rollups.rebuild(session, org.id)
     assert rollups.stored(session) == rollups.recount(session)
+
+
+def test_latest_day_and_answers_per_day(session: Session) -> None:
+    org = accounts.create_organisation(session, slug="acme", name="Acme")
+    other = accounts.create_organisation(session, slug="globex", name="Globex")
+    survey = surveys.create_survey(session, org.id, slug="s", name="S", metric="csat")
+    assert rollups.latest_day(session, org.id, survey.id) is None
+    moments = [START, START + timedelta(hours=5), START + timedelta(days=2, hours=23)]
+    responses.add_responses(
+        session,
+        org.id,
+        [
+            NewResponse(survey_id=survey.id, score=4, submitted_at=m, channel="email")
+            for m in moments
+        ],
+    )
+    assert rollups.latest_day(session, org.id, survey.id) == date(2024, 1, 3)
+    assert rollups.latest_day(session, other.id, survey.id) is None
+    first, end = date(2024, 1, 1), date(2024, 1, 3)
+    assert rollups.day_counts(session, org.id, survey.id, first, end) == {date(2024, 1, 1): 2}
+    assert rollups.day_counts(session, other.id, survey.id, first, end) == {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,6 @@ from cxpulse.config import Settings
 from cxpulse.store import accounts, contacts, responses, security, surveys
 from cxpulse.store.models import ROLES, User
 from cxpulse.web import create_app
-from cxpulse.web.options import WebOptions
 from cxpulse.web.state import AppState
 from cxpulse.web.tokens import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 
@@ -32,9 +30,9 @@ def password_hash() -> str:
 
 def make_app(engine: Engine, **options: Any) -> FastAPI:
     """The app on ``engine``; the login limit is high unless a test sets it."""
-    settings = Settings(database_url=engine.url.render_as_string(False), secret_key="test-key")
-    chosen = dataclasses.replace(WebOptions(login_burst=1000, login_per_minute=1000.0), **options)
-    return create_app(settings, engine, options=chosen)
+    chosen: dict[str, Any] = {"login_burst": 1000, "login_per_minute": 1000.0, **options}
+    url = engine.url.render_as_string(False)
+    return create_app(Settings(database_url=url, secret_key="test-key", **chosen), engine)
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from cxpulse.cli.app import app
 from cxpulse.cli.console import console, fail
-from cxpulse.cli.service import DatabaseArg
+from cxpulse.cli.database import open_reading_and_writing, settings_for, survey_named
+from cxpulse.cli.options import DatabaseOption, OrgOption, SurveyOption
+from cxpulse.cli.root import app
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
     from sqlalchemy.orm import Session, sessionmaker
 
-    from cxpulse.collect.imports import ImportResult, Phase
-    from cxpulse.store.models import Organisation, Survey
+    from cxpulse.collect.imports import ImportOptions, ImportResult, Phase, SurveyTarget
 
 
 class ImportFormat(StrEnum):
@@ -100,58 +100,6 @@ class ImportProgress:
             self.bar.stop()
 
 
-def _organisation(session: Session, slug: str | None) -> Organisation:
-    from sqlalchemy import select
-
-    from cxpulse.store.models import Organisation
-
-    if slug is not None:
-        found = session.scalar(select(Organisation).where(Organisation.slug == slug))
-        if found is None:
-            fail(f"no organisation {slug!r} in this database", code=2)
-        return found
-    organisations = list(session.scalars(select(Organisation).order_by(Organisation.slug)))
-    if not organisations:
-        fail("the database has no organisation yet: run `cxpulse demo` or create one", code=2)
-    if len(organisations) > 1:
-        slugs = ", ".join(o.slug for o in organisations)
-        fail(f"the database has several organisations; pick one with --org ({slugs})", code=2)
-    return organisations[0]
-
-
-def _survey(session: Session, organisation: Organisation, slug: str) -> Survey:
-    from cxpulse.store import surveys
-    from cxpulse.store.errors import NotFound
-
-    try:
-        return surveys.get_survey_by_slug(session, organisation.id, slug)
-    except NotFound:
-        known = ", ".join(s.slug for s in surveys.list_surveys(session, organisation.id))
-        fail(
-            f"no survey {slug!r} in organisation {organisation.slug!r}"
-            + (f"; its surveys: {known}" if known else "; it has no survey yet"),
-            code=2,
-        )
-
-
-def _sessions(database: str | None) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
-    """Reading and writing session factories on ``--database`` (else CXPULSE_DATABASE_URL),
-    migrated first."""
-    from cxpulse.cli.service import _settings
-    from cxpulse.config import ConfigError
-    from cxpulse.store.db import create_engine_for, migrate, session_factory
-
-    settings = _settings(database)
-    try:
-        engine = create_engine_for(
-            settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
-        )
-        migrate(engine)
-    except ConfigError as error:
-        fail(str(error), code=2)
-    return session_factory(engine, read_only=True), session_factory(engine)
-
-
 def _summary(result: ImportResult) -> str:
     parts = [
         f"imported {result.imported:,}",
@@ -183,11 +131,8 @@ def import_responses(
     file: Annotated[
         Path, typer.Argument(help="CSV, TSV, XLSX, Parquet or JSON Lines file.", show_default=False)
     ],
-    survey: Annotated[str, typer.Option("--survey", help="Slug of the survey to import into.")],
-    org: Annotated[
-        str | None,
-        typer.Option("--org", help="Organisation slug; needed when the database has several."),
-    ] = None,
+    survey: SurveyOption,
+    org: OrgOption = None,
     map_: Annotated[
         list[str] | None,
         typer.Option(
@@ -237,7 +182,7 @@ def import_responses(
         ImportFormat | None,
         typer.Option("--format", "-f", help="table (default on a terminal) or json."),
     ] = None,
-    database: DatabaseArg = None,
+    database: DatabaseOption = None,
 ) -> None:
     """Import responses from a file into a survey: all rows, or none.
 
@@ -246,13 +191,7 @@ def import_responses(
     given. Importing the same file again adds nothing: each row is keyed by the export's
     response id, or by a hash of its values.
     """
-    from cxpulse.collect.imports import (
-        ImportInputError,
-        ImportOptions,
-        InvalidRowsError,
-        SurveyTarget,
-        prepare_import,
-    )
+    from cxpulse.collect.imports import ImportOptions, SurveyTarget
     from cxpulse.collect.mapping import MappingError, parse_map
 
     try:
@@ -261,11 +200,6 @@ def import_responses(
         fail(str(error), code=2)
     if preset is None and not mapping:
         fail("give --map score=COLUMN,... or a --preset (see --help)", code=2)
-    reading, sessions = _sessions(database)
-    with reading() as session:
-        organisation = _organisation(session, org)
-        target = SurveyTarget.of(_survey(session, organisation, survey))
-
     options = ImportOptions(
         mapping=mapping,
         preset=preset.value if preset is not None else None,
@@ -274,6 +208,24 @@ def import_responses(
         skip_invalid=skip_invalid,
         sheet=int(sheet) if sheet is not None and sheet.isdigit() else sheet,
     )
+    settings = settings_for(database)
+    with open_reading_and_writing(settings) as (reading, sessions):
+        with reading() as session:
+            target = SurveyTarget.of(survey_named(session, survey, org))
+        result = _import(file, target, options, sessions, report)
+    _print_result(result, report, output)
+
+
+def _import(
+    file: Path,
+    target: SurveyTarget,
+    options: ImportOptions,
+    sessions: sessionmaker[Session],
+    report: Path | None,
+) -> ImportResult:
+    """Read and check ``file`` (no database lock held), then store it in one transaction."""
+    from cxpulse.collect.imports import ImportInputError, InvalidRowsError, prepare_import
+
     progress = ImportProgress(file.name)
     report_rows: int | None = None
     try:
@@ -284,6 +236,7 @@ def import_responses(
             with sessions.begin() as session:
                 result = prepared.store(session, progress=progress)
             result.report_rows = report_rows
+            return result
     except InvalidRowsError as error:
         progress.close()
         _refuse(error, report, report_rows)
@@ -292,7 +245,6 @@ def import_responses(
         fail(str(error))
     finally:
         progress.close()
-    _print_result(result, report, output)
 
 
 def _refuse(error: object, report: Path | None, report_rows: int | None) -> NoReturn:

@@ -1,21 +1,17 @@
-"""Commands of the report stage: the monthly report."""
+"""``cxpulse report``: a survey's monthly report as HTML (and PDF)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from cxpulse.cli.app import app
 from cxpulse.cli.console import console, fail
-from cxpulse.cli.service import DatabaseArg, _settings, _store
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from cxpulse.store.models import Survey
+from cxpulse.cli.database import open_store, settings_for, survey_named
+from cxpulse.cli.options import DatabaseOption, OrgOption, SurveyOption
+from cxpulse.cli.root import app
 
 REPORT_HELP = """Write a survey's monthly report as one self-contained HTML file (and PDF).
 
@@ -32,25 +28,6 @@ Example:
 """
 
 
-def _find_survey(session: Session, slug: str, org: str | None) -> Survey:
-    from sqlalchemy import select
-
-    from cxpulse.store.models import Organisation, Survey
-
-    query = select(Survey).where(Survey.slug == slug)
-    if org is not None:
-        query = query.join(Organisation, Organisation.id == Survey.organisation_id).where(
-            Organisation.slug == org
-        )
-    found = list(session.scalars(query.limit(2)))
-    if not found:
-        where = f" in organisation {org!r}" if org else ""
-        fail(f"no survey {slug!r}{where}")
-    if len(found) > 1:
-        fail(f"several organisations have a survey {slug!r}; choose one with --org SLUG")
-    return found[0]
-
-
 def _previous_month() -> str:
     from cxpulse.report.monthly import month_label, shift_month
 
@@ -59,9 +36,7 @@ def _previous_month() -> str:
 
 @app.command("report", help=REPORT_HELP)
 def report(
-    survey: Annotated[
-        str, typer.Option("--survey", metavar="SLUG", help="The survey's slug.", show_default=False)
-    ],
+    survey: SurveyOption,
     month: Annotated[
         str | None,
         typer.Option(
@@ -83,15 +58,7 @@ def report(
     pdf: Annotated[
         bool, typer.Option("--pdf", help="Also print a PDF beside the HTML (same name, .pdf).")
     ] = False,
-    org: Annotated[
-        str | None,
-        typer.Option(
-            "--org",
-            metavar="SLUG",
-            help="The organisation, when several have a survey with this slug.",
-            show_default=False,
-        ),
-    ] = None,
+    org: OrgOption = None,
     chromium: Annotated[
         str | None,
         typer.Option(
@@ -101,12 +68,14 @@ def report(
             show_default=False,
         ),
     ] = None,
-    database: DatabaseArg = None,
+    database: DatabaseOption = None,
 ) -> None:
     from cxpulse.report import monthly
     from cxpulse.report.pdf import PdfError, find_chromium, html_to_pdf
     from cxpulse.store.errors import Invalid
 
+    settings = settings_for(database)
+    chromium = chromium or settings.chromium
     wanted = month or _previous_month()
     try:
         monthly.parse_month(wanted)
@@ -121,10 +90,9 @@ def report(
         except PdfError as error:
             fail(str(error))
     err = console(stderr=True)
-    settings = _settings(database)
-    with _store(settings) as sessions, sessions() as session:
+    with open_store(settings) as sessions, sessions() as session:
         with err.status("Gathering the month's numbers…"):
-            found = _find_survey(session, survey, org)
+            found = survey_named(session, survey, org)
             built = monthly.build_report(session, found.organisation_id, found.id, wanted)
         err.print(
             f"{built.survey_name}, {built.month_text}: {built.answers} answers, "

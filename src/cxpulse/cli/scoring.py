@@ -13,23 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxpulse.cli.app import app
 from cxpulse.cli.console import LateProgress, OutputFormat, console, fail
+from cxpulse.cli.root import app
+from cxpulse.engine.periods import Period
 from cxpulse.metrics.scales import Metric
 
 if TYPE_CHECKING:
-    from cxpulse.engine.files import FileHistograms
+    from cxpulse.engine import FileHistograms
     from cxpulse.metrics import Histogram, MetricSpec
     from cxpulse.metrics.compare import Comparison
     from cxpulse.report.score_table import ScoredRow
-
-
-class PeriodOption(StrEnum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    QUARTER = "quarter"
-    YEAR = "year"
 
 
 class NpsMethodOption(StrEnum):
@@ -80,12 +73,11 @@ def _read_histograms(
     by: list[str],
     date: str | None,
     date_format: str | None,
-    period: PeriodOption | None,
+    period: Period | None,
     skip_invalid: bool,
 ) -> FileHistograms:
     """Histograms per ``by`` columns, and per ``period`` of ``date`` when a period is given."""
-    from cxpulse.engine.files import FileInputError, InvalidScoresError, histograms_from_file
-    from cxpulse.engine.periods import Period
+    from cxpulse.engine import FileInputError, InvalidScoresError, histograms_from_file
 
     progress = LateProgress(f"Reading {file.name}")
     try:
@@ -96,7 +88,7 @@ def _read_histograms(
             by=by,
             date=date,
             date_format=date_format,
-            period=Period(period.value) if period is not None else None,
+            period=period,
             skip_invalid=skip_invalid,
             progress=progress,
         )
@@ -111,7 +103,7 @@ def _read_histograms(
         progress.close()
 
 
-def _check_period_has_date(period: PeriodOption | None, date: str | None) -> None:
+def _check_period_has_date(period: Period | None, date: str | None) -> None:
     if period is not None and date is None:
         fail("--period needs --date COLUMN (the column that holds each answer's date)", code=2)
 
@@ -200,11 +192,11 @@ DateFormatArg = Annotated[
     ),
 ]
 PeriodArg = Annotated[
-    PeriodOption | None,
+    Period | None,
     typer.Option("--period", "-p", help="Group by day, week (ISO), month, quarter or year."),
 ]
 ComparePeriodArg = Annotated[
-    PeriodOption | None,
+    Period | None,
     typer.Option(
         "--period",
         "-p",
@@ -314,7 +306,7 @@ def score(
     _check_period_has_date(period, date)
     spec = _spec(metric, scale, level, min_n, top_min, bottom_max, nps_method)
     if date is not None:
-        period = period or PeriodOption.MONTH
+        period = period or Period.MONTH
     found = _read_histograms(
         file, spec, score_column, list(by or []), date, date_format, period, skip_invalid
     )
@@ -393,7 +385,7 @@ def compare(
     else:
         assert periods is not None
         names = _periods_option(periods, date)
-        period = period or PeriodOption.MONTH
+        period = period or Period.MONTH
         column = period.value
         found = _read_histograms(
             file, spec, score_column, [], date, date_format, period, skip_invalid
@@ -642,7 +634,7 @@ def demo(
             by=None,
             date="answered_at",
             date_format="%d/%m/%Y %H:%M",
-            period=PeriodOption.QUARTER,
+            period=Period.QUARTER,
             output=OutputFormat.TABLE,
         )
         out.print(f"\n$ cxpulse score {path.name} --metric csat --score csat --by channel")

@@ -33,54 +33,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from cxpulse.store import rollups
+from cxpulse.store.response_fields import REQUIRED_IN_ROWS, ROW_FIELDS
 from cxpulse.store.rollups import RollupKey
 
 ROWS_PER_STATEMENT = 1000
 SQLITE_CACHE_KIB = 65536
 """SQLite page cache during an import (64 MiB; the default is 2 MiB)."""
 
-_FIELD_OF = {
-    "contact_id": "contact",
-    "score": "score",
-    "comment": "comment",
-    "language": "language",
-    "channel": "channel",
-    "touchpoint": "touchpoint",
-    "properties": "properties",
-    "submitted_at": "submitted_at",
-    "idempotency_key": "idempotency_key",
-}
+FIELDS = tuple(ROW_FIELDS)
+"""Fields a row may carry (``store.response_fields.ROW_FIELDS``); a writer is told which its
+rows hold, in their order. The other columns take constants: NULL, the survey's touchpoint,
+``{}`` properties, the import time."""
 
-RESPONSE_COLUMNS = (
-    "organisation_id",
-    "survey_id",
-    "contact_id",
-    "score",
-    "comment",
-    "language",
-    "channel",
-    "touchpoint",
-    "properties",
-    "submitted_at",
-    "received_at",
-    "source",
-    "invitation_id",
-    "idempotency_key",
-)
-
-FIELDS = (
-    "contact",
-    "score",
-    "comment",
-    "language",
-    "channel",
-    "touchpoint",
-    "properties",
-    "submitted_at",
-    "idempotency_key",
-)
-"""Fields a row may carry; a writer is told which (in this order) its rows hold. The
-others are constants: NULL, the survey's touchpoint, ``{}`` properties, the import time."""
+SOURCE = "import"
+"""The ``source`` of every response stored by this path."""
 
 
 def instant_text(moment: datetime, dialect: str) -> str:
@@ -106,9 +72,12 @@ class BulkWriter:
         received_at: datetime,
         touchpoint: str | None = None,
     ) -> None:
-        unknown = [name for name in fields if name not in FIELDS]
-        if unknown or "score" not in fields or "idempotency_key" not in fields:
-            raise ValueError(f"rows must hold score and idempotency_key; unknown: {unknown}")
+        unknown = [name for name in fields if name not in ROW_FIELDS]
+        if unknown or any(name not in fields for name in REQUIRED_IN_ROWS):
+            required = " and ".join(REQUIRED_IN_ROWS)
+            raise ValueError(f"rows must hold {required}; unknown: {unknown}")
+        if len(set(fields)) != len(fields):
+            raise ValueError(f"rows hold a field twice: {list(fields)}")
         self.session = session
         self.connection = session.connection()
         self.dialect = self.connection.dialect.name
@@ -137,51 +106,48 @@ class BulkWriter:
     def _cast(self, sql: str, cast: str) -> str:
         return sql if self.dialect == "sqlite" else f"{sql}::{cast}"
 
-    def _values(self) -> str:
-        """One row of VALUES: a parameter for each field the rows carry, else a constant."""
+    def _row(self) -> tuple[list[str], str]:
+        """The columns of the INSERT and one row of VALUES: a parameter for each field the
+        rows carry, in their order, and a constant for every other column."""
         marker = "?" if self.dialect == "sqlite" else "%s"
-        given = set(self.fields)
-
-        def value(name: str, constant: str, cast: str | None = None) -> str:
-            if name not in given:
-                return constant
-            return self._cast(marker, cast) if cast else marker
-
-        contact = (
-            f"(SELECT id FROM contacts WHERE organisation_id = {self.organisation_id} "
-            f"AND external_id = {marker})"
-        )
-        touchpoint = _literal(self.touchpoint) if self.touchpoint is not None else "NULL"
         now = self._cast(_literal(self.now), "timestamptz")
-        by_column = {
+        parameter = {
+            # Rows carry the contact's external id; the response stores its database id.
+            "contact": (
+                f"(SELECT id FROM contacts WHERE organisation_id = {self.organisation_id} "
+                f"AND external_id = {marker})"
+            ),
+            "properties": self._cast(marker, "jsonb"),
+            "submitted_at": self._cast(marker, "timestamptz"),
+        }
+        absent = {
+            "touchpoint": _literal(self.touchpoint) if self.touchpoint is not None else "NULL",
+            "properties": self._cast("'{}'", "jsonb"),
+            "submitted_at": now,
+        }
+        columns = [ROW_FIELDS[name].column for name in self.fields]
+        values = [parameter.get(name, marker) for name in self.fields]
+        for name, field in ROW_FIELDS.items():
+            if name not in self.fields:
+                columns.append(field.column)
+                values.append(absent.get(name, "NULL"))
+        constants = {
             "organisation_id": str(self.organisation_id),
             "survey_id": str(self.survey_id),
-            "contact_id": contact if "contact" in given else "NULL",
-            "score": value("score", "NULL"),
-            "comment": value("comment", "NULL"),
-            "language": value("language", "NULL"),
-            "channel": value("channel", "NULL"),
-            "touchpoint": value("touchpoint", touchpoint),
-            "properties": value("properties", self._cast("'{}'", "jsonb"), "jsonb"),
-            "submitted_at": value("submitted_at", now, "timestamptz"),
             "received_at": now,
-            "source": "'import'",
+            "source": _literal(SOURCE),
             "invitation_id": "NULL",
-            "idempotency_key": value("idempotency_key", "NULL"),
         }
-        # Parameters must come in the order the rows hold them: map columns to fields.
-        order = [_FIELD_OF.get(column) for column in RESPONSE_COLUMNS]
-        given_order = [name for name in order if name in given]
-        if given_order != self.fields:
-            raise ValueError(f"rows must hold their fields in the order {given_order}")
-        return "(" + ", ".join(by_column[column] for column in RESPONSE_COLUMNS) + ")"
+        columns += constants
+        values += constants.values()
+        return columns, "(" + ", ".join(values) + ")"
 
     def _statement(self, rows: int) -> str:
         statement = self._statements.get(rows)
         if statement is None:
-            row = self._values()
+            columns, row = self._row()
             statement = (
-                f"INSERT INTO responses ({', '.join(RESPONSE_COLUMNS)}) VALUES "
+                f"INSERT INTO responses ({', '.join(columns)}) VALUES "
                 + ", ".join([row] * rows)
                 + " ON CONFLICT (organisation_id, survey_id, idempotency_key) DO NOTHING"
             )

@@ -1,10 +1,10 @@
 """Signed, expiring tokens for the links in invitation emails.
 
-A token is ``<payload>.<signature>``: the payload is URL-safe base64 of
-``purpose:invitation id:survey id:expiry (unix seconds)``, the signature a truncated
-HMAC-SHA256 under a key derived from ``CXPULSE_SECRET_KEY`` and the purpose. So a token is
-tied to one invitation and one survey, cannot be altered, expires, and a token made for one
-purpose (``answer``, ``unsubscribe``, ``open``) cannot be used for another.
+A token (made by ``cxpulse.signing``) carries an invitation id, a survey id and an expiry,
+signed under the secret key with the purpose (``answer``, ``unsubscribe``, ``open``) as the
+salt. So a token is tied to one invitation and one survey, cannot be altered, expires, and a
+token made for one purpose cannot be used for another. Tokens signed with a previous secret
+key keep working until they expire.
 
 Pure: no I/O. The routes that accept a token still check that the invitation exists, belongs
 to the survey and is not withdrawn.
@@ -12,13 +12,12 @@ to the survey and is not withdrawn.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from cxpulse.signing import Signer, TokenProblem
 from cxpulse.store.survey_options import DEFAULT_LINK_DAYS
 
 Purpose = Literal["answer", "unsubscribe", "open"]
@@ -26,16 +25,6 @@ PURPOSES: tuple[Purpose, ...] = ("answer", "unsubscribe", "open")
 
 UNSUBSCRIBE_LINK_DAYS = 365
 """Unsubscribe links must keep working long after the survey closed."""
-
-_SIGNATURE_BYTES = 16
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,26 +36,13 @@ class LinkClaims:
     """Unix seconds."""
 
 
-class LinkProblem(ValueError):
+class LinkProblem(TokenProblem):
     """A token that cannot be used; ``expired`` tells an old link from a damaged one."""
-
-    def __init__(self, message: str, *, expired: bool = False) -> None:
-        super().__init__(message)
-        self.expired = expired
 
 
 class LinkSigner:
-    def __init__(self, secret_key: str) -> None:
-        self._keys = {
-            purpose: hashlib.sha256(
-                b"cxpulse-link\0" + purpose.encode() + b"\0" + secret_key.encode("utf-8")
-            ).digest()
-            for purpose in PURPOSES
-        }
-
-    def _sign(self, purpose: Purpose, payload: str) -> str:
-        digest = hmac.new(self._keys[purpose], payload.encode("ascii"), hashlib.sha256)
-        return _b64(digest.digest()[:_SIGNATURE_BYTES])
+    def __init__(self, secret_key: str, *, previous_secret_keys: Sequence[str] = ()) -> None:
+        self._signer = Signer(secret_key, previous_secret_keys)
 
     def issue(
         self,
@@ -79,23 +55,20 @@ class LinkSigner:
     ) -> str:
         moment = time.time() if now is None else now
         expires_at = int(moment + days * 86_400)
-        payload = _b64(f"{purpose}:{invitation_id}:{survey_id}:{expires_at}".encode("ascii"))
-        return f"{payload}.{self._sign(purpose, payload)}"
+        return self._signer.dumps(
+            f"link.{purpose}", [invitation_id, survey_id], expires_at=expires_at
+        )
 
     def verify(self, token: str, purpose: Purpose, *, now: float | None = None) -> LinkClaims:
         """The claims of a valid token for ``purpose``; raises ``LinkProblem`` otherwise."""
-        payload, dot, signature = token.partition(".")
-        if not dot or len(token) > 200 or not token.isascii():
-            raise LinkProblem("this link is damaged")
-        if not hmac.compare_digest(self._sign(purpose, payload), signature):
-            raise LinkProblem("this link is damaged")
         try:
-            kind, invitation, survey, expires = _unb64(payload).decode("ascii").split(":")
-            claims = LinkClaims(purpose, int(invitation), int(survey), int(expires))
-        except (ValueError, UnicodeDecodeError):
+            signed = self._signer.loads(f"link.{purpose}", token, now=now)
+        except TokenProblem as problem:
+            if problem.expired:
+                raise LinkProblem("this link has expired", expired=True) from None
             raise LinkProblem("this link is damaged") from None
-        if kind != purpose:
-            raise LinkProblem("this link is damaged")
-        if claims.expires_at < (time.time() if now is None else now):
-            raise LinkProblem("this link has expired", expired=True)
-        return claims
+        match signed.claims:
+            case (int() as invitation_id, int() as survey_id):
+                return LinkClaims(purpose, invitation_id, survey_id, signed.expires_at)
+            case _:
+                raise LinkProblem("this link is damaged")

@@ -11,19 +11,15 @@ as the same message; the worker makes sure it is not sent twice at all.
 
 from __future__ import annotations
 
-import functools
 import quopri
 import re
 import secrets
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
-from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from cxpulse import i18n
+from cxpulse import i18n, templating
 from cxpulse.collect.links import UNSUBSCRIBE_LINK_DAYS, LinkSigner
 from cxpulse.collect.questions import EMOJI_FACES, THUMB_FACES, question_for
 from cxpulse.collect.smtp import SmtpSettings
@@ -31,8 +27,10 @@ from cxpulse.store.models import Contact, Invitation, Survey
 from cxpulse.store.survey_options import parse_options
 from cxpulse.store.types import utc_now
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates" / "email"
 DOMAIN = "emails"
+TEXT_TEMPLATE = "email/invitation.txt"
+HTML_TEMPLATE = "email/invitation.html"
+"""In ``collect/templates``, rendered with the one environment of ``cxpulse.templating``."""
 
 # The answer page's faces, so that the face clicked in the email is the face shown there.
 _EMOJI = dict(enumerate(EMOJI_FACES, start=1))
@@ -43,17 +41,6 @@ _BAD_LINE_BREAK = re.compile(r"\r(?!\n[ \t])|(?<!\r)\n|\r\n(?![ \t])")
 
 class HeaderInjection(ValueError):
     """A header value would end its header: a stored value holds a line break."""
-
-
-@functools.cache
-def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        autoescape=jinja2.select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
 
 
 @dataclass(frozen=True)
@@ -230,9 +217,8 @@ def compose(
         "reminder": reminder,
         "subject": subject,
     }
-    env = environment()
-    text_body = env.get_template("invitation.txt").render(context)
-    html_body = env.get_template("invitation.html").render(context)
+    text_body = templating.render(TEXT_TEMPLATE, context)
+    html_body = templating.render(HTML_TEMPLATE, context)
 
     ident = message_id(invitation.id, settings, reminder=reminder)
     headers = [

@@ -15,20 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-FIELDS = (
-    "score",
-    "submitted_at",
-    "comment",
-    "channel",
-    "language",
-    "touchpoint",
-    "contact",
-    "id",
-)
-"""Fields a column can be mapped to, besides ``property.NAME``."""
+from cxpulse.store import response_fields
+
+FIELDS = response_fields.MAPPED_FIELDS
+"""Fields a column can be mapped to, besides ``property.NAME`` (``store.response_fields``)."""
 
 ALIASES = {"date": "submitted_at", "response_id": "id", "contact_id": "contact"}
-PROPERTY_PREFIX = "property."
+PROPERTY_PREFIX = response_fields.PROPERTY_PREFIX
 MAX_PROPERTIES = 50
 MAX_PROPERTY_NAME = 100
 

@@ -31,11 +31,12 @@ from sqlalchemy import Integer, and_, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from cxpulse.engine.periods import PERIOD_NAMES
 from cxpulse.metrics.intervals import wilson
 from cxpulse.store.models import Invitation, Response
 from cxpulse.store.sql import Period, period_label
 
-RATE_PERIODS: tuple[Period, ...] = ("day", "week", "month", "quarter", "year")
+RATE_PERIODS: tuple[Period, ...] = PERIOD_NAMES
 DEFAULT_LEVEL = 0.95
 
 

@@ -1,13 +1,9 @@
-"""SMTP settings from the environment, and a connection that sends in two steps.
+"""SMTP settings (a view of ``cxpulse.config.Settings``), and a connection that sends in two
+steps.
 
-| variable | default | meaning |
-|---|---|---|
-| ``CXPULSE_SMTP_HOST`` | ``localhost`` | the SMTP server (relay) |
-| ``CXPULSE_SMTP_PORT`` | ``25`` | its port (587 with STARTTLS is usual for a provider) |
-| ``CXPULSE_SMTP_USER`` / ``CXPULSE_SMTP_PASSWORD`` | none | log in when set |
-| ``CXPULSE_SMTP_STARTTLS`` | ``false`` | upgrade the connection with STARTTLS |
-| ``CXPULSE_MAIL_FROM`` | ``cxpulse@localhost`` | the From address of every email |
-| ``CXPULSE_PUBLIC_URL`` | ``http://127.0.0.1:8000`` | base of the links in emails |
+The variables (``CXPULSE_SMTP_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``, ``_STARTTLS``,
+``CXPULSE_MAIL_FROM``, ``CXPULSE_PUBLIC_URL``) are read and checked by ``Settings``; see
+docs/configuration.md.
 
 Why two steps: ``start`` sends MAIL, RCPT, DATA and the whole message except the final
 ``.`` line; ``complete`` sends that line and reads the server's verdict. The worker commits
@@ -20,24 +16,18 @@ never sent again.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from cxpulse.config import ConfigError
+from cxpulse.config import DEFAULT_MAIL_FROM, DEFAULT_PUBLIC_URL, Settings
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 _EOL = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
-
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
-DEFAULT_MAIL_FROM = "cxpulse@localhost"
 
 
 @dataclass(frozen=True)
@@ -62,35 +52,15 @@ class SmtpSettings:
         return self.from_address.rpartition("@")[2] or "cxpulse.invalid"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
-        env = os.environ if environ is None else environ
-        port_text = env.get("CXPULSE_SMTP_PORT", "").strip() or "25"
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise ConfigError(
-                f"CXPULSE_SMTP_PORT must be a port number, got {port_text!r}"
-            ) from None
-        if not 1 <= port <= 65535:
-            raise ConfigError(f"CXPULSE_SMTP_PORT must be 1-65535, got {port}")
-        starttls_text = env.get("CXPULSE_SMTP_STARTTLS", "").strip().lower()
-        if starttls_text not in _TRUE | _FALSE:
-            raise ConfigError(f"CXPULSE_SMTP_STARTTLS must be true or false, got {starttls_text!r}")
-        mail_from = env.get("CXPULSE_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM
-        if "@" not in parseaddr(mail_from)[1]:
-            raise ConfigError(f"CXPULSE_MAIL_FROM must be an email address, got {mail_from!r}")
-        public_url = (env.get("CXPULSE_PUBLIC_URL", "").strip() or DEFAULT_PUBLIC_URL).rstrip("/")
-        if not public_url.startswith(("http://", "https://")):
-            raise ConfigError(f"CXPULSE_PUBLIC_URL must start with https://, got {public_url!r}")
-        user = env.get("CXPULSE_SMTP_USER", "").strip() or None
+    def from_settings(cls, settings: Settings) -> SmtpSettings:
         return cls(
-            host=env.get("CXPULSE_SMTP_HOST", "").strip() or "localhost",
-            port=port,
-            user=user,
-            password=env.get("CXPULSE_SMTP_PASSWORD") or None,
-            starttls=starttls_text in _TRUE,
-            mail_from=mail_from,
-            public_url=public_url,
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            user=settings.smtp_user,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+            mail_from=settings.mail_from,
+            public_url=settings.public_url,
         )
 
 

@@ -6,15 +6,32 @@ is turned into labels here, so labelling costs nothing per answer.
 Labels: day ``2018-03-04``, week ``2018-W09`` (ISO 8601: weeks start on Monday and belong to
 the year that holds their Thursday, so 2021-01-03 is in ``2020-W53``), month ``2018-03``,
 quarter ``2018-Q1``, year ``2018``. Labels of one period sort in time order as text.
+
+This module is the one definition of the periods: :data:`PeriodName` (the names as a type,
+for the store, the API and the command line), :data:`PERIOD_NAMES` (the same, as values, in
+order from the shortest) and :class:`Period` (an enum of them, for the file engine). A test
+checks that the enum holds exactly :data:`PERIOD_NAMES`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Literal, get_args
+
+__all__ = ["PERIOD_NAMES", "Period", "PeriodName", "period_label", "period_start"]
+
+PeriodName = Literal["day", "week", "month", "quarter", "year"]
+"""A calendar period by name."""
+PERIOD_NAMES: tuple[PeriodName, ...] = get_args(PeriodName)
+"""Every period name, from the shortest period to the longest."""
 
 
 class Period(StrEnum):
+    """The periods of :data:`PERIOD_NAMES` as an enum (its values are the names)."""
+
+    # Type checkers need the members spelled out; tests/engine/test_periods.py checks them
+    # against PERIOD_NAMES, so the list of periods stays in one place.
     DAY = "day"
     WEEK = "week"
     MONTH = "month"

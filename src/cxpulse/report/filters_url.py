@@ -15,6 +15,11 @@ A view is bookmarkable and shareable because everything that shapes it lives in 
 Drill-down pages add ``min_score``, ``max_score``, ``has_comment``, ``q`` (words searched in
 comments) and ``after`` (the page token of keyset pagination).
 
+What they select is the store's one filter type, ``store.filters.ResponseFilters``: a view
+keeps its segment filters as one (``ViewFilters.where``), a drill-down is one plus its page
+token (``DrillFilters``), and ``ViewFilters.responses`` gives the filters of the responses
+behind a view and a drill-down of it.
+
 Parsing never raises on user input: it collects one message per bad field, so that a page can
 show the form again with each message beside its field.
 """
@@ -29,6 +34,8 @@ from datetime import date, timedelta
 from typing import Literal, get_args
 from urllib.parse import urlencode
 
+from cxpulse.store.errors import Invalid
+from cxpulse.store.filters import ResponseFilters
 from cxpulse.store.models import SOURCES
 
 Grain = Literal["day", "week", "month"]
@@ -82,13 +89,35 @@ class ViewFilters:
     """Last day shown, inclusive (as people say "to 31 March")."""
     months: int | None = None
     grain: Grain = "month"
-    channel: str | None = None
-    touchpoint: str | None = None
-    language: str | None = None
-    source: str | None = None
-    properties: Mapping[str, str] = field(default_factory=dict)
-    contact_attributes: Mapping[str, str] = field(default_factory=dict)
+    where: ResponseFilters = field(default_factory=ResponseFilters)
+    """Which responses the view counts: its segment filters (channel, touchpoint, language,
+    source, properties, contact attributes); the period is the window's."""
     by: str = DEFAULT_BREAKDOWN
+
+    # The segment filters by name, as the dashboard's templates read them.
+    @property
+    def channel(self) -> str | None:
+        return self.where.channel
+
+    @property
+    def touchpoint(self) -> str | None:
+        return self.where.touchpoint
+
+    @property
+    def language(self) -> str | None:
+        return self.where.language
+
+    @property
+    def source(self) -> str | None:
+        return self.where.source
+
+    @property
+    def properties(self) -> Mapping[str, str]:
+        return self.where.properties
+
+    @property
+    def contact_attributes(self) -> Mapping[str, str]:
+        return self.where.contact_attributes
 
     def window(self, latest_day: date | None, today: date) -> Window:
         """The days the view covers. Without dates: the last ``months`` months (12 by
@@ -136,37 +165,41 @@ class ViewFilters:
         """The query string of the responses behind a number of this view."""
         return urlencode(self.query_pairs() + drill.query_pairs())
 
+    def responses(
+        self, survey_id: int, window: Window, drill: DrillFilters | None = None
+    ) -> ResponseFilters:
+        """The filters of the responses behind this view over ``window``, and behind a
+        number of it when ``drill`` says which (scores, comment, search)."""
+        drill = DrillFilters() if drill is None else drill
+        return replace(
+            self.where,
+            survey_id=survey_id,
+            start=window.start,
+            end=window.end,
+            min_score=drill.min_score,
+            max_score=drill.max_score,
+            has_comment=drill.has_comment,
+            search=drill.search,
+        )
+
     def between(self, first: date, last: date) -> ViewFilters:
         """The same view over the days ``first`` to ``last`` (a point of the trend)."""
         return replace(self, start=first, to=last, months=None)
 
     def narrowed(self, dimension: str, value: str) -> ViewFilters:
         """The same view restricted to one segment of a breakdown dimension."""
-        if dimension == "channel":
-            return replace(self, channel=value)
-        if dimension == "touchpoint":
-            return replace(self, touchpoint=value)
-        if dimension == "language":
-            return replace(self, language=value)
-        if dimension == "source":
-            return replace(self, source=value)
-        if dimension.startswith("property:"):
-            name = dimension.removeprefix("property:")
-            return replace(self, properties={**self.properties, name: value})
-        if dimension.startswith("contact:"):
-            name = dimension.removeprefix("contact:")
-            return replace(self, contact_attributes={**self.contact_attributes, name: value})
-        raise ValueError(f"no filter narrows {dimension!r}")
+        try:
+            return replace(self, where=self.where.narrowed(dimension, value))
+        except Invalid:
+            raise ValueError(f"no filter narrows {dimension!r}") from None
 
 
 @dataclass(frozen=True)
-class DrillFilters:
-    """What a drill-down adds to a view: which scores, comments, search, and the page."""
+class DrillFilters(ResponseFilters):
+    """What a drill-down adds to its view: which scores, comments and words (``min_score``,
+    ``max_score``, ``has_comment``, ``search``; the view gives the other filters), and the
+    page token ``after``."""
 
-    min_score: float | None = None
-    max_score: float | None = None
-    has_comment: bool | None = None
-    search: str | None = None
     after: str | None = None
 
     def query_pairs(self) -> list[tuple[str, str]]:
@@ -334,19 +367,15 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
     if problem is not None:
         errors["by"] = problem
         by = DEFAULT_BREAKDOWN
-    view = ViewFilters(
-        start=start,
-        to=to,
-        months=months,
-        grain=grain,
+    where = ResponseFilters(
         channel=_clean("channel", values.get("channel", ""), errors),
         touchpoint=_clean("touchpoint", values.get("touchpoint", ""), errors),
         language=_clean("language", values.get("language", ""), errors),
         source=_source(values.get("source", ""), errors),
         properties=properties,
         contact_attributes=contact,
-        by=by,
     )
+    view = ViewFilters(start=start, to=to, months=months, grain=grain, where=where, by=by)
 
     min_score = _number("min_score", values.get("min_score", ""), errors)
     max_score = _number("max_score", values.get("max_score", ""), errors)

@@ -6,13 +6,11 @@ network switched off; a private, throw-away profile keeps it from touching the u
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-CHROMIUM_ENV = "CXPULSE_CHROMIUM"
 CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 DEFAULT_TIMEOUT_SECONDS = 90.0
 
@@ -22,14 +20,14 @@ class PdfError(RuntimeError):
 
 
 def find_chromium(explicit: str | None = None) -> str:
-    """The Chromium to use: ``explicit``, else $CXPULSE_CHROMIUM, else the usual names."""
-    wanted = explicit or os.environ.get(CHROMIUM_ENV)
-    for candidate in (wanted,) if wanted else CANDIDATES:
+    """The Chromium to use: ``explicit`` (``--chromium``, else the ``chromium`` setting, which
+    callers pass on), else the usual names."""
+    for candidate in (explicit,) if explicit else CANDIDATES:
         found = shutil.which(candidate)
         if found:
             return found
-    if wanted:
-        raise PdfError(f"Chromium not found at {wanted!r} (from --chromium or ${CHROMIUM_ENV})")
+    if explicit:
+        raise PdfError(f"Chromium not found at {explicit!r} (from --chromium or $CXPULSE_CHROMIUM)")
     raise PdfError(
         "Chromium is needed for PDF output and was not found; install it "
         "(Debian/Ubuntu: apt-get install chromium) or point $CXPULSE_CHROMIUM at it"

@@ -1,15 +1,17 @@
 """Organisations, users and API keys.
 
-Everything here is scoped to an organisation except the two ways in: ``authenticate`` (a
-login names no organisation, hence globally unique emails) and ``lookup_api_key``.
+Everything here is scoped to an organisation except the ways in: a login (``find_login``,
+``check_login``, ``record_login``, together ``authenticate``; a login names no organisation,
+hence globally unique emails), ``session_user`` and ``lookup_api_key``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cxpulse.store import _values as values
@@ -136,6 +138,35 @@ def list_users(session: Session, organisation_id: int) -> list[User]:
     )
 
 
+def refuse_losing_last_owner(
+    session: Session,
+    user: User,
+    *,
+    role: str | values.Unset = values.UNSET,
+    is_active: bool | values.Unset = values.UNSET,
+) -> None:
+    """Raise Conflict (naming ``role``, else ``is_active``) when demoting or deactivating
+    ``user`` would leave the organisation without an active owner."""
+    stops_owning = (
+        user.role == "owner"
+        and user.is_active
+        and ((role is not values.UNSET and role != "owner") or is_active is False)
+    )
+    if not stops_owning:
+        return
+    others = session.scalar(
+        select(func.count()).where(
+            User.organisation_id == user.organisation_id,
+            User.role == "owner",
+            User.is_active.is_(True),
+            User.id != user.id,
+        )
+    )
+    if not others:
+        field = "role" if role is not values.UNSET else "is_active"
+        raise Conflict(field, "the organisation would be left without an owner")
+
+
 def update_user(
     session: Session,
     organisation_id: int,
@@ -146,6 +177,7 @@ def update_user(
     is_active: bool | values.Unset = values.UNSET,
 ) -> User:
     user = get_user(session, organisation_id, user_id)
+    refuse_losing_last_owner(session, user, role=role, is_active=is_active)
     if role is not values.UNSET:
         user.role = _role(role)
     if name is not values.UNSET:
@@ -162,20 +194,79 @@ def set_password(session: Session, organisation_id: int, user_id: int, password:
     session.flush()
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The active user with this email and password, else None (which of the two is wrong
-    is not told)."""
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What checking a password needs of the user an email names."""
+
+    user_id: int
+    password_hash: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class CheckedLogin:
+    """A password found right for an active user: the hash it was checked against, and a new
+    hash when that one is weaker than today's defaults."""
+
+    user_id: int
+    checked_hash: str
+    new_hash: str | None
+
+
+def find_login(session: Session, email: str) -> LoginCandidate | None:
+    """The user a login's email names (emails are unique across organisations), if any."""
+    row = session.execute(
+        select(User.id, User.password_hash, User.is_active).where(
+            User.email == email.strip().lower()
+        )
+    ).one_or_none()
+    return None if row is None else LoginCandidate(row[0], row[1], row[2])
+
+
+def check_login(found: LoginCandidate | None, password: str) -> CheckedLogin | None:
+    """The checked login when the password is right and the user active, else None.
+
+    Needs no database session, so that callers can run it outside one: argon2 takes tens of
+    milliseconds, and on SQLite a writing session would hold the write lock all that time.
+    Unknown emails cost one hash too, so that timing does not tell which emails exist.
+    """
+    if found is None:
         security.burn_password_check(password)
         return None
-    if not security.verify_password(password, user.password_hash) or not user.is_active:
+    if not security.verify_password(password, found.password_hash) or not found.is_active:
         return None
-    if security.password_needs_rehash(user.password_hash):
-        user.password_hash = security.hash_password(password)
+    rehash = (
+        security.hash_password(password)
+        if security.password_needs_rehash(found.password_hash)
+        else None
+    )
+    return CheckedLogin(found.user_id, found.password_hash, rehash)
+
+
+def record_login(session: Session, checked: CheckedLogin) -> User | None:
+    """Note the login (and store the stronger hash, unless the password changed meanwhile);
+    None when the user was deactivated or removed since the check."""
+    user = session.get(User, checked.user_id)
+    if user is None or not user.is_active:
+        return None
     user.last_login_at = utc_now()
+    if checked.new_hash is not None and user.password_hash == checked.checked_hash:
+        user.password_hash = checked.new_hash
     session.flush()
     return user
+
+
+def session_user(session: Session, user_id: int) -> User | None:
+    """The user a signed browser session names, if it still exists (the session, like a
+    login, is a way in and names no organisation)."""
+    return session.get(User, user_id)
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None (which of the two is wrong
+    is not told). The three steps apart: ``find_login``, ``check_login``, ``record_login``."""
+    checked = check_login(find_login(session, email), password)
+    return None if checked is None else record_login(session, checked)
 
 
 # API keys

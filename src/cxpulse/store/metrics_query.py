@@ -5,8 +5,10 @@ Python to be counted. When the question only involves what the daily rollups kee
 days, channel, touchpoint, periods), the rollups are read instead of the responses, so the
 cost follows the number of days and segments, not the number of responses.
 
-Group dimensions: ``channel``, ``touchpoint``, ``language``, ``source``,
-``property:<name>`` (a response property) and ``contact:<name>`` (a contact attribute). With
+Group dimensions (``store.filters.parse_dimension``): ``channel``, ``touchpoint``,
+``language``, ``source``, ``property:<name>`` (a response property) and ``contact:<name>``
+(a contact attribute). ``histograms_of`` takes the one filter type, ``ResponseFilters``;
+``histograms`` and ``score_rows`` take its fields as keywords. With
 a ``period``, the period label comes first in every key and is named after the period
 (``"month"``), as in the file engine.
 """
@@ -14,9 +16,8 @@ a ``period``, the period label comes first in every key and is named after the p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
@@ -25,43 +26,19 @@ from cxpulse.metrics import Histogram, MetricSpec, score
 from cxpulse.metrics.scores import DEFAULT_LEVEL, DEFAULT_MIN_N
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Invalid
+from cxpulse.store.filters import (
+    Dimension,
+    ResponseFilters,
+    filter_conditions,
+    join_contacts,
+    parse_dimension,
+)
 from cxpulse.store.models import Contact, DailyRollup, Response
-from cxpulse.store.responses import ResponseFilters, filter_conditions, join_contacts
 from cxpulse.store.sql import PERIODS, Period, json_text, period_label
 from cxpulse.store.surveys import get_survey
 
 GroupKey = tuple[str | None, ...]
-COLUMN_DIMENSIONS = ("channel", "touchpoint", "language", "source")
 ROLLUP_DIMENSIONS = frozenset({"channel", "touchpoint"})
-PROPERTY_PREFIX = "property:"
-CONTACT_PREFIX = "contact:"
-
-
-@dataclass(frozen=True)
-class Dimension:
-    name: str
-    """As given, such as ``channel`` or ``property:agent``; also its name in result rows."""
-    kind: Literal["column", "property", "contact"]
-    key: str
-
-
-def parse_dimension(text: str) -> Dimension:
-    if text in COLUMN_DIMENSIONS:
-        return Dimension(text, "column", text)
-    kind: Literal["property", "contact"]
-    if text.startswith(PROPERTY_PREFIX):
-        kind, key = "property", text.removeprefix(PROPERTY_PREFIX)
-    elif text.startswith(CONTACT_PREFIX):
-        kind, key = "contact", text.removeprefix(CONTACT_PREFIX)
-    else:
-        raise Invalid(
-            "group_by",
-            f"cannot group by {text!r}; use {', '.join(COLUMN_DIMENSIONS)}, "
-            "property:<name> or contact:<name>",
-        )
-    if not key or len(key) > values.MAX_KEY_LENGTH:
-        raise Invalid("group_by", f"{text!r} needs a name after the colon")
-    return Dimension(text, kind, key)
 
 
 def group_columns(group_by: Sequence[str], period: Period | None = None) -> list[str]:
@@ -76,24 +53,24 @@ def _day_aligned(bound: date | datetime | None) -> bool:
 
 
 def rollups_can_answer(
-    *,
-    start: date | datetime | None = None,
-    end: date | datetime | None = None,
-    language: str | None = None,
-    source: str | None = None,
-    properties: Mapping[str, str] | None = None,
-    contact_attributes: Mapping[str, str] | None = None,
-    group_by: Sequence[str] = (),
+    filters: ResponseFilters | None = None, group_by: Sequence[str] = ()
 ) -> bool:
-    """Whether the daily rollups hold everything this question needs."""
+    """Whether the daily rollups hold everything this question (``filters``, none by
+    default, grouped by ``group_by``) needs: whole UTC days, channel and touchpoint."""
+    filters = filters or ResponseFilters()
     return (
-        language is None
-        and source is None
-        and not properties
-        and not contact_attributes
+        filters.contact_id is None
+        and filters.language is None
+        and filters.source is None
+        and filters.min_score is None
+        and filters.max_score is None
+        and filters.has_comment is None
+        and not filters.search
+        and not filters.properties
+        and not filters.contact_attributes
         and all(dimension in ROLLUP_DIMENSIONS for dimension in group_by)
-        and _day_aligned(start)
-        and _day_aligned(end)
+        and _day_aligned(filters.start)
+        and _day_aligned(filters.end)
     )
 
 
@@ -121,24 +98,43 @@ def histograms(
     cheaper source; True insists on the rollups (Invalid when they cannot answer), False reads
     the responses.
     """
+    filters = ResponseFilters(
+        survey_id=survey_id,
+        start=start,
+        end=end,
+        channel=channel,
+        touchpoint=touchpoint,
+        language=language,
+        source=source,
+        properties=dict(properties or {}),
+        contact_attributes=dict(contact_attributes or {}),
+    )
+    return histograms_of(
+        session, organisation_id, filters, group_by=group_by, period=period, use_rollups=use_rollups
+    )
+
+
+def histograms_of(
+    session: Session,
+    organisation_id: int,
+    filters: ResponseFilters,
+    *,
+    group_by: Sequence[str] = (),
+    period: Period | None = None,
+    use_rollups: bool | None = None,
+) -> dict[GroupKey, Histogram]:
+    """``histograms`` for the responses of ``filters``, whose ``survey_id`` is required."""
+    survey_id = filters.survey_id
+    if survey_id is None:
+        raise ValueError("histograms are counted for one survey: give filters.survey_id")
     get_survey(session, organisation_id, survey_id)
     if period is not None and period not in PERIODS:
         raise Invalid("period", f"must be one of {', '.join(PERIODS)}")
     dimensions = [parse_dimension(text) for text in group_by]
-    for name, wanted in (("channel", channel), ("touchpoint", touchpoint)):
+    for name, wanted in (("channel", filters.channel), ("touchpoint", filters.touchpoint)):
         if wanted is not None and not wanted.strip():
             raise Invalid(name, "must not be blank")
-    properties = dict(properties or {})
-    contact_attributes = dict(contact_attributes or {})
-    possible = rollups_can_answer(
-        start=start,
-        end=end,
-        language=language,
-        source=source,
-        properties=properties,
-        contact_attributes=contact_attributes,
-        group_by=group_by,
-    )
+    possible = rollups_can_answer(filters, group_by)
     if use_rollups and not possible:
         raise Invalid(
             "use_rollups",
@@ -148,21 +144,8 @@ def histograms(
         use_rollups = possible
     dialect = session.get_bind().dialect.name
     if use_rollups:
-        query = _rollup_query(
-            organisation_id, survey_id, start, end, channel, touchpoint, dimensions, period, dialect
-        )
+        query = _rollup_query(organisation_id, filters, dimensions, period, dialect)
     else:
-        filters = ResponseFilters(
-            survey_id=survey_id,
-            start=start,
-            end=end,
-            channel=channel,
-            touchpoint=touchpoint,
-            language=language,
-            source=source,
-            properties=properties,
-            contact_attributes=contact_attributes,
-        )
         query = _response_query(organisation_id, filters, dimensions, period, dialect)
 
     width = len(dimensions) + (1 if period else 0)
@@ -215,11 +198,7 @@ def _response_query(
 
 def _rollup_query(
     organisation_id: int,
-    survey_id: int,
-    start: date | datetime | None,
-    end: date | datetime | None,
-    channel: str | None,
-    touchpoint: str | None,
+    filters: ResponseFilters,
     dimensions: list[Dimension],
     period: Period | None,
     dialect: str,
@@ -234,16 +213,16 @@ def _rollup_query(
         # "+ 0" keeps the organisation scope while stopping SQLite from choosing the
         # organisation index: the primary key (survey, day, ...) is one covering range scan.
         DailyRollup.organisation_id + 0 == organisation_id,
-        DailyRollup.survey_id == survey_id,
+        DailyRollup.survey_id == filters.survey_id,
     ]
-    if start is not None:
-        conditions.append(DailyRollup.day >= values.instant("start", start).date())
-    if end is not None:
-        conditions.append(DailyRollup.day < values.instant("end", end).date())
-    if channel is not None:
-        conditions.append(DailyRollup.channel == channel)
-    if touchpoint is not None:
-        conditions.append(DailyRollup.touchpoint == touchpoint)
+    if filters.start is not None:
+        conditions.append(DailyRollup.day >= values.instant("start", filters.start).date())
+    if filters.end is not None:
+        conditions.append(DailyRollup.day < values.instant("end", filters.end).date())
+    if filters.channel is not None:
+        conditions.append(DailyRollup.channel == filters.channel)
+    if filters.touchpoint is not None:
+        conditions.append(DailyRollup.touchpoint == filters.touchpoint)
     inner = select(
         *(label.label(f"g{i}") for i, label in enumerate(labels)),
         DailyRollup.score.label("score"),

@@ -114,6 +114,40 @@ def _subtract(session: Session, changes: list[tuple[RollupKey, int]]) -> None:
     session.execute(delete(_TABLE).where(matches, _TABLE.c.count == 0), keys)
 
 
+def latest_day(session: Session, organisation_id: int, survey_id: int) -> date | None:
+    """The day of the survey's latest response: the end of one index range of the rollups."""
+    day = session.scalar(
+        select(func.max(DailyRollup.day)).where(
+            DailyRollup.survey_id == survey_id,
+            DailyRollup.organisation_id + 0 == organisation_id,
+        )
+    )
+    return None if day is None else _as_date(day)
+
+
+def day_counts(
+    session: Session, organisation_id: int, survey_id: int, start: date, end: date
+) -> dict[date, int]:
+    """Answers per UTC day from ``start`` to ``end`` (exclusive), every filter aside: one
+    range of the rollups."""
+    rows = session.execute(
+        select(DailyRollup.day, func.sum(DailyRollup.count))
+        .where(
+            DailyRollup.survey_id == survey_id,
+            DailyRollup.organisation_id + 0 == organisation_id,
+            DailyRollup.day >= start,
+            DailyRollup.day < end,
+        )
+        .group_by(DailyRollup.day)
+    )
+    return {_as_date(day): int(count) for day, count in rows}
+
+
+def _as_date(day: object) -> date:
+    # SQLite hands back the text it stores when the column is read through an aggregate.
+    return day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+
+
 def stored(
     session: Session, organisation_id: int | None = None, survey_id: int | None = None
 ) -> dict[RollupKey, int]:

@@ -7,14 +7,17 @@ so that a label never depends on the session's time zone.
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import Date, Integer, String, cast, func, type_coerce
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-Period = Literal["day", "week", "month", "quarter", "year"]
-PERIODS: tuple[Period, ...] = get_args(Period)
+from cxpulse.engine.periods import PERIOD_NAMES, PeriodName
+
+# The one list of periods is the engine's; these names stay for the store's callers.
+Period = PeriodName
+PERIODS: tuple[Period, ...] = PERIOD_NAMES
 Column = ColumnElement[Any] | QueryableAttribute[Any]
 
 _PG_FORMATS: dict[Period, str] = {

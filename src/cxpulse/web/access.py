@@ -17,12 +17,10 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, HTTPException, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPBearer
-from sqlalchemy import or_, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cxpulse.store import accounts, audit
-from cxpulse.store.models import ApiKey, User
 from cxpulse.store.types import utc_now
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission, key_permissions, role_permissions
@@ -71,18 +69,9 @@ def _unauthorised(message: str) -> HTTPException:
 
 def _touch_key(state: AppState, key_id: int) -> None:
     """Record that a key was used, at most once a minute (``accounts.LAST_USED_RESOLUTION``)."""
-    now = utc_now()
-    stale = now - accounts.LAST_USED_RESOLUTION
     try:
         with state.sessions() as session:
-            session.execute(
-                update(ApiKey)
-                .where(
-                    ApiKey.id == key_id,
-                    or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= stale),
-                )
-                .values(last_used_at=now)
-            )
+            accounts.touch_api_keys(session, (key_id,))
             session.commit()
     except OperationalError as error:  # busy: a later request records it
         logger.debug("could not record the use of api key %s: %s", key_id, error)
@@ -162,7 +151,7 @@ def form_principal(request: Request, session: Session, form_token: str) -> Princ
 
 
 def _session_user(state: AppState, session: Session, data: SessionData) -> Principal:
-    user = session.get(User, data.user_id)
+    user = accounts.session_user(session, data.user_id)
     if (
         user is None
         or not user.is_active

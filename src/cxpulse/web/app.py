@@ -29,29 +29,35 @@ from cxpulse.store.db import create_engine_for, is_sqlite, migrate, session_fact
 from cxpulse.web.api_docs import install_api_docs
 from cxpulse.web.deps import pool_capacity
 from cxpulse.web.errors import install_error_handlers
-from cxpulse.web.options import WebOptions
 from cxpulse.web.routes import (
     audit_log,
     auth,
     contacts,
     dashboard,
+    dashboard_exports,
     exports,
     goal_pages,
     goals,
     import_upload,
     invitations,
     keys,
+    login_pages,
     metrics,
+    open_tracking,
     organisation,
     pages,
+    report_pages,
+    response_rates,
     responses,
     surveys,
+    unsubscribes,
     users,
     widget,
 )
 from cxpulse.web.schemas import MAX_BODY_BYTES, Health, Problem
 from cxpulse.web.state import (
     AppState,
+    WebOptions,
     app_state,
     database_turn,
     freeze_startup_objects,
@@ -94,11 +100,9 @@ Authenticate with an API key (`Authorization: Bearer cxp_...`) or a browser sess
 def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
-    *,
-    options: WebOptions | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    options = options or WebOptions.from_env()
+    options = WebOptions.from_settings(settings)
     owns_engine = engine is None
     if engine is None:
         engine = create_engine_for(
@@ -106,12 +110,15 @@ def create_app(
         )
     state = AppState(
         settings=settings,
-        options=options,
         engine=engine,
         owns_engine=owns_engine,
         sessions=session_factory(engine),
         read_sessions=session_factory(engine, read_only=True),
-        signer=SessionSigner(settings.secret_key, options.session_max_age_seconds),
+        signer=SessionSigner(
+            settings.secret_key,
+            options.session_max_age_seconds,
+            previous_secret_keys=settings.previous_secret_keys,
+        ),
         login_limiter=TokenBucket(options.login_burst, options.login_per_minute),
         public_limiter=TokenBucket(options.public_burst, options.public_per_minute),
     )
@@ -126,7 +133,11 @@ def create_app(
         # Sends invitation emails from this process unless CXPULSE_INLINE_WORKER=false
         # (when `cxpulse worker` runs apart, or in tests that drive the worker themselves).
         from cxpulse.act.worker import start_inline_worker
+        from cxpulse.report import jobs as report_jobs
 
+        # The worker learns the report stage's jobs (the monthly report email) here, at
+        # start-up: act cannot import report (docs/architecture.md, extension points).
+        report_jobs.register()
         inline_worker = start_inline_worker(state.engine, settings)
         _warm_up_charts()
         freeze_startup_objects()
@@ -165,16 +176,27 @@ def create_app(
         organisation,
         audit_log,
         invitations,
+        response_rates,
+        unsubscribes,
+        open_tracking,
         goals,
         pages,
         widget,
+        login_pages,
         dashboard,
+        dashboard_exports,
+        report_pages,
         goal_pages,
     ):
         app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
     app.include_router(import_upload.router)  # limited by CXPULSE_IMPORT_MAX_MB
     # Styles, scripts and fonts of the pages: ours, never from a CDN.
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # The chart bundle is a file of the report stage, which draws the charts.
+    app.mount(
+        "/static",
+        StaticFiles(directory=STATIC_DIR, packages=[("cxpulse.report", "static")]),
+        name="static",
+    )
 
     @app.get(
         "/healthz",

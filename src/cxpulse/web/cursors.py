@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
+from cxpulse.signing import urlsafe_b64decode, urlsafe_b64encode
 from cxpulse.web.errors import FieldErrors
 from cxpulse.web.schemas import MAX_ID
 
 
 def encode_id_cursor(kind: str, last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{last_id}".encode()).decode("ascii").rstrip("=")
+    return urlsafe_b64encode(f"{kind}:{last_id}".encode())
 
 
 def decode_id_cursor(kind: str, token: str) -> int:
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        raw = urlsafe_b64decode(token).decode("ascii")
         tag, _, number = raw.partition(":")
         value = int(number)
         if tag != kind or not 0 <= value <= MAX_ID:
             raise ValueError(raw)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
+    except ValueError:
         raise FieldErrors.one(["query", "cursor"], "is not a cursor this server gave out") from None
     return value

@@ -1,8 +1,7 @@
 """Responses as CSV, XLSX or Parquet, produced page by page so memory stays flat.
 
-Rows are read by keyset pagination on (submitted_at, id), ``PAGE_SIZE`` at a time, each page
-in its own short read transaction: a long export never holds a snapshot open, and rows added
-meanwhile never shift a page. Response properties become one column each
+Rows are read ``PAGE_SIZE`` at a time by ``cxpulse.store.exports`` (keyset pagination, each
+page in its own short read transaction). Response properties become one column each
 (``property.<name>``), found by one DISTINCT query over the same filters.
 
 - CSV is streamed as it is read. Every text cell, headers included, is neutralised against
@@ -21,52 +20,34 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Row, and_, func, or_, select, true
+from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.csv_safety import neutralise_cell
-from cxpulse.store.models import Response
-from cxpulse.store.responses import ResponseFilters, filter_conditions, join_contacts
+from cxpulse.store import exports
+from cxpulse.store.exports import count_rows as count_rows
+from cxpulse.store.exports import property_names as property_names
+from cxpulse.store.filters import ResponseFilters
+from cxpulse.store.response_fields import EXPORT_COLUMNS
 
+ExportFormat = Literal["csv", "xlsx", "parquet"]
+MEDIA_TYPES: dict[str, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+}
 PAGE_SIZE = 2000
 ROW_GROUP_SIZE = 64_000
 CHUNK_BYTES = 64 * 1024
 XLSX_MAX_ROWS = 1_048_575
 """Rows an Excel sheet holds, less the header."""
 
-BASE_COLUMNS: tuple[str, ...] = (
-    "id",
-    "survey_id",
-    "submitted_at",
-    "received_at",
-    "score",
-    "comment",
-    "language",
-    "channel",
-    "touchpoint",
-    "source",
-    "contact_id",
-    "idempotency_key",
-)
-_SELECTED = (
-    Response.id,
-    Response.survey_id,
-    Response.submitted_at,
-    Response.received_at,
-    Response.score,
-    Response.comment,
-    Response.language,
-    Response.channel,
-    Response.touchpoint,
-    Response.source,
-    Response.contact_id,
-    Response.idempotency_key,
-    Response.properties,
-)
+BASE_COLUMNS: tuple[str, ...] = EXPORT_COLUMNS
+"""The header before the property columns (``store.response_fields``)."""
 PROPERTY_COLUMN = "property."
 
 
@@ -81,61 +62,18 @@ class ExportPlan:
         return [*BASE_COLUMNS, *(PROPERTY_COLUMN + name for name in self.property_names)]
 
 
-def property_names(session: Session, organisation_id: int, filters: ResponseFilters) -> list[str]:
-    """Every property name used by the responses the filters match, sorted."""
-    conditions, needs_contacts = filter_conditions(organisation_id, filters)
-    if session.get_bind().dialect.name == "postgresql":
-        query = select(func.jsonb_object_keys(Response.properties).label("name")).select_from(
-            Response
-        )
-    else:
-        each = func.json_each(Response.properties).table_valued("key").alias("each")
-        query = select(each.c.key.label("name")).select_from(Response).join(each, true())
-    if needs_contacts:
-        query = join_contacts(query, organisation_id)
-    inner = query.where(*conditions).subquery()
-    return sorted(session.scalars(select(inner.c.name).distinct()))
-
-
-def count_rows(session: Session, organisation_id: int, filters: ResponseFilters) -> int:
-    conditions, needs_contacts = filter_conditions(organisation_id, filters)
-    query = select(func.count()).select_from(Response)
-    if needs_contacts:
-        query = join_contacts(query, organisation_id)
-    return int(session.scalar(query.where(*conditions)) or 0)
-
-
 def pages(
     sessions: sessionmaker[Session], plan: ExportPlan, page_size: int | None = None
 ) -> Iterator[Sequence[Row[Any]]]:
-    """The matching rows in (submitted_at, id) order, a page at a time."""
-    page_size = page_size or PAGE_SIZE
-    conditions, needs_contacts = filter_conditions(plan.organisation_id, plan.filters)
-    base = select(*_SELECTED)
-    if needs_contacts:
-        base = join_contacts(base, plan.organisation_id)
-    after: tuple[datetime, int] | None = None
-    with sessions() as session:
-        while True:
-            query = base.where(*conditions)
-            if after is not None:
-                moment, last_id = after
-                query = query.where(
-                    Response.submitted_at >= moment,
-                    or_(
-                        Response.submitted_at > moment,
-                        and_(Response.submitted_at == moment, Response.id > last_id),
-                    ),
-                )
-            rows = session.execute(
-                query.order_by(Response.submitted_at, Response.id).limit(page_size)
-            ).all()
-            session.rollback()  # end the read transaction between pages
-            if rows:
-                yield rows
-            if len(rows) < page_size:
-                return
-            after = (rows[-1].submitted_at, rows[-1].id)
+    """The matching rows in (submitted_at, id) order, a page at a time: the base columns,
+    then the properties."""
+    return exports.row_pages(
+        sessions,
+        plan.organisation_id,
+        plan.filters,
+        [*BASE_COLUMNS, "properties"],
+        page_size or PAGE_SIZE,
+    )
 
 
 def _score(value: float) -> int | float:
@@ -279,3 +217,24 @@ def parquet_chunks(sessions: sessionmaker[Session], plan: ExportPlan) -> Iterato
     finally:
         writer.close()
     yield sink.take()
+
+
+def plan_export(session: Session, organisation_id: int, filters: ResponseFilters) -> ExportPlan:
+    """What an export of the responses ``filters`` match writes: its rows and columns."""
+    return ExportPlan(organisation_id, filters, property_names(session, organisation_id, filters))
+
+
+def too_many_for_xlsx(session: Session, organisation_id: int, filters: ResponseFilters) -> bool:
+    """Whether more responses match than one Excel sheet holds."""
+    return count_rows(session, organisation_id, filters) > XLSX_MAX_ROWS
+
+
+def chunks(
+    sessions: sessionmaker[Session], plan: ExportPlan, fmt: ExportFormat, *, bom: bool = False
+) -> Iterator[bytes]:
+    """The export in ``fmt`` (csv, xlsx or parquet), chunk by chunk; ``bom``: CSV only."""
+    if fmt == "csv":
+        return csv_chunks(sessions, plan, bom=bom)
+    if fmt == "xlsx":
+        return xlsx_chunks(sessions, plan)
+    return parquet_chunks(sessions, plan)

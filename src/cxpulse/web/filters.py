@@ -1,4 +1,5 @@
-"""Query-string filters shared by listing, metrics and exports.
+"""Query-string filters shared by listing, metrics and exports: the API's parameters read into
+the store's one filter type, ``store.filters.ResponseFilters``.
 
 Fixed filters are ordinary query parameters. Segment filters have open names, so they are
 read from the raw query string: ``property.<name>=value`` matches a response property and
@@ -8,19 +9,16 @@ last value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from cxpulse.store.responses import ResponseFilters
+from cxpulse.report.filters_url import CONTACT_PREFIX, MAX_SEGMENT_FILTERS, PROPERTY_PREFIX
+from cxpulse.store.filters import ResponseFilters
 from cxpulse.web.errors import FieldErrors, field_error
 from cxpulse.web.schemas import MAX_ID, Source, clean_text
-
-PROPERTY_PREFIX = "property."
-CONTACT_PREFIX = "contact."
-MAX_SEGMENT_FILTERS = 20
 
 INSTANT_HELP = (
     "A date (2024-05-01, meaning its start, UTC) or a date and time with a zone "
@@ -62,13 +60,9 @@ def _checked(loc: list[str | int], value: str, max_length: int = 1000) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class SegmentFilters:
-    properties: dict[str, str] = field(default_factory=dict)
-    contact_attributes: dict[str, str] = field(default_factory=dict)
-
-
-def segment_filters(request: Request) -> SegmentFilters:
+def segment_filters(request: Request) -> ResponseFilters:
+    """The segment filters of the query string (``properties`` and ``contact_attributes``
+    set, nothing else)."""
     properties: dict[str, str] = {}
     contact: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
@@ -83,7 +77,7 @@ def segment_filters(request: Request) -> SegmentFilters:
         target[_checked(["query", key], name, 100)] = _checked(["query", key], value)
     if len(properties) + len(contact) > MAX_SEGMENT_FILTERS:
         raise FieldErrors.one(["query"], f"at most {MAX_SEGMENT_FILTERS} segment filters")
-    return SegmentFilters(properties, contact)
+    return ResponseFilters(properties=properties, contact_attributes=contact)
 
 
 Start = Annotated[str | None, Query(description="Earliest submission, inclusive. " + INSTANT_HELP)]
@@ -91,7 +85,7 @@ End = Annotated[str | None, Query(description="Latest submission, exclusive. " +
 Channel = Annotated[str | None, Query(max_length=50, description="Only this channel.")]
 Touchpoint = Annotated[str | None, Query(max_length=100, description="Only this touchpoint.")]
 LanguageFilter = Annotated[str | None, Query(max_length=35, description="Only this language.")]
-Segments = Annotated[SegmentFilters, Depends(segment_filters)]
+Segments = Annotated[ResponseFilters, Depends(segment_filters)]
 
 
 def response_filters(
@@ -125,7 +119,8 @@ def response_filters(
                 errors.append(field_error(["query", name], str(error)))
     if errors:
         raise FieldErrors(errors)
-    return ResponseFilters(
+    return replace(
+        segments,
         contact_id=contact_id,
         start=parse_instant("start", start),
         end=parse_instant("end", end),
@@ -136,8 +131,6 @@ def response_filters(
         min_score=min_score,
         max_score=max_score,
         has_comment=has_comment,
-        properties=segments.properties,
-        contact_attributes=segments.contact_attributes,
     )
 
 

@@ -1,4 +1,8 @@
-"""What one app holds for its whole life: settings, engine, session factories, limiter."""
+"""What one app holds for its whole life: settings, engine, session factories, limiter.
+
+``WebOptions`` is the web layer's view of ``cxpulse.config.Settings`` (cookies, sessions,
+rate limits), built from it once per app.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ from starlette.requests import HTTPConnection
 from cxpulse.collect.links import LinkSigner
 from cxpulse.config import Settings
 from cxpulse.web.key_cache import KeyCache
-from cxpulse.web.options import WebOptions
 from cxpulse.web.tokens import SessionSigner, TokenBucket
 
 if TYPE_CHECKING:
@@ -24,10 +27,32 @@ if TYPE_CHECKING:
     from cxpulse.web.submissions import SubmissionWriter
 
 
+@dataclass(frozen=True)
+class WebOptions:
+    """Cookies, sessions and rate limits, as ``CXPULSE_COOKIE_SECURE`` and friends set them."""
+
+    cookie_secure: bool = True
+    session_max_age_seconds: int = 12 * 3600
+    login_burst: int = 10
+    login_per_minute: float = 10.0
+    public_burst: int = 30
+    public_per_minute: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebOptions:
+        return cls(
+            cookie_secure=settings.cookie_secure,
+            session_max_age_seconds=int(settings.session_hours * 3600),
+            login_burst=settings.login_burst,
+            login_per_minute=settings.login_per_minute,
+            public_burst=settings.public_burst,
+            public_per_minute=settings.public_per_minute,
+        )
+
+
 @dataclass
 class AppState:
     settings: Settings
-    options: WebOptions
     engine: Engine
     owns_engine: bool
     sessions: sessionmaker[Session]
@@ -42,6 +67,8 @@ class AppState:
     """One per pooled connection: the queue for a database session (see ``deps``)."""
     public_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(30, 60.0))
     """Submissions from survey pages and the widget, per client address (429 beyond)."""
+    options: WebOptions = field(init=False)
+    """The settings of the web layer (see ``WebOptions``)."""
     links: LinkSigner = field(init=False)
     """Signs and checks the personal links of invitations (made from the secret key)."""
     api_keys: KeyCache[Principal] = field(default_factory=KeyCache)
@@ -52,7 +79,10 @@ class AppState:
     def __post_init__(self) -> None:
         from cxpulse.web.submissions import SubmissionWriter
 
-        self.links = LinkSigner(self.settings.secret_key)
+        self.options = WebOptions.from_settings(self.settings)
+        self.links = LinkSigner(
+            self.settings.secret_key, previous_secret_keys=self.settings.previous_secret_keys
+        )
         self.submissions = SubmissionWriter(self)
 
 

@@ -1,8 +1,9 @@
 """Signed session cookies and the login rate limiter.
 
-A session cookie is ``<payload>.<signature>``: the payload is URL-safe base64 of a small JSON
-object (user id, CSRF token, password fingerprint, expiry), the signature an HMAC-SHA256 of it
-under a key derived from ``CXPULSE_SECRET_KEY``. Nothing is stored on the server, so:
+A session cookie is a token of ``cxpulse.signing`` (purpose ``session``) carrying the user id,
+the CSRF token, a fingerprint of the password hash and the expiry, signed under
+``CXPULSE_SECRET_KEY`` (or, until they expire, a previous secret key). Nothing is stored on
+the server, so:
 
 - the session ends at its expiry, or at once when the user is deactivated, or when their
   password changes (the fingerprint of the password hash no longer matches);
@@ -11,28 +12,21 @@ under a key derived from ``CXPULSE_SECRET_KEY``. Nothing is stored on the server
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import math
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from cxpulse.signing import Claim, Signer, TokenProblem
 
 SESSION_COOKIE = "cxpulse_session"
 CSRF_COOKIE = "cxpulse_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+_SESSION = "session"
+_PASSWORD = "session-password"  # noqa: S105 (a purpose, not a password)
 
 
 @dataclass(frozen=True)
@@ -44,13 +38,20 @@ class SessionData:
 
 
 class SessionSigner:
-    def __init__(self, secret_key: str, max_age_seconds: int) -> None:
-        self._key = hashlib.sha256(b"cxpulse-session\0" + secret_key.encode("utf-8")).digest()
+    def __init__(
+        self, secret_key: str, max_age_seconds: int, *, previous_secret_keys: Sequence[str] = ()
+    ) -> None:
+        self._signer = Signer(secret_key, previous_secret_keys)
         self.max_age_seconds = max_age_seconds
 
     def fingerprint(self, password_hash: str) -> str:
-        digest = hmac.new(self._key, password_hash.encode("utf-8"), hashlib.sha256).digest()
-        return _b64(digest[:12])
+        """The fingerprint of ``password_hash`` under the current secret key."""
+        return self._signer.fingerprint(_PASSWORD, password_hash)
+
+    def fingerprint_matches(self, password_hash: str, fingerprint: str) -> bool:
+        """Whether ``fingerprint`` is that of ``password_hash`` under any of the secret keys
+        (a session made before a key rotation stays valid)."""
+        return self._signer.fingerprint_matches(_PASSWORD, password_hash, fingerprint)
 
     def issue(self, user_id: int, password_hash: str, *, now: float | None = None) -> SessionData:
         moment = time.time() if now is None else now
@@ -62,32 +63,20 @@ class SessionSigner:
         )
 
     def dumps(self, data: SessionData) -> str:
-        document = {"u": data.user_id, "c": data.csrf_token, "f": data.fingerprint}
-        document["e"] = data.expires_at
-        payload = _b64(json.dumps(document, separators=(",", ":")).encode("utf-8"))
-        return f"{payload}.{self._sign(payload)}"
+        claims: list[Claim] = [data.user_id, data.csrf_token, data.fingerprint]
+        return self._signer.dumps(_SESSION, claims, expires_at=data.expires_at)
 
     def loads(self, token: str, *, now: float | None = None) -> SessionData | None:
         """The session in ``token``, or None when it is forged, damaged or expired."""
-        payload, dot, signature = token.partition(".")
-        if not dot or not hmac.compare_digest(self._sign(payload), signature):
-            return None
         try:
-            document = json.loads(_unb64(payload))
-            data = SessionData(
-                user_id=int(document["u"]),
-                csrf_token=str(document["c"]),
-                fingerprint=str(document["f"]),
-                expires_at=int(document["e"]),
-            )
-        except (ValueError, KeyError, TypeError):
+            signed = self._signer.loads(_SESSION, token, now=now)
+        except TokenProblem:
             return None
-        if data.expires_at <= (time.time() if now is None else now):
-            return None
-        return data
-
-    def _sign(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+        match signed.claims:
+            case (int() as user_id, str() as csrf_token, str() as fingerprint):
+                return SessionData(user_id, csrf_token, fingerprint, signed.expires_at)
+            case _:
+                return None
 
 
 class TokenBucket:

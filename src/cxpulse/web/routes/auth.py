@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 
-from cxpulse.store import accounts, audit, security
-from cxpulse.store.models import ApiKey, Organisation, User
-from cxpulse.store.types import utc_now
+from cxpulse.store import accounts, audit
 from cxpulse.web.access import Caller, check_csrf
 from cxpulse.web.deps import DbSession
 from cxpulse.web.routes.common import problems
@@ -23,49 +20,18 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _find_user(state: AppState, email: str) -> tuple[int, str, bool] | None:
+def _find_user(state: AppState, email: str) -> accounts.LoginCandidate | None:
     with state.read_sessions() as session:
-        row = session.execute(
-            select(User.id, User.password_hash, User.is_active).where(
-                User.email == email.strip().lower()
-            )
-        ).one_or_none()
-    return None if row is None else (row[0], row[1], row[2])
+        return accounts.find_login(session, email)
 
 
-def _verify(
-    found: tuple[int, str, bool] | None, password: str
-) -> tuple[int, str, str | None] | None:
-    """The user id (and a new hash when the stored one is weaker than today's defaults) when
-    the password is right and the user active, else None.
-
-    Run outside any database session: argon2 takes tens of milliseconds, and on SQLite a
-    writing session would hold the database's write lock all that time.
-    """
-    if found is None:
-        security.burn_password_check(password)
-        return None
-    user_id, stored_hash, is_active = found
-    if not security.verify_password(password, stored_hash) or not is_active:
-        return None
-    rehash = (
-        security.hash_password(password) if security.password_needs_rehash(stored_hash) else None
-    )
-    return user_id, stored_hash, rehash
-
-
-def _record_login(
-    state: AppState, user_id: int, checked_hash: str, new_hash: str | None
-) -> tuple[SessionData, LoginOut]:
+def _record_login(state: AppState, checked: accounts.CheckedLogin) -> tuple[SessionData, LoginOut]:
     with state.sessions() as session:
-        user = session.get(User, user_id)
-        organisation = session.get(Organisation, user.organisation_id) if user else None
-        if user is None or organisation is None or not user.is_active:
+        user = accounts.record_login(session, checked)
+        if user is None:
             # Deactivated between the check and now.
             raise HTTPException(401, "wrong email or password")
-        user.last_login_at = utc_now()
-        if new_hash is not None and user.password_hash == checked_hash:
-            user.password_hash = new_hash
+        organisation = accounts.get_organisation(session, user.organisation_id)
         audit.record(
             session,
             user.organisation_id,
@@ -109,11 +75,13 @@ async def login(body: LoginIn, request: Request, response: Response) -> LoginOut
         )
     async with database_turn(state, writes=False):
         found = await run_in_threadpool(_find_user, state, body.email)
-    checked = await run_in_threadpool(_verify, found, body.password)
+    # Outside any database session: argon2 takes tens of milliseconds, and on SQLite a
+    # writing session would hold the database's write lock all that time.
+    checked = await run_in_threadpool(accounts.check_login, found, body.password)
     if checked is None:
         raise HTTPException(401, "wrong email or password")
     async with database_turn(state, writes=True):
-        data, result = await run_in_threadpool(_record_login, state, *checked)
+        data, result = await run_in_threadpool(_record_login, state, checked)
     max_age = state.options.session_max_age_seconds
     secure = state.options.cookie_secure
     response.set_cookie(
@@ -163,8 +131,16 @@ def logout(request: Request) -> Response:
 )
 def get_me(caller: Caller, session: DbSession) -> Me:
     organisation = accounts.get_organisation(session, caller.organisation_id)
-    user = session.get(User, caller.user_id) if caller.user_id is not None else None
-    key = session.get(ApiKey, caller.api_key_id) if caller.api_key_id is not None else None
+    user = (
+        accounts.get_user(session, caller.organisation_id, caller.user_id)
+        if caller.user_id is not None
+        else None
+    )
+    key = (
+        accounts.get_api_key(session, caller.organisation_id, caller.api_key_id)
+        if caller.api_key_id is not None
+        else None
+    )
     return Me(
         organisation=OrganisationOut.model_validate(organisation),
         user=UserOut.model_validate(user) if user else None,

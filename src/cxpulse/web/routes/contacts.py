@@ -1,11 +1,15 @@
-"""Contacts: the people who answer, with the attributes scores are segmented by."""
+"""Contacts: the people who answer, with the attributes scores are segmented by; one at a
+time or imported from a CSV file."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
+from cxpulse.collect.contacts_csv import import_contacts
 from cxpulse.store import contacts
 from cxpulse.store.models import Contact
 from cxpulse.web import audit
@@ -13,9 +17,35 @@ from cxpulse.web.access import CanReadContacts, CanWriteContacts
 from cxpulse.web.cursors import decode_id_cursor, encode_id_cursor
 from cxpulse.web.deps import DbSession
 from cxpulse.web.routes.common import ContactId, problems
-from cxpulse.web.schemas import ContactCreate, ContactOut, ContactPage, ContactUpdate, Text320
+from cxpulse.web.routes.csv_uploads import (
+    MAX_LISTED_PROBLEMS,
+    parse_contacts,
+    read_csv,
+    row_problems,
+)
+from cxpulse.web.schemas import (
+    ContactCreate,
+    ContactOut,
+    ContactPage,
+    ContactUpdate,
+    FieldProblems,
+    Text320,
+)
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+
+
+class ContactImportProblem(BaseModel):
+    line: int
+    column: str
+    message: str
+
+
+class ContactImportOut(BaseModel):
+    created: int
+    updated: int
+    invalid: int
+    problems: list[ContactImportProblem]
 
 
 def contact_out(contact: Contact) -> ContactOut:
@@ -107,3 +137,55 @@ def delete_contact(contact_id: ContactId, caller: CanWriteContacts, session: DbS
     audit.record(session, caller, "delete", "contact", contact_id)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/import",
+    operation_id="importContacts",
+    summary="Create or update contacts from a CSV file",
+    description=(
+        "Columns `external_id,email,name,locale` and any other column as an attribute. A row "
+        "updates the contact with its external id, else with its email, else creates one. "
+        "All rows or none, unless `skip_invalid=true`."
+    ),
+    response_model=ContactImportOut,
+    responses={
+        **problems(),
+        413: {"model": FieldProblems, "description": "The file is too large."},
+    },
+)
+async def import_contacts_csv(
+    file: Annotated[UploadFile, File(description="A CSV file, UTF-8 or Windows-1252.")],
+    caller: CanWriteContacts,
+    session: DbSession,
+    skip_invalid: Annotated[bool, Query()] = False,
+) -> ContactImportOut:
+    parsed = parse_contacts(await read_csv(file))
+    if parsed.problems and not skip_invalid:
+        raise row_problems(parsed.problems)
+
+    # The request's session already holds its database turn (see ``deps``).
+    def store_them() -> ContactImportOut:
+        result = import_contacts(
+            session, caller.organisation_id, parsed.rows, parsed.problems, skip_invalid=True
+        )
+        audit.record(
+            session,
+            caller,
+            "import",
+            "contact",
+            None,
+            {"created": result.created, "updated": result.updated},
+        )
+        session.commit()
+        return ContactImportOut(
+            created=result.created,
+            updated=result.updated,
+            invalid=result.invalid,
+            problems=[
+                ContactImportProblem(line=p.line, column=p.column, message=p.message)
+                for p in result.problems[:MAX_LISTED_PROBLEMS]
+            ],
+        )
+
+    return await run_in_threadpool(store_them)

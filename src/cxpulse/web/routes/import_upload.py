@@ -16,7 +16,6 @@ for it: keep API imports small, or use PostgreSQL.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tempfile
 from pathlib import Path, PurePath
@@ -37,6 +36,7 @@ from cxpulse.collect.imports import (
 )
 from cxpulse.collect.mapping import MappingError, canonical_field, check_properties, parse_map
 from cxpulse.collect.presets import PRESETS
+from cxpulse.config import Settings
 from cxpulse.engine.files import FORMATS
 from cxpulse.store import surveys
 from cxpulse.web.access import Caller, Principal
@@ -45,10 +45,10 @@ from cxpulse.web.errors import FieldErrors, field_error
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import SurveyId, problems
 from cxpulse.web.schemas import FieldProblem
+from cxpulse.web.state import app_state
 
 router = APIRouter(prefix="/api/v1", tags=["imports"])
 
-DEFAULT_MAX_MB = 50
 IMPORT_PERMISSIONS = (Permission.RESPONSES_SUBMIT, Permission.CONTACTS_WRITE)
 """An import adds responses and may create contacts: analysts and above, and write keys."""
 
@@ -56,14 +56,9 @@ PresetName = Literal["zendesk", "typeform", "surveymonkey", "qualtrics"]
 assert set(PRESETS) == {"zendesk", "typeform", "surveymonkey", "qualtrics"}
 
 
-def max_upload_bytes() -> int:
-    """``CXPULSE_IMPORT_MAX_MB`` (default 50) in bytes; a bad value means the default."""
-    text = os.environ.get("CXPULSE_IMPORT_MAX_MB", "").strip()
-    try:
-        megabytes = float(text) if text else DEFAULT_MAX_MB
-    except ValueError:
-        megabytes = DEFAULT_MAX_MB
-    return max(int(megabytes * 1_000_000), 1)
+def max_upload_bytes(settings: Settings) -> int:
+    """``CXPULSE_IMPORT_MAX_MB`` (default 50) in bytes."""
+    return max(int(settings.import_max_mb * 1_000_000), 1)
 
 
 async def _can_import(caller: Caller) -> Principal:
@@ -202,7 +197,7 @@ def _spool(upload: UploadFile, target: Path, limit: int) -> None:
         "limits: any invalid row refuses the whole file (422, nothing stored, the first 100 "
         "problems listed) unless `skip_invalid`. Rows stored by an earlier import of the "
         "same file are skipped, so a retry is safe. Files up to CXPULSE_IMPORT_MAX_MB "
-        f"(default {DEFAULT_MAX_MB}) MB; see docs/import.md."
+        f"(default {Settings.model_fields['import_max_mb'].default:g}) MB; see docs/import.md."
     ),
     response_model=ImportOut,
     responses={
@@ -236,7 +231,7 @@ def import_responses(
         str | None, Form(max_length=100, description="Workbook sheet name or number.")
     ] = None,
 ) -> ImportOut | JSONResponse:
-    limit = max_upload_bytes()
+    limit = max_upload_bytes(app_state(request).settings)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + 1_000_000:
         raise HTTPException(413, f"the request is over the API's {limit / 1e6:g} MB limit")

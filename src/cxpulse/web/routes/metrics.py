@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from cxpulse.engine.periods import PeriodName
 from cxpulse.metrics.scores import DEFAULT_LEVEL
 from cxpulse.store import metrics_query, surveys
 from cxpulse.store.errors import Invalid
@@ -64,7 +65,7 @@ def get_survey_metrics(
     source: Annotated[Source | None, Query()] = None,
     group_by: GroupBy = None,
     period: Annotated[
-        Literal["day", "week", "month", "quarter", "year"] | None,
+        PeriodName | None,
         Query(description="Also group by this calendar period (UTC); its label comes first."),
     ] = None,
     level: Annotated[

@@ -12,17 +12,14 @@
   (``Accept: application/json``, as survey.js does) it answers ``{"status": "recorded"}``.
 
 Every POST is rate limited per client address, must carry a signed, expiring form token
-(HMAC under the secret key, bound to the survey) and must not come from another site
+(``cxpulse.signing``, bound to the survey) and must not come from another site
 (``Origin`` not ours, or ``Sec-Fetch-Site: cross-site``). Bodies are read up to
 ``MAX_FORM_BYTES``; a longer one is refused before it is read.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
-import hmac
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +38,7 @@ from sqlalchemy.orm import Session
 from cxpulse import i18n
 from cxpulse.collect import answers, questions
 from cxpulse.collect.links import LinkProblem
+from cxpulse.signing import Claim, Signer
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Contact, Invitation, Organisation, Survey
 from cxpulse.store.survey_options import CollectOptions, OptionError, parse_options
@@ -75,57 +73,49 @@ SECURITY_HEADERS = {
 }
 
 
-@functools.cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    # The one environment of pages, emails and reports (its filters, escaping, strictness).
+    from cxpulse import templating
+
+    return templating.environment()
 
 
 # Form tokens
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
 class FormTokens:
-    """``<survey id>.<expiry>.<nonce>.<signature>``: the nonce names the form, so the same
-    form sent twice stores one response."""
+    """Tokens of ``cxpulse.signing`` carrying the survey id and a nonce: the nonce names the
+    form, so the same form sent twice stores one response."""
 
-    def __init__(self, secret_key: str) -> None:
-        self._key = hashlib.sha256(b"cxpulse-page-form\0" + secret_key.encode("utf-8")).digest()
-
-    def _sign(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest()[:16])
+    def __init__(self, secret_key: str, *, previous_secret_keys: Sequence[str] = ()) -> None:
+        self._signer = Signer(secret_key, previous_secret_keys)
 
     def issue(self, survey_id: int, *, now: float | None = None) -> str:
         expires = int((time.time() if now is None else now) + FORM_TOKEN_SECONDS)
-        payload = f"{survey_id}.{expires}.{secrets.token_urlsafe(12)}"
-        return f"{payload}.{self._sign(payload)}"
+        claims: list[Claim] = [survey_id, secrets.token_urlsafe(12)]
+        return self._signer.dumps("page-form", claims, expires_at=expires)
 
     def verify(self, token: str | None, survey_id: int, *, now: float | None = None) -> str:
         """The form's nonce; raises ``ValueError`` for a forged, foreign or expired token."""
-        if not token or len(token) > 200 or not token.isascii():
+        if not token:
             raise ValueError("missing form token")
-        payload, _, signature = token.rpartition(".")
-        if not hmac.compare_digest(self._sign(payload), signature):
-            raise ValueError("forged form token")
-        survey_text, expires_text, nonce = payload.split(".", 2)
-        if survey_text != str(survey_id):
-            raise ValueError("form token of another survey")
-        if int(expires_text) < (time.time() if now is None else now):
-            raise ValueError("expired form token")
-        return nonce
+        # TokenProblem is a ValueError: forged, damaged and expired tokens pass through.
+        signed = self._signer.loads("page-form", token, now=now)
+        match signed.claims:
+            case (int() as signed_survey, str() as nonce) if signed_survey == survey_id:
+                return nonce
+            case _:
+                raise ValueError("form token of another survey")
 
 
 @functools.cache
-def form_tokens(secret_key: str) -> FormTokens:
-    return FormTokens(secret_key)
+def form_tokens(secret_key: str, previous_secret_keys: tuple[str, ...] = ()) -> FormTokens:
+    return FormTokens(secret_key, previous_secret_keys=previous_secret_keys)
+
+
+def _form_tokens(request: Request) -> FormTokens:
+    settings = app_state(request).settings
+    return form_tokens(settings.secret_key, tuple(settings.previous_secret_keys))
 
 
 # Problems shown as friendly pages
@@ -389,7 +379,7 @@ def _page(
         show_ends=presentation == "numbers"
         and not questions.has_word_labels(spec, survey.presentation),
         action=action,
-        form_token=form_tokens(app_state(request).settings.secret_key).issue(survey.id),
+        form_token=_form_tokens(request).issue(survey.id),
         selected=selected,
         one_click=one_click,
         comment_enabled=target.options.comment,
@@ -552,7 +542,7 @@ def _field(form: Mapping[str, list[str]], name: str) -> str | None:
 
 
 def _check_form_token(request: Request, form: Mapping[str, list[str]], survey_id: int) -> str:
-    tokens = form_tokens(app_state(request).settings.secret_key)
+    tokens = _form_tokens(request)
     try:
         return tokens.verify(_field(form, "form_token"), survey_id)
     except ValueError:

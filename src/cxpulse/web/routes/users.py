@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
-from sqlalchemy import func, select
 
 from cxpulse.store import accounts
-from cxpulse.store.models import User
 from cxpulse.web import audit
 from cxpulse.web.access import CanManageUsers, Principal
 from cxpulse.web.deps import DbSession
-from cxpulse.web.errors import FieldErrors
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import UserId, problems
 from cxpulse.web.schemas import UserCreate, UserList, UserOut, UserUpdate
@@ -92,25 +89,7 @@ def update_user(
     }
     if user.role == "owner" or changes.get("role") == "owner":
         _may_touch_owner(caller)
-    stops_owning = (
-        user.role == "owner"
-        and user.is_active
-        and (changes.get("role", "owner") != "owner" or changes.get("is_active", True) is False)
-    )
-    if stops_owning:
-        others = session.scalar(
-            select(func.count()).where(
-                User.organisation_id == organisation_id,
-                User.role == "owner",
-                User.is_active.is_(True),
-                User.id != user.id,
-            )
-        )
-        if not others:
-            field = "role" if "role" in changes else "is_active"
-            raise FieldErrors.one(
-                ["body", field], "the organisation would be left without an owner", "conflict", 409
-            )
+    # The store refuses (409) to leave the organisation without an active owner.
     user = accounts.update_user(session, organisation_id, user_id, **changes)
     audit.record(session, caller, "update", "user", user.id, {"fields": sorted(changes)})
     session.commit()

@@ -1,0 +1,103 @@
+"""Which invitations may go out: at most one per contact every N days (N is the survey's
+``throttle_days``, else the organisation's; 0 turns it off), and none to an address that
+unsubscribed.
+
+``decide_fates`` decides a batch when it is made (``cxpulse.collect.invitation_scheduling``);
+the worker (``cxpulse.act.worker``) checks again with ``throttle_days`` when it sends, because
+an address can unsubscribe, or another invitation go out, in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from cxpulse.store import invitations as store
+from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store.models import Contact, Organisation, Survey
+
+MAX_THROTTLE_DAYS = 3650
+
+
+def throttle_days(organisation: Organisation, survey: Survey) -> int:
+    """Days between two invitations to a contact: the survey's setting, else the
+    organisation's (0: no throttling)."""
+    return survey.throttle_days if survey.throttle_days is not None else organisation.throttle_days
+
+
+def set_organisation_throttle(session: Session, organisation_id: int, days: object) -> int:
+    """Set the organisation's default days between two invitations to a contact (0: no
+    throttling); the previous value. Invitations already made keep their status."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise Invalid(
+            "throttle_days", f"must be a whole number of days from 0 to {MAX_THROTTLE_DAYS}"
+        )
+    if not 0 <= days <= MAX_THROTTLE_DAYS:
+        raise Invalid("throttle_days", f"must be from 0 to {MAX_THROTTLE_DAYS} days (0: off)")
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("organisation", organisation_id)
+    previous = organisation.throttle_days
+    organisation.throttle_days = days
+    session.flush()
+    return previous
+
+
+@dataclass(frozen=True)
+class Fate:
+    """What becomes of one invitation: ``scheduled``, ``throttled`` or ``unsubscribed``."""
+
+    status: str = "scheduled"
+    reason: str | None = None
+
+
+def decide_fates(
+    session: Session,
+    organisation: Organisation,
+    survey: Survey,
+    candidates: Sequence[tuple[Contact, datetime]],
+) -> list[Fate]:
+    """The fate of each ``(contact, send time)``, in order (an earlier one in the batch counts).
+
+    Throttled when any other invitation of the contact, sent or scheduled, by any survey,
+    lies less than N days before or after this one's send time. Every contact has an email
+    address (checked by the caller).
+    """
+    days = throttle_days(organisation, survey)
+    emails = [contact.email for contact, _ in candidates if contact.email]
+    unsubscribed = store.unsubscribed_among(session, organisation.id, emails)
+    window = timedelta(days=days)
+    contacted: dict[int, list[datetime]] = {}
+    if days > 0:
+        contacted = store.contacted_times(
+            session,
+            {contact.id for contact, _ in candidates},
+            min(send_at for _, send_at in candidates) - window,
+            max(send_at for _, send_at in candidates) + window,
+        )
+    fates: list[Fate] = []
+    for contact, send_at in candidates:
+        assert contact.email is not None
+        if store.normalise_email(contact.email) in unsubscribed:
+            fates.append(Fate("unsubscribed", "the address unsubscribed"))
+            continue
+        if days <= 0:
+            fates.append(Fate())
+            continue
+        times = contacted.setdefault(contact.id, [])
+        near = [t for t in times if abs(send_at - t) < window]
+        if near:
+            closest = min(near, key=lambda t: abs(send_at - t))
+            when = (
+                f"contacted on {closest.date().isoformat()}"
+                if closest <= send_at
+                else f"another invitation is due on {closest.date().isoformat()}"
+            )
+            fates.append(Fate("throttled", f"{when}; at most one invitation per {days} days"))
+            continue
+        times.append(send_at)
+        fates.append(Fate())
+    return fates

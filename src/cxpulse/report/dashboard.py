@@ -1,0 +1,272 @@
+"""The data of a dashboard view: every number one survey page shows, for one set of filters,
+and the responses behind them.
+
+``load_view`` asks the store (``metrics_query.histograms_of``) for GROUP BYs it answers from
+the daily rollups when the filters allow it (whole days, channel, touchpoint): the view's
+period grouped by trend bucket and breakdown segment (one query when one source can answer
+both), and the period before it as one histogram; plus the day of the latest response and
+the property names of the latest 1,000 responses, both read through an index. Everything
+else (headlines, changes, trend, distribution, impacts) is computed from those histograms in
+Python, so the page costs the same with 1 or 5 million responses. Filters on response
+properties or contact attributes, and breakdowns by them, read the responses table.
+
+The parts have modules of their own: ``headlines``, ``trend``, ``comment_rate`` (counted,
+or estimated from a sample above a size), ``invitation_rates``, ``benchmarks`` and
+``impact``; ``metric_tables`` flattens a view into exported rows. ``drill_down`` lists the
+responses behind a number (``store.drilldown``); ``response_filters`` says which responses
+an export of a view holds.
+
+``latest_day`` (``store.rollups``), ``DrillPage`` (``store.drilldown``), ``metric_rows``
+and ``metric_table`` (``metric_tables``) are imported here for the dashboard's routes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from cxpulse.act import goal_progress
+from cxpulse.collect import rates as rate_store
+from cxpulse.metrics import Histogram, Metric, MetricResult, merge
+from cxpulse.metrics.scores import DEFAULT_MIN_N
+from cxpulse.report.benchmarks import Benchmark, pick_benchmark
+from cxpulse.report.comment_rate import CommentRate, comment_rate
+from cxpulse.report.filters_url import (
+    MAX_DAYS_FOR_DAY_GRAIN,
+    MAX_YEARS,
+    DrillFilters,
+    Grain,
+    ViewFilters,
+    Window,
+    add_months,
+)
+from cxpulse.report.headlines import (
+    METRIC_LABELS,
+    UNITS,
+    DistributionRow,
+    Headline,
+    distribution,
+    headline_specs,
+    headlines,
+)
+from cxpulse.report.impact import SegmentImpact, segment_impacts
+from cxpulse.report.invitation_rates import InvitationRates, invitation_rates
+from cxpulse.report.metric_tables import metric_rows, metric_table
+from cxpulse.report.trend import Bucket, nps_bands, trend
+from cxpulse.store import goals as goal_rows
+from cxpulse.store import metrics_query
+from cxpulse.store.drilldown import DRILL_PAGE_SIZE, DrillPage, drill_page
+from cxpulse.store.errors import Invalid
+from cxpulse.store.filters import ResponseFilters
+from cxpulse.store.models import Organisation, Survey
+from cxpulse.store.response_reads import recent_property_names
+from cxpulse.store.rollups import latest_day
+
+__all__ = [
+    "DashboardView",
+    "DrillPage",
+    "drill_down",
+    "latest_day",
+    "load_headline",
+    "load_view",
+    "metric_rows",
+    "metric_table",
+    "response_filters",
+]
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    survey_id: int
+    survey_name: str
+    metric: Metric
+    filters: ViewFilters
+    window: Window
+    previous_window: Window
+    grain: Grain
+    headlines: list[Headline]
+    trend: list[Bucket]
+    distribution: list[DistributionRow]
+    bands: dict[str, list[int]]
+    """For NPS: per trend label [promoters, passives, detractors]."""
+    comment_rate: CommentRate
+    invitation_rates: InvitationRates
+    breakdown_dimension: str
+    overall: MetricResult
+    segments: list[SegmentImpact[str | None]]
+    benchmark: Benchmark | None
+    property_names: list[str]
+    min_n: int
+    goals: list[goal_progress.GoalReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def goal_line(self) -> goal_progress.GoalReport | None:
+        """The goal drawn on the trend: the first one of the whole survey on the trend's own
+        metric, if any (a DSAT goal cannot be drawn on a CSAT trend)."""
+        return next(
+            (g for g in self.goals if not g.goal.segment and g.metric == self.metric.value), None
+        )
+
+    @property
+    def label(self) -> str:
+        return METRIC_LABELS[self.metric]
+
+    @property
+    def unit(self) -> str:
+        return UNITS[self.metric]
+
+
+def _current_histograms(
+    session: Session,
+    organisation_id: int,
+    where: ResponseFilters,
+    grain: Grain,
+    by: str,
+) -> tuple[dict[str, Histogram], dict[str | None, Histogram]]:
+    """Histograms of the view's period (``where``) per trend bucket and per breakdown
+    segment.
+
+    When one source can answer both (the rollups for a channel or touchpoint breakdown, or
+    the responses table when a filter needs it anyway), one query grouped by bucket and
+    segment gives both: the period is scanned once.
+    """
+    combined = by in metrics_query.ROLLUP_DIMENSIONS or not metrics_query.rollups_can_answer(where)
+    if combined:
+        grouped = metrics_query.histograms_of(
+            session, organisation_id, where, group_by=[by], period=grain
+        )
+        per_label: dict[str, list[Histogram]] = {}
+        per_segment: dict[str | None, list[Histogram]] = {}
+        for (label, segment), histogram in grouped.items():
+            assert label is not None
+            per_label.setdefault(label, []).append(histogram)
+            per_segment.setdefault(segment, []).append(histogram)
+        return (
+            {label: merge(parts) for label, parts in per_label.items()},
+            {segment: merge(parts) for segment, parts in per_segment.items()},
+        )
+    by_period = metrics_query.histograms_of(session, organisation_id, where, period=grain)
+    by_segment = metrics_query.histograms_of(session, organisation_id, where, group_by=[by])
+    return (
+        {key[0]: histogram for key, histogram in by_period.items() if key[0] is not None},
+        {key[0]: histogram for key, histogram in by_segment.items()},
+    )
+
+
+def load_view(
+    session: Session,
+    organisation: Organisation,
+    survey: Survey,
+    filters: ViewFilters,
+    *,
+    today: date | None = None,
+    min_n: int = DEFAULT_MIN_N,
+) -> DashboardView:
+    """Every number of one survey page; Invalid when the period is longer than a view may be
+    (a start date long before the latest answer)."""
+    organisation_id, survey_id = organisation.id, survey.id
+    today = today or datetime.now(UTC).date()
+    window = filters.window(latest_day(session, organisation_id, survey_id), today)
+    if window.end > add_months(window.start, 12 * MAX_YEARS) + timedelta(days=1):
+        raise Invalid("from", f"a view covers at most {MAX_YEARS} years")
+    previous = window.previous()
+    notes: list[str] = []
+    grain = filters.grain
+    if grain == "day" and window.days > MAX_DAYS_FOR_DAY_GRAIN:
+        grain = "week"
+        notes.append(
+            f"The trend is shown by week: by day it is limited to {MAX_DAYS_FOR_DAY_GRAIN} days."
+        )
+    by_label, segments = _current_histograms(
+        session, organisation_id, filters.responses(survey_id, window), grain, filters.by
+    )
+    current = merge(by_label.values())
+    before = metrics_query.histograms_of(
+        session, organisation_id, filters.responses(survey_id, previous)
+    )[()]
+    spec = survey.metric_spec(min_n=min_n)
+    trend_points = trend(by_label, window, grain, spec)
+    overall, impacts = segment_impacts(segments, spec)
+    return DashboardView(
+        survey_id=survey_id,
+        survey_name=survey.name,
+        metric=spec.metric,
+        filters=filters,
+        window=window,
+        previous_window=previous,
+        grain=grain,
+        headlines=headlines(headline_specs(survey, min_n), current, before),
+        trend=trend_points,
+        distribution=distribution(current, spec),
+        bands=nps_bands(trend_points) if spec.metric is Metric.NPS else {},
+        comment_rate=comment_rate(session, organisation_id, survey_id, filters, window, current.n),
+        invitation_rates=invitation_rates(
+            rate_store.response_rates(
+                session,
+                organisation_id,
+                survey_id,
+                period=grain,
+                start=window.start,
+                end=window.end,
+            ),
+            trend_points,
+            filters.channel,
+        ),
+        breakdown_dimension=filters.by,
+        overall=overall,
+        segments=impacts,
+        benchmark=pick_benchmark(organisation.industry),
+        property_names=recent_property_names(session, organisation_id, survey_id),
+        min_n=min_n,
+        goals=[
+            goal_progress.goal_report(session, organisation_id, goal, today=today)
+            for goal in goal_rows.list_goals(session, organisation_id, survey_id)
+        ],
+        notes=notes,
+    )
+
+
+def load_headline(
+    session: Session, organisation: Organisation, survey: Survey, *, today: date | None = None
+) -> tuple[Window, list[Headline]]:
+    """The headline numbers of a survey's default view, for the list of surveys."""
+    today = today or datetime.now(UTC).date()
+    window = ViewFilters().window(latest_day(session, organisation.id, survey.id), today)
+    previous = window.previous()
+    hist = {
+        name: metrics_query.histograms(
+            session, organisation.id, survey.id, start=part.start, end=part.end
+        )[()]
+        for name, part in (("current", window), ("previous", previous))
+    }
+    specs = headline_specs(survey, DEFAULT_MIN_N)
+    return window, headlines(specs, hist["current"], hist["previous"])
+
+
+def response_filters(
+    survey_id: int, filters: ViewFilters, window: Window, drill: DrillFilters
+) -> ResponseFilters:
+    """The responses an export of a view (and of a drill-down of it) holds: those behind
+    it, except that the comment search is not applied to exports (the page says so)."""
+    return dataclasses.replace(filters.responses(survey_id, window, drill), search=None)
+
+
+def drill_down(
+    session: Session,
+    organisation_id: int,
+    survey_id: int,
+    filters: ViewFilters,
+    window: Window,
+    drill: DrillFilters,
+    *,
+    limit: int = DRILL_PAGE_SIZE,
+) -> DrillPage:
+    """The responses behind a number, newest first, ``limit`` at a time (keyset pagination
+    on (submitted_at, id): page 100 costs what page 1 does). Raises Invalid for a page token
+    this server did not give out."""
+    where = filters.responses(survey_id, window, drill)
+    return drill_page(session, organisation_id, where, after=drill.after, limit=limit)

@@ -1,0 +1,145 @@
+"""Report schedules: who receives a survey's monthly report by email, and
+``enqueue_due_reports``, which queues one outbox item per schedule and month for the worker
+(``report.jobs`` registers how to send them)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cxpulse.report.months import month_label, shift_month
+from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store.models import OutboxItem, ReportSchedule
+from cxpulse.store.surveys import get_survey
+
+MAX_RECIPIENTS = 50
+EMAIL_PATTERN = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+REPORT_KIND = "report"
+
+
+def check_recipients(emails: Sequence[str]) -> list[str]:
+    cleaned: list[str] = []
+    for index, email in enumerate(emails):
+        address = email.strip()
+        if len(address) > 320 or not EMAIL_PATTERN.match(address):
+            raise Invalid("emails", f"item {index}: {email!r} is not an e-mail address")
+        if address.lower() not in {e.lower() for e in cleaned}:
+            cleaned.append(address)
+    if not cleaned:
+        raise Invalid("emails", "give at least one recipient")
+    if len(cleaned) > MAX_RECIPIENTS:
+        raise Invalid("emails", f"at most {MAX_RECIPIENTS} recipients")
+    return cleaned
+
+
+def get_schedule(session: Session, organisation_id: int, survey_id: int) -> ReportSchedule:
+    get_survey(session, organisation_id, survey_id)
+    schedule = session.scalar(
+        select(ReportSchedule)
+        .where(
+            ReportSchedule.organisation_id == organisation_id,
+            ReportSchedule.survey_id == survey_id,
+        )
+        .order_by(ReportSchedule.id)
+        .limit(1)
+    )
+    if schedule is None:
+        raise NotFound("report schedule", survey_id)
+    return schedule
+
+
+def put_schedule(
+    session: Session,
+    organisation_id: int,
+    survey_id: int,
+    *,
+    emails: Sequence[str],
+    language: str = "en",
+    active: bool = True,
+    now: datetime | None = None,
+) -> ReportSchedule:
+    """Set who receives the survey's monthly report (one schedule per survey).
+
+    A new schedule starts with the next month's first: the month that just ended counts as
+    sent, so that creating a schedule mid-month does not mail last month's report at once.
+    """
+    from cxpulse.i18n import LANGUAGES
+
+    recipients = check_recipients(emails)
+    if language not in LANGUAGES:
+        raise Invalid("language", f"must be one of {', '.join(LANGUAGES)}")
+    try:
+        schedule = get_schedule(session, organisation_id, survey_id)
+    except NotFound as missing:
+        if missing.entity != "report schedule":
+            raise
+        this_month = (now or datetime.now(UTC)).date().replace(day=1)
+        schedule = ReportSchedule(
+            organisation_id=organisation_id,
+            survey_id=survey_id,
+            last_month_sent=month_label(shift_month(this_month, -1)),
+        )
+        session.add(schedule)
+    schedule.recipients = {"emails": recipients}
+    schedule.language = language
+    schedule.active = active
+    session.flush()
+    return schedule
+
+
+def delete_schedule(session: Session, organisation_id: int, survey_id: int) -> None:
+    session.delete(get_schedule(session, organisation_id, survey_id))
+    session.flush()
+
+
+def enqueue_due_reports(session: Session, now: datetime) -> list[OutboxItem]:
+    """On or after the first of a month, queue last month's report of every active schedule
+    once: one outbox item (kind "report", dedupe key ``report:<schedule id>:<YYYY-MM>``) per
+    schedule and month. Safe to run often and from several workers at once. The caller
+    commits."""
+    month = month_label(shift_month(now.astimezone(UTC).date().replace(day=1), -1))
+    due = session.scalars(
+        select(ReportSchedule)
+        .where(ReportSchedule.active.is_(True))
+        .where(
+            (ReportSchedule.last_month_sent.is_(None)) | (ReportSchedule.last_month_sent < month)
+        )
+        .order_by(ReportSchedule.id)
+    ).all()
+    queued = []
+    for schedule in due:
+        item = OutboxItem(
+            organisation_id=schedule.organisation_id,
+            kind=REPORT_KIND,
+            dedupe_key=f"report:{schedule.id}:{month}",
+            payload={
+                "schedule_id": schedule.id,
+                "survey_id": schedule.survey_id,
+                "month": month,
+                "recipients": list((schedule.recipients or {}).get("emails", [])),
+                "language": schedule.language,
+            },
+        )
+        try:
+            with session.begin_nested():
+                session.add(item)
+        except IntegrityError:
+            pass  # another worker queued it first
+        else:
+            queued.append(item)
+        schedule.last_month_sent = month
+    session.flush()
+    return queued
+
+
+def has_active_schedules(session: Session) -> bool:
+    """A cheap read, so that a worker takes no write lock when no report is scheduled."""
+    wanted = session.scalar(
+        select(ReportSchedule.id).where(ReportSchedule.active.is_(True)).limit(1)
+    )
+    return wanted is not None

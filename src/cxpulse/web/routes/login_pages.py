@@ -1,0 +1,104 @@
+"""Signing in and out of the web UI with plain HTML forms, and the service's front door.
+
+The login form runs the JSON login of ``routes/auth.py`` itself (same rate limit, password
+check, audit entry and cookies) and turns its answer into a page or a redirect.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from cxpulse.web.access import csrf_matches
+from cxpulse.web.routes import auth
+from cxpulse.web.routes.dashboard import PageProblem, problem_page, render
+from cxpulse.web.same_origin import same_origin
+from cxpulse.web.schemas import LoginIn
+from cxpulse.web.state import app_state
+from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only our own pages: an absolute or protocol-relative URL would be an open redirect."""
+    if target and target.startswith("/app") and not target.startswith("//"):
+        return target
+    return "/app"
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """The service's front door: the dashboard (which asks for a login first)."""
+    return RedirectResponse("/app", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return render(request, "app/login.html", {"next": _safe_next(next), "email": ""})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> Response:
+    """The HTML form's login: it runs the JSON login itself (same rate limit, password check,
+    audit entry and cookies) and turns its answer into a page or a redirect."""
+    if not same_origin(request):
+        # Login CSRF: another site must not sign a visitor in to an account of its choosing.
+        return render(
+            request,
+            "app/login.html",
+            {"next": "/app", "email": "", "error": "Please log in from this site's login page."},
+            403,
+        )
+    form = await request.form()
+    email = str(form.get("email") or "").strip()
+    password = str(form.get("password") or "")
+    target = _safe_next(str(form.get("next") or ""))
+    context = {"next": target, "email": email}
+    try:
+        body = LoginIn(email=email, password=password)
+    except ValidationError:
+        body = None
+    if body is None or not email or not password:
+        return render(
+            request,
+            "app/login.html",
+            {**context, "error": "Enter your email address and your password."},
+            422,
+        )
+    cookies = Response()
+    try:
+        await auth.login(body, request, cookies)
+    except HTTPException as error:
+        if error.status_code != 429:
+            message = "Wrong email or password."
+        else:
+            message = "Too many login attempts from this address; try again later."
+        page = render(request, "app/login.html", {**context, "error": message}, error.status_code)
+        if error.headers and "Retry-After" in error.headers:
+            page.headers["Retry-After"] = error.headers["Retry-After"]
+        return page
+    answer = RedirectResponse(target, status_code=303)
+    for cookie in cookies.headers.getlist("set-cookie"):
+        answer.headers.append("set-cookie", cookie)
+    return answer
+
+
+@router.post("/logout")
+async def logout_form(request: Request) -> Response:
+    """Ends the session; the form carries the CSRF token, as a header would."""
+    state = app_state(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    data = state.signer.loads(token) if token else None
+    if data is not None:
+        form = await request.form()
+        if not csrf_matches(request, data, str(form.get("csrf_token") or "")):
+            return problem_page(
+                request,
+                PageProblem(403, "Not logged out", "The form was stale; reload and try again."),
+            )
+    answer = RedirectResponse("/login", status_code=303)
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        answer.delete_cookie(name, path="/", secure=state.options.cookie_secure, samesite="lax")
+    return answer

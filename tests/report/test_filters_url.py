@@ -1,0 +1,239 @@
+"""A dashboard view and a drill-down read from a URL query string and written back to one
+(``report/filters_url.py``)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from urllib.parse import parse_qsl
+
+import pytest
+
+from cxpulse.report import filters_url as urls
+from cxpulse.store.filters import ResponseFilters
+
+TODAY = date(2025, 9, 1)
+
+
+def test_url_round_trip_and_errors() -> None:
+    parsed = urls.parse(
+        [
+            ("from", "2025-01-01"),
+            ("to", "2025-03-31"),
+            ("grain", "week"),
+            ("channel", "email"),
+            ("property.team", "b"),
+            ("segment", "contact:plan"),
+            ("segment_value", "pro"),
+            ("by", "property:agent"),
+            ("min_score", "4"),
+            ("has_comment", "true"),
+            ("q", "slow"),
+        ]
+    )
+    assert parsed.errors == {}
+    view = parsed.view
+    assert view.window(None, TODAY) == urls.Window(date(2025, 1, 1), date(2025, 4, 1))
+    again = urls.parse(urls.parse([(k, v) for k, v in view.query_pairs()]).view.query_pairs())
+    assert again.view == view
+    assert view.contact_attributes == {"plan": "pro"}
+    assert parsed.drill == urls.DrillFilters(min_score=4, has_comment=True, search="slow")
+    bad = urls.parse(
+        [
+            ("from", "yesterday"),
+            ("months", "0"),
+            ("grain", "hour"),
+            ("by", "colour"),
+            ("min_score", "nan"),
+            ("has_comment", "maybe"),
+            ("channel", "x\x00"),
+        ]
+    )
+    assert set(bad.errors) == {
+        "from",
+        "months",
+        "grain",
+        "by",
+        "min_score",
+        "has_comment",
+        "channel",
+    }
+    assert bad.view == urls.ViewFilters()
+
+
+def test_nul_characters_are_refused_everywhere() -> None:
+    parsed = urls.parse(
+        [("by", "property:a\x00"), ("property.x\x00", "1"), ("q", "a\x00"), ("touchpoint", "\x00")]
+    )
+    assert set(parsed.errors) == {"by", "property.x\x00", "q", "touchpoint"}
+
+
+def test_periods_are_bounded() -> None:
+    assert set(urls.parse([("to", "9999-12-31"), ("from", "0001-01-01")]).errors) == {"to", "from"}
+    long = urls.parse([("from", "2000-01-01"), ("to", "2020-01-01")])
+    assert long.errors == {"from": "a view covers at most 10 years"}
+    assert urls.parse([("from", "2010-01-01"), ("to", "2019-12-31")]).errors == {}
+
+
+def test_add_months_clamps_to_the_end_of_the_month() -> None:
+    assert urls.add_months(date(2025, 3, 31), -1) == date(2025, 2, 28)
+    assert urls.add_months(date(2024, 1, 15), 12) == date(2025, 1, 15)
+    assert math.isclose(urls.Window(date(2025, 1, 1), date(2025, 2, 1)).days, 31)
+
+
+def test_every_parameter_is_read() -> None:
+    parsed = urls.parse(
+        [
+            ("months", "3"),
+            ("grain", "day"),
+            ("channel", " email "),
+            ("touchpoint", "checkout"),
+            ("language", "fr"),
+            ("source", "import"),
+            ("property.team", "b"),
+            ("contact.plan", "pro"),
+            ("by", "contact:plan"),
+            ("min_score", "2.5"),
+            ("max_score", "4"),
+            ("has_comment", "no"),
+            ("q", "late delivery"),
+            ("after", "token"),
+            ("unknown", "ignored"),
+        ]
+    )
+    assert parsed.errors == {}
+    assert parsed.view == urls.ViewFilters(
+        months=3,
+        grain="day",
+        where=ResponseFilters(
+            channel="email",
+            touchpoint="checkout",
+            language="fr",
+            source="import",
+            properties={"team": "b"},
+            contact_attributes={"plan": "pro"},
+        ),
+        by="contact:plan",
+    )
+    assert parsed.drill == urls.DrillFilters(
+        min_score=2.5, max_score=4, has_comment=False, search="late delivery", after="token"
+    )
+    # The segment filters read by name, as the templates do.
+    view = parsed.view
+    assert (view.channel, view.touchpoint, view.language, view.source) == (
+        "email",
+        "checkout",
+        "fr",
+        "import",
+    )
+    assert (view.properties, view.contact_attributes) == ({"team": "b"}, {"plan": "pro"})
+
+
+def test_defaults_blanks_and_repeats() -> None:
+    parsed = urls.parse([("channel", "   "), ("grain", ""), ("by", ""), ("q", "")])
+    assert parsed.errors == {}
+    assert parsed.view == urls.ViewFilters()
+    assert parsed.drill == urls.DrillFilters()
+    # Repeated names: the last wins; a blank segment value removes the filter.
+    again = urls.parse(
+        [("channel", "a"), ("channel", "b"), ("property.team", "x"), ("property.team", " ")]
+    )
+    assert again.view.channel == "b"
+    assert again.view.properties == {}
+
+
+def test_bad_values_name_their_field() -> None:
+    cases = {
+        "to": [("from", "2025-02-01"), ("to", "2025-01-01")],
+        "months": [("months", "121")],
+        "source": [("source", "fax")],
+        "max_score": [("min_score", "4"), ("max_score", "2")],
+        "min_score": [("min_score", "inf")],
+        "channel": [("channel", "x" * 201)],
+        "property.": [("property.", "x")],
+        "segment": [("segment", "colour"), ("segment_value", "red")],
+        "property": [(f"property.p{n}", "v") for n in range(21)],
+    }
+    for field, params in cases.items():
+        errors = urls.parse(params).errors
+        assert set(errors) == {field}, (field, errors)
+
+
+def test_the_form_adds_a_segment_filter() -> None:
+    parsed = urls.parse([("segment", "property:agent"), ("segment_value", "Ann")])
+    assert parsed.view.properties == {"agent": "Ann"}
+    # Without a value the choice of segment alone adds nothing.
+    assert urls.parse([("segment", "property:agent")]).view == urls.ViewFilters()
+
+
+def test_query_strings_leave_out_defaults_and_round_trip() -> None:
+    assert urls.ViewFilters().query() == ""
+    view = urls.ViewFilters(
+        start=date(2025, 1, 1),
+        to=date(2025, 3, 31),
+        grain="week",
+        where=ResponseFilters(channel="chat", properties={"b": "2", "a": "1 & 2"}),
+        by="property:a",
+    )
+    assert view.query(page=2, skip=None) == (
+        "from=2025-01-01&to=2025-03-31&grain=week&channel=chat&property.a=1+%26+2"
+        "&property.b=2&by=property%3Aa&page=2"
+    )
+    drill = urls.DrillFilters(min_score=4.0, max_score=4.5, has_comment=True, search="slow")
+    parsed = urls.parse(parse_qsl(view.drill_query(drill)))
+    assert parsed.errors == {}
+    assert parsed.view == view
+    assert parsed.drill == drill
+
+
+def test_windows_of_a_view() -> None:
+    latest = date(2025, 6, 20)
+    assert urls.ViewFilters().window(latest, TODAY) == urls.Window(
+        date(2024, 6, 21), date(2025, 6, 21)
+    )
+    assert urls.ViewFilters().window(None, TODAY).last_day == TODAY
+    assert urls.ViewFilters(months=1).window(latest, TODAY).start == date(2025, 5, 21)
+    only_start = urls.ViewFilters(start=date(2025, 6, 1))
+    assert only_start.window(latest, TODAY) == urls.Window(date(2025, 6, 1), date(2025, 6, 21))
+    only_end = urls.ViewFilters(to=date(2025, 3, 31), months=3)
+    assert only_end.window(latest, TODAY) == urls.Window(date(2025, 1, 1), date(2025, 4, 1))
+    window = urls.Window(date(2025, 3, 1), date(2025, 3, 11))
+    assert window.previous() == urls.Window(date(2025, 2, 19), date(2025, 3, 1))
+    assert window.label == "2025-03-01 to 2025-03-10"
+
+
+def test_responses_behind_a_view_and_a_drill_down() -> None:
+    view = urls.ViewFilters(where=ResponseFilters(channel="chat", contact_attributes={"p": "x"}))
+    window = urls.Window(date(2025, 3, 1), date(2025, 4, 1))
+    drill = urls.DrillFilters(min_score=4, has_comment=True, search="slow", after="t")
+    assert view.responses(7, window, drill) == ResponseFilters(
+        survey_id=7,
+        start=date(2025, 3, 1),
+        end=date(2025, 4, 1),
+        channel="chat",
+        min_score=4,
+        has_comment=True,
+        search="slow",
+        contact_attributes={"p": "x"},
+    )
+    assert view.responses(7, window).min_score is None
+
+
+def test_narrowed_and_between() -> None:
+    view = urls.ViewFilters(months=6, where=ResponseFilters(properties={"team": "a"}))
+    assert view.narrowed("touchpoint", "shop").touchpoint == "shop"
+    assert view.narrowed("property:agent", "Ann").properties == {"team": "a", "agent": "Ann"}
+    assert view.narrowed("contact:plan", "pro").contact_attributes == {"plan": "pro"}
+    with pytest.raises(ValueError, match="no filter narrows"):
+        view.narrowed("colour", "red")
+    point = view.between(date(2025, 3, 1), date(2025, 3, 31))
+    assert (point.start, point.to, point.months) == (date(2025, 3, 1), date(2025, 3, 31), None)
+    assert point.where == view.where
+
+
+def test_breakdown_dimensions() -> None:
+    assert urls.check_dimension("channel") is None
+    assert urls.check_dimension("property:agent") is None
+    assert urls.check_dimension("contact:plan") is None
+    assert urls.check_dimension("property:") is not None
+    assert urls.check_dimension("colour") is not None

@@ -1,0 +1,125 @@
+"""Contacts through API v1: one at a time, and imported from CSV files."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from ..helpers import World, bearer
+
+URL = "/api/v1/contacts"
+
+
+def test_contact_lifecycle_and_pages(client: TestClient, world: World) -> None:
+    org = world.a
+    headers = bearer(org.write_key)
+    created = client.post(
+        URL,
+        json={
+            "external_id": "crm-42",
+            "email": "maria@example.mk",
+            "name": "Марија",
+            "locale": "mk",
+            "attributes": {"plan": "pro", "vip": True, "seats": 12},
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    contact = created.json()
+    assert contact["attributes"] == {"plan": "pro", "vip": "true", "seats": "12"}
+    duplicate = client.post(URL, json={"external_id": "crm-42"}, headers=headers)
+    assert duplicate.status_code == 409
+    assert duplicate.json()["detail"][0]["loc"] == ["body", "external_id"]
+
+    changed = client.patch(
+        f"{URL}/{contact['id']}", json={"attributes": {"plan": "free"}}, headers=headers
+    )
+    assert changed.status_code == 200
+    assert changed.json()["attributes"] == {"plan": "free"}
+    assert changed.json()["name"] == "Марија"
+
+    for n in range(4):
+        client.post(URL, json={"name": f"Person {n}"}, headers=headers)
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get(URL, params=params, headers=bearer(org.read_key)).json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 6
+    assert seen == sorted(seen)
+    by_email = client.get(URL, params={"email": "maria@example.mk"}, headers=headers).json()
+    assert [c["id"] for c in by_email["items"]] == [contact["id"]]
+    assert client.get(URL, params={"cursor": "x"}, headers=headers).status_code == 422
+
+    assert client.delete(f"{URL}/{contact['id']}", headers=headers).status_code == 204
+    assert client.get(f"{URL}/{contact['id']}", headers=headers).status_code == 404
+
+
+def test_deleting_a_contact_keeps_their_responses(client: TestClient, world: World) -> None:
+    org = world.a
+    headers = bearer(org.write_key)
+    listed = client.get(
+        f"/api/v1/surveys/{org.survey_id}/responses",
+        params={"contact_id": org.contact_id},
+        headers=headers,
+    ).json()["items"]
+    assert listed
+    assert client.delete(f"{URL}/{org.contact_id}", headers=headers).status_code == 204
+    for item in listed:
+        again = client.get(f"/api/v1/responses/{item['id']}", headers=headers)
+        assert again.status_code == 200
+        assert again.json()["contact_id"] is None
+
+
+def test_an_address_with_a_line_break_is_a_field_error(client: TestClient, world: World) -> None:
+    headers = bearer(world.a.write_key)
+    for body in ({"email": "a@b.se\nBcc:x@y.se"}, {"email": "victim@x.se\r\n\r\nText"}):
+        refused = client.post(URL, json=body, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["loc"] == ["body", "email"]
+    created = client.post(URL, json={"email": "a@b.se"}, headers=headers)
+    assert created.status_code == 201
+    changed = client.patch(
+        f"{URL}/{created.json()['id']}", json={"email": "a@b.se\nBcc:x@y.se"}, headers=headers
+    )
+    assert changed.status_code == 422
+    assert changed.json()["detail"][0]["loc"] == ["body", "email"]
+
+
+def test_contacts_from_csv(client: TestClient, world: World) -> None:
+    key = bearer(world.a.write_key)
+    good = "external_id,email,name,locale,plan\nc-1,,Renamed,sv,gold\n,z@example.com,Zed,,basic\n"
+    answer = client.post(
+        "/api/v1/contacts/import", files={"file": ("contacts.csv", good, "text/csv")}, headers=key
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"created": 1, "updated": 1, "invalid": 0, "problems": []}
+    contact = client.get(f"/api/v1/contacts/{world.a.contact_id}", headers=key).json()
+    assert contact["name"] == "Renamed"
+    assert contact["attributes"] == {"plan": "gold"}
+    bad = "external_id,email\nc-9,not-an-address\n,\n,x@example.com,extra\n"
+    refused = client.post(
+        "/api/v1/contacts/import", files={"file": ("c.csv", bad, "text/csv")}, headers=key
+    )
+    assert refused.status_code == 422
+    locs = [p["loc"] for p in refused.json()["detail"]]
+    assert locs == [["body", "file", "line", 2, "email"], ["body", "file", "line", 4, "*"]]
+
+
+def test_contacts_from_csv_skipping_invalid_rows(client: TestClient, world: World) -> None:
+    key = bearer(world.a.write_key)
+    mixed = "external_id,email\nc-7,seven@example.com\nc-9,not-an-address\n"
+    answer = client.post(
+        "/api/v1/contacts/import?skip_invalid=true",
+        files={"file": ("c.csv", mixed, "text/csv")},
+        headers=key,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["created"] == 1
+    assert answer.json()["invalid"] == 1
+    assert [(p["line"], p["column"]) for p in answer.json()["problems"]] == [(3, "email")]

@@ -1,0 +1,324 @@
+"""The signed-in dashboard pages on SQLite and PostgreSQL: survey pages, filters in the URL,
+drill-down, permissions and organisation isolation.
+
+The ``world`` survey of each organisation holds 10 CSAT answers, one a day from
+2025-01-01: scores 1, 2, 3, 4, 5, 1, 2, 3, 4, 5; odd days (n = 1, 3, ...) by email, even by
+chat; comments "comment <n>".
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxpulse.act import goals as goal_store
+from cxpulse.report import comment_rate as views
+from cxpulse.store import responses, surveys
+
+from ..helpers import World, session_headers
+
+LINK = re.compile(r'href="(/app/surveys/\d+/responses\?[^"]*)"[^>]*>([^<]*)<')
+
+
+def _page(client: TestClient, app: FastAPI, user: int, url: str) -> str:
+    answer = client.get(url, headers=session_headers(app, user))
+    assert answer.status_code == 200, answer.text[:500]
+    assert answer.headers["content-type"].startswith("text/html")
+    return answer.text
+
+
+def _rows(page: str) -> int:
+    body = page.split('id="responses-table"', 1)[1].split("</table>", 1)[0]
+    return body.count('<th scope="row">')
+
+
+def test_survey_list_shows_the_headline(client: TestClient, app: FastAPI, world: World) -> None:
+    page = _page(client, app, world.a.users["viewer"], "/app")
+    assert f'href="/app/surveys/{world.a.survey_id}"' in page
+    # 4 of 10 answers are 4 or 5: CSAT 40.0, n = 10, too few to read.
+    assert ">40.0<" in page
+    assert '>10 <span class="flag">too few' in page
+
+
+def test_survey_page_shows_every_section(client: TestClient, app: FastAPI, world: World) -> None:
+    page = _page(client, app, world.a.users["analyst"], f"/app/surveys/{world.a.survey_id}")
+    for heading in (
+        "Headline",
+        "Trend by month",
+        "Distribution of answers",
+        "Response and comment rates",
+        "Breakdown by channel",
+        "Benchmark",
+        "Export this view",
+    ):
+        assert f">{heading}</h2>" in page, heading
+    assert "2024-01-11 to 2025-01-10" in page
+    assert page.count("<svg") >= 2  # trend and distribution charts, drawn on the server
+    assert "<caption>" in page
+    assert 'scope="col"' in page
+    assert "no comparison: a period has no answers" in page
+    assert "Comment rate: <strong>100.0%</strong>" in page
+
+
+def test_filters_in_the_url_change_the_numbers(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    user = world.a.users["analyst"]
+    base = f"/app/surveys/{world.a.survey_id}"
+    everything = _page(client, app, user, base)
+    email = _page(client, app, user, base + "?channel=email&by=property:team&grain=week")
+    # Email answers: n = 1, 3, 5, 7, 9 -> scores 2, 4, 1, 3, 5: CSAT 40.0 of 5.
+    assert 'value="email"' in email  # the form shows the filter
+    assert "Breakdown by property:team" in email
+    assert "2025-W01" in email
+    assert "2025-W01" not in everything
+    links = LINK.findall(email)
+    assert links
+    assert all("channel=email" in href for href, _ in links)
+    n_everything = re.search(r"n = <a [^>]*>(\d+)</a>", everything)
+    n_email = re.search(r"n = <a [^>]*>(\d+)</a>", email)
+    assert n_everything
+    assert n_email
+    assert (n_everything.group(1), n_email.group(1)) == ("10", "5")
+    period = _page(client, app, user, base + "?from=2025-01-03&to=2025-01-04")
+    found = re.search(r"n = <a [^>]*>(\d+)</a>", period)
+    assert found
+    assert found.group(1) == "2"
+
+
+@pytest.mark.parametrize(
+    "query", ["channel=chat", "by=language&source=api", "by=source&language=", "by=property:team"]
+)
+def test_every_number_links_to_exactly_its_responses(
+    client: TestClient, app: FastAPI, world: World, query: str
+) -> None:
+    user = world.a.users["analyst"]
+    page = _page(client, app, user, f"/app/surveys/{world.a.survey_id}?{query}")
+    links = LINK.findall(page)
+    assert len(links) >= 8
+    checked = 0
+    for href, text in links:
+        if not text.strip().isdigit():
+            continue  # a score such as "40.0%": the satisfied answers behind it
+        listing = _page(client, app, user, html.unescape(href))
+        assert _rows(listing) == int(text), (href, text)
+        checked += 1
+    assert checked >= 5
+
+
+def test_bad_filters_are_explained_not_crashed(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    answer = client.get(
+        f"/app/surveys/{world.a.survey_id}?from=someday&grain=hour&by=colour&months=999&source=x",
+        headers=session_headers(app, world.a.users["viewer"]),
+    )
+    assert answer.status_code == 422
+    for name in ("from", "grain", "by", "months", "source"):
+        assert f"<strong>{name}</strong>" in answer.text
+    for query in ("from=1901-01-01", "to=9999-12-31", "from=0001-01-01&grain=day"):
+        long = client.get(
+            f"/app/surveys/{world.a.survey_id}?{query}",
+            headers=session_headers(app, world.a.users["viewer"]),
+        )
+        assert long.status_code == 422, query
+        assert "<strong>" in long.text
+    drill = client.get(
+        f"/app/surveys/{world.a.survey_id}/responses?after=garbage&min_score=x",
+        headers=session_headers(app, world.a.users["analyst"]),
+    )
+    assert drill.status_code == 422
+    assert "<strong>min_score</strong>" in drill.text
+
+
+def test_drill_down_search_pagination_and_escaping(
+    client: TestClient, app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    with db() as session:
+        responses.add_responses(
+            session,
+            org.id,
+            [
+                responses.NewResponse(
+                    survey_id=org.survey_id,
+                    score=1.0,
+                    comment=f"<script>alert({n})</script> slow & late",
+                    properties={"agent": "<b>Ann</b>"},
+                )
+                for n in range(60)
+            ],
+        )
+        session.commit()
+    user = org.users["analyst"]
+    base = f"/app/surveys/{org.survey_id}/responses"
+    first = _page(client, app, user, base + "?q=SLOW")
+    assert "<script>alert" not in first
+    assert "&lt;script&gt;alert(" in first
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in first
+    assert _rows(first) == 50
+    following = re.search(r'href="([^"]+)" rel="next"', first)
+    assert following
+    second = _page(client, app, user, html.unescape(following.group(1)))
+    assert _rows(second) == 10
+    assert 'rel="next"' not in second
+    assert _rows(_page(client, app, user, base + "?q=comment%203&months=36")) == 1
+
+
+def test_roles(client: TestClient, app: FastAPI, world: World) -> None:
+    org = world.a
+    viewer = session_headers(app, org.users["viewer"])
+    page = client.get(f"/app/surveys/{org.survey_id}", headers=viewer)
+    assert page.status_code == 200
+    assert "/responses?" not in page.text
+    assert "Export this view" not in page.text
+    for url in (
+        f"/app/surveys/{org.survey_id}/responses",
+        f"/app/surveys/{org.survey_id}/export/responses.csv",
+        f"/app/surveys/{org.survey_id}/export/tables.csv",
+    ):
+        assert client.get(url, headers=viewer).status_code == 403, url
+    agent = session_headers(app, org.users["agent"])
+    assert client.get(f"/app/surveys/{org.survey_id}/responses", headers=agent).status_code == 200
+    assert (
+        client.get(f"/app/surveys/{org.survey_id}/export/tables.csv", headers=agent).status_code
+        == 403
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "",
+        "/responses",
+        "/export/responses.csv",
+        "/export/tables.xlsx",
+        "/responses?q=comment",
+        "/report",
+        "/report?month=2025-01&format=pdf",
+    ],
+)
+def test_other_organisations_surveys_are_not_found(
+    client: TestClient, app: FastAPI, world: World, path: str
+) -> None:
+    headers = session_headers(app, world.a.users["owner"])
+    answer = client.get(f"/app/surveys/{world.b.survey_id}{path}", headers=headers)
+    assert answer.status_code == 404
+    assert "comment" not in answer.text.split("<main", 1)[1]
+
+
+def test_survey_list_shows_only_the_callers_organisation(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    page = _page(client, app, world.b.users["viewer"], "/app")
+    assert f"/app/surveys/{world.b.survey_id}" in page
+    assert f'/app/surveys/{world.a.survey_id}"' not in page
+
+
+def test_breakdown_by_contact_attribute_and_property_filter(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    # Responses 0, 4 and 8 belong to the contact with plan "pro"; the rest have no contact.
+    user = world.a.users["analyst"]
+    base = f"/app/surveys/{world.a.survey_id}"
+    page = _page(client, app, user, base + "?by=contact:plan")
+    table = page.split('id="breakdown-table"', 1)[1].split("</table>", 1)[0]
+    assert ">pro" in table
+    assert "(none)" in table
+    narrowed = _page(client, app, user, base + "?contact.plan=pro&property.team=tech")
+    # Of responses 0, 4, 8 only 0 has team "tech" (n % 3 == 0).
+    found = re.search(r"n = <a [^>]*>(\d+)</a>", narrowed)
+    assert found
+    assert found.group(1) == "1"
+
+
+@pytest.mark.parametrize(
+    ("metric", "scores", "marker"),
+    [
+        ("nps", [10.0, 9.0, 7.0, 3.0], "Promoters"),
+        ("ces", [7.0, 6.0, 2.0, 5.0], ">CES</h3>"),
+    ],
+)
+def test_other_metrics_render(
+    client: TestClient,
+    app: FastAPI,
+    world: World,
+    db: sessionmaker[Session],
+    metric: str,
+    scores: list[float],
+    marker: str,
+) -> None:
+    with db() as session:
+        survey = surveys.create_survey(
+            session, world.a.id, slug=f"s-{metric}", name=f"Survey {metric}", metric=metric
+        )
+        responses.add_responses(
+            session,
+            world.a.id,
+            [responses.NewResponse(survey_id=survey.id, score=s, channel="web") for s in scores],
+        )
+        session.commit()
+        survey_id = survey.id
+    page = _page(
+        client, app, world.a.users["analyst"], f"/app/surveys/{survey_id}?grain=day&months=1"
+    )
+    assert marker in page
+    assert page.count("<svg") >= 2
+    assert ">4</a>" in page
+
+
+def test_goals_show_and_their_names_stay_text(
+    client: TestClient, app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    hostile = "</script><script>alert(1)</script><!--"
+    with db() as session:
+        goal_store.create_goal(
+            session,
+            world.a.id,
+            world.a.survey_id,
+            name=hostile,
+            target=60.0,
+            baseline=40.0,
+            months=6,
+        )
+        session.commit()
+    page = _page(client, app, world.a.users["viewer"], f"/app/surveys/{world.a.survey_id}")
+    assert ">Goals</h2>" in page
+    assert "<script>alert(1)" not in page
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)" in page  # the goals table, escaped
+    # The chart specs carry the name as JSON with every "<" escaped.
+    specs = re.findall(r'<script type="application/json" id="[a-z-]+">(.*?)</script>', page)
+    assert len(specs) == 2
+    assert any("\\u003c" in spec for spec in specs)
+    assert all("<" not in spec for spec in specs)
+    assert all(json.loads(spec)["$schema"].startswith("https://vega") for spec in specs)
+
+
+def test_comment_rate_is_estimated_for_large_views(
+    client: TestClient, app: FastAPI, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "COMMENT_RATE_MAX_SCAN", 5)
+    page = _page(client, app, world.a.users["analyst"], f"/app/surveys/{world.a.survey_id}")
+    rate = page.split('id="comment-rate">', 1)[1].split("</p>", 1)[0]
+    assert "Comment rate: <strong>about 100.0%</strong>" in rate
+    assert "estimated" in rate
+    assert "10 of 10 answers" in rate
+    assert "has_comment=true" in rate  # the commented answers are a click away
+
+
+def test_survey_page_links_to_the_monthly_report(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    page = _page(client, app, world.a.users["viewer"], f"/app/surveys/{world.a.survey_id}")
+    form = page.split('id="report-form"', 1)[1].split("</form>", 1)[0]
+    assert 'method="get"' in page.split('id="report-form"', 1)[0].rsplit("<form", 1)[1]
+    assert f'action="/app/surveys/{world.a.survey_id}/report"' in page
+    # The view ends in January 2025 (the latest answer), a month long past: offered first.
+    assert 'name="month" type="month" value="2025-01"' in form
+    assert 'name="format" value="pdf"' in form

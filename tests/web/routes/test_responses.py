@@ -1,0 +1,327 @@
+"""Submitting, listing, reading and deleting responses through API v1."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxpulse.store import rollups
+from cxpulse.store.models import MAX_COMMENT_LENGTH, Response
+from cxpulse.web.schemas import MAX_BATCH_SIZE, MAX_BODY_BYTES
+
+from ..helpers import World, bearer, session_headers
+
+
+def _count(db: sessionmaker[Session], survey_id: int) -> int:
+    with db() as session:
+        return int(session.scalar(select(func.count()).where(Response.survey_id == survey_id)) or 0)
+
+
+def _rollups_match(db: sessionmaker[Session], organisation_id: int) -> bool:
+    with db() as session:
+        return rollups.stored(session, organisation_id) == rollups.recount(session, organisation_id)
+
+
+def test_submit_one_response(client: TestClient, world: World, db: sessionmaker[Session]) -> None:
+    org = world.a
+    url = f"/api/v1/surveys/{org.survey_id}/responses"
+    body = {
+        "score": 4,
+        "comment": "  Quick and friendly  ",
+        "channel": "chat",
+        "language": "sv",
+        "submitted_at": "2025-03-01T10:00:00+01:00",
+        "properties": {"agent": "anna", "order": 1234, "vip": True},
+        "contact_id": org.contact_id,
+    }
+    answer = client.post(url, json=body, headers=bearer(org.write_key))
+    assert answer.status_code == 201, answer.text
+    stored = answer.json()
+    assert stored["score"] == 4
+    assert stored["comment"] == "Quick and friendly"
+    assert stored["submitted_at"] == "2025-03-01T09:00:00Z"
+    assert stored["properties"] == {"agent": "anna", "order": "1234", "vip": "true"}
+    assert stored["contact_id"] == org.contact_id
+    assert stored["source"] == "api"
+    again = client.get(f"/api/v1/responses/{stored['id']}", headers=bearer(org.read_key))
+    assert again.status_code == 200
+    assert again.json() == stored
+    assert _rollups_match(db, org.id)
+
+
+def test_idempotency_key_in_body_or_header(
+    client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    url = f"/api/v1/surveys/{org.survey_id}/responses"
+    before = _count(db, org.survey_id)
+    first = client.post(
+        url, json={"score": 5, "idempotency_key": "t-1"}, headers=bearer(org.write_key)
+    )
+    assert first.status_code == 201
+    repeat = client.post(
+        url, json={"score": 1, "idempotency_key": "t-1"}, headers=bearer(org.write_key)
+    )
+    assert repeat.status_code == 200
+    assert repeat.json() == first.json()
+    by_header = client.post(
+        url, json={"score": 2}, headers={**bearer(org.write_key), "Idempotency-Key": "t-1"}
+    )
+    assert by_header.status_code == 200
+    assert by_header.json()["id"] == first.json()["id"]
+    assert _count(db, org.survey_id) == before + 1
+    clash = client.post(
+        url,
+        json={"score": 2, "idempotency_key": "t-2"},
+        headers={**bearer(org.write_key), "Idempotency-Key": "t-3"},
+    )
+    assert clash.status_code == 422
+    assert clash.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    # The same key on another survey is another response.
+    other = world.b
+    elsewhere = client.post(
+        f"/api/v1/surveys/{other.survey_id}/responses",
+        json={"score": 5, "idempotency_key": "t-1"},
+        headers=bearer(other.write_key),
+    )
+    assert elsewhere.status_code == 201
+    assert _rollups_match(db, org.id)
+
+
+def test_batch_is_idempotent_and_reports_each_item(
+    client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    url = f"/api/v1/surveys/{org.survey_id}/responses/batch"
+    items: list[dict[str, Any]] = [
+        {"score": 5, "idempotency_key": "b-1"},
+        {"score": 3, "channel": "web"},
+        {"score": 4, "idempotency_key": "b-1"},
+    ]
+    before = _count(db, org.survey_id)
+    answer = client.post(url, json={"items": items}, headers=bearer(org.write_key))
+    assert answer.status_code == 201, answer.text
+    result = answer.json()
+    assert (result["created"], result["existing"]) == (2, 1)
+    assert [item["created"] for item in result["items"]] == [True, True, False]
+    assert result["items"][2]["id"] == result["items"][0]["id"]
+    assert _count(db, org.survey_id) == before + 2
+
+    repeat = client.post(url, json={"items": [items[0]]}, headers=bearer(org.write_key))
+    assert repeat.status_code == 200
+    assert repeat.json()["items"][0]["id"] == result["items"][0]["id"]
+    assert _count(db, org.survey_id) == before + 2
+    assert _rollups_match(db, org.id)
+
+
+def test_batch_is_all_or_nothing_with_errors_per_item(
+    client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    url = f"/api/v1/surveys/{org.survey_id}/responses/batch"
+    before = _count(db, org.survey_id)
+    items: list[dict[str, Any]] = [
+        {"score": 5},
+        {"score": 9},
+        {"score": 2, "contact_id": 987654},
+        {"score": 0},
+    ]
+    answer = client.post(url, json={"items": items}, headers=bearer(org.write_key))
+    assert answer.status_code == 422
+    locs = [error["loc"] for error in answer.json()["detail"]]
+    assert locs == [
+        ["body", "items", 1, "score"],
+        ["body", "items", 2, "contact_id"],
+        ["body", "items", 3, "score"],
+    ]
+    typed = client.post(
+        url, json={"items": [{"score": 5}, {"score": "five"}]}, headers=bearer(org.write_key)
+    )
+    assert typed.status_code == 422
+    assert typed.json()["detail"][0]["loc"] == ["body", "items", 1, "score"]
+    assert _count(db, org.survey_id) == before
+
+
+def test_batch_size_is_limited(client: TestClient, world: World) -> None:
+    org = world.a
+    url = f"/api/v1/surveys/{org.survey_id}/responses/batch"
+    too_many = {"items": [{"score": 3}] * (MAX_BATCH_SIZE + 1)}
+    answer = client.post(url, json=too_many, headers=bearer(org.write_key))
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "items"]
+    empty = client.post(url, json={"items": []}, headers=bearer(org.write_key))
+    assert empty.status_code == 422
+
+
+def test_bad_input_gets_field_level_4xx(client: TestClient, world: World) -> None:
+    org = world.a
+    url = f"/api/v1/surveys/{org.survey_id}/responses"
+    headers = bearer(org.write_key)
+    cases: list[tuple[Any, list[Any]]] = [
+        ({"score": 6}, ["body", "score"]),
+        ({"score": 3.5}, ["body", "score"]),
+        ({"score": "5"}, ["body", "score"]),
+        ({"score": True}, ["body", "score"]),
+        ({}, ["body", "score"]),
+        ({"score": 5, "comment": "x" * (MAX_COMMENT_LENGTH + 1)}, ["body", "comment"]),
+        ({"score": 5, "comment": 12}, ["body", "comment"]),
+        ({"score": 5, "comment": "nul\x00"}, ["body", "comment"]),
+        ({"score": 5, "submitted_at": "2025-03-01T10:00:00"}, ["body", "submitted_at"]),
+        ({"score": 5, "submitted_at": "yesterday"}, ["body", "submitted_at"]),
+        ({"score": 5, "properties": {"team": ["a"]}}, ["body", "properties", "team"]),
+        ({"score": 5, "properties": {"x" * 101: "a"}}, ["body", "properties", "x" * 101, "[key]"]),
+        ({"score": 5, "contact_id": 10**30}, ["body", "contact_id"]),
+        ({"score": 5, "contact_id": 424242}, ["body", "contact_id"]),
+        ({"score": 5, "colour": "red"}, ["body", "colour"]),
+        ([1, 2], ["body"]),
+    ]
+    for body, loc in cases:
+        answer = client.post(url, json=body, headers=headers)
+        assert answer.status_code == 422, (body, answer.text)
+        detail = answer.json()["detail"]
+        assert isinstance(detail, list)
+        assert detail[0]["loc"][: len(loc)] == loc, (body, detail)
+        assert set(detail[0]) == {"loc", "msg", "type"}
+    malformed = client.post(
+        url, content=b'{"score": 5', headers={**headers, "Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 422
+    assert malformed.json()["detail"][0]["type"] == "json_invalid"
+    unknown = client.post("/api/v1/surveys/999999/responses", json={"score": 5}, headers=headers)
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": "survey not found"}
+    huge = client.post(f"/api/v1/surveys/{10**30}/responses", json={"score": 5}, headers=headers)
+    assert huge.status_code == 422
+
+
+def _submit_many(client: TestClient, world: World, moments: list[datetime]) -> list[int]:
+    org = world.a
+    answer = client.post(
+        f"/api/v1/surveys/{org.survey_id}/responses/batch",
+        json={
+            "items": [
+                {"score": 1 + n % 5, "submitted_at": moment.isoformat(), "channel": "web"}
+                for n, moment in enumerate(moments)
+            ]
+        },
+        headers=bearer(org.write_key),
+    )
+    assert answer.status_code == 201, answer.text
+    return [item["id"] for item in answer.json()["items"]]
+
+
+def test_pagination_walks_every_page_through_ties(client: TestClient, world: World) -> None:
+    org = world.a
+    tie = datetime(2025, 6, 1, 12, tzinfo=UTC)
+    # Seven responses share one instant: pages must split them by id without loss.
+    moments = [tie] * 7 + [tie + timedelta(seconds=n) for n in range(1, 6)]
+    ids = _submit_many(client, world, moments)
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": 3, "channel": "web"}
+        if cursor:
+            params["cursor"] = cursor
+        answer = client.get(
+            f"/api/v1/surveys/{org.survey_id}/responses",
+            params=params,
+            headers=bearer(org.read_key),
+        )
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        seen += [item["id"] for item in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 4
+    assert seen == sorted(ids[:7]) + ids[7:]
+    bad = client.get(
+        f"/api/v1/surveys/{org.survey_id}/responses",
+        params={"cursor": "not-a-cursor"},
+        headers=bearer(org.read_key),
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+def test_list_filters(client: TestClient, world: World) -> None:
+    org = world.a
+    url = f"/api/v1/surveys/{org.survey_id}/responses"
+    headers = bearer(org.read_key)
+
+    def ids(**params: Any) -> list[int]:
+        answer = client.get(url, params=params, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return [item["id"] for item in answer.json()["items"]]
+
+    everything = client.get(url, headers=headers).json()["items"]
+    assert len(everything) == 10
+    by_id = {item["id"]: item for item in everything}
+
+    def expect(predicate: Any) -> list[int]:
+        return [i for i, item in by_id.items() if predicate(item)]
+
+    assert ids(channel="email") == expect(lambda r: r["channel"] == "email")
+    assert ids(min_score=4) == expect(lambda r: r["score"] >= 4)
+    assert ids(max_score=2, channel="chat") == expect(
+        lambda r: r["score"] <= 2 and r["channel"] == "chat"
+    )
+    assert ids(start="2025-01-03", end="2025-01-05") == expect(
+        lambda r: "2025-01-03" <= r["submitted_at"][:10] < "2025-01-05"
+    )
+    assert ids(start="2025-01-03T09:00:00+00:00") == expect(
+        lambda r: r["submitted_at"] >= "2025-01-03T09"
+    )
+    assert ids(**{"property.team": "tech"}) == expect(lambda r: r["properties"]["team"] == "tech")
+    assert ids(contact_id=org.contact_id) == expect(lambda r: r["contact_id"] == org.contact_id)
+    assert ids(**{"contact.plan": "pro"}) == expect(lambda r: r["contact_id"] == org.contact_id)
+    assert ids(**{"contact.plan": "free"}) == []
+    naive = client.get(url, params={"start": "2025-01-03T09:00:00"}, headers=headers)
+    assert naive.status_code == 422
+    assert naive.json()["detail"][0]["loc"] == ["query", "start"]
+
+
+def test_delete_response_keeps_rollups_equal_to_a_recount(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    target = f"/api/v1/responses/{org.response_id}"
+    assert client.delete(target, headers=bearer(org.write_key)).status_code == 204
+    assert client.get(target, headers=bearer(org.read_key)).status_code == 404
+    assert client.delete(target, headers=bearer(org.write_key)).status_code == 404
+    assert _rollups_match(db, org.id)
+    entries = client.get(
+        "/api/v1/audit",
+        params={"entity": "response"},
+        headers=session_headers(app, org.users["admin"]),
+    ).json()["items"]
+    assert entries[0]["action"] == "delete"
+    assert entries[0]["entity_id"] == str(org.response_id)
+
+
+def test_bodies_over_the_limit_get_413(client: TestClient, world: World) -> None:
+    org = world.a
+    headers = {**bearer(org.write_key), "Content-Type": "application/json"}
+    padding = b" " * (MAX_BODY_BYTES + 1)
+    one = client.post(
+        f"/api/v1/surveys/{org.survey_id}/responses",
+        content=b'{"score": 5}' + padding,
+        headers=headers,
+    )
+    assert one.status_code == 413
+    # A batch may be larger: the same body is fine there (and then judged on its content).
+    batch = client.post(
+        f"/api/v1/surveys/{org.survey_id}/responses/batch",
+        content=b'{"items": [{"score": 5}]}' + padding,
+        headers=headers,
+    )
+    assert batch.status_code == 201
+    contact = client.post("/api/v1/contacts", content=b"{}" + padding, headers=headers)
+    assert contact.status_code == 413

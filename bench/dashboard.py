@@ -54,13 +54,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import store_metrics
 from cxpulse.config import Settings
-from cxpulse.report import dashboard as views
+from cxpulse.report import dashboard as dashboard_data
 from cxpulse.report.filters_url import ViewFilters
 from cxpulse.store import security
 from cxpulse.store.db import create_engine_for, session_factory
 from cxpulse.store.models import Response, User
 from cxpulse.web import create_app
-from cxpulse.web.routes import dashboard
+from cxpulse.web.routes import dashboard_charts
 from cxpulse.web.state import AppState
 from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
 
@@ -131,7 +131,7 @@ def open_target(db: store_metrics.Database, stack: ExitStack) -> Target:
     client = stack.enter_context(TestClient(app, base_url="https://bench"))
     with session_factory(engine, read_only=True)() as reading:
         window = ViewFilters().window(
-            views.latest_day(reading, db.organisation_id, db.survey_id), date.today()
+            dashboard_data.latest_day(reading, db.organisation_id, db.survey_id), date.today()
         )
         answers, commented = reading.execute(
             select(func.count(), func.count(Response.comment)).where(
@@ -169,7 +169,7 @@ def measure(targets: Sequence[Target], runs: int) -> list[Case]:
 
 def _request(target: Target, cold: bool) -> float:
     if cold:
-        dashboard.clear_chart_caches()
+        dashboard_charts.clear_chart_caches()
     started = time.perf_counter()
     answer = target.client.get(target.url, headers={"Cookie": target.cookie})
     elapsed = (time.perf_counter() - started) * 1000

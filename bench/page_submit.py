@@ -133,7 +133,7 @@ def page_fixture(url: str) -> tuple[Fixture, Fixture]:
 
 
 def write_tokens(path: Path, secret: str, survey_id: int, count: int) -> None:
-    from cxpulse.web.routes.pages import FormTokens
+    from cxpulse.web.survey_page_forms import FormTokens
 
     tokens = FormTokens(secret)
     path.write_text("\n".join(tokens.issue(survey_id) for _ in range(count)) + "\n")

@@ -94,3 +94,13 @@ def test_addresses_that_cannot_go_in_a_header_are_refused(
     with pytest.raises(Invalid, match="email"):
         contacts.upsert_contact(session, org.id, "crm-10", email=address)
     assert ann.email == "ann@example.com"
+
+
+def test_find_by_email_takes_the_first_contact_with_the_address(
+    session: Session, org: Organisation, other_org: Organisation
+) -> None:
+    first = contacts.create_contact(session, org.id, email="ann@example.com")
+    contacts.create_contact(session, org.id, email="ann@example.com", name="Ann again")
+    contacts.create_contact(session, other_org.id, email="bob@example.com")
+    assert contacts.find_by_email(session, org.id, "  ann@example.com ") is first
+    assert contacts.find_by_email(session, org.id, "bob@example.com") is None

@@ -23,7 +23,9 @@ def test_a_token_round_trips_in_utc() -> None:
 
 
 @pytest.mark.parametrize(
-    "token", ["junk", "", "é", "MjAyNA", encode_cursor((datetime(2024, 5, 1, tzinfo=UTC), 1))[:-3]]
+    "token",
+    ["junk", "", "é", "MjAyNA", encode_cursor((datetime(2024, 5, 1, tzinfo=UTC), 1))[:-3]],
+    ids=["junk", "empty", "not-ascii", "not-a-cursor", "truncated"],
 )
 def test_tokens_not_given_out_are_refused(token: str) -> None:
     with pytest.raises(Invalid) as raised:

@@ -7,9 +7,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cxpulse.store import db, rollups
+from cxpulse.store.db import create_engine_for, ping
 from cxpulse.store.models import Base
 
 
@@ -175,3 +177,15 @@ def test_constraint_and_index_names_match_the_models(engine: Engine) -> None:
         expected.update(str(c.name) for c in model_table.constraints)
         expected.update(str(i.name) for i in model_table.indexes)
     assert found == expected
+
+
+def test_ping_answers_on_a_live_database_and_raises_on_a_closed_one(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'ping.db'}")
+    with Session(engine) as session:
+        ping(session)
+    engine.dispose()
+    (tmp_path / "ping.db").unlink()
+    (tmp_path / "ping.db").mkdir()  # a folder where the file was: nothing can open it
+    broken = create_engine_for(f"sqlite:///{tmp_path / 'ping.db'}")
+    with Session(broken) as session, pytest.raises(OperationalError):
+        ping(session)

@@ -110,3 +110,23 @@ def test_unsubscribes(sessions: sessionmaker[Session], setup: tuple[int, int, in
         }
         assert store.remove_unsubscribe(session, org, "a@example.com")
         assert not store.is_unsubscribed(session, org, "a@example.com")
+
+
+def test_cancel_if_scheduled_changes_only_a_scheduled_invitation(
+    sessions: sessionmaker[Session], setup: tuple[int, int, int, int]
+) -> None:
+    org, _, survey, contact = setup
+    with sessions.begin() as session:
+        scheduled, sent = (
+            Invitation(organisation_id=org, survey_id=survey, contact_id=contact, status=status)
+            for status in ("scheduled", "sent")
+        )
+        session.add_all([scheduled, sent])
+        session.flush()
+        assert store.cancel_if_scheduled(session, scheduled, "changed my mind")
+        # The object is reloaded: the update went to the database, not through it.
+        assert (scheduled.status, scheduled.reason) == ("cancelled", "changed my mind")
+        assert not store.cancel_if_scheduled(session, scheduled, "again")
+        assert scheduled.reason == "changed my mind"
+        assert not store.cancel_if_scheduled(session, sent, "too late")
+        assert (sent.status, sent.reason) == ("sent", None)

@@ -168,3 +168,22 @@ def test_retries_back_off_and_dead_items_stay(
     assert (dead.state, dead.attempts, dead.last_error) == ("dead", 2, "550 no such user")
     with sessions() as session:
         assert outbox.count_by_state(session, org.id) == {"dead": 1}
+
+
+def test_an_item_made_by_the_caller_is_added_unless_queued(
+    sessions: sessionmaker[Session], org: Organisation
+) -> None:
+    def made(payload: dict[str, int]) -> OutboxItem:
+        return OutboxItem(
+            organisation_id=org.id, kind="report", dedupe_key="report:1:2026-10", payload=payload
+        )
+
+    with sessions.begin() as session:
+        first = made({"n": 1})
+        assert outbox.add_unless_queued(session, first)
+        assert first.id is not None
+        # The taken key undoes the second insert only: the first stays in the transaction.
+        assert not outbox.add_unless_queued(session, made({"n": 2}))
+    with sessions() as session:
+        [item] = session.scalars(select(OutboxItem)).all()
+    assert item.payload == {"n": 1}

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from cxpulse.act import send_checks
 from cxpulse.act.jobs import REGISTRY, JobRegistry
@@ -23,9 +23,8 @@ from cxpulse.act.sending import KINDS, ItemSender, RoundStats
 from cxpulse.collect import invitations as triggers
 from cxpulse.collect.links import LinkSigner
 from cxpulse.collect.smtp import SmtpConnection, SmtpSettings
-from cxpulse.store import outbox
+from cxpulse.store import invitation_sends, outbox
 from cxpulse.store.db import session_factory
-from cxpulse.store.models import Survey
 from cxpulse.store.types import utc_now
 
 logger = logging.getLogger("cxpulse.worker")
@@ -115,9 +114,7 @@ class OutboxWorker(ItemSender):
             for item in items:
                 invitation_id = int(item.payload.get("invitation_id", 0))
                 if item.kind in KINDS and invitation_id:
-                    send_checks.set_invitation(
-                        session, invitation_id, reason=outbox.UNCONFIRMED_BY_CRASH
-                    )
+                    invitation_sends.set_reason(session, invitation_id, outbox.UNCONFIRMED_BY_CRASH)
         for item in items:
             logger.warning("outbox item %s: %s", item.id, outbox.UNCONFIRMED_BY_CRASH)
         return len(items)
@@ -154,10 +151,8 @@ class OutboxWorker(ItemSender):
     def schedule_reminders(self) -> int:
         with self.read_sessions() as session:
             # Most installations use no reminders: then never take the write lock for them.
-            wanted = session.scalar(
-                select(Survey.id).where(Survey.reminder_days.is_not(None)).limit(1)
-            )
-        if wanted is None:
+            wanted = invitation_sends.reminders_wanted(session)
+        if not wanted:
             return 0
         with self.sessions.begin() as session:
             return triggers.schedule_reminders(session, now=self.clock())

@@ -6,7 +6,7 @@ the address unsubscribed, another invitation sent to the contact within the thro
 the survey answered (for a reminder) or closed. ``late_reason`` decides the same again
 inside the transaction that commits a send, with the contact and invitation rows locked,
 since the batch was loaded a while ago and other threads or requests may have acted since.
-``mark_sent`` and ``set_invitation`` record the outcome on the invitation.
+The rows are read, locked and updated by ``store.invitation_sends``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cxpulse.collect import invitations as triggers
+from cxpulse.store import invitation_sends, outbox
 from cxpulse.store import invitations as store
-from cxpulse.store import outbox
-from cxpulse.store.models import Contact, Invitation, Organisation, Response, Survey, Unsubscribe
+from cxpulse.store.models import Contact, Invitation, Organisation, Survey
 
 SURVEY_CLOSED = "survey closed"
 
@@ -44,19 +43,17 @@ class BatchContext:
 
 def load_context(session: Session, items: Sequence[outbox.Claimed], now: datetime) -> BatchContext:
     ids = {int(item.payload.get("invitation_id", 0)) for item in items}
-    context = BatchContext()
-    for row in session.scalars(select(Invitation).where(Invitation.id.in_(ids))):
-        context.invitations[row.id] = row
+    rows = invitation_sends.batch_rows(session, ids)
+    context = BatchContext(
+        invitations=rows.invitations,
+        contacts=rows.contacts,
+        surveys=rows.surveys,
+        organisations=rows.organisations,
+        answered=rows.answered,
+    )
     invitations = list(context.invitations.values())
     contact_ids = {i.contact_id for i in invitations}
-    for contact in session.scalars(select(Contact).where(Contact.id.in_(contact_ids))):
-        context.contacts[contact.id] = contact
-    survey_ids = {i.survey_id for i in invitations}
-    for survey in session.scalars(select(Survey).where(Survey.id.in_(survey_ids))):
-        context.surveys[survey.id] = survey
     org_ids = {i.organisation_id for i in invitations}
-    for org in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids))):
-        context.organisations[org.id] = org
     for org_id in org_ids:
         emails = [
             c.email
@@ -67,9 +64,6 @@ def load_context(session: Session, items: Sequence[outbox.Claimed], now: datetim
         ]
         for email in store.unsubscribed_among(session, org_id, emails):
             context.unsubscribed.add((org_id, email))
-    context.answered = set(
-        session.scalars(select(Response.invitation_id).where(Response.invitation_id.in_(ids)))
-    )
     longest = max((throttle(context, i) for i in invitations), default=0)
     if longest > 0:
         context.last_sent = store.last_sent(
@@ -129,34 +123,10 @@ def late_reason(
     session: Session, invitation: Invitation, contact: Contact, reminder: bool, now: datetime
 ) -> Verdict:
     """``skip_reason`` again inside the transaction that commits the send."""
-    # One statement, since it runs for every email. On PostgreSQL it locks the contact, so
-    # that two threads sending to the same contact take turns here and the second sees
-    # the first one's send, and the invitation, so that a cancel arriving now waits for
-    # this commit and then finds it sent (one that came first is seen here and wins).
-    # SQLite's write transaction already serialises all of them.
-    unsubscribed = (
-        select(Unsubscribe.id)
-        .where(
-            Unsubscribe.organisation_id == Invitation.organisation_id,
-            Unsubscribe.email == store.normalise_email(contact.email or ""),
-        )
-        .exists()
+    # One locking statement (see ``lock_send_state``), since it runs for every email.
+    current = invitation_sends.lock_send_state(
+        session, invitation.id, contact.id, contact.email or ""
     )
-    current = session.execute(
-        select(
-            Invitation.status,
-            Invitation.reminded_at,
-            Survey.status.label("survey_status"),
-            Survey.throttle_days.label("survey_throttle"),
-            Organisation.throttle_days.label("organisation_throttle"),
-            unsubscribed.label("unsubscribed"),
-        )
-        .join(Contact, Contact.id == Invitation.contact_id)
-        .join(Survey, Survey.id == Invitation.survey_id)
-        .join(Organisation, Organisation.id == Invitation.organisation_id)
-        .where(Invitation.id == invitation.id, Contact.id == contact.id)
-        .with_for_update(of=[Invitation, Contact])
-    ).one_or_none()
     if current is None:
         return "", "the invitation was deleted"
     if reminder and (current.status != "sent" or current.reminded_at is not None):
@@ -180,27 +150,3 @@ def late_reason(
         if contact.id in last:
             return _throttled(last[contact.id], days)
     return None
-
-
-def mark_sent(session: Session, invitation_id: int, reminder: bool, sent_at: datetime) -> None:
-    # Conditional as well, though ``late_reason`` has just checked under a lock.
-    query = update(Invitation).where(Invitation.id == invitation_id)
-    if reminder:
-        query = query.where(Invitation.reminded_at.is_(None)).values(reminded_at=sent_at)
-    else:
-        query = query.where(Invitation.status == "scheduled").values(
-            status="sent", sent_at=sent_at, reason=None
-        )
-    session.execute(query.execution_options(synchronize_session=False))
-
-
-def set_invitation(
-    session: Session, invitation_id: int, *, only_scheduled: bool = False, **changes: object
-) -> None:
-    """Update the invitation's row (its ``reason`` cut to the column's 200 characters)."""
-    if isinstance(changes.get("reason"), str):
-        changes["reason"] = str(changes["reason"])[:200]
-    query = update(Invitation).where(Invitation.id == invitation_id)
-    if only_scheduled:
-        query = query.where(Invitation.status == "scheduled")
-    session.execute(query.values(**changes).execution_options(synchronize_session=False))

@@ -31,7 +31,7 @@ from cxpulse.collect.smtp import (
     SmtpSettings,
     SmtpUnavailable,
 )
-from cxpulse.store import outbox
+from cxpulse.store import invitation_sends, outbox
 
 logger = logging.getLogger("cxpulse.worker")
 
@@ -107,7 +107,7 @@ class ItemSender:
             with self.sessions.begin() as session:
                 outbox.drop(session, item, reason, now=self.clock())
                 if status:
-                    send_checks.set_invitation(session, invitation_id, status=status, reason=reason)
+                    invitation_sends.set_status(session, invitation_id, status, reason)
             stats.skipped += 1
             return True
         invitation = context.invitations[invitation_id]
@@ -144,7 +144,7 @@ class ItemSender:
                 session, item, now=sent_at, lock_seconds=self.lock_seconds
             )
             if held:
-                send_checks.mark_sent(session, invitation_id, reminder, sent_at)
+                invitation_sends.mark_sent(session, invitation_id, reminder, sent_at)
             outbox.confirm(session, self._accepted)
         self._accepted.clear()
         if late is not None:
@@ -152,8 +152,8 @@ class ItemSender:
             with self.sessions.begin() as session:
                 outbox.drop(session, item, reason, now=self.clock())
                 if status:
-                    send_checks.set_invitation(
-                        session, invitation_id, status=status, reason=reason, only_scheduled=True
+                    invitation_sends.set_status(
+                        session, invitation_id, status, reason, only_scheduled=True
                     )
             self.connection.abandon()
             logger.info("invitation %s not sent: %s", invitation_id, reason)
@@ -238,7 +238,7 @@ class ItemSender:
         with self.sessions.begin() as session:
             outbox.mark_unconfirmed(session, item_id, reason)
             if invitation_id and not reminder:
-                send_checks.set_invitation(session, invitation_id, reason=reason)
+                invitation_sends.set_reason(session, invitation_id, reason)
 
     def _failed(
         self,
@@ -268,23 +268,14 @@ class ItemSender:
                 stats.skipped += 1
                 return
             if invitation_id and after_commit:
-                if reminder:
-                    send_checks.set_invitation(session, invitation_id, reminded_at=None)
-                else:
-                    send_checks.set_invitation(
-                        session, invitation_id, status="scheduled", sent_at=None
-                    )
+                invitation_sends.undo_sent(session, invitation_id, reminder)
             if give_up:
                 if invitation_id and not reminder:
                     reason = f"gave up after {item.attempts} attempts: {message}"
-                    send_checks.set_invitation(
-                        session, invitation_id, status="failed", reason=reason
-                    )
+                    invitation_sends.set_status(session, invitation_id, "failed", reason)
                 stats.failed += 1
             else:
                 if invitation_id and not reminder:
-                    send_checks.set_invitation(
-                        session, invitation_id, reason=f"retrying: {message}"[:200]
-                    )
+                    invitation_sends.set_reason(session, invitation_id, f"retrying: {message}")
                 stats.retried += 1
         logger.info("invitation %s not sent: %s", invitation_id, message)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.orm import Session
 
 from cxpulse.collect.invitation_scheduling import outbox_key
 from cxpulse.store import outbox
-from cxpulse.store.models import Invitation, OutboxItem, Response, Survey
+from cxpulse.store.reminders import due_reminders, reminder_surveys
 from cxpulse.store.survey_options import parse_options
 from cxpulse.store.types import utc_now
 
@@ -25,40 +24,26 @@ def schedule_reminders(session: Session, *, now: datetime | None = None, limit: 
     reminded. Unsubscribes are checked when the reminder is sent.
     """
     moment = now or utc_now()
-    surveys = session.scalars(
-        select(Survey).where(Survey.reminder_days.is_not(None), Survey.status == "active")
-    ).all()
     enqueued = 0
-    for survey in surveys:
+    for survey in reminder_surveys(session):
         assert survey.reminder_days is not None
         link_days = parse_options(survey.collect_options).link_days
-        answered = exists().where(Response.invitation_id == Invitation.id)
-        reminder_key = literal(REMINDER_KIND + ":") + cast(Invitation.id, String)
-        queued = exists().where(
-            OutboxItem.organisation_id == Invitation.organisation_id,
-            OutboxItem.dedupe_key == reminder_key,
+        due = due_reminders(
+            session,
+            survey.id,
+            sent_by=moment - timedelta(days=survey.reminder_days),
+            sent_after=moment - timedelta(days=link_days),
+            # The prefix of ``outbox_key(REMINDER_KIND, id)``: a reminder already queued.
+            key_prefix=f"{REMINDER_KIND}:",
+            limit=limit - enqueued,
         )
-        due = session.execute(
-            select(Invitation.id, Invitation.organisation_id)
-            .where(
-                Invitation.survey_id == survey.id,
-                Invitation.status == "sent",
-                Invitation.reminded_at.is_(None),
-                Invitation.sent_at <= moment - timedelta(days=survey.reminder_days),
-                Invitation.sent_at > moment - timedelta(days=link_days),
-                ~answered,
-                ~queued,
-            )
-            .order_by(Invitation.id)
-            .limit(limit - enqueued)
-        ).all()
-        for invitation_id, organisation_id in due:
+        for reminder in due:
             if outbox.enqueue(
                 session,
-                organisation_id,
+                reminder.organisation_id,
                 REMINDER_KIND,
-                outbox_key(REMINDER_KIND, invitation_id),
-                {"invitation_id": invitation_id},
+                outbox_key(REMINDER_KIND, reminder.invitation_id),
+                {"invitation_id": reminder.invitation_id},
                 available_at=moment,
             ):
                 enqueued += 1

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxpulse import i18n
@@ -98,15 +97,6 @@ def check_request(request: InvitationRequest, index: int) -> None:
         values.required_text("idempotency_key", request.idempotency_key, 200, index=index)
 
 
-def _find_by_email(session: Session, organisation_id: int, email: str) -> Contact | None:
-    return session.scalar(
-        select(Contact)
-        .where(Contact.organisation_id == organisation_id, Contact.email == email.strip())
-        .order_by(Contact.id)
-        .limit(1)
-    )
-
-
 def resolve_contact(
     session: Session, organisation_id: int, request: InvitationRequest, index: int | None = None
 ) -> tuple[Contact, bool]:
@@ -129,7 +119,7 @@ def resolve_contact(
             attributes=request.attributes,
         )
     assert email is not None
-    found = _find_by_email(session, organisation_id, email)
+    found = contact_store.find_by_email(session, organisation_id, email)
     if found is None:
         created = contact_store.create_contact(
             session,

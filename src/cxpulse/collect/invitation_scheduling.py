@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from cxpulse import i18n
@@ -168,16 +167,8 @@ def _store(
 def cancel_invitation(session: Session, organisation_id: int, invitation_id: int) -> Invitation:
     """Withdraw a scheduled invitation; the worker then drops its email."""
     invitation = store.get_invitation(session, organisation_id, invitation_id)
-    # Conditional, so that a worker committing the send meanwhile wins: on PostgreSQL this
-    # waits for the worker's lock on the row and then finds the invitation sent.
-    changed = session.execute(
-        update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.status == "scheduled")
-        .values(status="cancelled", reason="cancelled before sending")
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(invitation)
-    if not getattr(changed, "rowcount", 0):
+    # The store changes it only while it is scheduled: a worker committing the send wins.
+    if not store.cancel_if_scheduled(session, invitation, "cancelled before sending"):
         raise Invalid(
             "status", f"is {invitation.status}; only a scheduled invitation can be cancelled"
         )

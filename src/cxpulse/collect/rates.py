@@ -14,11 +14,8 @@ are due to go, out); each group counts:
 | commented | of those, with a comment |
 
 response rate = answered / sent, comment rate = commented / answered, each with a Wilson
-interval. One GROUP BY over invitations left-joined to their responses, within one
-organisation. ``start`` and ``end`` keep it to the invitations sent in a period: only those
-are joined to responses and grouped. (No index leads with the survey and ``send_at``, so
-the database still reads the survey's invitations through ``(survey_id, created_at)``;
-bounding that read too would need a new index.)
+interval. The counting is one query in the store (``cxpulse.store.invitation_counts``);
+``start`` and ``end`` keep it to the invitations sent in a period.
 """
 
 from __future__ import annotations
@@ -27,14 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from cxpulse.engine.periods import PERIOD_NAMES
 from cxpulse.metrics.intervals import wilson
-from cxpulse.store.models import Invitation, Response
-from cxpulse.store.sql import Period, period_label
+from cxpulse.store.invitation_counts import invitation_counts
+from cxpulse.store.sql import Period
 
 RATE_PERIODS: tuple[Period, ...] = PERIOD_NAMES
 DEFAULT_LEVEL = 0.95
@@ -90,10 +85,6 @@ class RateRow:
         }
 
 
-def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
-
-
 def _instant(value: date | datetime) -> datetime:
     """A date is midnight UTC at its start."""
     if isinstance(value, datetime):
@@ -116,61 +107,28 @@ def response_rates(
     periods hold only the part inside the bounds."""
     if period not in RATE_PERIODS:
         raise ValueError(f"period must be one of {', '.join(RATE_PERIODS)}")
-    bounds: list[ColumnElement[bool]] = []
-    if start is not None:
-        bounds.append(Invitation.send_at >= _instant(start))
-    if end is not None:
-        bounds.append(Invitation.send_at < _instant(end))
-    dialect = session.get_bind().dialect.name
-    label = period_label(Invitation.send_at, period, dialect, is_date=False).label("period")
-    answered = Response.id.is_not(None)
-    commented = and_(answered, func.length(func.trim(func.coalesce(Response.comment, ""))) > 0)
-    query = (
-        select(
-            label,
-            Invitation.channel,
-            func.count(Invitation.id),
-            _count(Invitation.status == "sent"),
-            _count(Invitation.status == "failed"),
-            _count(Invitation.status == "throttled"),
-            _count(Invitation.status == "unsubscribed"),
-            _count(Invitation.opened_at.is_not(None)),
-            _count(answered),
-            _count(commented),
-        )
-        .select_from(Invitation)
-        .outerjoin(
-            Response,
-            and_(
-                Response.invitation_id == Invitation.id,
-                Response.organisation_id == organisation_id,
-            ),
-        )
-        .where(
-            Invitation.organisation_id == organisation_id,
-            Invitation.survey_id == survey_id,
-            *bounds,
-        )
-        .group_by(label, Invitation.channel)
-        .order_by(label, Invitation.channel)
+    counts = invitation_counts(
+        session,
+        organisation_id,
+        survey_id,
+        period=period,
+        start=None if start is None else _instant(start),
+        end=None if end is None else _instant(end),
     )
-    rows: list[RateRow] = []
-    for values in session.execute(query).all():
-        label_value, channel, invited, sent, failed, throttled, unsub, opened, ans, com = values
-        rows.append(
-            RateRow(
-                period=str(label_value),
-                channel=str(channel),
-                invited=int(invited),
-                sent=int(sent),
-                failed=int(failed),
-                throttled=int(throttled),
-                unsubscribed=int(unsub),
-                opened=int(opened),
-                answered=int(ans),
-                commented=int(com),
-                response_rate=rate(int(ans), int(sent), level),
-                comment_rate=rate(int(com), int(ans), level),
-            )
+    return [
+        RateRow(
+            period=row.period,
+            channel=row.channel,
+            invited=row.invited,
+            sent=row.sent,
+            failed=row.failed,
+            throttled=row.throttled,
+            unsubscribed=row.unsubscribed,
+            opened=row.opened,
+            answered=row.answered,
+            commented=row.commented,
+            response_rate=rate(row.answered, row.sent, level),
+            comment_rate=rate(row.commented, row.answered, level),
         )
-    return rows
+        for row in counts
+    ]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cxpulse.store.models import Invitation, Response
+from cxpulse.store import demo_data
+from cxpulse.store.models import Invitation
 
 MONTHS = 6
 UNANSWERED_PER_ANSWER = 2.0
@@ -32,23 +32,14 @@ def seed_invitations(
 ) -> int:
     """Invitations of one survey (whose responses are stored); returns how many were made."""
     since = end - timedelta(days=30 * MONTHS)
-    answered = session.execute(
-        select(Response.id, Response.contact_id, Response.submitted_at).where(
-            Response.organisation_id == organisation_id,
-            Response.survey_id == survey_id,
-            Response.channel == "email",
-            Response.contact_id.is_not(None),
-            Response.submitted_at >= since,
-        )
-    ).all()
+    answered = demo_data.email_answers(session, organisation_id, survey_id, since)
     invitations: list[Invitation] = []
     links: list[tuple[int, Invitation]] = []
-    for response_id, contact_id, submitted_at in answered:
-        assert contact_id is not None  # selected so
-        sent = submitted_at - timedelta(minutes=rng.uniform(20, 48 * 60))
-        invitation = _sent(organisation_id, survey_id, contact_id, sent)
+    for answer in answered:
+        sent = answer.submitted_at - timedelta(minutes=rng.uniform(20, 48 * 60))
+        invitation = _sent(organisation_id, survey_id, answer.contact_id, sent)
         invitations.append(invitation)
-        links.append((response_id, invitation))
+        links.append((answer.response_id, invitation))
     span = (end - since).total_seconds()
     for _ in range(round(len(answered) * UNANSWERED_PER_ANSWER)):
         moment = since + timedelta(seconds=rng.uniform(0, span))
@@ -82,11 +73,7 @@ def seed_invitations(
             invitations.append(_sent(organisation_id, survey_id, contact_id, moment))
     session.add_all(invitations)
     session.flush()
-    if links:
-        session.execute(
-            update(Response),
-            [{"id": response_id, "invitation_id": inv.id} for response_id, inv in links],
-        )
+    demo_data.link_responses(session, [(response_id, inv.id) for response_id, inv in links])
     return len(invitations)
 
 

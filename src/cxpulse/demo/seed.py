@@ -29,16 +29,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from cxpulse.demo.contacts import CONTACT_PREFIX, DemoContact, contact_rows, demo_contact
 from cxpulse.demo.invitations import seed_invitations
 from cxpulse.demo.responses import generate_responses, months_before
 from cxpulse.demo.survey_plans import DEMO_COLLECT_OPTIONS, SURVEY_PLANS, SurveyPlan
-from cxpulse.store import accounts, audit, security, surveys
+from cxpulse.store import accounts, audit, demo_data, security, surveys
 from cxpulse.store.errors import NotFound
-from cxpulse.store.models import Contact, Organisation, Response, Survey, User
+from cxpulse.store.models import Organisation, Survey, User
 from cxpulse.store.responses import add_responses
 from cxpulse.store.types import utc_now
 
@@ -117,9 +116,8 @@ def seed_demo(
     summaries: list[SurveySummary] = []
     for plan in SURVEY_PLANS:
         survey = _survey(session, organisation.id, plan)
-        has_responses = session.scalar(select(exists().where(Response.survey_id == survey.id)))
         added = 0
-        if not has_responses:
+        if not demo_data.survey_has_responses(session, survey.id):
             rng = random.Random(f"{seed}:{plan.slug}")  # noqa: S311 (demo data, not secrets)
             items = generate_responses(plan, survey.id, contacts, start, end, rng)
             for first in range(0, len(items), _BATCH):
@@ -137,11 +135,9 @@ def seed_demo(
                 end,
                 random.Random(f"{seed}:{plan.slug}:invitations"),  # noqa: S311 (demo data)
             )
-        total = session.scalar(
-            select(func.count()).select_from(Response).where(Response.survey_id == survey.id)
-        )
+        total = demo_data.count_survey_responses(session, survey.id)
         summaries.append(
-            SurveySummary(survey.id, survey.slug, survey.name, survey.metric, total or 0, added)
+            SurveySummary(survey.id, survey.slug, survey.name, survey.metric, total, added)
         )
 
     if organisation_created or contacts_added or any(s.added for s in summaries):
@@ -194,7 +190,7 @@ def _organisation(session: Session) -> tuple[Organisation, bool]:
 
 
 def _admin(session: Session, organisation_id: int) -> tuple[User, bool]:
-    existing = session.scalar(select(User).where(User.email == DEMO_ADMIN_EMAIL))
+    existing = demo_data.find_user_by_email(session, DEMO_ADMIN_EMAIL)
     if existing is not None:
         return existing, False
     user = accounts.create_user(
@@ -241,19 +237,14 @@ def _survey(session: Session, organisation_id: int, plan: SurveyPlan) -> Survey:
 
 def _contacts(session: Session, organisation_id: int, seed: int) -> tuple[list[DemoContact], int]:
     """The demo contacts, created on the first run; ``(contacts, number created now)``."""
-    query = select(Contact.id, Contact.attributes).where(
-        Contact.organisation_id == organisation_id,
-        Contact.external_id.startswith(CONTACT_PREFIX, autoescape=True),
-    )
-    found = [demo_contact(row.id, row.attributes) for row in session.execute(query)]
+    stored = demo_data.contacts_with_prefix(session, organisation_id, CONTACT_PREFIX)
+    found = [demo_contact(row.id, row.attributes) for row in stored]
     known = [contact for contact in found if contact is not None]
     if known:
         return known, 0
 
     rows = contact_rows(organisation_id, seed)
-    ids = session.scalars(
-        insert(Contact).returning(Contact.id, sort_by_parameter_order=True), rows
-    ).all()
+    ids = demo_data.insert_contacts(session, rows)
     contacts = [
         DemoContact(
             id=contact_id,

@@ -7,14 +7,14 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxpulse.metrics import Comparison, Histogram, MetricResult, MetricSpec, compare
 from cxpulse.metrics.scores import format_value
 from cxpulse.report.months import month_label, shift_month
 from cxpulse.store.metrics_query import histograms
-from cxpulse.store.models import Response, Survey
+from cxpulse.store.models import Survey
+from cxpulse.store.response_properties import sample_properties
 
 TOP_MOVERS = 6
 MAX_PROPERTY_DIMENSIONS = 5
@@ -66,15 +66,13 @@ def property_dimensions(
 ) -> list[str]:
     """Response properties worth splitting by: present in a sample of the period's responses
     with few distinct values (an order id is not a segment)."""
-    rows = session.scalars(
-        select(Response.properties)
-        .where(
-            Response.organisation_id == organisation_id,
-            Response.survey_id == survey_id,
-            Response.submitted_at >= datetime.combine(start, datetime.min.time(), UTC),
-            Response.submitted_at < datetime.combine(end, datetime.min.time(), UTC),
-        )
-        .limit(PROPERTY_SAMPLE_ROWS)
+    rows = sample_properties(
+        session,
+        organisation_id,
+        survey_id,
+        datetime.combine(start, datetime.min.time(), UTC),
+        datetime.combine(end, datetime.min.time(), UTC),
+        limit=PROPERTY_SAMPLE_ROWS,
     )
     seen: dict[str, set[str]] = {}
     for properties in rows:

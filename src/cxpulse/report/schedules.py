@@ -8,14 +8,25 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxpulse.report.months import month_label, shift_month
+from cxpulse.store import outbox, report_schedules
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import OutboxItem, ReportSchedule
+from cxpulse.store.report_schedules import has_active_schedules
 from cxpulse.store.surveys import get_survey
+
+__all__ = [
+    "MAX_RECIPIENTS",
+    "REPORT_KIND",
+    "check_recipients",
+    "delete_schedule",
+    "enqueue_due_reports",
+    "get_schedule",
+    "has_active_schedules",
+    "put_schedule",
+]
 
 MAX_RECIPIENTS = 50
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
@@ -39,15 +50,7 @@ def check_recipients(emails: Sequence[str]) -> list[str]:
 
 def get_schedule(session: Session, organisation_id: int, survey_id: int) -> ReportSchedule:
     get_survey(session, organisation_id, survey_id)
-    schedule = session.scalar(
-        select(ReportSchedule)
-        .where(
-            ReportSchedule.organisation_id == organisation_id,
-            ReportSchedule.survey_id == survey_id,
-        )
-        .order_by(ReportSchedule.id)
-        .limit(1)
-    )
+    schedule = report_schedules.find_schedule(session, organisation_id, survey_id)
     if schedule is None:
         raise NotFound("report schedule", survey_id)
     return schedule
@@ -93,8 +96,7 @@ def put_schedule(
 
 
 def delete_schedule(session: Session, organisation_id: int, survey_id: int) -> None:
-    session.delete(get_schedule(session, organisation_id, survey_id))
-    session.flush()
+    report_schedules.remove_schedule(session, get_schedule(session, organisation_id, survey_id))
 
 
 def enqueue_due_reports(session: Session, now: datetime) -> list[OutboxItem]:
@@ -103,16 +105,8 @@ def enqueue_due_reports(session: Session, now: datetime) -> list[OutboxItem]:
     schedule and month. Safe to run often and from several workers at once. The caller
     commits."""
     month = month_label(shift_month(now.astimezone(UTC).date().replace(day=1), -1))
-    due = session.scalars(
-        select(ReportSchedule)
-        .where(ReportSchedule.active.is_(True))
-        .where(
-            (ReportSchedule.last_month_sent.is_(None)) | (ReportSchedule.last_month_sent < month)
-        )
-        .order_by(ReportSchedule.id)
-    ).all()
     queued = []
-    for schedule in due:
+    for schedule in report_schedules.due_schedules(session, month):
         item = OutboxItem(
             organisation_id=schedule.organisation_id,
             kind=REPORT_KIND,
@@ -125,21 +119,8 @@ def enqueue_due_reports(session: Session, now: datetime) -> list[OutboxItem]:
                 "language": schedule.language,
             },
         )
-        try:
-            with session.begin_nested():
-                session.add(item)
-        except IntegrityError:
-            pass  # another worker queued it first
-        else:
+        if outbox.add_unless_queued(session, item):  # else another worker queued it first
             queued.append(item)
         schedule.last_month_sent = month
     session.flush()
     return queued
-
-
-def has_active_schedules(session: Session) -> bool:
-    """A cheap read, so that a worker takes no write lock when no report is scheduled."""
-    wanted = session.scalar(
-        select(ReportSchedule.id).where(ReportSchedule.active.is_(True)).limit(1)
-    )
-    return wanted is not None

@@ -2,6 +2,8 @@
 
 The JSON row shape is shared by the CLI, the API and reports:
 ``{"group": {column: value}, "value", "ci_low", "ci_high", "n", "counts", "too_small", ...}``.
+``ScoredGroups.json`` writes that document for many groups without a dict per row; it is
+the same text as ``to_json(document(...), indent=None)`` (tests hold the two together).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 from cxpulse.csv_safety import neutralise_cell
-from cxpulse.metrics import Histogram, MetricResult, MetricSpec, merge, score
+from cxpulse.metrics import Histogram, MetricResult, MetricSpec
+from cxpulse.metrics.batch import ScoredColumns, score_many
 from cxpulse.metrics.compare import Comparison
 from cxpulse.metrics.scores import format_value
 
@@ -28,24 +32,144 @@ class ScoredRow:
         return {"group": dict(self.group), **self.result.to_dict()}
 
 
+@dataclass(frozen=True)
+class ScoredGroups:
+    """The overall row (key ``()``) first, then one row per group key, scored as columns."""
+
+    group_columns: Sequence[str]
+    keys: list[tuple[str | None, ...]]
+    scores: ScoredColumns
+
+    def rows(self) -> list[ScoredRow]:
+        return [
+            ScoredRow(
+                dict(zip(self.group_columns, key, strict=True)) if key else {},
+                self.scores.result(i),
+            )
+            for i, key in enumerate(self.keys)
+        ]
+
+    def json(self, metric: str, spec: MetricSpec, skipped: Mapping[str, Any]) -> str:
+        """``to_json(document(metric, spec, self.rows(), skipped), indent=None)``, faster."""
+        if len(set(self.group_columns)) != len(self.group_columns):
+            # A column named twice is one key of a dict: let json.dumps write what dict() kept.
+            return to_json(document(metric, spec, self.rows(), skipped), indent=None)
+        head = json.dumps(_document_head(metric, spec), ensure_ascii=False)
+        rows = _json_rows(self.group_columns, self.keys, self.scores)
+        tail = json.dumps(dict(skipped), ensure_ascii=False)
+        return f'{head[:-1]}, "rows": [{", ".join(rows)}], "skipped": {tail}}}'
+
+
+def scored_groups(
+    group_columns: Sequence[str],
+    groups: Mapping[tuple[str | None, ...], Histogram],
+    spec: MetricSpec,
+) -> ScoredGroups:
+    """One overall row (group ``{}``) first, then one row per group in key order."""
+    if not group_columns:
+        # The overall row only: the groups merged (score_many's total), none shown alone.
+        scores = _first_only(score_many(list(groups.values()), spec, total_first=True))
+        return ScoredGroups(group_columns, [()], scores)
+
+    if any(None in key for key in groups):
+
+        def sort_key(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+            # Blank values (None) after every text.
+            return tuple((part is None, part or "") for part in key)
+
+        keys = sorted(groups, key=sort_key)
+    else:
+        keys = sorted(groups)  # the same order, without a Python call per key
+    scores = score_many([groups[key] for key in keys], spec, total_first=True)
+    return ScoredGroups(group_columns, [(), *keys], scores)
+
+
 def score_groups(
     group_columns: Sequence[str],
     groups: Mapping[tuple[str | None, ...], Histogram],
     spec: MetricSpec,
 ) -> list[ScoredRow]:
     """One overall row (group ``{}``) first, then one row per group in key order."""
-    total = merge(groups.values())
-    rows = [ScoredRow({}, score(total, spec))]
-    if group_columns:
+    return scored_groups(group_columns, groups, spec).rows()
 
-        def sort_key(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
-            return tuple((part is None, part or "") for part in key)
 
-        for key in sorted(groups, key=sort_key):
-            rows.append(
-                ScoredRow(dict(zip(group_columns, key, strict=True)), score(groups[key], spec))
-            )
-    return rows
+def _first_only(scores: ScoredColumns) -> ScoredColumns:
+    return ScoredColumns(
+        metric=scores.metric,
+        level=scores.level,
+        method=scores.method,
+        value=scores.value[:1],
+        ci_low=scores.ci_low[:1],
+        ci_high=scores.ci_high[:1],
+        n=scores.n[:1],
+        counts=scores.counts[:1],
+        too_small=scores.too_small[:1],
+        extra=scores.extra[:1],
+    )
+
+
+def _json_numbers(numbers: Iterable[float]) -> list[str]:
+    # json.dumps writes a float with float.__repr__; an undefined value (NaN: no answers) is
+    # null, as MetricResult.to_dict makes it.
+    return ["null" if text == "nan" else text for text in map(repr, numbers)]
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, str):
+        return encode_basestring(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _group_texts(group_columns: Sequence[str], keys: Sequence[tuple[str | None, ...]]) -> list[str]:
+    """The inside of each row's "group" object; each column name and value encoded once."""
+    columns = []
+    for column, parts in zip(group_columns, zip(*keys, strict=True), strict=True):
+        prefix = encode_basestring(column) + ": "
+        encoded = {part: prefix + _json_value(part) for part in set(parts)}
+        columns.append(map(encoded.__getitem__, parts))
+    return [", ".join(row) for row in zip(*columns, strict=True)] if columns else [""] * len(keys)
+
+
+def _json_rows(
+    group_columns: Sequence[str], keys: Sequence[tuple[str | None, ...]], scores: ScoredColumns
+) -> list[str]:
+    """One JSON object per row (the overall row, key ``()``, first), built column by column."""
+    objects: dict[tuple[str, ...], str] = {}
+
+    def template(names: tuple[str, ...]) -> str:
+        # '{"promoters": {}, "passives": {}, ...}', filled by str.format.
+        text = objects.get(names)
+        if text is None:
+            parts = [_json_value(name).replace("{", "{{").replace("}", "}}") for name in names]
+            text = objects[names] = "{{" + ", ".join(f"{part}: {{}}" for part in parts) + "}}"
+        return text
+
+    groups = ["", *_group_texts(group_columns, keys[1:])]
+    counts = [template(tuple(c)).format(*c.values()) for c in scores.counts]
+    extras = [
+        ", " + template(tuple(e)).format(*_json_numbers(e.values()))[1:-1] if e else ""
+        for e in scores.extra
+    ]
+    middle = (
+        f', "level": {_json_numbers([scores.level])[0]}, "method": {_json_value(scores.method)}'
+    )
+    columns = zip(
+        groups,
+        _json_numbers(scores.value),
+        _json_numbers(scores.ci_low),
+        _json_numbers(scores.ci_high),
+        scores.n,
+        counts,
+        scores.too_small,
+        extras,
+        strict=True,
+    )
+    return [
+        f'{{"group": {{{group}}}, "value": {value}, "ci_low": {low}, "ci_high": {high}, '
+        f'"n": {n!r}{middle}, "counts": {count}, "too_small": {"true" if small else "false"}'
+        f"{extra}}}"
+        for group, value, low, high, n, count, small, extra in columns
+    ]
 
 
 def group_label(group: Mapping[str, str | None]) -> str:
@@ -240,12 +364,7 @@ def comparison_to_markdown(
     return table_to_markdown(header, records)
 
 
-def document(
-    metric: str,
-    spec: MetricSpec,
-    rows: Iterable[ScoredRow],
-    skipped: Mapping[str, Any],
-) -> dict[str, Any]:
+def _document_head(metric: str, spec: MetricSpec) -> dict[str, Any]:
     return {
         "metric": metric,
         "level": spec.level,
@@ -255,6 +374,17 @@ def document(
             "bottom_max": spec.thresholds.bottom_max,
         },
         "min_n": spec.min_n,
+    }
+
+
+def document(
+    metric: str,
+    spec: MetricSpec,
+    rows: Iterable[ScoredRow],
+    skipped: Mapping[str, Any],
+) -> dict[str, Any]:
+    return {
+        **_document_head(metric, spec),
         "rows": [row.to_dict() for row in rows],
         "skipped": dict(skipped),
     }

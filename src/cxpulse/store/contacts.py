@@ -78,6 +78,17 @@ def get_contact_by_external_id(session: Session, organisation_id: int, external_
     return contact
 
 
+def find_by_email(session: Session, organisation_id: int, email: str) -> Contact | None:
+    """The organisation's first contact (lowest id) with this address, spaces around it
+    ignored; None when there is none. Addresses are compared as stored (case matters)."""
+    return session.scalar(
+        select(Contact)
+        .where(Contact.organisation_id == organisation_id, Contact.email == email.strip())
+        .order_by(Contact.id)
+        .limit(1)
+    )
+
+
 def list_contacts(
     session: Session,
     organisation_id: int,

@@ -111,6 +111,11 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int, kwargs: dict[str, Any]) -> En
     return engine
 
 
+def ping(session: Session) -> None:
+    """Run the cheapest statement there is: raises when the database cannot be reached."""
+    session.execute(text("SELECT 1"))
+
+
 def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
     """Sessions on ``engine``; ``read_only`` ones never take SQLite's write lock.
 

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -75,6 +75,23 @@ def list_invitations(
     rows = list(session.scalars(query.order_by(Invitation.id).limit(limit + 1)))
     items = rows[:limit]
     return InvitationPage(items, items[-1].id if len(rows) > limit and items else None)
+
+
+def cancel_if_scheduled(session: Session, invitation: Invitation, reason: str) -> bool:
+    """Mark the invitation ``cancelled`` with ``reason`` if it is still ``scheduled``, and
+    reload it; True when it was.
+
+    Conditional in the database, so that a worker committing the send meanwhile wins: on
+    PostgreSQL this waits for the worker's lock on the row and then finds it sent.
+    """
+    changed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.status == "scheduled")
+        .values(status="cancelled", reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(invitation)
+    return bool(getattr(changed, "rowcount", 0))
 
 
 def contacted_times(

@@ -1,7 +1,8 @@
 """The durable outbox: background work stored in the same transaction as its cause.
 
 ``enqueue`` adds an item unless one with the same ``dedupe_key`` exists in the organisation
-(so enqueueing twice is harmless). A worker ``claim``s due items atomically: their state
+(so enqueueing twice is harmless); ``add_unless_queued`` does the same with an item the
+caller made. A worker ``claim``s due items atomically: their state
 becomes ``sending`` with a lock until ``locked_until`` and ``attempts`` grows by one. An item
 whose lock expired (its worker died) is due again. ``finish`` marks it ``completing`` only
 while the claim still holds, so a worker that lost its lock can tell before it lets an email
@@ -25,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxpulse.store.models import OutboxItem
@@ -79,6 +81,18 @@ def enqueue(
         .returning(OutboxItem.id)
     )
     return session.execute(statement).first() is not None
+
+
+def add_unless_queued(session: Session, item: OutboxItem) -> bool:
+    """Add an item made by the caller unless its ``dedupe_key`` is taken in the organisation
+    (by another worker, say); True when added, and then ``item`` is the stored row."""
+    # A savepoint, so that a taken key undoes this insert alone, not the caller's work.
+    try:
+        with session.begin_nested():
+            session.add(item)
+    except IntegrityError:
+        return False
+    return True
 
 
 def enqueue_many(session: Session, items: list[dict[str, Any]]) -> None:

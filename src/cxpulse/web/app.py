@@ -21,10 +21,11 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from cxpulse import __version__
 from cxpulse.config import Settings, get_settings
+from cxpulse.store import db
 from cxpulse.store.db import create_engine_for, is_sqlite, migrate, session_factory
 from cxpulse.web.api_docs import install_api_docs
 from cxpulse.web.deps import pool_capacity
@@ -45,10 +46,10 @@ from cxpulse.web.routes import (
     metrics,
     open_tracking,
     organisation,
-    pages,
     report_pages,
     response_rates,
     responses,
+    survey_pages,
     surveys,
     unsubscribes,
     users,
@@ -180,7 +181,7 @@ def create_app(
         unsubscribes,
         open_tracking,
         goals,
-        pages,
+        survey_pages,
         widget,
         login_pages,
         dashboard,
@@ -209,7 +210,7 @@ def create_app(
     async def healthz() -> Health | JSONResponse:
         def ping() -> None:
             with state.read_sessions() as session:
-                session.execute(text("SELECT 1"))
+                db.ping(session)
 
         try:
             async with database_turn(state, writes=False):

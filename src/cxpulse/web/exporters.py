@@ -29,8 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.csv_safety import neutralise_cell
 from cxpulse.store import exports
-from cxpulse.store.exports import count_rows as count_rows
-from cxpulse.store.exports import property_names as property_names
+from cxpulse.store.exports import count_rows, property_names
 from cxpulse.store.filters import ResponseFilters
 from cxpulse.store.response_fields import EXPORT_COLUMNS
 

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.act import goals as goal_store
-from cxpulse.report import comment_rate as views
+from cxpulse.report import comment_rate
 from cxpulse.store import responses, surveys
 
 from ..helpers import World, session_headers
@@ -303,7 +303,7 @@ def test_goals_show_and_their_names_stay_text(
 def test_comment_rate_is_estimated_for_large_views(
     client: TestClient, app: FastAPI, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "COMMENT_RATE_MAX_SCAN", 5)
+    monkeypatch.setattr(comment_rate, "COMMENT_RATE_MAX_SCAN", 5)
     page = _page(client, app, world.a.users["analyst"], f"/app/surveys/{world.a.survey_id}")
     rate = page.split('id="comment-rate">', 1)[1].split("</p>", 1)[0]
     assert "Comment rate: <strong>about 100.0%</strong>" in rate

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from cxpulse import templating
 from cxpulse.act import goals as goal_store
 from cxpulse.metrics import ACSI_CAVEAT, Metric
-from cxpulse.report import dashboard as views
+from cxpulse.report import dashboard as dashboard_data
 from cxpulse.report import filters_url as urls
 from cxpulse.report import monthly
 from cxpulse.store import accounts, surveys
@@ -137,7 +137,7 @@ def last_full_month(today: date) -> date:
     return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
-def report_month_choice(view: views.DashboardView, today: date) -> str:
+def report_month_choice(view: dashboard_data.DashboardView, today: date) -> str:
     """The month the survey page offers first: the last full one, or the last month of the
     view when that ended earlier (a survey whose answers stopped)."""
     return monthly.month_label(min(last_full_month(today), view.window.last_day.replace(day=1)))
@@ -155,7 +155,7 @@ def surveys_page(request: Request, caller: PageCaller, session: DbSession) -> HT
     organisation = accounts.get_organisation(session, caller.organisation_id)
     rows = []
     for survey in surveys.list_surveys(session, caller.organisation_id):
-        view = views.load_headline(session, organisation, survey)
+        view = dashboard_data.load_headline(session, organisation, survey)
         rows.append({"survey": survey, "headline": view})
     return render(request, "app/surveys.html", {"organisation": organisation, "rows": rows})
 
@@ -171,11 +171,11 @@ def survey_page(
         return problem_page(request, problem)
     filters = parsed.view
     try:
-        view = views.load_view(session, organisation, survey, filters)
+        view = dashboard_data.load_view(session, organisation, survey, filters)
     except Invalid as error:
         parsed.errors[error.field] = error.message
         filters = urls.ViewFilters()
-        view = views.load_view(session, organisation, survey, filters)
+        view = dashboard_data.load_view(session, organisation, survey, filters)
     context = {
         "survey": survey,
         "view": view,
@@ -208,12 +208,16 @@ def responses_page(
     except PageProblem as problem:
         return problem_page(request, problem)
     filters, drill = parsed.view, parsed.drill
-    window = filters.window(views.latest_day(session, organisation.id, survey.id), utc_today())
+    window = filters.window(
+        dashboard_data.latest_day(session, organisation.id, survey.id), utc_today()
+    )
     try:
-        page = views.drill_down(session, organisation.id, survey.id, filters, window, drill)
+        page = dashboard_data.drill_down(
+            session, organisation.id, survey.id, filters, window, drill
+        )
     except Invalid as error:
         parsed.errors["after"] = error.message
-        page = views.DrillPage([], None)
+        page = dashboard_data.DrillPage([], None)
     drill_pairs = filters.query_pairs() + drill.query_pairs()
     context = {
         "survey": survey,

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from cxpulse.metrics import Metric
 from cxpulse.report import charts
-from cxpulse.report import dashboard as views
+from cxpulse.report import dashboard as dashboard_data
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def _chart(spec: charts.Spec) -> Chart:
     return Chart(Markup(charts.to_svg(spec)), Markup(spec_text))  # noqa: S704
 
 
-def survey_charts(view: views.DashboardView) -> dict[str, Chart]:
+def survey_charts(view: dashboard_data.DashboardView) -> dict[str, Chart]:
     """The charts of a survey's dashboard: its trend, and the distribution of its scores."""
     points = [
         charts.TrendPoint(

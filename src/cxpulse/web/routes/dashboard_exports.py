@@ -15,7 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from cxpulse.csv_safety import neutralise_cell
-from cxpulse.report import dashboard as views
+from cxpulse.report import dashboard as dashboard_data
 from cxpulse.report import filters_url as urls
 from cxpulse.web import exporters
 from cxpulse.web.access import Principal
@@ -72,8 +72,10 @@ def export_view_responses(
         organisation, survey, parsed = _view_to_export(request, session, caller, survey_id)
     except PageProblem as problem:
         return problem_page(request, problem)
-    window = parsed.view.window(views.latest_day(session, organisation.id, survey.id), utc_today())
-    filters = views.response_filters(survey.id, parsed.view, window, parsed.drill)
+    window = parsed.view.window(
+        dashboard_data.latest_day(session, organisation.id, survey.id), utc_today()
+    )
+    filters = dashboard_data.response_filters(survey.id, parsed.view, window, parsed.drill)
     if fmt == "xlsx" and exporters.too_many_for_xlsx(session, organisation.id, filters):
         return problem_page(
             request,
@@ -146,8 +148,8 @@ def export_view_tables(
         organisation, survey, parsed = _view_to_export(request, session, caller, survey_id)
     except PageProblem as problem:
         return problem_page(request, problem)
-    view = views.load_view(session, organisation, survey, parsed.view)
-    table = views.metric_table(views.metric_rows(view))
+    view = dashboard_data.load_view(session, organisation, survey, parsed.view)
+    table = dashboard_data.metric_table(dashboard_data.metric_rows(view))
     writer = {"csv": tables_csv, "xlsx": tables_xlsx, "parquet": tables_parquet}[fmt]
     name = f"{survey.slug}-{view.window.start}-{view.window.last_day}-metrics.{fmt}"
     return _download(iter([writer(table)]), fmt, name)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -19,13 +18,6 @@ from cxpulse.web.routes.common import SurveyId, problems
 from cxpulse.web.state import app_state
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
-
-ExportFormat = Literal["csv", "xlsx", "parquet"]
-MEDIA_TYPES: dict[str, str] = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "parquet": "application/vnd.apache.parquet",
-}
 
 
 @router.get(
@@ -43,7 +35,7 @@ MEDIA_TYPES: dict[str, str] = {
             "description": "The file.",
             "content": {
                 media: {"schema": {"type": "string", "format": "binary"}}
-                for media in MEDIA_TYPES.values()
+                for media in exporters.MEDIA_TYPES.values()
             },
         },
         **problems(404),
@@ -51,7 +43,7 @@ MEDIA_TYPES: dict[str, str] = {
 )
 def export_responses(
     survey_id: SurveyId,
-    format: ExportFormat,
+    format: exporters.ExportFormat,
     request: Request,
     caller: CanExport,
     session: DbSession,
@@ -63,29 +55,17 @@ def export_responses(
     organisation_id = caller.organisation_id
     survey = surveys.get_survey(session, organisation_id, survey_id)
     scoped = dataclasses.replace(filters, survey_id=survey_id)
-    if (
-        format == "xlsx"
-        and exporters.count_rows(session, organisation_id, scoped) > exporters.XLSX_MAX_ROWS
-    ):
+    if format == "xlsx" and exporters.too_many_for_xlsx(session, organisation_id, scoped):
         raise FieldErrors.one(
             ["path", "format"],
             f"more than {exporters.XLSX_MAX_ROWS:,} responses match: too many for one XLSX "
             "sheet; use csv or parquet, or narrow the filters",
         )
-    plan = exporters.ExportPlan(
-        organisation_id, scoped, exporters.property_names(session, organisation_id, scoped)
-    )
-    sessions = app_state(request).read_sessions
-    chunks: Iterator[bytes]
-    if format == "csv":
-        chunks = exporters.csv_chunks(sessions, plan, bom=bom)
-    elif format == "xlsx":
-        chunks = exporters.xlsx_chunks(sessions, plan)
-    else:
-        chunks = exporters.parquet_chunks(sessions, plan)
+    plan = exporters.plan_export(session, organisation_id, scoped)
+    chunks = exporters.chunks(app_state(request).read_sessions, plan, format, bom=bom)
     filename = f"{survey.slug}-responses.{format}"
     return StreamingResponse(
         chunks,
-        media_type=MEDIA_TYPES[format],
+        media_type=exporters.MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -1,5 +1,6 @@
-"""Survey pages on the real app and database (SQLite and PostgreSQL): links, languages,
-one-click answers that never write on GET, updates with rollups and audit, abuse limits."""
+"""The routes of ``cxpulse.web.routes.survey_pages`` on the real app and database (SQLite
+and PostgreSQL): links, languages, one-click answers that never write on GET, updates with
+rollups and audit, abuse limits."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.store import accounts, contacts, rollups, surveys
-from cxpulse.store.models import AuditLog, Invitation, Response, Survey
-from cxpulse.store.survey_options import CollectOptions
-from cxpulse.web.routes.pages import TARGET_CACHE_SECONDS, FormTokens, Target, TargetCache
+from cxpulse.store.models import AuditLog, Invitation, Response
+from cxpulse.web.survey_page_forms import FormTokens
 
-from .helpers import BASE_URL, make_app
+from ..helpers import BASE_URL, make_app
 
 
 @dataclass
@@ -474,14 +474,3 @@ def test_damaged_expired_foreign_and_cancelled_links(
     assert client.get(f"/r/{link}").status_code == 410
     assert client.post(f"/r/{link}", data={"form_token": token, "score": "9"}).status_code == 410
     assert _responses(db, shop.nps_id) == []
-
-
-def test_target_cache_expires() -> None:
-    now = [100.0]
-    cache = TargetCache(clock=lambda: now[0])
-    target = Target("Org", Survey(), CollectOptions())
-    cache.put(("org", "nps"), target)
-    assert cache.get(("org", "nps")) is target
-    assert cache.get(("org", "other")) is None
-    now[0] += TARGET_CACHE_SECONDS + 0.01
-    assert cache.get(("org", "nps")) is None

@@ -1,0 +1,170 @@
+"""``cxpulse score``: a file's answers scored overall and per group, with intervals."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cxpulse.cli.console import OutputFormat, console
+from cxpulse.cli.root import app
+from cxpulse.cli.scoring_options import (
+    FORMATS_HELP,
+    BottomArg,
+    ByArg,
+    DateArg,
+    DateFormatArg,
+    FileArg,
+    LevelArg,
+    MetricArg,
+    MinNArg,
+    NpsMethodArg,
+    NpsMethodOption,
+    PeriodArg,
+    ScaleArg,
+    ScoreArg,
+    SkipInvalidArg,
+    TopArg,
+    check_period_has_date,
+    chosen_format,
+    metric_spec,
+    read_histograms,
+)
+from cxpulse.engine.periods import Period
+from cxpulse.metrics.scales import Metric
+
+if TYPE_CHECKING:
+    from cxpulse.engine import FileHistograms
+    from cxpulse.metrics import MetricSpec
+    from cxpulse.report.score_table import ScoredRow
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "cxpulse score answers.csv --metric nps --score 'Likelihood to recommend' "
+        "--date created --period month --by region\n\n"
+        "cxpulse score zendesk.xlsx -m csat -s Rating --scale 1-5 --format json"
+    )
+)
+def score(
+    file: FileArg,
+    metric: MetricArg = Metric.CSAT,
+    score_column: ScoreArg = "score",
+    by: ByArg = None,
+    date: DateArg = None,
+    date_format: DateFormatArg = None,
+    period: PeriodArg = None,
+    scale: ScaleArg = None,
+    level: LevelArg = 0.95,
+    min_n: MinNArg = 30,
+    top_min: TopArg = None,
+    bottom_max: BottomArg = None,
+    nps_method: NpsMethodArg = NpsMethodOption.ADJUSTED_WALD,
+    skip_invalid: SkipInvalidArg = False,
+    output: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"{FORMATS_HELP} csv holds the table only: the counts of blank and invalid "
+            "answers go to stderr. markdown states them below the table.",
+        ),
+    ] = None,
+    digits: Annotated[int, typer.Option("--digits", min=0, max=10, help="Decimals shown.")] = 1,
+) -> None:
+    """Score a file of answers, overall and per group, with confidence intervals.
+
+    Blank answers are not scored (they are counted as skipped). Values off the scale stop the
+    command unless --skip-invalid is given.
+    """
+    from cxpulse.report.score_table import (
+        document,
+        scored_groups,
+        skipped_text,
+        to_csv,
+        to_json,
+        to_markdown,
+    )
+
+    check_period_has_date(period, date)
+    spec = metric_spec(metric, scale, level, min_n, top_min, bottom_max, nps_method)
+    if date is not None:
+        period = period or Period.MONTH
+    found = read_histograms(
+        file, spec, score_column, list(by or []), date, date_format, period, skip_invalid
+    )
+    scored = scored_groups(found.group_columns, found.groups, spec)
+    skipped = _skipped(found)
+    output = chosen_format(output)
+    if output is OutputFormat.JSON and not sys.stdout.isatty():
+        # For programs: compact, and written without a dict per row (tens of thousands of
+        # groups in a large file; docs/benchmarks.md).
+        sys.stdout.write(scored.json(metric.value, spec, skipped) + "\n")
+        return
+    rows = scored.rows()
+    if output is OutputFormat.JSON:
+        sys.stdout.write(to_json(document(metric.value, spec, rows, skipped), indent=2) + "\n")
+    elif output is OutputFormat.CSV:
+        sys.stdout.write(to_csv(rows, found.group_columns))
+        # Rows of another shape would break the sheet; stderr still reaches the terminal.
+        sys.stderr.write(f"skipped: {skipped_text(skipped)}\n")
+    elif output is OutputFormat.MARKDOWN:
+        sys.stdout.write(to_markdown(rows, digits, skipped))
+    else:
+        _print_table(metric, spec, rows, skipped, digits)
+
+
+def _skipped(found: FileHistograms) -> dict[str, Any]:
+    skipped: dict[str, Any] = {"blank": found.blank, "invalid": 0}
+    if found.invalid is not None:
+        skipped["invalid"] = found.invalid.count
+        skipped["invalid_values"] = found.invalid.values
+        skipped["invalid_lines"] = found.invalid.lines
+    return skipped
+
+
+def _print_table(
+    metric: Metric, spec: MetricSpec, rows: list[ScoredRow], skipped: dict[str, Any], digits: int
+) -> None:
+    from rich.table import Table
+
+    from cxpulse.metrics.scores import format_value
+    from cxpulse.report.score_table import band_text, group_label, skipped_notes
+
+    unit = "" if metric in (Metric.CES, Metric.MEAN) else "" if metric is Metric.NPS else "%"
+    table = Table(
+        title=f"{metric.value.upper()} on {spec.scale.name}, {spec.level:.0%} intervals",
+        title_justify="left",
+    )
+    table.add_column("group")
+    table.add_column("value", justify="right")
+    table.add_column(f"{spec.level:.0%} interval", justify="right")
+    table.add_column("n", justify="right")
+    table.add_column("bands")
+    if metric is Metric.CES:
+        table.add_column("% agree", justify="right")
+    for row in rows:
+        result = row.result
+        label = group_label(row.group)
+        value = format_value(result.value, digits) + unit
+        if result.too_small:
+            value += " *"
+        cells = [
+            label,
+            value,
+            f"{format_value(result.ci_low, digits)} to {format_value(result.ci_high, digits)}",
+            str(result.n),
+            band_text(result.counts),
+        ]
+        if metric is Metric.CES:
+            cells.append(format_value(result.extra.get("pct_agree"), digits) + "%")
+        table.add_row(*cells, style="bold" if not row.group else None)
+    out = console()
+    out.print(table)
+    notes = [f"method: {rows[0].result.method}"]
+    if any(row.result.too_small for row in rows):
+        notes.append(f"* fewer than {spec.min_n} answers: too small to read")
+    notes += skipped_notes(skipped)
+    out.print("; ".join(notes), style="dim")

@@ -1,0 +1,225 @@
+"""How a respondent's survey page answers: the survey form, the thank-you page and problem
+pages (or JSON, for survey.js), in the respondent's language, with the security headers
+every page carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from cxpulse import i18n, templating
+from cxpulse.collect import answers, questions
+from cxpulse.store.models import MAX_COMMENT_LENGTH
+from cxpulse.web.survey_page_forms import Form, field, request_form_tokens
+from cxpulse.web.survey_page_problems import PageProblem
+from cxpulse.web.survey_page_targets import Target
+
+DOMAIN = "pages"
+"""The translation domain of the survey pages."""
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    # The personal link is a secret: never hand it to a review site in a Referer header.
+    # (Not "no-referrer": with it browsers send "Origin: null" on the page's own form.)
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Robots-Tag": "noindex",
+}
+
+
+def language(request: Request, target: Target, chosen: str | None = None) -> str:
+    """The page's language: the invitation's, the contact's, the one asked for, the
+    browser's, else the survey's default."""
+    invitation = target.invitation
+    return i18n.negotiate(
+        invitation=invitation.language if invitation is not None else None,
+        contact=target.contact_locale,
+        query=chosen or request.query_params.get("lang"),
+        accept_language=request.headers.get("accept-language"),
+        survey_default=target.survey.default_language,
+    )
+
+
+def shown_language(request: Request, target: Target, form: Form) -> str:
+    """The language the form was shown in (sent back by it), else negotiated again."""
+    sent = i18n.normalise(field(form, "lang"))
+    return sent or language(request, target)
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _render(template: str, status: int, language: str, **context: Any) -> HTMLResponse:
+    gettext, ngettext = i18n.gettext_for(DOMAIN, language)
+    # The one environment of pages, emails and reports (its filters, escaping, strictness).
+    html = (
+        templating.environment()
+        .get_template(f"survey/{template}")
+        .render(
+            lang=language,
+            _=gettext,
+            ngettext=ngettext,
+            language_names=i18n.LANGUAGE_NAMES,
+            **context,
+        )
+    )
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def problem_page(request: Request, problem: PageProblem, language: str | None = None) -> Response:
+    """The problem as a page (JSON when asked for), in ``language`` or the one negotiated."""
+    chosen = language or i18n.negotiate(
+        query=request.query_params.get("lang"),
+        accept_language=request.headers.get("accept-language"),
+    )
+    gettext, _ = i18n.gettext_for(DOMAIN, chosen)
+    message = gettext(problem.message)
+    if problem.params:
+        message = message % dict(problem.params)
+    headers = {"Retry-After": problem.retry_after} if problem.retry_after else {}
+    if wants_json(request):
+        return JSONResponse(
+            {"detail": message}, status_code=problem.status, headers=SECURITY_HEADERS | headers
+        )
+    page = _render(
+        "message.html", problem.status, chosen, title=gettext(problem.title), message=message
+    )
+    page.headers.update(headers)
+    return page
+
+
+def survey_page(
+    request: Request,
+    target: Target,
+    language: str,
+    *,
+    action: str,
+    selected: int | None,
+    one_click: bool,
+    comment: str | None = None,
+    chosen_reasons: Sequence[str] = (),
+    switch_languages: bool,
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The survey form, posting to ``action``, with a fresh form token."""
+    gettext, ngettext = i18n.gettext_for(DOMAIN, language)
+    survey = target.survey
+    spec = survey.metric_spec()
+    presentation = questions.effective_presentation(survey.presentation, spec.scale)
+    low_end, high_end = questions.end_labels(spec, gettext)
+    path = urlsplit(str(request.url)).path
+    return _render(
+        "page.html",
+        status,
+        language,
+        title=target.organisation_name,
+        organisation=target.organisation_name,
+        question=questions.question_for(
+            survey.questions, survey.metric, language, target.organisation_name
+        ),
+        comment_prompt=questions.comment_prompt_for(survey.questions, language, gettext),
+        choices=questions.choices(spec, survey.presentation, gettext, ngettext),
+        presentation=presentation,
+        word_labels=questions.has_word_labels(spec, survey.presentation),
+        low_end=low_end,
+        high_end=high_end,
+        show_ends=presentation == "numbers"
+        and not questions.has_word_labels(spec, survey.presentation),
+        action=action,
+        form_token=request_form_tokens(request).issue(survey.id),
+        selected=selected,
+        one_click=one_click,
+        comment_enabled=target.options.comment,
+        comment=comment or "",
+        max_comment=MAX_COMMENT_LENGTH,
+        reasons=target.options.reasons_in(language),
+        chosen_reasons=list(chosen_reasons),
+        languages=[
+            (code, f"{path}?{urlencode({'lang': code})}")
+            for code in i18n.available(DOMAIN)
+            if code != language
+        ]
+        if switch_languages
+        else [],
+        error=error,
+    )
+
+
+def retry_page(
+    request: Request,
+    target: Target,
+    language: str,
+    form: Form,
+    problem: PageProblem,
+    *,
+    action: str,
+    switch_languages: bool,
+) -> Response:
+    """The form again with the message at the top and what was typed kept."""
+    if wants_json(request):
+        return problem_page(request, problem, language)
+    gettext, _ = i18n.gettext_for(DOMAIN, language)
+    message = gettext(problem.message) % dict(problem.params or {})
+    comment = (form.get("comment") or [""])[-1][:MAX_COMMENT_LENGTH]
+    return survey_page(
+        request,
+        target,
+        language,
+        action=action,
+        selected=None,
+        one_click=False,
+        comment=comment,
+        chosen_reasons=form.get("reasons", []),
+        switch_languages=switch_languages,
+        status=problem.status,
+        error=message,
+    )
+
+
+def thanks(
+    request: Request,
+    target: Target,
+    language: str,
+    recorded: answers.Recorded,
+    change_url: str | None,
+) -> Response:
+    """The thank-you page (review and referral links for a top score), or JSON."""
+    if wants_json(request):
+        return JSONResponse(
+            {"status": "recorded", "score": recorded.score}, headers=SECURITY_HEADERS
+        )
+    spec = target.survey.metric_spec()
+    top = answers.is_top(recorded.score, spec)
+    gettext, _ = i18n.gettext_for(DOMAIN, language)
+    return _render(
+        "thanks.html",
+        200,
+        language,
+        title=gettext("Thank you"),
+        organisation=target.organisation_name,
+        review_url=target.options.review_url if top else None,
+        referral_url=target.options.referral_url if top else None,
+        change_url=change_url,
+    )
+
+
+def score_param(request: Request, target: Target) -> int | None:
+    """The score a link pre-selects (``?score=N``), if it is on the survey's scale."""
+    text = request.query_params.get("score")
+    if text is None:
+        return None
+    try:
+        return answers.parse_score(text, target.survey.metric_spec())
+    except answers.AnswerProblem:
+        return None  # a damaged link still shows the page, with nothing pre-selected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import jinja2
 import pytest
@@ -45,11 +46,20 @@ def test_no_template_name_is_in_two_stages() -> None:
 def test_the_stages_render_with_it() -> None:
     from fastapi.templating import Jinja2Templates
 
-    from cxpulse.web.routes import dashboard, pages
+    from cxpulse.web.routes import dashboard
 
     assert isinstance(dashboard.TEMPLATES, Jinja2Templates)
     assert dashboard.TEMPLATES.env is templating.environment()
-    assert pages._environment() is templating.environment()
+
+
+def test_no_other_module_makes_an_environment_of_its_own() -> None:
+    package = Path(templating.__file__).resolve().parent
+    makers = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "Environment(" in path.read_text(encoding="utf-8") and path.name != "templating.py"
+    )
+    assert makers == []
 
 
 def _loaded(name: str) -> bool:

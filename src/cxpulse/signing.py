@@ -2,7 +2,7 @@
 
 Everything cxpulse signs goes through ``Signer``, built on itsdangerous: the links of
 invitation emails (``collect.links``), session cookies and password fingerprints
-(``web.tokens``), the form tokens of survey pages (``web.routes.pages``).
+(``web.tokens``), the form tokens of survey pages (``web.survey_page_forms``).
 
 - A token is one URL-safe string, ``<payload>.<signature>`` as itsdangerous's
   ``URLSafeSerializer`` writes it: the payload is URL-safe base64 of compact JSON

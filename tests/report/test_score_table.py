@@ -2,6 +2,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from cxpulse.metrics import Histogram, MetricSpec
 from cxpulse.metrics.compare import Comparison, compare
 from cxpulse.report.score_table import (
@@ -10,6 +12,7 @@ from cxpulse.report.score_table import (
     document,
     group_label,
     score_groups,
+    scored_groups,
     skipped_text,
     table_to_csv,
     table_to_markdown,
@@ -122,3 +125,46 @@ def test_plain_tables_as_csv_and_markdown() -> None:
     text = table_to_csv(["name", "n", "note"], [["+sum(A1)", 3, None]])
     assert text == "name,n,note\n'+sum(A1),3,\n"
     assert table_to_markdown(["a", "b"], [["x|y", "2"]]) == "| a | b |\n|---|---|\n| x\\|y | 2 |\n"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        MetricSpec.default("nps"),
+        MetricSpec.default("nps", nps_method="wald", level=0.9),
+        MetricSpec.default("csat", min_n=2),
+        MetricSpec.default("dsat"),
+        MetricSpec.default("ces"),
+        MetricSpec.default("mean"),
+    ],
+    ids=lambda spec: f"{spec.metric.value}-{spec.nps_method.value}",
+)
+def test_compact_json_is_the_document_as_json_dumps_writes_it(spec: MetricSpec) -> None:
+    groups: dict[tuple[str | None, ...], Histogram] = {
+        ("email", "2026-01"): Histogram({5: 3, 4: 2, 1: 1}),
+        ('say "hi" \\ \u00e9t\u00e9 {x}', "2026-02"): Histogram({2: 1}),
+        (None, "2026-01"): Histogram({}),  # no answers: NaN values become null
+        ("chat", None): Histogram({1: 4, 3: 1, 7: 2}),
+    }
+    skipped = {"blank": 2, "invalid": 1, "invalid_values": ["x"], "invalid_lines": [3]}
+    columns = ["channel", "month"]
+    scored = scored_groups(columns, groups, spec)
+    expected = to_json(
+        document("m", spec, score_groups(columns, groups, spec), skipped), indent=None
+    )
+    assert scored.json("m", spec, skipped) == expected
+    assert json.loads(expected)["rows"][0]["group"] == {}
+
+
+def test_compact_json_without_groups_and_with_a_column_named_twice() -> None:
+    spec = MetricSpec.default("nps")
+    groups: dict[tuple[str | None, ...], Histogram] = {(): Histogram({10: 3, 0: 1})}
+    expected = to_json(document("nps", spec, score_groups([], groups, spec), {}), indent=None)
+    assert scored_groups([], groups, spec).json("nps", spec, {}) == expected
+    twice: dict[tuple[str | None, ...], Histogram] = {
+        ("a", "b"): Histogram({10: 1}),
+        ("a", "c"): Histogram({0: 1}),
+    }
+    rows = score_groups(["x", "x"], twice, spec)
+    expected = to_json(document("nps", spec, rows, {}), indent=None)
+    assert scored_groups(["x", "x"], twice, spec).json("nps", spec, {}) == expected

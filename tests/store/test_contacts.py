@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from cxpulse.store import contacts, responses
+from cxpulse.store import accounts, contacts, responses
 from cxpulse.store.errors import Conflict, Invalid, NotFound
 from cxpulse.store.models import Organisation, Survey
 
@@ -104,3 +104,16 @@ def test_find_by_email_takes_the_first_contact_with_the_address(
     contacts.create_contact(session, other_org.id, email="bob@example.com")
     assert contacts.find_by_email(session, org.id, "  ann@example.com ") is first
     assert contacts.find_by_email(session, org.id, "bob@example.com") is None
+
+
+def test_missing_contact_ids_counts_another_organisations_contacts_as_missing(
+    session: Session,
+) -> None:
+    mine = accounts.create_organisation(session, slug="mine-ids", name="Mine")
+    theirs = accounts.create_organisation(session, slug="theirs-ids", name="Theirs")
+    kept = contacts.create_contact(session, mine.id, email="kept@example.com")
+    other = contacts.create_contact(session, theirs.id, email="other@example.com")
+    session.flush()
+    asked = {kept.id, other.id, 999_999}
+    assert contacts.missing_contact_ids(session, mine.id, asked) == {other.id, 999_999}
+    assert contacts.missing_contact_ids(session, mine.id, set()) == set()

@@ -103,15 +103,15 @@ def _score_bands(
     # most groups hold the same few values, so the band counts become C-level sums.
     masks: dict[tuple[float, ...], tuple[tuple[bool, ...], tuple[bool, ...]]] = {}
     for histogram in histograms:
-        counts = histogram.counts
-        keys = tuple(counts)
+        at_value = histogram.counts
+        keys = tuple(at_value)
         mask = masks.get(keys)
         if mask is None:
             mask = masks[keys] = (
                 tuple(value >= top for value in keys),
                 tuple(value <= bottom for value in keys),
             )
-        answers = counts.values()
+        answers = at_value.values()
         sizes.append(sum(answers))
         tops.append(sum(compress(answers, mask[0])))
         bottoms.append(sum(compress(answers, mask[1])))

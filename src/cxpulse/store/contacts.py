@@ -89,6 +89,16 @@ def find_by_email(session: Session, organisation_id: int, email: str) -> Contact
     )
 
 
+def missing_contact_ids(session: Session, organisation_id: int, ids: set[int]) -> set[int]:
+    """Those of ``ids`` that are not contacts of the organisation (another's count as missing)."""
+    if not ids:
+        return set()
+    found = session.scalars(
+        select(Contact.id).where(Contact.organisation_id == organisation_id, Contact.id.in_(ids))
+    )
+    return ids - set(found)
+
+
 def list_contacts(
     session: Session,
     organisation_id: int,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cxpulse.store.models import Contact, Invitation, Organisation, Survey
@@ -36,15 +36,21 @@ class InvitedSurvey:
     """The invited contact's locale, which chooses the page's language before the survey's."""
 
 
+def _with_organisation_name() -> Select[Survey, str]:
+    return select(Survey, Organisation.name).join(
+        Organisation, Organisation.id == Survey.organisation_id
+    )
+
+
 def public_survey(
     session: Session, organisation_slug: str, survey_slug: str, *, detach: bool = False
 ) -> PageSurvey | None:
     """The survey ``survey_slug`` of the organisation ``organisation_slug``, whatever its
     status. ``detach``: the survey is taken out of the session, to be used after it closes."""
     row = session.execute(
-        select(Survey, Organisation.name)
-        .join(Organisation, Organisation.id == Survey.organisation_id)
-        .where(Organisation.slug == organisation_slug, Survey.slug == survey_slug)
+        _with_organisation_name().where(
+            Organisation.slug == organisation_slug, Survey.slug == survey_slug
+        )
     ).one_or_none()
     if row is None:
         return None
@@ -64,9 +70,7 @@ def invited_survey(
     if invitation is None or invitation.survey_id != survey_id:
         return None
     row = session.execute(
-        select(Survey, Organisation.name)
-        .join(Organisation, Organisation.id == Survey.organisation_id)
-        .where(
+        _with_organisation_name().where(
             Survey.id == invitation.survey_id,
             Survey.organisation_id == invitation.organisation_id,
         )

@@ -10,11 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi import Response as HttpResponse
 from fastapi.routing import APIRoute
-from sqlalchemy import select
 
-from cxpulse.store import responses, surveys
+from cxpulse.store import contacts, responses, surveys
 from cxpulse.store.errors import Invalid, NotFound
-from cxpulse.store.models import Contact, Response
+from cxpulse.store.models import Response
 from cxpulse.store.responses import MAX_PAGE_SIZE, NewResponse, StoredResponse
 from cxpulse.web import audit
 from cxpulse.web.access import (
@@ -241,15 +240,6 @@ router.add_api_route(
 )
 
 
-def _missing_contacts(session: DbSession, organisation_id: int, ids: set[int]) -> set[int]:
-    if not ids:
-        return set()
-    found = session.scalars(
-        select(Contact.id).where(Contact.organisation_id == organisation_id, Contact.id.in_(ids))
-    )
-    return ids - set(found)
-
-
 @router.post(
     "/surveys/{survey_id}/responses/batch",
     operation_id="createResponsesBatch",
@@ -282,7 +272,7 @@ def create_responses_batch(
             responses.check_score(survey, item.score, index=n)
         except Invalid as error:
             errors.append(field_error(invalid_loc(error), error.message))
-    missing = _missing_contacts(
+    missing = contacts.missing_contact_ids(
         session, organisation_id, {i.contact_id for i in body.items if i.contact_id is not None}
     )
     errors += [

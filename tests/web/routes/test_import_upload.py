@@ -8,23 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.config import Settings
 from cxpulse.store import accounts, rollups, security, surveys
 from cxpulse.store.models import AuditLog, Response, User
-
-try:
-    from fastapi import FastAPI
-    from fastapi.testclient import TestClient
-
-    from cxpulse.web import create_app
-    from cxpulse.web.routes import import_upload
-    from cxpulse.web.state import AppState
-    from cxpulse.web.tokens import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
-except ImportError as error:  # pragma: no cover - the web app is not there yet
-    pytest.skip(f"the web app cannot be imported: {error}", allow_module_level=True)
+from cxpulse.web import create_app
+from cxpulse.web.routes import import_upload
+from cxpulse.web.state import AppState
+from cxpulse.web.tokens import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 
 BASE_URL = "https://testserver"
 ROUTE = "/api/v1/surveys/{survey_id}/imports"

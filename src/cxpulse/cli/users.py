@@ -86,7 +86,7 @@ def create_user(
     database: DatabaseOption = None,
 ) -> None:
     """Create a user who logs in with an email address and a password (8 characters or more)."""
-    from cxpulse.store import accounts, audit
+    from cxpulse.store import accounts, system_accounts
     from cxpulse.store.errors import NotFound
 
     settings = settings_for(database)
@@ -98,28 +98,18 @@ def create_user(
         except NotFound:
             if create_org is None:
                 fail(f"no organisation {org!r}; add --create-org NAME to create it")
-            organisation = accounts.create_organisation(session, slug=org, name=create_org)
-            audit.record(
-                session,
-                organisation.id,
-                actor=audit.SYSTEM,
-                action="create",
-                entity="organisation",
-                entity_id=organisation.id,
-                details={"via": "cli"},
+            organisation = system_accounts.create_organisation(
+                session, slug=org, name=create_org, via="cli"
             )
             created_org = True
-        user = accounts.create_user(
-            session, organisation.id, email=email, password=secret, role=role.value, name=name
-        )
-        audit.record(
+        user = system_accounts.create_user(
             session,
             organisation.id,
-            actor=audit.SYSTEM,
-            action="create",
-            entity="user",
-            entity_id=user.id,
-            details={"role": user.role, "via": "cli"},
+            email=email,
+            password=secret,
+            role=role.value,
+            name=name,
+            via="cli",
         )
         user_id, user_email, org_slug, org_name = (
             user.id,

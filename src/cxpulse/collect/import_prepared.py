@@ -20,7 +20,7 @@ from cxpulse.collect.import_options import ImportOptions, Progress, SurveyTarget
 from cxpulse.collect.import_plan import Plan
 from cxpulse.collect.import_report import first_bad_cells, write_bad_cells
 from cxpulse.collect.import_results import MAX_SHOWN, BadCell, ImportResult, InvalidRowsError
-from cxpulse.collect.import_sql import HASH_PREFIX
+from cxpulse.collect.import_sql import HASH_PREFIX, StagingSql
 from cxpulse.collect.mapping import PROPERTY_PREFIX
 from cxpulse.engine import Source
 from cxpulse.engine.duck import literal
@@ -41,22 +41,14 @@ _KEY = (
 class PreparedImport:
     """A file read and checked inside DuckDB, ready to be stored (or refused)."""
 
-    def __init__(
-        self,
-        source: Source,
-        plan: Plan,
-        target: SurveyTarget,
-        options: ImportOptions,
-        *,
-        received: datetime,
-        started: float,
-    ) -> None:
-        self._source = source
-        self._con: duckdb.DuckDBPyConnection = source.con
-        self._plan = plan
-        self.target = target
-        self.options = options
-        self.received = received
+    def __init__(self, staged: StagingSql, *, started: float) -> None:
+        """``staged``: the statements that staged the file, run already."""
+        self._source: Source = staged.source
+        self._con: duckdb.DuckDBPyConnection = staged.source.con
+        self._plan: Plan = staged.plan
+        self.target: SurveyTarget = staged.target
+        self.options: ImportOptions = staged.options
+        self.received: datetime = staged.received
         self._started = started
         counts = self._con.execute(
             "SELECT count(*), count(*) FILTER (WHERE s IS NULL), count(*) FILTER (WHERE bad), "

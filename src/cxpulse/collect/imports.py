@@ -119,9 +119,7 @@ def prepare_import(
                 source.run(sql)
             if progress is not None:
                 progress("read", 100.0, 100.0)
-            prepared = PreparedImport(
-                source, plan, target, options, received=received, started=started
-            )
+            prepared = PreparedImport(statements, started=started)
         except FileInputError as error:
             raise ImportInputError(str(error)) from None
         except duckdb.Error as error:

@@ -20,7 +20,7 @@ interval. The counting is one query in the store (``cxpulse.store.invitation_cou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,10 +28,12 @@ from sqlalchemy.orm import Session
 
 from cxpulse.engine.periods import PERIOD_NAMES
 from cxpulse.metrics.intervals import wilson
-from cxpulse.store.invitation_counts import invitation_counts
+from cxpulse.store.invitation_counts import InvitationCounts, invitation_counts
 from cxpulse.store.sql import Period
 
 RATE_PERIODS: tuple[Period, ...] = PERIOD_NAMES
+COUNT_FIELDS = tuple(field.name for field in fields(InvitationCounts))
+"""The counts of a row, in order: ``period``, ``channel``, ``invited`` ... ``commented``."""
 DEFAULT_LEVEL = 0.95
 
 
@@ -51,17 +53,9 @@ def rate(successes: int, n: int, level: float = DEFAULT_LEVEL) -> Rate:
 
 
 @dataclass(frozen=True)
-class RateRow:
-    period: str
-    channel: str
-    invited: int
-    sent: int
-    failed: int
-    throttled: int
-    unsubscribed: int
-    opened: int
-    answered: int
-    commented: int
+class RateRow(InvitationCounts):
+    """The counts of one period and channel with the rates they give."""
+
     response_rate: Rate
     comment_rate: Rate
 
@@ -70,16 +64,7 @@ class RateRow:
             return {"value": r.value, "low": r.low, "high": r.high}
 
         return {
-            "period": self.period,
-            "channel": self.channel,
-            "invited": self.invited,
-            "sent": self.sent,
-            "failed": self.failed,
-            "throttled": self.throttled,
-            "unsubscribed": self.unsubscribed,
-            "opened": self.opened,
-            "answered": self.answered,
-            "commented": self.commented,
+            **{name: getattr(self, name) for name in COUNT_FIELDS},
             "response_rate": shown(self.response_rate),
             "comment_rate": shown(self.comment_rate),
         }
@@ -117,16 +102,7 @@ def response_rates(
     )
     return [
         RateRow(
-            period=row.period,
-            channel=row.channel,
-            invited=row.invited,
-            sent=row.sent,
-            failed=row.failed,
-            throttled=row.throttled,
-            unsubscribed=row.unsubscribed,
-            opened=row.opened,
-            answered=row.answered,
-            commented=row.commented,
+            **{name: getattr(row, name) for name in COUNT_FIELDS},
             response_rate=rate(row.answered, row.sent, level),
             comment_rate=rate(row.commented, row.answered, level),
         )

@@ -35,7 +35,7 @@ from cxpulse.demo.contacts import CONTACT_PREFIX, DemoContact, contact_rows, dem
 from cxpulse.demo.invitations import seed_invitations
 from cxpulse.demo.responses import generate_responses, months_before
 from cxpulse.demo.survey_plans import DEMO_COLLECT_OPTIONS, SURVEY_PLANS, SurveyPlan
-from cxpulse.store import accounts, audit, demo_data, security, surveys
+from cxpulse.store import accounts, audit, demo_data, security, surveys, system_accounts
 from cxpulse.store.errors import NotFound
 from cxpulse.store.models import Organisation, Survey, User
 from cxpulse.store.responses import add_responses
@@ -174,17 +174,8 @@ def _organisation(session: Session) -> tuple[Organisation, bool]:
     try:
         return accounts.get_organisation_by_slug(session, DEMO_ORG_SLUG), False
     except NotFound:
-        organisation = accounts.create_organisation(
-            session, slug=DEMO_ORG_SLUG, name=DEMO_ORG_NAME, industry=DEMO_INDUSTRY
-        )
-        audit.record(
-            session,
-            organisation.id,
-            actor=audit.SYSTEM,
-            action="create",
-            entity="organisation",
-            entity_id=organisation.id,
-            details={"via": "demo"},
+        organisation = system_accounts.create_organisation(
+            session, slug=DEMO_ORG_SLUG, name=DEMO_ORG_NAME, industry=DEMO_INDUSTRY, via="demo"
         )
         return organisation, True
 
@@ -193,22 +184,14 @@ def _admin(session: Session, organisation_id: int) -> tuple[User, bool]:
     existing = demo_data.find_user_by_email(session, DEMO_ADMIN_EMAIL)
     if existing is not None:
         return existing, False
-    user = accounts.create_user(
+    user = system_accounts.create_user(
         session,
         organisation_id,
         email=DEMO_ADMIN_EMAIL,
         password=DEMO_ADMIN_PASSWORD,
         role="admin",
         name="Demo Admin",
-    )
-    audit.record(
-        session,
-        organisation_id,
-        actor=audit.SYSTEM,
-        action="create",
-        entity="user",
-        entity_id=user.id,
-        details={"role": "admin", "via": "demo"},
+        via="demo",
     )
     return user, True
 

@@ -7,15 +7,16 @@ cost follows the number of days and segments, not the number of responses.
 
 Group dimensions (``store.filters.parse_dimension``): ``channel``, ``touchpoint``,
 ``language``, ``source``, ``property:<name>`` (a response property) and ``contact:<name>``
-(a contact attribute). ``histograms_of`` takes the one filter type, ``ResponseFilters``;
-``histograms`` and ``score_rows`` take its fields as keywords. With
-a ``period``, the period label comes first in every key and is named after the period
-(``"month"``), as in the file engine.
+(a contact attribute). ``histograms_of`` and ``score_rows`` take the one filter type,
+``ResponseFilters``; ``histograms`` takes its fields as keywords. With a ``period``, the
+period label comes first in every key and is named after the period (``"month"``), as in the
+file engine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -240,41 +241,27 @@ def score_rows(
     organisation_id: int,
     survey_id: int,
     *,
+    filters: ResponseFilters | None = None,
     spec: MetricSpec | None = None,
     level: float = DEFAULT_LEVEL,
     min_n: int = DEFAULT_MIN_N,
-    start: date | datetime | None = None,
-    end: date | datetime | None = None,
-    channel: str | None = None,
-    touchpoint: str | None = None,
-    language: str | None = None,
-    source: str | None = None,
-    properties: Mapping[str, str] | None = None,
-    contact_attributes: Mapping[str, str] | None = None,
     group_by: Sequence[str] = (),
     period: Period | None = None,
     use_rollups: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Scored rows in the CLI's JSON shape: the overall row (group ``{}``) first, then one row
-    per group in key order (blank values last).
+    per group in key order (blank values last), of the survey's responses that ``filters``
+    (none by default; its ``survey_id`` is replaced by ``survey_id``) keep.
 
     ``spec`` defaults to the survey's own metric, scale and thresholds at ``level``/``min_n``.
     """
     survey = get_survey(session, organisation_id, survey_id)
     if spec is None:
         spec = survey.metric_spec(level=level, min_n=min_n)
-    groups = histograms(
+    groups = histograms_of(
         session,
         organisation_id,
-        survey_id,
-        start=start,
-        end=end,
-        channel=channel,
-        touchpoint=touchpoint,
-        language=language,
-        source=source,
-        properties=properties,
-        contact_attributes=contact_attributes,
+        replace(filters or ResponseFilters(), survey_id=survey_id),
         group_by=group_by,
         period=period,
         use_rollups=use_rollups,

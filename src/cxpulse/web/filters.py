@@ -88,6 +88,38 @@ LanguageFilter = Annotated[str | None, Query(max_length=35, description="Only th
 Segments = Annotated[ResponseFilters, Depends(segment_filters)]
 
 
+def score_filters(
+    segments: ResponseFilters,
+    start: str | None,
+    end: str | None,
+    channel: str | None,
+    touchpoint: str | None,
+    language: str | None,
+    source: str | None,
+) -> ResponseFilters:
+    """``segments`` with the filters that scores take (listings and exports take more): the
+    period, channel, touchpoint, language and source. FieldErrors names each text that cannot
+    be stored and each bound that is not a date or date-time."""
+    errors = []
+    for name, value in (("channel", channel), ("touchpoint", touchpoint), ("language", language)):
+        if value is not None:
+            try:
+                clean_text(value)
+            except ValueError as error:
+                errors.append(field_error(["query", name], str(error)))
+    if errors:
+        raise FieldErrors(errors)
+    return replace(
+        segments,
+        start=parse_instant("start", start),
+        end=parse_instant("end", end),
+        channel=channel,
+        touchpoint=touchpoint,
+        language=language,
+        source=source,
+    )
+
+
 def response_filters(
     segments: Segments,
     start: Start = None,
@@ -110,24 +142,9 @@ def response_filters(
     ] = None,
 ) -> ResponseFilters:
     """The filters of listings and exports. Segment filters are documented, not declared."""
-    errors = []
-    for name, value in (("channel", channel), ("touchpoint", touchpoint), ("language", language)):
-        if value is not None:
-            try:
-                clean_text(value)
-            except ValueError as error:
-                errors.append(field_error(["query", name], str(error)))
-    if errors:
-        raise FieldErrors(errors)
     return replace(
-        segments,
+        score_filters(segments, start, end, channel, touchpoint, language, source),
         contact_id=contact_id,
-        start=parse_instant("start", start),
-        end=parse_instant("end", end),
-        channel=channel,
-        touchpoint=touchpoint,
-        language=language,
-        source=source,
         min_score=min_score,
         max_score=max_score,
         has_comment=has_comment,

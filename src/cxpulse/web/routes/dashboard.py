@@ -34,7 +34,7 @@ from cxpulse.report import filters_url as urls
 from cxpulse.report import monthly
 from cxpulse.store import accounts, surveys
 from cxpulse.store.errors import Invalid, NotFound
-from cxpulse.store.models import SOURCES
+from cxpulse.store.models import SOURCES, Survey
 from cxpulse.web.access import Principal, authenticate
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
@@ -115,15 +115,20 @@ def check_allowed(caller: Principal, permission: Permission) -> None:
         )
 
 
-def survey_and_filters(
-    request: Request, session: Session, caller: Principal, survey_id: int
-) -> tuple[Any, Any, urls.Parsed]:
+def page_survey(session: Session, caller: Principal, survey_id: int) -> Survey:
+    """The caller's survey ``survey_id``; a 404 page problem when there is none."""
     try:
-        survey = surveys.get_survey(session, caller.organisation_id, survey_id)
+        return surveys.get_survey(session, caller.organisation_id, survey_id)
     except NotFound:
         raise PageProblem(
             404, "Not found", "There is no such survey in your organisation."
         ) from None
+
+
+def survey_and_filters(
+    request: Request, session: Session, caller: Principal, survey_id: int
+) -> tuple[Any, Any, urls.Parsed]:
+    survey = page_survey(session, caller, survey_id)
     organisation = accounts.get_organisation(session, caller.organisation_id)
     return organisation, survey, urls.parse(request.query_params.multi_items())
 

@@ -21,7 +21,7 @@ from cxpulse.web.filters import (
     Segments,
     Start,
     Touchpoint,
-    parse_instant,
+    score_filters,
 )
 from cxpulse.web.routes.common import SurveyId, problems
 from cxpulse.web.schemas import MetricsOut, Source, clean_text
@@ -84,27 +84,15 @@ def get_survey_metrics(
             clean_text(dimension)
         except ValueError as error:
             raise invalid_errors(Invalid("group_by", str(error)), ("query",)) from None
-    for name, value in (("channel", channel), ("touchpoint", touchpoint), ("language", language)):
-        if value is not None:
-            try:
-                clean_text(value)
-            except ValueError as error:
-                raise invalid_errors(Invalid(name, str(error)), ("query",)) from None
+    filters = score_filters(segments, start, end, channel, touchpoint, language, source)
     spec = survey.metric_spec(level=level, min_n=min_n or app_state(request).settings.min_n)
     try:
         rows = metrics_query.score_rows(
             session,
             organisation_id,
             survey_id,
+            filters=filters,
             spec=spec,
-            start=parse_instant("start", start),
-            end=parse_instant("end", end),
-            channel=channel,
-            touchpoint=touchpoint,
-            language=language,
-            source=source,
-            properties=segments.properties,
-            contact_attributes=segments.contact_attributes,
             group_by=dimensions,
             period=period,
         )

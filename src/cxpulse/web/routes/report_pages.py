@@ -13,8 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cxpulse.report import monthly, pdf
-from cxpulse.store import surveys
-from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store.errors import Invalid
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import SurveyId
@@ -23,6 +22,7 @@ from cxpulse.web.routes.dashboard import (
     PageProblem,
     check_allowed,
     last_full_month,
+    page_survey,
     problem_page,
     utc_today,
 )
@@ -92,12 +92,7 @@ def report_page(
     same self-contained document as ``cxpulse report``; ``format=pdf`` downloads it as PDF."""
     try:
         check_allowed(caller, Permission.METRICS_READ)
-        try:
-            survey = surveys.get_survey(session, caller.organisation_id, survey_id)
-        except NotFound:
-            raise PageProblem(
-                404, "Not found", "There is no such survey in your organisation."
-            ) from None
+        survey = page_survey(session, caller, survey_id)
         month, fmt = _report_month(request)
         html = monthly.render_html(
             session, caller.organisation_id, survey.id, monthly.month_label(month)

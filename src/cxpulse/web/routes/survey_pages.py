@@ -31,7 +31,7 @@ from cxpulse.collect import answers
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.web import survey_page_problems as problems
 from cxpulse.web.state import app_state
-from cxpulse.web.survey_page_forms import check_form_token, guard, parse, read_form
+from cxpulse.web.survey_page_forms import Form, check_form_token, guard, parse, read_form
 from cxpulse.web.survey_page_problems import PageProblem
 from cxpulse.web.survey_page_rendering import (
     language,
@@ -43,6 +43,7 @@ from cxpulse.web.survey_page_rendering import (
     thanks,
 )
 from cxpulse.web.survey_page_targets import (
+    Target,
     personal_target,
     public_target,
     target_cache,
@@ -54,6 +55,20 @@ router = APIRouter(include_in_schema=False)
 ROUTE_BODY_LIMIT = 16_000_000
 """Far above ``MAX_FORM_BYTES`` so that a too-long comment gets the friendly page from
 ``read_form`` (Starlette's own limit would answer a bare 413 instead)."""
+
+
+def _answer_or_retry(
+    request: Request, target: Target, form: Form, chosen: str, action: str, switchable: bool
+) -> answers.Answer | Response:
+    """The answer the form carries, or the form again (posting to ``action``) saying what is
+    wrong with it."""
+    answer, rejected = parse(target, form, chosen)
+    if answer is not None:
+        return answer
+    assert rejected is not None
+    return retry_page(
+        request, target, chosen, form, rejected, action=action, switch_languages=switchable
+    )
 
 
 @router.get("/s/{organisation_slug}/{survey_slug}", response_class=HTMLResponse)
@@ -120,18 +135,11 @@ async def submit_public(organisation_slug: str, survey_slug: str, request: Reque
     except PageProblem as problem:
         return problem_page(request, problem)
     chosen = shown_language(request, target, form)
-    answer, rejected = parse(target, form, chosen)
-    if answer is None:
-        assert rejected is not None
-        return retry_page(
-            request,
-            target,
-            chosen,
-            form,
-            rejected,
-            action=f"/s/{organisation_slug}/{survey_slug}",
-            switch_languages=True,
-        )
+    answer = _answer_or_retry(
+        request, target, form, chosen, f"/s/{organisation_slug}/{survey_slug}", switchable=True
+    )
+    if isinstance(answer, Response):
+        return answer
 
     # A first answer goes to the group writer of submissions (one commit for many
     # answers, as for the API); the same form sent again updates what it stored.
@@ -170,19 +178,10 @@ async def submit_personal(token: str, request: Request) -> Response:
     invitation = target.invitation
     assert invitation is not None
     chosen = shown_language(request, target, form)
-    answer, rejected = parse(target, form, chosen)
     switchable = invitation.language is None and target.contact_locale is None
-    if answer is None:
-        assert rejected is not None
-        return retry_page(
-            request,
-            target,
-            chosen,
-            form,
-            rejected,
-            action=f"/r/{token}",
-            switch_languages=switchable,
-        )
+    answer = _answer_or_retry(request, target, form, chosen, f"/r/{token}", switchable)
+    if isinstance(answer, Response):
+        return answer
 
     def store(session: Session) -> answers.Recorded:
         # Read again in the writing transaction: it may have been withdrawn meanwhile.

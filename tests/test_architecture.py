@@ -6,6 +6,7 @@ check that the contract and the map name every package, so a new stage cannot sl
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -48,3 +49,17 @@ def test_every_package_and_top_module_is_on_the_map() -> None:
     text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     missing = sorted(name for name in _top_level_names() if f"`{name}" not in text)
     assert not missing, f"docs/architecture.md does not describe: {missing}"
+
+
+def test_every_module_path_the_docs_name_exists() -> None:
+    # Docs name modules as `store/responses.py` (below src/cxpulse) or `bench/x.py` (below the
+    # repository); a module moved without its docs fails here.
+    named = re.compile(r"\b([a-z_]+(?:/[a-z_]+)*\.py)\b")
+    missing = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for path in set(named.findall(page.read_text(encoding="utf-8"))):
+            if "/" not in path:
+                continue
+            if not any((base / path).exists() for base in (PACKAGE, ROOT, PACKAGE / "web")):
+                missing.append(f"{page.name}: {path}")
+    assert sorted(missing) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.cli.scoring_cli import run
+from .scoring_cli import run
 
 
 def test_benchmark_table_and_unknown_industry() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.scoring_cli import run
+from .scoring_cli import run
 
 
 def test_demo_scores_a_generated_file() -> None:

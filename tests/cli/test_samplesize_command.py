@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from tests.cli.scoring_cli import run
+from .scoring_cli import run
 
 
 def test_samplesize_json() -> None:

@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.cli.scoring_cli import run, score_json, write_channels_csv, write_nps_csv
+
+from .scoring_cli import run, score_json, write_channels_csv, write_nps_csv
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tests.cli.scoring_cli import run
+
+from .scoring_cli import run
 
 SCORING_COMMANDS = ("score", "compare", "samplesize", "benchmark", "demo-file")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.cli.scoring_cli import run, write_channels_csv
+
+from .scoring_cli import run, write_channels_csv
 
 
 @pytest.fixture

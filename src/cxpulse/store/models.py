@@ -1,6 +1,8 @@
 """The schema. Every row except an organisation belongs to exactly one organisation.
 
 Changing a model needs a migration in ``migrations/versions`` (tests compare the two).
+The models stay in one module (about 400 lines) because they mirror the migrations as one
+schema, and SQLAlchemy resolves their relationships within it.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 Limits that the store enforces are declared here too, so that the OpenAPI document states
 them and a request over a limit is refused with a field-level 422 before any query runs.
+
+One module of about 480 lines on purpose: it is the API's whole public vocabulary, read
+top to bottom beside docs/api.md; the bodies share limits and field descriptions, and a
+reader looking for a field finds it in one place.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ let ``import cxpulse.metrics.compare`` shadow the function with the module.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cxpulse.lazy_names import lazy_getattr
 from cxpulse.metrics.compare import Comparison, compare
 from cxpulse.metrics.histogram import Histogram, merge
 from cxpulse.metrics.scales import Metric, Scale, Thresholds, default_thresholds, parse_scale
@@ -51,13 +51,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [

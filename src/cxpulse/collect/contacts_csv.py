@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cxpulse import i18n
 from cxpulse.collect.invitations import InvitationRequest, resolve_contact
-from cxpulse.store._values import email_problem
+from cxpulse.store.email_addresses import email_problem
 from cxpulse.store.errors import Invalid
 from cxpulse.store.models import Contact
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cxpulse import i18n
 from cxpulse.store import _values as values
 from cxpulse.store import contacts as contact_store
+from cxpulse.store import email_addresses
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Contact
 
@@ -90,7 +91,7 @@ def check_request(request: InvitationRequest, index: int) -> None:
             "contact_id", "give contact_id alone, or external_id/email instead", index=index
         )
     if request.email is not None:
-        values.email("email", request.email, index=index)
+        email_addresses.email("email", request.email, index=index)
     if request.language is not None and i18n.normalise(request.language) is None:
         raise Invalid("language", f"must be one of {', '.join(i18n.LANGUAGES)}", index=index)
     if request.idempotency_key is not None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxpulse.store import _values as values
+from cxpulse.store import email_addresses
 from cxpulse.store.errors import Conflict, NotFound
 from cxpulse.store.models import Contact
 
@@ -48,7 +49,7 @@ def create_contact(
     contact = Contact(
         organisation_id=organisation_id,
         external_id=external,
-        email=values.email("email", email),
+        email=email_addresses.email("email", email),
         name=values.text("name", name, 200),
         locale=values.text("locale", locale, 35),
         attributes=values.text_mapping("attributes", attributes),
@@ -137,7 +138,7 @@ def update_contact(
         _check_external_id_free(session, organisation_id, external, contact.id)
         contact.external_id = external
     if email is not values.UNSET:
-        contact.email = values.email("email", email)
+        contact.email = email_addresses.email("email", email)
     if name is not values.UNSET:
         contact.name = values.text("name", name, 200)
     if locale is not values.UNSET:
@@ -176,7 +177,7 @@ def upsert_contact(
         )
         return created, True
     if email is not None:
-        contact.email = values.email("email", email)
+        contact.email = email_addresses.email("email", email)
     if name is not None:
         contact.name = values.text("name", name, 200)
     if locale is not None:

@@ -6,7 +6,7 @@ import enum
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 from cxpulse.store.errors import Invalid
@@ -126,3 +126,41 @@ def instant(field: str, value: date | datetime) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     raise Invalid(field, f"must be a date or a date and time, not {type(value).__name__}")
+
+
+# -- dates of answers --------------------------------------------------------------------------
+
+EARLIEST_ANSWER: Final = datetime(1970, 1, 1, tzinfo=UTC)
+"""The earliest moment an answer may carry (imports of old data reach back to 1970)."""
+FUTURE_ALLOWANCE: Final = timedelta(days=1)
+"""How far past now an answer's time may lie: clocks and time zones differ by hours, not days.
+
+A date far in the future would move every default dashboard window to an empty year (and
+9999-12-31 cannot have a day added to it at all), so it is refused at every door."""
+
+
+def answer_time_problem(value: datetime, now: datetime | None = None) -> str | None:
+    """Why ``value`` (time-zone aware) cannot be an answer's time, or None when it can."""
+    latest = (now or datetime.now(UTC)) + FUTURE_ALLOWANCE
+    if value < EARLIEST_ANSWER:
+        return "must be on or after 1970-01-01"
+    if value > latest:
+        return "must not be more than one day in the future"
+    return None
+
+
+# -- text --------------------------------------------------------------------------------------
+
+ALLOWED_CONTROLS: Final = frozenset("\t\n\r")
+"""Control characters that text may hold: tab and line breaks (a browser's textarea sends CR LF).
+Every other C0 control, DEL and the C1 controls are refused: NUL cannot be stored on
+PostgreSQL, and the rest are invisible, break CSV and email headers, or hide text."""
+
+
+def control_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text (a control character), or None when it can."""
+    for position, character in enumerate(value):
+        code = ord(character)
+        if (code < 0x20 or 0x7F <= code < 0xA0) and character not in ALLOWED_CONTROLS:
+            return f"holds the control character U+{code:04X} at position {position + 1}"
+    return None

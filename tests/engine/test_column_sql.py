@@ -49,3 +49,29 @@ def test_score_sql_reads_text_numbers_and_refuses_dates(tmp_path: Path) -> None:
         assert found[2] == (None, None)
         with pytest.raises(FileInputError, match="holds DATE values, not numbers"):
             score_sql(source, "when")
+
+
+HOSTILE_COLUMNS = ['a"b', '"', "x.y[0]", "$", "$.a", "*", "a\\b", "it's", "café 😀", "\u200fname"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_COLUMNS)
+@pytest.mark.parametrize(
+    ("column_type", "stored", "expected"),
+    [
+        ("VARCHAR", "'4'", "4"),
+        ("BIGINT", "4", "4"),
+        # A JSON cell is read as the text it holds, whatever its column is called: the name
+        # is an identifier, quoted, and the JSON path is the document itself ('$').
+        ("JSON", """'"4"'""", "4"),
+        ("JSON", """'{"a\\"b": 1}'""", '{"a\\"b":1}'),
+    ],
+)
+def test_text_and_score_sql_read_a_column_of_any_name(
+    name: str, column_type: str, stored: str, expected: str
+) -> None:
+    con = duckdb.connect()
+    quoted = '"' + name.replace('"', '""') + '"'
+    con.execute(f"CREATE TABLE t ({quoted} {column_type})")
+    con.execute(f"INSERT INTO t VALUES (CAST({stored} AS {column_type}))")
+    [(found,)] = con.execute(f"SELECT {TextSql.of(name, column_type).value} FROM t").fetchall()
+    assert found == expected

@@ -3,15 +3,22 @@
 SQLite stores instants as UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` and dates as
 ``YYYY-MM-DD``; its date functions read both. PostgreSQL instants are converted to UTC first
 so that a label never depends on the session's time zone.
+
+``json_text`` is the one lookup of a response property or contact attribute by name (filters,
+segments, breakdowns, goals, reports): the name is always a bound parameter, so any Unicode
+name works alike on both databases.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, cast, func, type_coerce
+from sqlalchemy import Date, Integer, String, bindparam, cast, func, null, type_coerce
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from cxpulse.engine.periods import PERIOD_NAMES, PeriodName
 
@@ -68,7 +75,57 @@ def _sqlite_label(column: Column, period: Period) -> ColumnElement[str]:
     return func.printf("%s-W%02d", func.strftime("%Y", thursday), week, type_=String)
 
 
+class _JsonText(FunctionElement[str]):
+    """The text under one key of a JSON object column; compiled per dialect below."""
+
+    type = String()
+    name = "cxpulse_json_text"
+    inherit_cache = True
+
+
+@compiles(_JsonText, "sqlite")
+def _sqlite_json_text(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
+    # Not json_extract: SQLite's JSON path has no escape for a double quote in a key
+    # ('$."a"b"' is a path error, which failed every page counting such a segment), and
+    # SQLite before 3.45 compares a path key with the key as written in the stored JSON, so
+    # "café", which Python writes as "caf\u00e9", was never found. json_each gives each key
+    # decoded, and the key is compared as a bound parameter: any text matches itself.
+    document, key = element.clauses
+    return (
+        "(SELECT CAST(json_key.value AS VARCHAR) "
+        f"FROM json_each({compiler.process(document, **kw)}) AS json_key "
+        f"WHERE json_key.key = {compiler.process(key, **kw)})"
+    )
+
+
+@compiles(_JsonText)
+def _postgresql_json_text(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
+    # ->> takes the key as a bound parameter, so no character is special. The cast picks the
+    # object form of ->> (an untyped parameter could also be an array index).
+    document, key = element.clauses
+    return f"({compiler.process(document, **kw)} ->> CAST({compiler.process(key, **kw)} AS TEXT))"
+
+
+def _storable_key(key: str) -> bool:
+    """Whether a JSON object stored by either database can hold the key ``key``: PostgreSQL
+    text holds no NUL character, and neither database holds half of a surrogate pair."""
+    if "\x00" in key:
+        return False
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def json_text(column: Any, key: str) -> ColumnElement[str]:
-    """The text at ``column[key]`` (NULL when absent): SQLite json_extract, PostgreSQL ``->>``."""
-    expression: ColumnElement[str] = column[key].as_string()
-    return expression
+    """The text at ``column[key]`` (NULL when absent), for any key: quotes, dots, brackets,
+    backslashes, ``$``, ``*`` and any other Unicode are plain characters of the name.
+
+    The key is always a bound parameter, never part of the SQL text or of a JSON path. A key
+    no stored object can hold (see ``_storable_key``) is NULL on both databases, rather than
+    an error on one of them.
+    """
+    if not _storable_key(key):
+        return null().cast(String)
+    return _JsonText(column, bindparam(None, key, type_=String()))

@@ -5,6 +5,10 @@
   field at fault: ``loc`` starts with ``body``, ``query``, ``path`` or ``header`` and, in a
   batch, continues with ``items`` and the position of the item.
 
+A database error is a 503 with ``Retry-After`` only when the database is busy or unavailable
+(``store.db_errors``: locked, read-only, unreachable, out of room); any other is a fault,
+logged with its traceback and answered as a plain 500.
+
 The one exception is 413 for a body over the size limit, which Starlette answers in plain
 text before the app sees the request.
 """
@@ -19,9 +23,11 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cxpulse.store.db_errors import Trouble, trouble
 from cxpulse.store.errors import Conflict, Invalid, NotFound
 
 logger = logging.getLogger("cxpulse.web")
@@ -122,13 +128,35 @@ async def _on_data_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=422)
 
 
-async def _on_operational(request: Request, error: Exception) -> JSONResponse:
-    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
-    return JSONResponse(
-        {"detail": "the database is busy or unavailable; retry shortly"},
-        status_code=503,
-        headers={"Retry-After": "1"},
-    )
+_TROUBLE_ANSWERS: dict[Trouble, tuple[str, str]] = {
+    "busy": ("the database is busy; retry shortly", "1"),
+    "unavailable": ("the database is unavailable; retry later", "5"),
+}
+"""What a 503 says, and its Retry-After in seconds, for each ``store.db_errors.Trouble``."""
+
+
+def _unavailable(kind: Trouble) -> JSONResponse:
+    message, retry_after = _TROUBLE_ANSWERS[kind]
+    return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": retry_after})
+
+
+async def _on_database_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DBAPIError)
+    kind = trouble(error)
+    if kind is None:
+        # A statement the database refuses fails the same way on every retry: a 503 would
+        # send clients into a loop and hide the fault. Logged with its traceback, answered
+        # without it.
+        logger.error("database error on %s %s", request.method, request.url.path, exc_info=error)
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
+    logger.warning("database %s on %s %s: %s", kind, request.method, request.url.path, error)
+    return _unavailable(kind)
+
+
+async def _on_pool_timeout(request: Request, error: Exception) -> JSONResponse:
+    # Every pooled connection stayed in use past the pool's timeout: the database is busy.
+    logger.warning("no free database connection on %s %s", request.method, request.url.path)
+    return _unavailable("busy")
 
 
 async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -145,5 +173,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Conflict, _on_conflict)
     app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(DataError, _on_data_error)
-    app.add_exception_handler(OperationalError, _on_operational)
+    # IntegrityError and DataError are DBAPIErrors too: the most specific handler wins.
+    app.add_exception_handler(DBAPIError, _on_database_error)
+    app.add_exception_handler(PoolTimeout, _on_pool_timeout)
     app.add_exception_handler(Exception, _on_unexpected)

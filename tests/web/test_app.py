@@ -1,17 +1,21 @@
-"""The app as a whole: start-up migrations, health, the OpenAPI document, error shapes."""
+"""The app as a whole: start-up migrations, health and readiness, the OpenAPI document, error
+shapes."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect
 
-from cxpulse.store.db import create_engine_for, current_revision, head_revision
+from cxpulse.store.db import create_engine_for, current_revision, head_revision, is_sqlite
 
 from .helpers import BASE_URL, World, bearer, make_app
 
 OPERATION_IDS = {
     "healthz",
+    "readyz",
     "listSurveys",
     "createSurvey",
     "getSurvey",
@@ -33,6 +37,13 @@ OPERATION_IDS = {
     "login",
     "logout",
     "getMe",
+    "changePassword",
+    "listMySessions",
+    "revokeMySession",
+    "signOutEverywhere",
+    "listUserSessions",
+    "revokeUserSessions",
+    "revokeUserSession",
     "listApiKeys",
     "createApiKey",
     "revokeApiKey",
@@ -110,3 +121,59 @@ def test_unexpected_errors_never_leak(engine: Engine) -> None:
     assert answer.status_code == 500
     assert answer.json() == {"detail": "internal server error"}
     assert "secret" not in answer.text
+
+
+def read_only_twin(engine: Engine) -> Engine:
+    """An engine on the same database that reads but cannot write: the SQLite file opened
+    read-only (``mode=ro``), or PostgreSQL sessions with ``default_transaction_read_only``."""
+    if is_sqlite(engine):
+        return create_engine_for(f"sqlite:///file:{engine.url.database}?mode=ro&uri=true")
+    given = engine.url.query.get("options")
+    read_only = "-c default_transaction_read_only=on"
+    options = f"{given} {read_only}" if isinstance(given, str) else read_only
+    return create_engine_for(engine.url.update_query_dict({"options": options}))
+
+
+def test_readyz_answers_503_while_the_database_refuses_writes(engine: Engine, world: World) -> None:
+    """Defect 12: /healthz said ok while every write answered 503. /readyz now says why."""
+    with TestClient(make_app(engine), base_url=BASE_URL) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ok", "database": "ok"}
+    twin = read_only_twin(engine)
+    try:
+        with TestClient(make_app(twin), base_url=BASE_URL) as client:
+            # Alive: the process answers and reads work (what /healthz has always said)...
+            assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+            # ...but not ready: writes fail, and the answer says so.
+            write = client.post(
+                "/api/v1/surveys",
+                json={"slug": "new", "name": "New", "metric": "csat"},
+                headers=bearer(world.a.write_key),
+            )
+            assert write.status_code == 503
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json() == {
+                "detail": "the database is read-only: it answers reads but refuses every write"
+            }
+    finally:
+        twin.dispose()
+    assert current_revision(engine) == head_revision()  # the probe changed nothing
+
+
+def test_readyz_answers_503_when_the_database_is_gone(tmp_path: Path) -> None:
+    path = tmp_path / "gone.db"
+    engine = create_engine_for(f"sqlite:///{path}")
+    try:
+        with TestClient(make_app(engine), base_url=BASE_URL) as client:
+            assert client.get("/readyz").status_code == 200
+            engine.dispose()
+            path.unlink()
+            path.mkdir()  # a folder where the file was: nothing can open it
+            for route in ("/readyz", "/healthz"):
+                answer = client.get(route)
+                assert answer.status_code == 503, route
+            assert client.get("/readyz").json() == {"detail": "the database cannot be reached"}
+    finally:
+        engine.dispose()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
@@ -114,6 +116,68 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int, kwargs: dict[str, Any]) -> En
 def ping(session: Session) -> None:
     """Run the cheapest statement there is: raises when the database cannot be reached."""
     session.execute(text("SELECT 1"))
+
+
+# A write that changes nothing: both databases still check, before looking at any row, that
+# the transaction may write to the table (SQLite: the file is not read-only; PostgreSQL: the
+# transaction is not read-only, the server is no standby, the role may update the table).
+# The Alembic version table exists in every migrated database and is never written elsewhere
+# while the app runs. On SQLite the write session's BEGIN IMMEDIATE also takes the write lock,
+# which a read-only file grants all the same: hence a statement that writes.
+_WRITE_PROBE = text("UPDATE alembic_version SET version_num = version_num WHERE 1 = 0")
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the database takes traffic; ``reason`` says why not in plain words, ``error``
+    is the driver's message (for the log, not for callers: it may name hosts and files)."""
+
+    ready: bool
+    reason: str = ""
+    error: str = ""
+
+
+def readiness(sessions: sessionmaker[Session]) -> Readiness:
+    """Can the database be reached and does it accept a write? Nothing is changed: the probe
+    matches no row and is rolled back. ``sessions`` must be write sessions (not read-only)."""
+    try:
+        with sessions() as session:
+            try:
+                ping(session)
+                session.execute(_WRITE_PROBE)
+            finally:
+                session.rollback()
+    except DBAPIError as error:
+        return Readiness(False, _why_not_ready(error), str(error.orig))
+    return Readiness(True)
+
+
+_SQLITE_READONLY = 8
+_SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+_SQLITE_CANTOPEN = 14
+_PG_READ_ONLY = "25006"  # read_only_sql_transaction (also a standby in recovery)
+_PG_BUSY_STATES = frozenset({"55P03", "40001", "40P01"})  # lock not available, conflicts
+
+
+def _why_not_ready(error: DBAPIError) -> str:
+    """In plain words, from the driver's own codes (SQLite result codes, PostgreSQL SQLSTATE):
+    messages vary with versions and, on PostgreSQL, with the server's language."""
+    original = error.orig
+    sqlite_code = getattr(original, "sqlite_errorcode", None)
+    sqlstate = getattr(original, "sqlstate", None)
+    primary = sqlite_code & 0xFF if isinstance(sqlite_code, int) else None
+    if primary == _SQLITE_READONLY or sqlstate == _PG_READ_ONLY:
+        return "the database is read-only: it answers reads but refuses every write"
+    if primary in _SQLITE_BUSY_CODES or sqlstate in _PG_BUSY_STATES:
+        return "the database is busy: a write could not start in time"
+    if (
+        primary == _SQLITE_CANTOPEN
+        or (isinstance(sqlstate, str) and sqlstate.startswith("08"))  # connection exception
+        or (sqlstate is None and sqlite_code is None)  # no answer from the server at all
+        or error.connection_invalidated
+    ):
+        return "the database cannot be reached"
+    return "the database refuses writes"
 
 
 def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:

@@ -49,6 +49,7 @@ from cxpulse.web.routes import (
     report_pages,
     response_rates,
     responses,
+    sessions,
     survey_pages,
     surveys,
     unsubscribes,
@@ -56,6 +57,7 @@ from cxpulse.web.routes import (
     widget,
 )
 from cxpulse.web.schemas import MAX_BODY_BYTES, Health, Problem
+from cxpulse.web.security_headers import FastAPIWithHeaders
 from cxpulse.web.state import (
     AppState,
     WebOptions,
@@ -153,7 +155,8 @@ def create_app(
             if state.owns_engine:
                 state.engine.dispose()
 
-    app = FastAPI(
+    # Every answer carries the security headers of its family (web/security_headers.py).
+    app = FastAPIWithHeaders(
         title="cxpulse",
         version=__version__,
         description=DESCRIPTION,
@@ -184,6 +187,7 @@ def create_app(
         survey_pages,
         widget,
         login_pages,
+        sessions,
         dashboard,
         dashboard_exports,
         report_pages,
@@ -203,6 +207,8 @@ def create_app(
         "/healthz",
         operation_id="healthz",
         summary="Is the service up",
+        description="Liveness: 200 when the process answers and the database can be read, "
+        "503 when it cannot be reached. It does not try a write: see `/readyz`.",
         tags=["health"],
         response_model=Health,
         responses={503: {"model": Problem, "description": "The database cannot be reached."}},
@@ -217,6 +223,26 @@ def create_app(
                 await run_in_threadpool(ping)
         except Exception:
             return JSONResponse({"detail": "the database cannot be reached"}, status_code=503)
+        return Health(status="ok", database="ok")
+
+    @app.get(
+        "/readyz",
+        operation_id="readyz",
+        summary="Can the service take traffic",
+        description="For load balancers: 200 when the database answers and accepts a write "
+        "(a probe that changes nothing), else 503 saying why. `/healthz` checks reads only.",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Problem, "description": "The database refuses writes."}},
+    )
+    async def readyz() -> Health | JSONResponse:
+        # A writer's turn, as any write takes: on SQLite the answer waits behind the writes
+        # queued before it, which is what the next write would do too.
+        async with database_turn(state, writes=True):
+            found = await run_in_threadpool(db.readiness, state.sessions)
+        if not found.ready:
+            logging.getLogger("cxpulse.web").warning("not ready: %s", found.error)
+            return JSONResponse({"detail": found.reason}, status_code=503)
         return Health(status="ok", database="ok")
 
     return app

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from cxpulse import i18n, templating
 from cxpulse.collect import answers, questions
 from cxpulse.store.models import MAX_COMMENT_LENGTH
+from cxpulse.web.security_headers import PUBLIC_PAGE_HEADERS
 from cxpulse.web.survey_page_forms import Form, field, request_form_tokens
 from cxpulse.web.survey_page_problems import PageProblem
 from cxpulse.web.survey_page_targets import Target
@@ -22,18 +23,8 @@ from cxpulse.web.survey_page_targets import Target
 DOMAIN = "pages"
 """The translation domain of the survey pages."""
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    # The personal link is a secret: never hand it to a review site in a Referer header.
-    # (Not "no-referrer": with it browsers send "Origin: null" on the page's own form.)
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Robots-Tag": "noindex",
-}
+SECURITY_HEADERS = PUBLIC_PAGE_HEADERS
+"""Set on every answer of the survey pages (``web/security_headers.py`` says why)."""
 
 
 def language(request: Request, target: Target, chosen: str | None = None) -> str:

@@ -26,20 +26,11 @@ from cxpulse.web.routes.dashboard import (
     problem_page,
     utc_today,
 )
+from cxpulse.web.security_headers import REPORT_HEADERS
 
 router = APIRouter(include_in_schema=False)
 logger = logging.getLogger("cxpulse.web")
 
-REPORT_HEADERS = {
-    # The report is one document with its style inline and no scripts, links or fetches:
-    # allowing nothing else keeps it that way even if a survey's text were to slip through.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Cache-Control": "private, no-store",
-    "X-Content-Type-Options": "nosniff",
-}
 PDF_TIMEOUT_SECONDS = 60.0
 # Each PDF starts a Chromium of a few hundred MB: a few at a time, the rest told to retry.
 PDF_SLOTS = threading.BoundedSemaphore(2)

@@ -164,12 +164,27 @@
     "}",
   ].join("\n");
 
-  function show(config) {
-    var host = element("div", { "data-cxpulse-widget": survey });
-    var root = host.attachShadow({ mode: "open" });
+  // A constructed style sheet, where the browser has them: it is no inline style for the
+  // site's Content-Security-Policy, so the prompt keeps its looks on sites that allow none.
+  // Older browsers get a <style> element in the Shadow DOM.
+  function addStyle(root) {
+    if ("adoptedStyleSheets" in root && typeof window.CSSStyleSheet === "function") {
+      try {
+        var sheet = new window.CSSStyleSheet();
+        sheet.replaceSync(STYLE);
+        root.adoptedStyleSheets = [sheet];
+        return;
+      } catch (error) { /* fall back below */ }
+    }
     var style = element("style");
     style.textContent = STYLE;
     root.appendChild(style);
+  }
+
+  function show(config) {
+    var host = element("div", { "data-cxpulse-widget": survey });
+    var root = host.attachShadow({ mode: "open" });
+    addStyle(root);
 
     var headingId = "cxpulse-question";
     var panel = element("section", {
@@ -188,8 +203,10 @@
     var legend = element("legend", { "class": "sr" }, config.question);
     var scale = element("div", {
       "class": "scale" + (config.values.length > 7 ? " wide" : ""),
-      "style": "--count: " + config.values.length,
     });
+    // Through the CSSOM, not a style attribute: a site whose Content-Security-Policy allows
+    // no inline style refuses the attribute but not this.
+    scale.style.setProperty("--count", String(config.values.length));
     var faces = config.presentation !== "numbers";
     config.choices.forEach(function (choice) {
       var id = "cxpulse-score-" + choice.value;

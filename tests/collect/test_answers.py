@@ -26,9 +26,27 @@ def _parse(**form: str | list[str]) -> answers.Answer:
 
 def test_parse_a_full_answer() -> None:
     answer = _parse(
-        score="4", comment="  late \x00 ", reasons=["Slow", "Slow", "Rude"], reasons_shown="1"
+        score="4", comment="  late\r\n\tagain ", reasons=["Slow", "Slow", "Rude"], reasons_shown="1"
     )
-    assert answer == answers.Answer(4, "late", True, ("Slow", "Rude"), True)
+    assert answer == answers.Answer(4, "late\r\n\tagain", True, ("Slow", "Rude"), True)
+
+
+@pytest.mark.parametrize(
+    ("comment", "character", "position"),
+    [("late \x00", "U+0000", 6), ("\x1b[31mred", "U+001B", 1), ("a\x0bb", "U+000B", 2)],
+)
+def test_a_comment_with_a_control_character_is_refused_saying_which(
+    comment: str, character: str, position: int
+) -> None:
+    # The store's rule of text (store._values): the API and the widget refuse it too.
+    with pytest.raises(answers.AnswerProblem) as caught:
+        _parse(score="4", comment=comment)
+    assert caught.value.field == "comment"
+    assert caught.value.params == {"character": character, "position": position}
+    assert str(caught.value) == (
+        f"Your comment holds a character that cannot be stored ({character} at position "
+        f"{position}). Please remove it and send again."
+    )
 
 
 def test_comment_absent_is_not_comment_empty() -> None:

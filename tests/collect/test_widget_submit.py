@@ -228,6 +228,37 @@ def test_a_bare_score_takes_the_survey_language() -> None:
             [(("key",), "must be 8 to 100 letters, digits, - or _")],
         ),
         ({"score": 3, "url": "x"}, [(("url",), "unknown field")]),
+        # The store's rules of text and names (store._values), in the store's words.
+        (
+            {"score": 3, "comment": "a\x00b"},
+            [(("comment",), "holds the control character U+0000 at position 2; remove it")],
+        ),
+        (
+            {"score": 3, "properties": {"plan": "\x1b[2J"}},
+            [
+                (
+                    ("properties", "plan"),
+                    "holds the control character U+001B at position 1; remove it",
+                )
+            ],
+        ),
+        (
+            {"score": 3, "properties": {"a.b\n": "x"}},
+            [
+                (
+                    ("properties", "a.b\n", "[key]"),
+                    "holds the control character U+000A at position 4; remove it",
+                )
+            ],
+        ),
+        (
+            {"score": 3, "properties": {" ": "x"}},
+            [(("properties", " ", "[key]"), "must not be blank")],
+        ),
+        (
+            {"score": 3, "page": "https://shop.example/\x00"},
+            [(("page",), "holds the control character U+0000 at position 22; remove it")],
+        ),
     ],
 )
 def test_each_problem_names_its_field(document: dict[str, Any], problems: list[Any]) -> None:

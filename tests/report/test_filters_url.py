@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxpulse.report import filters_url as urls
+from cxpulse.report import trend
 from cxpulse.store.filters import ResponseFilters
 
 TODAY = date(2025, 9, 1)
@@ -66,6 +69,43 @@ def test_nul_characters_are_refused_everywhere() -> None:
         [("by", "property:a\x00"), ("property.x\x00", "1"), ("q", "a\x00"), ("touchpoint", "\x00")]
     )
     assert set(parsed.errors) == {"by", "property.x\x00", "q", "touchpoint"}
+
+
+def test_control_characters_are_refused_in_the_words_of_the_store() -> None:
+    parsed = urls.parse(
+        [
+            ("channel", "e\x1bmail"),
+            ("property.a\tb", "1"),
+            ("contact.plan", "p\x7f"),
+            ("by", "contact:x\ny"),
+            ("segment", "property:t\x01"),
+            ("segment_value", "v"),
+        ]
+    )
+    assert parsed.errors == {
+        "channel": "holds the control character U+001B at position 2; remove it",
+        "property.a\tb": "the name holds the control character U+0009 at position 2; remove it",
+        "contact.plan": "holds the control character U+007F at position 2; remove it",
+        "by": "the name holds the control character U+000A at position 2; remove it",
+        "segment": "the name holds the control character U+0001 at position 2; remove it",
+    }
+
+
+@pytest.mark.parametrize("name", ['a"b', "a'b", "x[0]", "a.b", "a\\b", "\u202eevil", "😀"])
+def test_any_property_name_the_store_takes_can_be_filtered_and_broken_down(name: str) -> None:
+    parsed = urls.parse(
+        [
+            (f"property.{name}", "v"),
+            ("segment", f"contact:{name}"),
+            ("segment_value", "w"),
+            ("by", f"property:{name}"),
+        ]
+    )
+    assert parsed.errors == {}
+    assert parsed.view.properties == {name: "v"}
+    assert parsed.view.contact_attributes == {name: "w"}
+    assert parsed.view.by == f"property:{name}"
+    assert urls.parse(parse_qsl(parsed.view.query())).view == parsed.view
 
 
 def test_periods_are_bounded() -> None:
@@ -200,6 +240,42 @@ def test_windows_of_a_view() -> None:
     window = urls.Window(date(2025, 3, 1), date(2025, 3, 11))
     assert window.previous() == urls.Window(date(2025, 2, 19), date(2025, 3, 1))
     assert window.label == "2025-03-01 to 2025-03-10"
+
+
+@pytest.mark.parametrize(
+    "latest", [date(9999, 12, 31), date(2999, 6, 1), TODAY + timedelta(days=2), date.max]
+)
+def test_a_latest_answer_past_tomorrow_leaves_the_default_view_at_today(latest: date) -> None:
+    # Answers stored before the rule on answer times may lie years ahead: the default view
+    # ends tomorrow (the latest an answer may now be), never in an empty or impossible year.
+    window = urls.ViewFilters().window(latest, TODAY)
+    assert window == urls.Window(date(2024, 9, 3), TODAY + timedelta(days=2))
+    assert window.previous() == urls.Window(date(2023, 9, 4), date(2024, 9, 3))
+    assert urls.ViewFilters().window(TODAY + timedelta(days=1), TODAY) == window
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    latest=st.none() | st.dates(),
+    today=st.dates(min_value=date(1970, 1, 1), max_value=date(2200, 1, 1)),
+    start=st.none() | st.dates(),
+    to=st.none() | st.dates(),
+    months=st.none() | st.integers(min_value=1, max_value=urls.MAX_MONTHS),
+)
+def test_no_view_a_url_can_ask_for_leaves_the_calendar(
+    latest: date | None, today: date, start: date | None, to: date | None, months: int | None
+) -> None:
+    # Dates typed into the URL are read by parse (refused outside 1900..2999); whatever it
+    # lets through, with any latest answer, gives a window whose days, the period before
+    # it and its trend can all be computed.
+    params = [(n, d.isoformat()) for n, d in (("from", start), ("to", to)) if d is not None]
+    params += [("months", str(months))] if months is not None else []
+    parsed = urls.parse(params)
+    window = parsed.view.window(latest, today)
+    assert window.start < window.end
+    assert window.previous().end == window.start
+    urls.add_months(window.start, 12 * urls.MAX_YEARS)
+    assert trend.buckets(window, "month")[-1][2] == window.end
 
 
 def test_responses_behind_a_view_and_a_drill_down() -> None:

@@ -46,6 +46,12 @@ def test_reasons_in_a_language_fall_back_when_incomplete() -> None:
         ({"review_url": "http://[::1"}, "review_url"),
         ({"allowed_origins": ["http://[::1"]}, "allowed_origins"),
         ({"allowed_origins": ["http://shop.example:port"]}, "allowed_origins"),
+        # Control characters: the one rule of text (store._values.text_problem).
+        ({"reasons": ["Slow\x00"]}, "reasons"),
+        ({"reasons_i18n": {"sv": ["L\x1bångsam"]}}, "reasons_i18n.sv"),
+        ({"reasons_i18n": {"s\x00v": ["Långsam"]}}, "reasons_i18n"),
+        ({"review_url": "https://reviews.example/\x7f"}, "review_url"),
+        ({"allowed_origins": ["https://sh\x01op.example"]}, "allowed_origins"),
     ],
 )
 def test_bad_options_name_their_field(document: dict[str, object], field: str) -> None:

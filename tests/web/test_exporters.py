@@ -12,9 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.store import responses
+from cxpulse.store.models import Response
 from cxpulse.store.exports import property_names
 from cxpulse.store.responses import NewResponse, ResponseFilters
 from cxpulse.web import exporters
@@ -112,11 +114,16 @@ def test_xlsx_and_parquet_keep_types_and_neutralise_text(
                 survey_id=world.a.survey_id,
                 score=2,
                 submitted_at=T0,
-                comment="+cmd\x07",
+                comment="+cmd",
                 properties={"team": "-x"},
             )
         ],
     )
+    # A control character as an older version could store it (the store refuses it now):
+    # the spreadsheet must still drop it, since openpyxl cannot write it.
+    with db() as session:
+        session.execute(update(Response).values(comment="+cmd\x07"))
+        session.commit()
     plan = _plan(db, world.a.id, start=T0, end=T0 + timedelta(seconds=1))
     sheet = load_workbook(io.BytesIO(b"".join(exporters.xlsx_chunks(db, plan)))).active
     assert sheet is not None

@@ -55,3 +55,35 @@ def test_listings_add_their_own_filters_to_those_of_scores() -> None:
         contact_id=7,
         has_comment=True,
     )
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("1900-01-01", "2999-12-31"), ("1970-01-01T00:00:00Z", "2999-12-31T22:00:00-01:00")],
+)
+def test_bounds_from_1900_to_2999_are_taken(start: str, end: str) -> None:
+    filters = score_filters(ResponseFilters(), start, end, None, None, None, None)
+    assert filters.start is not None
+    assert filters.end is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("start", "9999-12-31"),
+        ("end", "1899-12-31"),
+        ("start", "0001-01-01T00:00:00Z"),
+        ("end", "2999-12-31T23:30:00-01:00"),  # 3000-01-01 in UTC
+    ],
+)
+def test_bounds_outside_1900_to_2999_are_refused_by_name(name: str, text: str) -> None:
+    bounds = {"start": None, "end": None, name: text}
+    with pytest.raises(FieldErrors) as raised:
+        score_filters(ResponseFilters(), bounds["start"], bounds["end"], None, None, None, None)
+    assert raised.value.errors == [
+        {
+            "loc": ["query", name],
+            "msg": "must be between 1900-01-01 and 2999-12-31",
+            "type": "value_error",
+        }
+    ]

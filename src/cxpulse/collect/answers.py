@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cxpulse.metrics import MetricSpec
+from cxpulse.store import _values as values
 from cxpulse.store import audit, responses
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Invitation, Response, Survey
 
@@ -97,8 +98,18 @@ def parse_answer(
     comment_text = _one(form, "comment")
     comment: str | None = None
     if comment_text is not None:
-        # PostgreSQL text cannot hold NUL; it is never part of what a person typed.
-        comment = comment_text.replace("\x00", "").strip() or None
+        # The store's rule of text (``store._values``): the API and the widget refuse the
+        # same characters; here the respondent is told which one, to remove it.
+        found = values.refused_character(comment_text)
+        if found is not None:
+            raise AnswerProblem(
+                "comment",
+                "Your comment holds a character that cannot be stored (%(character)s at "
+                "position %(position)d). Please remove it and send again.",
+                character=found[0],
+                position=found[1],
+            )
+        comment = comment_text.strip() or None
         if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
             raise AnswerProblem(
                 "comment",

@@ -205,16 +205,12 @@ def _comment(value: object, problems: list[FieldProblem]) -> str | None:
     if not isinstance(value, str):
         problems.append((("comment",), f"must be text, not {type(value).__name__}"))
         return None
-    text = value.strip()
-    if len(text) > MAX_COMMENT_LENGTH:
-        problems.append(
-            (
-                ("comment",),
-                f"is {len(text)} characters long; at most {MAX_COMMENT_LENGTH} are allowed",
-            )
-        )
+    try:
+        # The store's rule of text, so the widget refuses what the API refuses, in its words.
+        return values.text("comment", value, MAX_COMMENT_LENGTH)
+    except Invalid as error:
+        problems.append((("comment",), error.message))
         return None
-    return text or None
 
 
 def _language(survey: Survey, value: object, problems: list[FieldProblem]) -> str:
@@ -234,14 +230,22 @@ def _properties(value: object, page: object, problems: list[FieldProblem]) -> di
         elif len(value) > MAX_PROPERTIES:
             problems.append((("properties",), f"has more than {MAX_PROPERTIES} names"))
         else:
-            try:
-                result = values.text_mapping("properties", value)
-            except Invalid as error:
-                loc = tuple(part for part in error.field.split(".") if part)
-                problems.append((loc, error.message))
+            for key, item in value.items():
+                # Located as the API locates them: a name may hold dots, so never by
+                # splitting a dotted field.
+                problem = values.name_problem(key)
+                if problem is not None:
+                    problems.append((("properties", key, "[key]"), problem))
+                    continue
+                try:
+                    result.update(values.text_mapping("properties", {key: item}))
+                except Invalid as error:
+                    problems.append((("properties", key), error.message))
     if page is not None:
         if not isinstance(page, str):
             problems.append((("page",), f"must be text, not {type(page).__name__}"))
+        elif (problem := values.text_problem(page)) is not None:
+            problems.append((("page",), problem))
         else:
             try:
                 address = page_address(page)

@@ -34,6 +34,7 @@ from datetime import date, timedelta
 from typing import Literal, get_args
 from urllib.parse import urlencode
 
+from cxpulse.store import _values as values
 from cxpulse.store.errors import Invalid
 from cxpulse.store.filters import ResponseFilters
 from cxpulse.store.models import SOURCES
@@ -47,8 +48,9 @@ MAX_DAYS_FOR_DAY_GRAIN = 400
 MAX_YEARS = 10
 """Longest period a view may cover: more points would make neither a readable trend nor a
 fast page."""
-FIRST_DAY = date(1900, 1, 1)
-LAST_DAY = date(2999, 12, 31)
+FIRST_DAY = values.FIRST_DAY
+LAST_DAY = values.LAST_DAY
+ANSWER_ALLOWANCE = timedelta(days=values.FUTURE_ALLOWANCE.days)
 MAX_TEXT = 200
 MAX_SEGMENT_FILTERS = 20
 PROPERTY_PREFIX = "property."
@@ -122,8 +124,14 @@ class ViewFilters:
     def window(self, latest_day: date | None, today: date) -> Window:
         """The days the view covers. Without dates: the last ``months`` months (12 by
         default) up to the latest response, so that a survey whose answers stopped a while
-        ago still shows them; ``today`` stands in when there are none."""
-        anchor = latest_day or today
+        ago still shows them; ``today`` stands in when there are none.
+
+        The latest response counts between 1900 and tomorrow only (answers may lie a day
+        ahead): one stored before the rule on answer times with a date years ahead, even
+        9999-12-31, neither moves the view to an empty future nor takes it past the
+        calendar's end, and one in year 1 does not take it before the calendar's start."""
+        latest_allowed = today + ANSWER_ALLOWANCE
+        anchor = today if latest_day is None else max(FIRST_DAY, min(latest_day, latest_allowed))
         if self.start is not None or self.to is not None:
             end = (self.to or anchor) + timedelta(days=1)
             start = self.start or add_months(end, -(self.months or DEFAULT_MONTHS))
@@ -242,11 +250,12 @@ def add_months(day: date, months: int) -> date:
 
 
 def _clean(name: str, raw: str, errors: dict[str, str]) -> str | None:
+    problem = values.text_problem(raw)
+    if problem is not None:
+        errors[name] = problem
+        return None
     value = raw.strip()
     if not value:
-        return None
-    if "\x00" in value:
-        errors[name] = "must not contain NUL characters"
         return None
     if len(value) > MAX_TEXT:
         errors[name] = f"is longer than {MAX_TEXT} characters"
@@ -263,8 +272,9 @@ def _day(name: str, raw: str, errors: dict[str, str]) -> date | None:
     except ValueError:
         errors[name] = "is not a date: write it as YYYY-MM-DD, such as 2024-03-31"
         return None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        errors[name] = f"must be between {FIRST_DAY} and {LAST_DAY}"
+    problem = values.day_problem(day)
+    if problem is not None:
+        errors[name] = problem
         return None
     return day
 
@@ -296,12 +306,16 @@ def check_dimension(text: str) -> str | None:
     """Why ``text`` is no breakdown dimension, or None when it is one."""
     if text in BREAKDOWN_COLUMNS:
         return None
-    if "\x00" in text:
-        return "must not contain NUL characters"
     for prefix in ("property:", "contact:"):
         if text.startswith(prefix):
             name = text.removeprefix(prefix)
-            return None if 0 < len(name) <= 100 else f"needs a name after {prefix!r}"
+            if not name:
+                return f"needs a name after {prefix!r}"
+            problem = values.name_problem(name)
+            return None if problem is None else f"the name {problem}"
+    problem = values.text_problem(text)
+    if problem is not None:
+        return problem
     return (
         f"use {', '.join(BREAKDOWN_COLUMNS)}, property:<name> (such as property:agent) "
         "or contact:<attribute>"
@@ -311,15 +325,17 @@ def check_dimension(text: str) -> str | None:
 def parse(params: Iterable[tuple[str, str]]) -> Parsed:
     """Read a view and a drill-down from query parameters (repeated names: the last wins)."""
     errors: dict[str, str] = {}
-    values: dict[str, str] = {}
+    given: dict[str, str] = {}
     properties: dict[str, str] = {}
     contact: dict[str, str] = {}
     for key, raw in params:
         for prefix, target in ((PROPERTY_PREFIX, properties), (CONTACT_PREFIX, contact)):
             if key.startswith(prefix):
                 name = key.removeprefix(prefix)
-                if not 0 < len(name) <= 100 or "\x00" in name:
-                    errors[key] = "needs a name of 1 to 100 characters (no NUL)"
+                problem = values.name_problem(name)
+                if problem is not None:
+                    # The rule of names every door applies (store._values.name_problem).
+                    errors[key] = f"the name {problem}"
                     break
                 value = _clean(key, raw, errors)
                 if value is not None:
@@ -328,61 +344,63 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
                     target.pop(name, None)
                 break
         else:
-            values[key] = raw
+            given[key] = raw
     # The form adds a filter as segment=property:agent & segment_value=Ann, since a plain
     # HTML form cannot name a field after what the user types.
-    segment = values.get("segment", "").strip().replace("\x00", "")
-    segment_value = _clean("segment_value", values.get("segment_value", ""), errors)
+    segment = given.get("segment", "").strip()
+    segment_value = _clean("segment_value", given.get("segment_value", ""), errors)
     if segment and segment_value is not None:
-        if segment.startswith("property:") and 0 < len(segment) - 9 <= 100:
-            properties[segment.removeprefix("property:")] = segment_value
-        elif segment.startswith("contact:") and 0 < len(segment) - 8 <= 100:
-            contact[segment.removeprefix("contact:")] = segment_value
-        else:
+        kind, _, name = segment.partition(":")
+        problem = values.name_problem(name) if name else "is missing"
+        if kind not in ("property", "contact"):
             errors["segment"] = "write property:<name> or contact:<attribute>"
+        elif problem is not None:
+            errors["segment"] = f"the name {problem}"
+        else:
+            (properties if kind == "property" else contact)[name] = segment_value
     if len(properties) + len(contact) > MAX_SEGMENT_FILTERS:
         errors["property"] = f"at most {MAX_SEGMENT_FILTERS} segment filters"
 
-    start = _day("from", values.get("from", ""), errors)
-    to = _day("to", values.get("to", ""), errors)
+    start = _day("from", given.get("from", ""), errors)
+    to = _day("to", given.get("to", ""), errors)
     if start is not None and to is not None and to < start:
         errors["to"] = "must not be before the first day"
     elif start is not None and to is not None and to > add_months(start, 12 * MAX_YEARS):
         errors["from"] = f"a view covers at most {MAX_YEARS} years"
     months: int | None = None
-    months_text = values.get("months", "").strip()
+    months_text = given.get("months", "").strip()
     if months_text:
         if months_text.isdigit() and 1 <= int(months_text) <= MAX_MONTHS:
             months = int(months_text)
         else:
             errors["months"] = f"must be a whole number of months from 1 to {MAX_MONTHS}"
-    grain_text = values.get("grain", "").strip() or "month"
+    grain_text = given.get("grain", "").strip() or "month"
     grain: Grain = "month"
     if grain_text in GRAINS:
         grain = grain_text
     else:
         errors["grain"] = f"must be one of {', '.join(GRAINS)}"
-    by = values.get("by", "").strip() or DEFAULT_BREAKDOWN
+    by = given.get("by", "").strip() or DEFAULT_BREAKDOWN
     problem = check_dimension(by)
     if problem is not None:
         errors["by"] = problem
         by = DEFAULT_BREAKDOWN
     where = ResponseFilters(
-        channel=_clean("channel", values.get("channel", ""), errors),
-        touchpoint=_clean("touchpoint", values.get("touchpoint", ""), errors),
-        language=_clean("language", values.get("language", ""), errors),
-        source=_source(values.get("source", ""), errors),
+        channel=_clean("channel", given.get("channel", ""), errors),
+        touchpoint=_clean("touchpoint", given.get("touchpoint", ""), errors),
+        language=_clean("language", given.get("language", ""), errors),
+        source=_source(given.get("source", ""), errors),
         properties=properties,
         contact_attributes=contact,
     )
     view = ViewFilters(start=start, to=to, months=months, grain=grain, where=where, by=by)
 
-    min_score = _number("min_score", values.get("min_score", ""), errors)
-    max_score = _number("max_score", values.get("max_score", ""), errors)
+    min_score = _number("min_score", given.get("min_score", ""), errors)
+    max_score = _number("max_score", given.get("max_score", ""), errors)
     if min_score is not None and max_score is not None and max_score < min_score:
         errors["max_score"] = "must not be below min_score"
     has_comment: bool | None = None
-    comment_text = values.get("has_comment", "").strip().lower()
+    comment_text = given.get("has_comment", "").strip().lower()
     if comment_text in ("true", "1", "yes"):
         has_comment = True
     elif comment_text in ("false", "0", "no"):
@@ -393,7 +411,7 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
         min_score=min_score,
         max_score=max_score,
         has_comment=has_comment,
-        search=_clean("q", values.get("q", ""), errors),
-        after=_clean("after", values.get("after", ""), errors),
+        search=_clean("q", given.get("q", ""), errors),
+        after=_clean("after", given.get("after", ""), errors),
     )
     return Parsed(view, drill, errors)

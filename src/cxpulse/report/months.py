@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from cxpulse.store import _values as values
 from cxpulse.store.errors import Invalid
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-FIRST_YEAR, LAST_YEAR = 1900, 2999
-"""The years a report may cover, as for a dashboard's dates (a trend reaches 11 months back)."""
+FIRST_YEAR, LAST_YEAR = values.FIRST_DAY.year, values.LAST_DAY.year
+"""The years a report may cover, as for a dashboard's dates (``store._values.day_problem``;
+a trend reaches 11 months back, far inside the calendar)."""
 
 
 def parse_month(text: str) -> date:

@@ -62,10 +62,13 @@ def _score(target: Target, score: object, index: int | None) -> float:
     if isinstance(score, bool) or not isinstance(score, int | float):
         raise Invalid("score", f"must be a number, not {type(score).__name__}", index=index)
     scale = target.scale
-    if not math.isfinite(score) or not scale.contains(score):
+    # Bounds first: math.isfinite and formatting overflow on integers beyond a float (10**400).
+    in_bounds = scale.low <= score <= scale.high
+    if not in_bounds or not math.isfinite(score) or not scale.contains(score):
+        shown = f"{score:g}" if isinstance(score, float) or abs(score) < 10**15 else "it"
         raise Invalid(
             "score",
-            f"{score:g} is not on the {scale.name} scale of survey {target.slug!r} "
+            f"{shown} is not on the {scale.name} scale of survey {target.slug!r} "
             f"(whole numbers {scale.low} to {scale.high})",
             index=index,
         )
@@ -80,14 +83,18 @@ def check_score(survey: Survey, score: object, *, index: int | None = None) -> f
 def checked_row(
     target: Target, item: NewResponse, index: int | None, now: datetime
 ) -> dict[str, Any]:
-    """The column values of ``item``, checked; raises Invalid naming the field."""
+    """The column values of ``item``, checked; raises Invalid naming the field. Every door
+    that stores a response (API, survey pages, widget, imports, command line) comes here, so
+    each applies the same rules of ``store._values``: answer times, text, names."""
     source = item.source
     if source not in SOURCES:
         raise Invalid("source", f"must be one of {', '.join(SOURCES)}", index=index)
+    # The one range of answer times (1970 to now plus a day): a date far ahead would move
+    # every dashboard's default window to an empty year, or past the calendar's end.
     submitted_at = (
         now
         if item.submitted_at is None
-        else values.aware("submitted_at", item.submitted_at, index=index)
+        else values.answer_time("submitted_at", item.submitted_at, now=now, index=index)
     )
     comment = values.text("comment", item.comment, MAX_COMMENT_LENGTH, index=index)
     touchpoint = values.text("touchpoint", item.touchpoint, 100, index=index)

@@ -244,7 +244,7 @@ def update_response(
         assert survey is not None
         response.score = check_score(survey, score)
     if submitted_at is not values.UNSET:
-        response.submitted_at = values.aware("submitted_at", submitted_at)
+        response.submitted_at = values.answer_time("submitted_at", submitted_at)
     if comment is not values.UNSET:
         response.comment = values.text("comment", comment, MAX_COMMENT_LENGTH)
     if language is not values.UNSET:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from cxpulse.store import _values as values
+
 # How long the personal links of an invitation stay valid unless a survey says otherwise.
 DEFAULT_LINK_DAYS = 30
 
@@ -81,6 +83,8 @@ def normalise_origin(origin: str) -> str:
         raise ValueError(f"not a web origin: {origin!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not a web origin: {origin!r}")
+    if values.text_problem(origin) is not None:  # urlsplit keeps most controls in the host
+        raise ValueError(f"not a web origin: {origin!r}")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise ValueError(f"an origin has no path, query or user: {origin!r}")
     default_port = 443 if parts.scheme == "https" else 80
@@ -93,6 +97,9 @@ def _url(name: str, value: object) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > 2000:
         raise OptionError(name, "must be a web address of at most 2,000 characters")
+    problem = values.text_problem(value)
+    if problem is not None:
+        raise OptionError(name, problem)
     try:
         parts = urlsplit(value)
         hostname = parts.hostname
@@ -112,6 +119,9 @@ def _reasons(name: str, value: object) -> tuple[str, ...]:
     for item in value:
         if not isinstance(item, str) or not item.strip() or len(item) > MAX_REASON_LENGTH:
             raise OptionError(name, f"each reason is a text of 1-{MAX_REASON_LENGTH} characters")
+        problem = values.text_problem(item)
+        if problem is not None:
+            raise OptionError(name, f"reason {item.strip()[:20]!r} {problem}")
         out.append(item.strip())
     return tuple(out)
 
@@ -134,6 +144,9 @@ def parse_options(document: Mapping[str, Any] | None) -> CollectOptions:
     i18n_doc = doc.get("reasons_i18n") or {}
     if not isinstance(i18n_doc, dict):
         raise OptionError("reasons_i18n", "must map a language to a list of reasons")
+    for lang in i18n_doc:
+        if not isinstance(lang, str) or not 0 < len(lang) <= 35 or values.text_problem(lang):
+            raise OptionError("reasons_i18n", f"{lang!r} is not a language code")
     reasons_i18n = {
         str(lang): _reasons(f"reasons_i18n.{lang}", items) for lang, items in i18n_doc.items()
     }

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cxpulse.store.db_errors import Trouble, trouble
 from cxpulse.store.errors import Conflict, Invalid, NotFound
+from cxpulse.web import json_bodies
 
 logger = logging.getLogger("cxpulse.web")
 
@@ -85,6 +86,11 @@ async def _on_request_validation(request: Request, error: Exception) -> JSONResp
 
 async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400 and isinstance(error.__cause__, RecursionError):
+        # Deeper than Python's parser can go: the same answer as the depth rule of every door.
+        too_deep = json_bodies.too_deep()
+        detail = [field_error(["body"], too_deep.message, too_deep.kind)]
+        return JSONResponse({"detail": detail}, status_code=422)
     if error.status_code == 400:
         # FastAPI's answer to a body it cannot decode (not UTF-8, say): the same shape and
         # status as malformed JSON, for one rule: bad input is a 422 naming the field.

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request
 
 from cxpulse.report.filters_url import CONTACT_PREFIX, MAX_SEGMENT_FILTERS, PROPERTY_PREFIX
+from cxpulse.store import _values as values
 from cxpulse.store.filters import ResponseFilters
 from cxpulse.web.errors import FieldErrors, field_error
 from cxpulse.web.schemas import MAX_ID, Source, clean_text
+
+_Day = TypeVar("_Day", date, datetime)
 
 INSTANT_HELP = (
     "A date (2024-05-01, meaning its start, UTC) or a date and time with a zone "
@@ -32,7 +35,7 @@ def parse_instant(name: str, text: str | None) -> date | datetime | None:
     value = text.strip()
     try:
         if len(value) == 10:
-            return date.fromisoformat(value)
+            return _in_range(name, date.fromisoformat(value))
         # An unescaped + arrives as a space: 2024-05-01T08:00:00 02:00.
         if " " in value[10:] and "+" not in value:
             head, _, tail = value.rpartition(" ")
@@ -45,9 +48,17 @@ def parse_instant(name: str, text: str | None) -> date | datetime | None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise FieldErrors.one(["query", name], "needs a time zone, such as Z or +02:00")
     try:
-        return moment.astimezone(UTC)
+        return _in_range(name, moment.astimezone(UTC))
     except OverflowError:
         raise FieldErrors.one(["query", name], "is out of range") from None
+
+
+def _in_range(name: str, day: _Day) -> _Day:
+    """The dates a question may name, as on the dashboard (``store._values.day_problem``)."""
+    problem = values.day_problem(day)
+    if problem is not None:
+        raise FieldErrors.one(["query", name], problem)
+    return day
 
 
 def _checked(loc: list[str | int], value: str, max_length: int = 1000) -> str:
@@ -72,9 +83,11 @@ def segment_filters(request: Request) -> ResponseFilters:
             target, name = contact, key.removeprefix(CONTACT_PREFIX)
         else:
             continue
-        if not name or len(name) > 100:
-            raise FieldErrors.one(["query", key], "needs a name of 1 to 100 characters")
-        target[_checked(["query", key], name, 100)] = _checked(["query", key], value)
+        problem = values.name_problem(name)
+        if problem is not None:
+            # The name of a property or attribute, by the rule every door applies.
+            raise FieldErrors.one(["query", key], f"the name {problem}")
+        target[name] = _checked(["query", key], value)
     if len(properties) + len(contact) > MAX_SEGMENT_FILTERS:
         raise FieldErrors.one(["query"], f"at most {MAX_SEGMENT_FILTERS} segment filters")
     return ResponseFilters(properties=properties, contact_attributes=contact)

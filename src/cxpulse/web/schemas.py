@@ -17,13 +17,17 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
     StringConstraints,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from cxpulse.store import _values as values
 from cxpulse.store.models import MAX_COMMENT_LENGTH
 
 MAX_ID = 2**63 - 1
@@ -48,13 +52,23 @@ Source = Literal["api", "import", "web", "email", "widget", "demo"]
 
 
 def clean_text(value: str) -> str:
-    """Refuse what neither database can store: NUL characters and unpaired surrogates."""
+    """The one rule of text fields (``store._values.text_problem``): no control character but
+    tab and line breaks, no unpaired surrogate. Raises a ValueError whose text is the
+    store's message, so a field refused here reads as it would from any other door."""
+    problem = values.text_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("text", problem)
+    return value
+
+
+def _valid_unicode(value: str) -> str:
+    """Passwords are hashed, never stored as text: only what cannot be encoded is refused."""
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise PydanticCustomError("text", "must not contain NUL characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("is not valid Unicode text") from None
+        raise PydanticCustomError("text", "is not valid Unicode text") from None
     return value
 
 
@@ -62,43 +76,110 @@ def _utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("is outside the years 1 to 9999 once converted to UTC") from None
+        raise PydanticCustomError(
+            "datetime", "is outside the years 1 to 9999 once converted to UTC"
+        ) from None
 
 
-_Clean = AfterValidator(clean_text)
-Text35 = Annotated[str, StringConstraints(max_length=35), _Clean]
-Text50 = Annotated[str, StringConstraints(max_length=50), _Clean]
-Text100 = Annotated[str, StringConstraints(max_length=100), _Clean]
-Text200 = Annotated[str, StringConstraints(max_length=200), _Clean]
-Text320 = Annotated[str, StringConstraints(max_length=320), _Clean]
-Text2000 = Annotated[str, StringConstraints(max_length=2000), _Clean]
-Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT_LENGTH), _Clean]
-Name100 = Annotated[str, StringConstraints(min_length=1, max_length=100), _Clean]
-Name200 = Annotated[str, StringConstraints(min_length=1, max_length=200), _Clean]
-Language = Annotated[str, StringConstraints(min_length=1, max_length=35), _Clean]
+def _text_check(limit: int) -> BeforeValidator:
+    """Checks run before pydantic's own length check, so that an over-long or unstorable
+    text gets the store's words (``store._values.text``) at the API too."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str):
+            clean_text(value)
+            if len(value) > limit:
+                raise PydanticCustomError(
+                    "text", f"is {len(value)} characters long; at most {limit} are allowed"
+                )
+        return value
+
+    return BeforeValidator(check)
+
+
+def _name_check(value: object) -> object:
+    """The rule of property and attribute names (``store._values.name_problem``)."""
+    if isinstance(value, str):
+        problem = values.name_problem(value)
+        if problem is not None:
+            raise PydanticCustomError("name", problem)
+    return value
+
+
+Text35 = Annotated[str, StringConstraints(max_length=35), _text_check(35)]
+Text50 = Annotated[str, StringConstraints(max_length=50), _text_check(50)]
+Text100 = Annotated[str, StringConstraints(max_length=100), _text_check(100)]
+Text200 = Annotated[str, StringConstraints(max_length=200), _text_check(200)]
+Text320 = Annotated[str, StringConstraints(max_length=320), _text_check(320)]
+Text2000 = Annotated[str, StringConstraints(max_length=2000), _text_check(2000)]
+Comment = Annotated[
+    str, StringConstraints(max_length=MAX_COMMENT_LENGTH), _text_check(MAX_COMMENT_LENGTH)
+]
+Name100 = Annotated[str, StringConstraints(min_length=1, max_length=100), _text_check(100)]
+Name200 = Annotated[str, StringConstraints(min_length=1, max_length=200), _text_check(200)]
+Language = Annotated[str, StringConstraints(min_length=1, max_length=35), _text_check(35)]
 Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"),
 ]
-AttributeName = Annotated[str, StringConstraints(min_length=1, max_length=100), _Clean]
+AttributeName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=values.MAX_KEY_LENGTH),
+    BeforeValidator(_name_check),
+]
+
+
+def _value_check(value: object) -> object:
+    """Text values checked before the union is tried: one error in the store's words rather
+    than one per kind of value the union allows."""
+    if isinstance(value, str):
+        clean_text(value)
+        limit = values.MAX_TEXT_VALUE_LENGTH
+        if len(value) > limit:
+            raise PydanticCustomError(
+                "text", f"is {len(value)} characters long; at most {limit} are allowed"
+            )
+    return value
+
+
 # Strict numbers: a text too long must be refused, not read as a number ("000...0" as 0).
-AttributeValue = (
-    Annotated[str, StringConstraints(max_length=1000), _Clean]
+AttributeValue = Annotated[
+    Annotated[str, StringConstraints(max_length=values.MAX_TEXT_VALUE_LENGTH)]
     | StrictInt
     | Annotated[float, Field(strict=True, allow_inf_nan=False)]
     | StrictBool
-    | None
-)
+    | None,
+    BeforeValidator(_value_check),
+]
 Attributes = Annotated[dict[AttributeName, AttributeValue], Field(max_length=MAX_ATTRIBUTES)]
 Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
-Password = Annotated[str, StringConstraints(max_length=MAX_PASSWORD_LENGTH), _Clean]
+Password = Annotated[
+    str, StringConstraints(max_length=MAX_PASSWORD_LENGTH), AfterValidator(_valid_unicode)
+]
 # Strict: JSON true/false or "5" are not numbers here (pydantic would read true as 1).
 ScaleEnd = Annotated[int, Field(strict=True, ge=-1000, le=1000)]
 Threshold = Annotated[float, Field(strict=True, ge=-1000, le=1000, allow_inf_nan=False)]
 Score = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 _IN = ConfigDict(extra="forbid")
+
+
+class Body(BaseModel):
+    """A request body: unknown fields refused, and no deeper than ``MAX_JSON_DEPTH`` levels,
+    the limit the widget applies too (``web.json_bodies``), refused with the same words."""
+
+    model_config = _IN
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shallow(cls, data: Any) -> Any:
+        problem = values.json_depth_problem(data)
+        if problem is not None:
+            raise PydanticCustomError("json_depth", f"the body {problem}")
+        return data
+
+
 _OUT = ConfigDict(from_attributes=True)
 
 
@@ -119,7 +200,7 @@ class FieldProblems(BaseModel):
 # Surveys
 
 
-class QuestionText(BaseModel):
+class QuestionText(Body):
     model_config = _IN
     question: Text2000 | None = None
     comment_prompt: Text2000 | None = None
@@ -135,7 +216,7 @@ COLLECT_OPTIONS_HELP = (
 )
 
 
-class SurveyCreate(BaseModel):
+class SurveyCreate(Body):
     model_config = _IN
     slug: Slug = Field(examples=["support-csat"])
     name: Name200 = Field(examples=["CSAT after a support ticket"])
@@ -164,7 +245,7 @@ class SurveyCreate(BaseModel):
     )
 
 
-class SurveyUpdate(BaseModel):
+class SurveyUpdate(Body):
     """Only the fields sent change; ``null`` thresholds go back to the metric's defaults."""
 
     model_config = _IN
@@ -215,7 +296,7 @@ class SurveyList(BaseModel):
 # Responses
 
 
-class ResponseCreate(BaseModel):
+class ResponseCreate(Body):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -249,7 +330,7 @@ class ResponseCreate(BaseModel):
     )
 
 
-class ResponseBatch(BaseModel):
+class ResponseBatch(Body):
     model_config = _IN
     items: list[ResponseCreate] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
 
@@ -320,7 +401,7 @@ class MetricsOut(BaseModel):
 # Contacts
 
 
-class ContactCreate(BaseModel):
+class ContactCreate(Body):
     model_config = _IN
     external_id: Text200 | None = Field(None, description="The id in your CRM, shop or helpdesk.")
     email: Text320 | None = None
@@ -353,7 +434,7 @@ class ContactPage(BaseModel):
 # Accounts
 
 
-class LoginIn(BaseModel):
+class LoginIn(Body):
     model_config = _IN
     email: Text320
     password: Password
@@ -370,7 +451,7 @@ class UserOut(BaseModel):
     last_login_at: datetime | None
 
 
-class UserCreate(BaseModel):
+class UserCreate(Body):
     model_config = _IN
     email: Text320
     password: Password = Field(description="At least 8 characters.")
@@ -378,7 +459,7 @@ class UserCreate(BaseModel):
     name: Text200 | None = None
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(Body):
     model_config = _IN
     role: Role | None = None
     name: Text200 | None = None
@@ -405,7 +486,7 @@ class LoginOut(BaseModel):
     )
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(Body):
     model_config = _IN
     name: Name100 = Field(examples=["helpdesk integration"])
     scope: KeyScope = Field(description="read, or write (which includes read).")
@@ -475,7 +556,7 @@ class OrganisationSettings(BaseModel):
     )
 
 
-class OrganisationUpdate(BaseModel):
+class OrganisationUpdate(Body):
     """Only the fields sent change."""
 
     model_config = _IN

@@ -325,7 +325,7 @@ BAD_ANSWERS: list[tuple[Any, list[str]]] = [
     ({"score": 5, "language": ["en"]}, ["body", "language"]),
     ({"score": 5, "properties": ["plan"]}, ["body", "properties"]),
     ({"score": 5, "properties": {"plan": {"x": 1}}}, ["body", "properties", "plan"]),
-    ({"score": 5, "properties": {"": "x"}}, ["body", "properties"]),
+    ({"score": 5, "properties": {"": "x"}}, ["body", "properties", "", "[key]"]),
     ({"score": 5, "properties": {f"p{n}": n for n in range(21)}}, ["body", "properties"]),
     ({"score": 5, "page": "javascript:alert(1)"}, ["body", "page"]),
     ({"score": 5, "page": 7}, ["body", "page"]),

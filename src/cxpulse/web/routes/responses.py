@@ -266,10 +266,13 @@ def create_responses_batch(
 ) -> BatchOut:
     organisation_id = caller.organisation_id
     survey = surveys.get_survey(session, organisation_id, survey_id)
+    items = [_new_response(survey_id, item, item.idempotency_key) for item in body.items]
+    # Every item checked by the store's own rules (score, answer time, texts, names), so
+    # that the 422 lists each item's problem rather than the first one found.
     errors: list[dict[str, Any]] = []
-    for n, item in enumerate(body.items):
+    for n, item in enumerate(items):
         try:
-            responses.check_score(survey, item.score, index=n)
+            responses.check_new_response(survey, item, index=n)
         except Invalid as error:
             errors.append(field_error(invalid_loc(error), error.message))
     missing = contacts.missing_contact_ids(
@@ -283,7 +286,6 @@ def create_responses_batch(
     if errors:
         errors.sort(key=lambda e: e["loc"][2])
         raise FieldErrors(errors)
-    items = [_new_response(survey_id, item, item.idempotency_key) for item in body.items]
     try:
         results = responses.add_responses(session, organisation_id, items)
     except Invalid as error:

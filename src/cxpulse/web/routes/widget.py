@@ -14,7 +14,6 @@ is stored. They stay out of the OpenAPI document of API v1; docs/widget.md descr
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from cxpulse.store.survey_options import (
     parse_options,
 )
 from cxpulse.web.errors import field_error, invalid_loc
+from cxpulse.web.json_bodies import BodyProblem, read_json
 from cxpulse.web.state import AppState, app_state, database_turn
 
 logger = logging.getLogger("cxpulse.web")
@@ -225,9 +225,10 @@ async def widget_answer(request: Request, org_slug: str, survey_slug: str) -> JS
         return _refused_origin()
     no_store = {"Cache-Control": "no-store"}
     try:
-        document = json.loads(await request.body())
-    except (UnicodeDecodeError, ValueError):
-        detail = [field_error(["body"], "the body is not JSON text in UTF-8", "json_invalid")]
+        # The API's limits and words: size by the route's max_body_size, depth here.
+        document = read_json(await request.body())
+    except BodyProblem as problem:
+        detail = [field_error(["body"], problem.message, problem.kind)]
         return _answer({"detail": detail}, 422, origin, **no_store)
     parsed = parse_answer(target.survey, target.options, document)
     if isinstance(parsed, list):

@@ -231,3 +231,48 @@ def test_fates_are_decided_in_order_and_nothing_is_stored(
         "throttled",
         f"contacted on {now.date().isoformat()}; at most one invitation per 30 days",
     )
+
+
+@pytest.mark.parametrize("one_batch", [False, True])
+def test_one_address_in_three_spellings_is_invited_once(
+    sessions: sessionmaker[Session], org: Organisation, active: Survey, one_batch: bool
+) -> None:
+    """Defect 5: ``Throttle@A.test``, ``throttle@a.test`` and ``THROTTLE@a.test`` were three
+    contacts and got three invitations within a minute despite the 30-day throttle."""
+    spellings = ["Throttle@A.test", "throttle@a.test", "THROTTLE@a.test", "\uff54hrottle@a.test"]
+    requests = [InvitationRequest(email=s, delay=f"{n}m") for n, s in enumerate(spellings)]
+    if one_batch:
+        made = _invite(sessions, org, active, *requests)
+    else:
+        made = [i for r in requests for i in _invite(sessions, org, active, r)]
+    assert [i.status for i in made] == ["scheduled", "throttled", "throttled", "throttled"]
+    assert len({i.contact_id for i in made}) == 1
+    with sessions() as session:
+        [contact] = contacts.list_contacts(session, org.id).items
+        assert contact.email == "throttle@a.test"
+        assert len(session.scalars(select(OutboxItem)).all()) == 1
+
+
+@pytest.mark.parametrize("one_batch", [False, True])
+def test_two_contacts_with_one_address_are_throttled_as_one_person(
+    sessions: sessionmaker[Session], org: Organisation, active: Survey, one_batch: bool
+) -> None:
+    """Two records of the organisation's CRM (two external ids) may share an address: the
+    throttle counts the address, not the record."""
+    requests = [
+        InvitationRequest(external_id="crm-1", email="Ann@X.test"),
+        InvitationRequest(external_id="crm-2", email="ann@x.test", delay="1m"),
+        InvitationRequest(external_id="crm-3", email="bo@x.test", delay="1m"),
+    ]
+    if one_batch:
+        made = _invite(sessions, org, active, *requests)
+    else:
+        made = [i for r in requests for i in _invite(sessions, org, active, r)]
+    assert [i.status for i in made] == ["scheduled", "throttled", "scheduled"]
+    assert len({i.contact_id for i in made}) == 3
+    # An unsubscribe in any spelling stops both records.
+    with sessions.begin() as session:
+        store.add_unsubscribe(session, org.id, "ANN@x.test", "api")
+    later = InvitationRequest(external_id="crm-2", send_at=datetime.now(UTC) + timedelta(days=90))
+    [stopped] = _invite(sessions, org, active, later)
+    assert stopped.status == "unsubscribed"

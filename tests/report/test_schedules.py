@@ -105,3 +105,52 @@ def test_a_worker_looks_for_active_schedules_only(
     schedule.active = True
     session.flush()
     assert schedules.has_active_schedules(session)
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("cx\x00@shop.example", "control character U+0000"),
+        ("cx\x01@shop.example", "control character U+0001"),
+        ("cx@shop.example\r\nBcc: x@evil.example", "control character U+000D"),
+        ("çx@shop.example", "only ASCII letters, digits and punctuation before the @"),
+        ("cx\u200b@shop.example", "invisible character (U+200B zero width space)"),
+        ("cx shop.example", "holds a space"),
+    ],
+)
+def test_a_schedule_refuses_what_the_mailer_would_refuse(
+    session: Session, org: Organisation, survey: Survey, address: str, problem: str
+) -> None:
+    """Defect 10: such an address was stored, and then the monthly email failed for every
+    recipient."""
+    with pytest.raises(Invalid) as raised:
+        schedules.put_schedule(
+            session, org.id, survey.id, emails=["ok@shop.example", address], now=OCTOBER
+        )
+    assert raised.value.field == "emails"
+    assert raised.value.message.startswith("item 1: ")
+    assert problem in raised.value.message
+    assert session.scalars(select(ReportSchedule)).all() == []
+
+
+def test_a_schedule_keeps_each_address_once_in_its_canonical_form(
+    session: Session, org: Organisation, survey: Survey
+) -> None:
+    from cxpulse.collect.mailer import address_header
+
+    schedule = schedules.put_schedule(
+        session,
+        org.id,
+        survey.id,
+        emails=[
+            "CX@Shop.example",
+            "cx@shop.example",
+            "\uff43x@shop.example",
+            "Boss@B\u00dcCHER.de",
+        ],
+        now=OCTOBER,
+    )
+    assert schedule.recipients == {"emails": ["cx@shop.example", "boss@xn--bcher-kva.de"]}
+    [item] = schedules.enqueue_due_reports(session, datetime(2026, 11, 1, tzinfo=UTC))
+    for recipient in item.payload["recipients"]:
+        assert address_header("", recipient) == recipient

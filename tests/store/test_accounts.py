@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxpulse.store import accounts, security
 from cxpulse.store.errors import Conflict, Invalid, NotFound
-from cxpulse.store.models import Organisation
+from cxpulse.store.models import Organisation, User
+from cxpulse.store.types import utc_now
 
 
 def test_passwords_are_argon2_hashed_and_verified() -> None:
@@ -47,9 +51,11 @@ def test_users_log_in_with_email_and_password(session: Session, org: Organisatio
 
 def test_user_rules(session: Session, org: Organisation, other_org: Organisation) -> None:
     accounts.create_user(session, org.id, email="a@example.com", password="12345678", role="owner")
-    with pytest.raises(Conflict):
+    with pytest.raises(
+        Conflict, match="a user of this organisation with this address exists already"
+    ):
         accounts.create_user(
-            session, other_org.id, email="A@example.com", password="12345678", role="viewer"
+            session, org.id, email="A@example.com", password="12345678", role="viewer"
         )
     with pytest.raises(Invalid, match="role"):
         accounts.create_user(
@@ -123,7 +129,9 @@ def test_a_login_in_three_steps_upgrades_a_weak_hash(session: Session, org: Orga
     assert accounts.find_login(session, "nobody@example.com") is None
     assert accounts.check_login(None, "long enough") is None  # still costs one hash
     found = accounts.find_login(session, " WEAK@example.com ")
-    assert found == accounts.LoginCandidate(user.id, weak, True)
+    assert found == accounts.LoginCandidate(
+        "weak@example.com", (accounts.LoginAccount(user.id, weak, True, None),)
+    )
     assert accounts.check_login(found, "wrong password") is None
     checked = accounts.check_login(found, "long enough")
     assert checked is not None
@@ -147,8 +155,172 @@ def test_a_login_keeps_a_password_changed_meanwhile(session: Session, org: Organ
     assert accounts.record_login(session, checked) is None
     found = accounts.find_login(session, "ann@example.com")
     assert found is not None
-    assert not found.is_active
+    assert not found.accounts[0].is_active
     assert accounts.check_login(found, "long enough") is None
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "ANN@example.com",
+        "Ann@Example.COM",
+        "\uff41\uff4e\uff4e@example.com",  # fullwidth letters
+        "ann\uff20example.com",  # fullwidth @
+        "ann@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com",
+        "\u00a0ann@example.com ",
+    ],
+)
+def test_a_look_alike_address_is_the_same_user(
+    session: Session, org: Organisation, spelling: str
+) -> None:
+    """Defect 5: look-alikes made a second account of one person; they are one address."""
+    user = accounts.create_user(
+        session, org.id, email="ann@example.com", password="long enough", role="viewer"
+    )
+    with pytest.raises(Conflict):
+        accounts.create_user(session, org.id, email=spelling, password="other pw!", role="owner")
+    assert accounts.authenticate(session, spelling, "long enough") == user
+
+
+@pytest.mark.parametrize(
+    ("spelling", "problem"),
+    [
+        ("ann\u200b@example.com", "invisible character (U+200B zero width space)"),
+        ("ann@example.com\u200e", "invisible character (U+200E left-to-right mark)"),
+        ("\ufeffann@example.com", "invisible character (U+FEFF zero width no-break space)"),
+        ("a\u0301nn@example.com", "only ASCII letters, digits and punctuation before the @"),
+    ],
+)
+def test_an_address_with_hidden_or_foreign_characters_is_refused(
+    session: Session, org: Organisation, spelling: str, problem: str
+) -> None:
+    with pytest.raises(Invalid, match=f"^email: .*{re.escape(problem)}"):
+        accounts.create_user(session, org.id, email=spelling, password="long enough", role="agent")
+    assert accounts.find_login(session, spelling) is None
+
+
+def test_an_address_with_an_account_elsewhere_is_created_like_a_new_one(
+    session: Session, org: Organisation, other_org: Organisation
+) -> None:
+    """Defect 11: creating a user never tells whether its address has an account in another
+    organisation; each account then logs in with its own password."""
+    theirs = accounts.create_user(
+        session, org.id, email="ann@example.com", password="acme password", role="owner"
+    )
+    fresh = accounts.create_user(
+        session, other_org.id, email="bo@example.com", password="globex password", role="viewer"
+    )
+    mine = accounts.create_user(
+        session, other_org.id, email="ANN@example.com", password="globex password", role="viewer"
+    )
+    assert (mine.organisation_id, mine.email, mine.role) == (
+        other_org.id,
+        "ann@example.com",
+        "viewer",
+    )
+    assert (fresh.organisation_id, fresh.role) == (mine.organisation_id, mine.role)
+    assert [u.email for u in accounts.list_users(session, other_org.id)] == [
+        "bo@example.com",
+        "ann@example.com",
+    ]
+    assert accounts.authenticate(session, "ann@example.com", "globex password") == mine
+    assert accounts.authenticate(session, "ann@example.com", "acme password") == theirs
+    assert accounts.authenticate(session, "ann@example.com", "wrong password") is None
+    accounts.update_user(session, other_org.id, mine.id, is_active=False)
+    assert accounts.authenticate(session, "ann@example.com", "globex password") is None
+    assert accounts.authenticate(session, "ann@example.com", "acme password") == theirs
+
+
+def test_a_login_costs_one_hash_however_many_accounts_an_address_has(
+    session: Session,
+    org: Organisation,
+    other_org: Organisation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Timing must not tell either: the accounts of one address share their salt, so one
+    argon2 computation checks a password against all of them."""
+    import argon2._password_hasher as hasher_module
+
+    security.burn_password_check("warm up")  # its dummy hash is made once per process
+    computations: list[str] = []
+    for name in ("hash_secret", "verify_secret"):
+        real = getattr(hasher_module, name)
+
+        def counted(*args: object, _real: Any = real, _name: str = name, **kw: object) -> Any:
+            computations.append(_name)
+            return _real(*args, **kw)
+
+        monkeypatch.setattr(hasher_module, name, counted)
+
+    def cost(email: str, password: str) -> int:
+        found = accounts.find_login(session, email)
+        computations.clear()
+        accounts.check_login(found, password)
+        return len(computations)
+
+    accounts.create_user(
+        session, org.id, email="ann@example.com", password="first pw", role="owner"
+    )
+    assert cost("nobody@example.com", "first pw") == 1
+    assert cost("ann@example.com", "wrong pw") == 1
+    assert cost("ann@example.com", "first pw") == 1
+    third = accounts.create_organisation(session, slug="initech", name="Initech")
+    for organisation, password in [(other_org, "second pw"), (third, "third pw")]:
+        accounts.create_user(
+            session, organisation.id, email="Ann@example.com", password=password, role="viewer"
+        )
+    hashes = [u.password_hash for u in session.scalars(select(User).order_by(User.id))]
+    assert len({h.rpartition("$")[0] for h in hashes}) == 1  # one salt and parameters
+    assert len(set(hashes)) == 3
+    for password in ("wrong pw", "first pw", "second pw", "third pw"):
+        assert cost("ann@example.com", password) == 1
+
+
+def test_when_one_password_opens_two_accounts_the_most_recently_used_wins(
+    session: Session, org: Organisation, other_org: Organisation
+) -> None:
+    first = accounts.create_user(
+        session, org.id, email="ann@example.com", password="same password", role="owner"
+    )
+    second = accounts.create_user(
+        session, other_org.id, email="ann@example.com", password="same password", role="owner"
+    )
+    assert accounts.authenticate(session, "ann@example.com", "same password") == first
+    second.last_login_at = utc_now() + timedelta(seconds=1)
+    session.flush()
+    assert accounts.authenticate(session, "ann@example.com", "same password") == second
+
+
+def test_a_new_password_keeps_the_salt_of_the_address_and_old_hashes_move_on_alone(
+    session: Session, org: Organisation, other_org: Organisation
+) -> None:
+    from argon2 import PasswordHasher
+
+    first = accounts.create_user(
+        session, org.id, email="ann@example.com", password="first pw", role="owner"
+    )
+    second = accounts.create_user(
+        session, other_org.id, email="ann@example.com", password="second pw", role="owner"
+    )
+    accounts.set_password(session, other_org.id, second.id, "changed pw")
+    assert second.password_hash.rpartition("$")[0] == first.password_hash.rpartition("$")[0]
+    assert accounts.authenticate(session, "ann@example.com", "changed pw") == second
+    # A weak hash of an address with two accounts stays as it is: a new one would need a
+    # salt of its own, and then a login would cost two computations.
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    first.password_hash = weak.hash("first pw")
+    second.password_hash = weak.hash("changed pw", salt=base64_salt(first.password_hash))
+    session.flush()
+    checked = accounts.check_login(accounts.find_login(session, "ann@example.com"), "first pw")
+    assert checked is not None
+    assert (checked.user_id, checked.new_hash) == (first.id, None)
+
+
+def base64_salt(encoded: str) -> bytes:
+    import base64
+
+    salt = encoded.split("$")[4]
+    return base64.b64decode(salt + "=" * (-len(salt) % 4))
 
 
 def test_a_session_names_its_user_in_any_organisation(

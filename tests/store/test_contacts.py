@@ -77,6 +77,9 @@ def test_deleting_a_contact_keeps_their_responses(
         "@b.se",
         "a@localhost",
         "a@" + "b" * 320 + ".se",
+        "ann\u200b@example.com",
+        "ann@example.com\u200e",
+        "a\x00@b.se",
     ],
 )
 def test_addresses_that_cannot_go_in_a_header_are_refused(
@@ -104,6 +107,24 @@ def test_find_by_email_takes_the_first_contact_with_the_address(
     contacts.create_contact(session, other_org.id, email="bob@example.com")
     assert contacts.find_by_email(session, org.id, "  ann@example.com ") is first
     assert contacts.find_by_email(session, org.id, "bob@example.com") is None
+
+
+def test_every_write_stores_the_canonical_address_and_lookups_find_any_spelling(
+    session: Session, org: Organisation
+) -> None:
+    """Defect 5: ``Throttle@A.test`` and ``throttle@a.test`` were two people to find."""
+    created = contacts.create_contact(session, org.id, email="Throttle@A.test")
+    assert created.email == "throttle@a.test"
+    upserted, _ = contacts.upsert_contact(session, org.id, "crm-1", email="\uff34hrottle@a.test")
+    assert upserted.email == "throttle@a.test"
+    updated = contacts.update_contact(session, org.id, upserted.id, email="ANN@B\u00dcCHER.de")
+    assert updated.email == "ann@xn--bcher-kva.de"
+    for spelling in ["throttle@a.test", "THROTTLE@a.test", " Throttle@A.TEST "]:
+        assert contacts.find_by_email(session, org.id, spelling) is created
+        assert contacts.list_contacts(session, org.id, email=spelling).items == [created]
+    assert contacts.find_by_email(session, org.id, "ann@bücher.de") is updated
+    assert contacts.find_by_email(session, org.id, "throttle\u200b@a.test") is None
+    assert contacts.list_contacts(session, org.id, email="not an address").items == []
 
 
 def test_missing_contact_ids_counts_another_organisations_contacts_as_missing(

@@ -120,6 +120,40 @@ def test_the_send_state_locks_the_invitation_and_the_contact(
                 )
 
 
+def test_the_send_state_locks_every_contact_with_the_address(
+    database_kind: str, sessions: sessionmaker[Session]
+) -> None:
+    """Throttling counts per address, so two sends to two contacts with one address must
+    take turns as two sends to one contact do."""
+    if database_kind == "sqlite":
+        pytest.skip("SQLite's write transaction serialises senders: there is no row lock")
+    with sessions.begin() as session:
+        org = accounts.create_organisation(session, slug="acme", name="Acme")
+        other = accounts.create_organisation(session, slug="other", name="Other")
+        survey = surveys.create_survey(
+            session, org.id, slug="s", name="S", metric="csat", status="active"
+        )
+        invitation = _invitation(session, survey, "ann@x.test")
+        twin = Contact(organisation_id=org.id, email="ann@x.test", external_id="crm-2")
+        stranger = Contact(organisation_id=org.id, email="bo@x.test")
+        elsewhere = Contact(organisation_id=other.id, email="ann@x.test")
+        session.add_all([twin, stranger, elsewhere])
+        session.flush()
+        ids = invitation.id, invitation.contact_id
+        twin_id, free_ids = twin.id, (stranger.id, elsewhere.id)
+    with sessions.begin() as holder:
+        assert invitation_sends.lock_send_state(holder, *ids, "Ann@X.test") is not None
+        with sessions.begin() as other_session, pytest.raises(OperationalError):
+            other_session.execute(
+                select(Contact.id).where(Contact.id == twin_id).with_for_update(nowait=True)
+            )
+        with sessions.begin() as other_session:
+            for free in free_ids:
+                other_session.execute(
+                    select(Contact.id).where(Contact.id == free).with_for_update(nowait=True)
+                )
+
+
 def test_mark_sent_records_a_send_once(session: Session, survey: Survey) -> None:
     invitation = _invitation(session, survey)
     invitation.reason = "retrying: busy"

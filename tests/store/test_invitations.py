@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.store import accounts, contacts, surveys
 from cxpulse.store import invitations as store
-from cxpulse.store.errors import NotFound
-from cxpulse.store.models import Invitation
+from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store.models import Invitation, Unsubscribe
 
 
 @pytest.fixture
@@ -97,6 +98,44 @@ def test_contacted_times_and_last_sent(
         )
 
 
+def test_contacted_times_and_last_sent_count_every_contact_with_the_address(
+    sessions: sessionmaker[Session], setup: tuple[int, int, int, int]
+) -> None:
+    """Defect 5: throttling asks about a person, and a person is an address, whichever of
+    the organisation's contacts (two CRM records, say) an invitation went to."""
+    org, other, survey, contact = setup
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        twin = contacts.create_contact(session, org, external_id="crm-2", email="A@Example.com")
+        elsewhere = contacts.create_contact(session, other, email="a@example.com")
+        nobody = contacts.create_contact(session, org, external_id="crm-3")
+        sent = Invitation(
+            organisation_id=org,
+            survey_id=survey,
+            contact_id=twin.id,
+            status="sent",
+            send_at=now - timedelta(days=3),
+            sent_at=now - timedelta(days=3),
+        )
+        session.add(sent)
+        session.flush()
+        window = (now - timedelta(days=30), now + timedelta(days=30))
+        assert store.contacted_times(session, [contact, elsewhere.id, nobody.id], *window) == {
+            contact: [now - timedelta(days=3)]
+        }
+        assert store.last_sent(
+            session, [contact, twin.id, elsewhere.id], window[0], exclude=[]
+        ) == {
+            contact: now - timedelta(days=3),
+            twin.id: now - timedelta(days=3),
+        }
+        assert store.sharing_address(session, [contact, nobody.id, 999_999]) == {
+            contact: frozenset({contact, twin.id}),
+            nobody.id: frozenset({nobody.id}),
+            999_999: frozenset({999_999}),
+        }
+
+
 def test_unsubscribes(sessions: sessionmaker[Session], setup: tuple[int, int, int, int]) -> None:
     org, other, _, _ = setup
     with sessions.begin() as session:
@@ -110,6 +149,45 @@ def test_unsubscribes(sessions: sessionmaker[Session], setup: tuple[int, int, in
         }
         assert store.remove_unsubscribe(session, org, "a@example.com")
         assert not store.is_unsubscribed(session, org, "a@example.com")
+        assert not store.remove_unsubscribe(session, org, "not an address")
+
+
+@pytest.mark.parametrize(
+    "spelling", ["Ann@X.test", "\uff41nn@x.test", "ann\uff20x.test", " ann@x.test\u3000"]
+)
+def test_an_unsubscribe_in_any_spelling_is_one_unsubscribe(
+    sessions: sessionmaker[Session], setup: tuple[int, int, int, int], spelling: str
+) -> None:
+    org, _, _, _ = setup
+    with sessions.begin() as session:
+        assert store.add_unsubscribe(session, org, "ann@x.test", "link")
+        assert not store.add_unsubscribe(session, org, spelling, "api")
+        assert store.is_unsubscribed(session, org, spelling)
+        assert store.unsubscribed_among(session, org, [spelling]) == {"ann@x.test"}
+        assert store.normalise_email(spelling) == "ann@x.test"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("a@x.test\nBcc: b@y.test", "control character U+000A"),
+        ("a\x01@x.test", "control character U+0001"),
+        ("a\u200b@x.test", "invisible character (U+200B zero width space)"),
+        ("åsa@x.test", "only ASCII letters, digits and punctuation before the @"),
+        ("no-address", "needs exactly one @"),
+        ("", "is required"),
+    ],
+)
+def test_an_unsubscribe_of_something_that_is_no_address_is_refused(
+    sessions: sessionmaker[Session], setup: tuple[int, int, int, int], value: str, problem: str
+) -> None:
+    """Defect 10: any string, line breaks included, was stored."""
+    org, _, _, _ = setup
+    with sessions.begin() as session, pytest.raises(Invalid, match=r"^email: ") as refused:
+        store.add_unsubscribe(session, org, value, "api")
+    assert problem in refused.value.message
+    with sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Unsubscribe)) == 0
 
 
 def test_cancel_if_scheduled_changes_only_a_scheduled_invitation(

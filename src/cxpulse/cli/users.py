@@ -53,7 +53,13 @@ def _read_password(password: str | None) -> str:
 def create_user(
     org: RequiredOrgOption,
     email: Annotated[
-        str, typer.Option("--email", help="Login email address (unique).", show_default=False)
+        str,
+        typer.Option(
+            "--email",
+            help="Login email address, unique within the organisation (stored lower-cased, "
+            "Unicode normalised, its domain in ASCII).",
+            show_default=False,
+        ),
     ],
     role: Annotated[
         RoleOption,

@@ -1,6 +1,7 @@
-"""Which invitations may go out: at most one per contact every N days (N is the survey's
+"""Which invitations may go out: at most one per address every N days (N is the survey's
 ``throttle_days``, else the organisation's; 0 turns it off), and none to an address that
-unsubscribed.
+unsubscribed. Addresses are compared in their canonical form (``store.email_addresses``), so
+``Ana@X.test`` and ``ana@x.test`` are one person, whichever contacts they were stored on.
 
 ``decide_fates`` decides a batch when it is made (``cxpulse.collect.invitation_scheduling``);
 the worker (``cxpulse.act.worker``) checks again with ``throttle_days`` when it sends, because
@@ -62,9 +63,9 @@ def decide_fates(
 ) -> list[Fate]:
     """The fate of each ``(contact, send time)``, in order (an earlier one in the batch counts).
 
-    Throttled when any other invitation of the contact, sent or scheduled, by any survey,
-    lies less than N days before or after this one's send time. Every contact has an email
-    address (checked by the caller).
+    Throttled when any other invitation to the contact's address (to this contact or another
+    with the address), sent or scheduled, by any survey, lies less than N days before or
+    after this one's send time. Every contact has an email address (checked by the caller).
     """
     days = throttle_days(organisation, survey)
     emails = [contact.email for contact, _ in candidates if contact.email]
@@ -72,22 +73,26 @@ def decide_fates(
     window = timedelta(days=days)
     contacted: dict[int, list[datetime]] = {}
     if days > 0:
+        # Per contact, the times of every contact with its address.
         contacted = store.contacted_times(
             session,
             {contact.id for contact, _ in candidates},
             min(send_at for _, send_at in candidates) - window,
             max(send_at for _, send_at in candidates) + window,
         )
+    by_address: dict[str, list[datetime]] = {}
     fates: list[Fate] = []
     for contact, send_at in candidates:
         assert contact.email is not None
-        if store.normalise_email(contact.email) in unsubscribed:
+        address = store.normalise_email(contact.email)
+        if address in unsubscribed:
             fates.append(Fate("unsubscribed", "the address unsubscribed"))
             continue
         if days <= 0:
             fates.append(Fate())
             continue
-        times = contacted.setdefault(contact.id, [])
+        # Keyed by address, so that a batch naming two contacts with one address sends once.
+        times = by_address.setdefault(address, list(contacted.get(contact.id, [])))
         near = [t for t in times if abs(send_at - t) < window]
         if near:
             closest = min(near, key=lambda t: abs(send_at - t))

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cxpulse.report.months import month_label, shift_month
 from cxpulse.store import outbox, report_schedules
+from cxpulse.store.email_addresses import EmailRefused, canonical_email
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import OutboxItem, ReportSchedule
 from cxpulse.store.report_schedules import has_active_schedules
@@ -29,17 +29,24 @@ __all__ = [
 ]
 
 MAX_RECIPIENTS = 50
-EMAIL_PATTERN = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 REPORT_KIND = "report"
 
 
 def check_recipients(emails: Sequence[str]) -> list[str]:
+    """The recipients in their canonical form (``store.email_addresses``), each once, in the
+    order given; ``Invalid`` (field ``emails``) naming the first one the mailer could not
+    send to, so that no schedule holds an address that would fail its month's email."""
+    if isinstance(emails, str):
+        raise Invalid("emails", "must be a list of addresses")
     cleaned: list[str] = []
     for index, email in enumerate(emails):
-        address = email.strip()
-        if len(address) > 320 or not EMAIL_PATTERN.match(address):
-            raise Invalid("emails", f"item {index}: {email!r} is not an e-mail address")
-        if address.lower() not in {e.lower() for e in cleaned}:
+        if not isinstance(email, str):
+            raise Invalid("emails", f"item {index}: must be text, not {type(email).__name__}")
+        try:
+            address = canonical_email(email)
+        except EmailRefused as refused:
+            raise Invalid("emails", f"item {index}: {email[:80]!r} {refused.reason}") from None
+        if address not in cleaned:
             cleaned.append(address)
     if not cleaned:
         raise Invalid("emails", "give at least one recipient")

@@ -1,21 +1,34 @@
 """Organisations, users and API keys.
 
 Everything here is scoped to an organisation except the ways in: a login (``find_login``,
-``check_login``, ``record_login``, together ``authenticate``; a login names no organisation,
-hence globally unique emails), ``session_user`` and ``lookup_api_key``.
+``check_login``, ``record_login``, together ``authenticate``), ``session_user`` and
+``lookup_api_key``.
+
+A user's address is unique within the organisation, not across organisations: creating a
+user looks at no other organisation, so its answer cannot tell whether the address has an
+account elsewhere (an address that is already a user of the same organisation is a 409,
+which tells the organisation only about itself). A login names no organisation: it checks
+the password against every account of the address, and the password picks the account.
+The hashes of one address's accounts share their salt (``store.account_passwords``), so a
+login costs one argon2 computation however many accounts the address has, and its timing
+does not tell either. When one password opens several of them, the most recently used wins.
+Addresses are in their canonical form (``store.email_addresses``) when stored and looked up.
+
+One module (about 430 lines) because the ways in read organisations, users and keys
+together, and the routes, the CLI and the session layer import them from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cxpulse.store import _values as values
-from cxpulse.store import security
+from cxpulse.store import account_passwords, email_addresses, security
 from cxpulse.store.errors import Conflict, Invalid, NotFound
 from cxpulse.store.models import (
     API_KEY_SCOPES,
@@ -76,14 +89,6 @@ def get_organisation_by_slug(session: Session, slug: str) -> Organisation:
 # Users
 
 
-def _email(value: str) -> str:
-    email = values.required_text("email", value, 320).lower()
-    local, at, domain = email.partition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in email):
-        raise Invalid("email", f"{value!r} is not an email address")
-    return email
-
-
 def _role(value: str) -> str:
     if value not in ROLES:
         raise Invalid("role", f"must be one of {', '.join(ROLES)}")
@@ -105,20 +110,37 @@ def create_user(
     role: str,
     name: str | None = None,
 ) -> User:
+    """A user of the organisation. ``Conflict`` only when the organisation has a user with
+    this address (in any spelling); accounts of the address elsewhere change nothing that
+    the caller sees (see the module's docstring)."""
     get_organisation(session, organisation_id)
-    address = _email(email)
-    if session.scalar(select(User.id).where(User.email == address)) is not None:
-        raise Conflict("email", "an account with this email exists already")
+    address = email_addresses.required_email("email", email)
+    same_organisation = select(User.id).where(
+        User.organisation_id == organisation_id, User.email == address
+    )
+    if session.scalar(same_organisation) is not None:
+        raise Conflict("email", "a user of this organisation with this address exists already")
     user = User(
         organisation_id=organisation_id,
         email=address,
         name=values.text("name", name, 200),
         role=_role(role),
-        password_hash=security.hash_password(_password(password)),
+        password_hash=account_passwords.hash_for_address(
+            _password(password), _address_hashes(session, address)
+        ),
     )
     session.add(user)
     session.flush()
     return user
+
+
+def _address_hashes(session: Session, address: str, *, besides: int | None = None) -> list[str]:
+    """The password hashes of the accounts ``address`` has (but ``besides``), oldest first:
+    a new hash of the address takes their salt (``store.account_passwords``)."""
+    query = select(User.password_hash).where(User.email == address)
+    if besides is not None:
+        query = query.where(User.id != besides)
+    return list(session.scalars(query.order_by(User.id)))
 
 
 def get_user(session: Session, organisation_id: int, user_id: int) -> User:
@@ -189,18 +211,38 @@ def update_user(
 
 
 def set_password(session: Session, organisation_id: int, user_id: int, password: str) -> None:
+    """Set the user's password (hashed with the salt of the address's other accounts)."""
     user = get_user(session, organisation_id, user_id)
-    user.password_hash = security.hash_password(_password(password))
+    others = _address_hashes(session, user.email, besides=user.id)
+    user.password_hash = account_passwords.hash_for_address(_password(password), others)
     session.flush()
 
 
 @dataclass(frozen=True)
-class LoginCandidate:
-    """What checking a password needs of the user an email names."""
+class LoginAccount:
+    """One account of the address a login names."""
 
     user_id: int
     password_hash: str
     is_active: bool
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What checking a password needs of the accounts an address names: one in most
+    cases, one per organisation where the address has an account."""
+
+    email: str
+    """The address in its canonical form: the same for every spelling of it."""
+    accounts: tuple[LoginAccount, ...]
+    """Oldest first; never empty."""
+
+    @property
+    def user_id(self) -> int:
+        """The address's oldest account: stable whichever account logs in, so a name for
+        the address (a lockout's, say) that does not tell how many accounts it has."""
+        return self.accounts[0].user_id
 
 
 @dataclass(frozen=True)
@@ -213,34 +255,50 @@ class CheckedLogin:
     new_hash: str | None
 
 
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
 def find_login(session: Session, email: str) -> LoginCandidate | None:
-    """The user a login's email names (emails are unique across organisations), if any."""
-    row = session.execute(
-        select(User.id, User.password_hash, User.is_active).where(
-            User.email == email.strip().lower()
-        )
-    ).one_or_none()
-    return None if row is None else LoginCandidate(row[0], row[1], row[2])
+    """The accounts a login's address names, in any spelling of the address (``Ana@X.test``
+    is ``ana@x.test``); None when it names none, or is no address."""
+    address = email_addresses.lookup_email(email)
+    if address is None:
+        return None
+    rows = session.execute(
+        select(User.id, User.password_hash, User.is_active, User.last_login_at)
+        .where(User.email == address)
+        .order_by(User.id)
+    ).all()
+    if not rows:
+        return None
+    return LoginCandidate(address, tuple(LoginAccount(*row) for row in rows))
 
 
 def check_login(found: LoginCandidate | None, password: str) -> CheckedLogin | None:
-    """The checked login when the password is right and the user active, else None.
+    """The checked login when the password is right for an active account, else None.
 
     Needs no database session, so that callers can run it outside one: argon2 takes tens of
     milliseconds, and on SQLite a writing session would hold the write lock all that time.
-    Unknown emails cost one hash too, so that timing does not tell which emails exist.
+    It costs one argon2 computation whether the address has no account (so that timing does
+    not tell which addresses have accounts), one, or several (so that it does not tell how
+    many). When the password opens several accounts, the most recently used one wins.
     """
+    hashes = [] if found is None else [account.password_hash for account in found.accounts]
+    matched = account_passwords.matches(password, hashes)
     if found is None:
-        security.burn_password_check(password)
         return None
-    if not security.verify_password(password, found.password_hash) or not found.is_active:
+    opened = [a for a, ok in zip(found.accounts, matched, strict=True) if ok and a.is_active]
+    if not opened:
         return None
+    account = max(opened, key=lambda a: (a.last_login_at or _NEVER, -a.user_id))
+    # A new hash would get a new salt: only an address with one account may move on to
+    # today's parameters, so that the accounts of an address keep sharing theirs.
     rehash = (
         security.hash_password(password)
-        if security.password_needs_rehash(found.password_hash)
+        if len(found.accounts) == 1 and security.password_needs_rehash(account.password_hash)
         else None
     )
-    return CheckedLogin(found.user_id, found.password_hash, rehash)
+    return CheckedLogin(account.user_id, account.password_hash, rehash)
 
 
 def record_login(session: Session, checked: CheckedLogin) -> User | None:

@@ -1,4 +1,9 @@
-"""Contacts: the people who answer, with the attributes their scores are segmented by."""
+"""Contacts: the people who answer, with the attributes their scores are segmented by.
+
+Addresses are stored in their canonical form (``store.email_addresses``) by every write here,
+and looked up in it, so that ``Ana@X.test`` and ``ana@x.test`` are one person to find, to
+throttle and to unsubscribe. Two contacts may still share an address when the
+organisation's own ids (``external_id``) say they are two records."""
 
 from __future__ import annotations
 
@@ -80,11 +85,15 @@ def get_contact_by_external_id(session: Session, organisation_id: int, external_
 
 
 def find_by_email(session: Session, organisation_id: int, email: str) -> Contact | None:
-    """The organisation's first contact (lowest id) with this address, spaces around it
-    ignored; None when there is none. Addresses are compared as stored (case matters)."""
+    """The organisation's first contact (lowest id) with this address in its canonical form
+    (``Ana@X.test`` finds ``ana@x.test``); None when there is none or the address has no
+    canonical form. Stored addresses are canonical, so one indexed comparison does."""
+    address = email_addresses.lookup_email(email)
+    if address is None:
+        return None
     return session.scalar(
         select(Contact)
-        .where(Contact.organisation_id == organisation_id, Contact.email == email.strip())
+        .where(Contact.organisation_id == organisation_id, Contact.email == address)
         .order_by(Contact.id)
         .limit(1)
     )
@@ -108,10 +117,14 @@ def list_contacts(
     after: int | None = None,
     limit: int = 100,
 ) -> ContactPage:
-    """Contacts in id order, ``limit`` at a time."""
+    """Contacts in id order, ``limit`` at a time; ``email``: those with this address in
+    its canonical form (none when it has none)."""
     query = select(Contact).where(Contact.organisation_id == organisation_id)
     if email is not None:
-        query = query.where(Contact.email == email)
+        address = email_addresses.lookup_email(email)
+        if address is None:
+            return ContactPage([], None)
+        query = query.where(Contact.email == address)
     if after is not None:
         query = query.where(Contact.id > after)
     rows = list(session.scalars(query.order_by(Contact.id).limit(limit + 1)))

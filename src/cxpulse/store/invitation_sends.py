@@ -75,20 +75,24 @@ def lock_send_state(
     session: Session, invitation_id: int, contact_id: int, email: str
 ) -> SendState | None:
     """The invitation's state, its survey's and organisation's, and whether ``email``
-    (normalised here) unsubscribed; None when the invitation (or its contact) is gone.
+    (in canonical form) unsubscribed; None when the invitation (or its contact) is gone.
 
-    One statement, since it runs for every email. On PostgreSQL it locks the contact's and
-    the invitation's rows until the caller commits.
+    One statement, since it runs for every email (two on PostgreSQL when the contact's
+    address is shared). On PostgreSQL it locks the contact's and the invitation's rows, and
+    those of the organisation's other contacts with the address, until the caller commits.
     """
     # The contact's lock makes two threads sending to the same contact take turns, so that
     # the second sees the first one's send; the invitation's makes a cancel arriving now
     # wait for this commit and then find it sent (one that came first is seen here and
     # wins). SQLite's write transaction already serialises all of them.
+    address = normalise_email(email)
+    if email and session.get_bind().dialect.name == "postgresql":
+        _lock_address(session, contact_id, address)
     unsubscribed = (
         select(Unsubscribe.id)
         .where(
             Unsubscribe.organisation_id == Invitation.organisation_id,
-            Unsubscribe.email == normalise_email(email),
+            Unsubscribe.email == address,
         )
         .exists()
     )
@@ -117,6 +121,26 @@ def lock_send_state(
         organisation_throttle=row.organisation_throttle,
         unsubscribed=bool(row.unsubscribed),
     )
+
+
+def _lock_address(session: Session, contact_id: int, address: str) -> None:
+    """Lock every contact of ``contact_id``'s organisation with ``address``, in id order.
+
+    Throttling counts invitations per address, so two threads sending to two contacts with
+    one address must take turns as two sending to one contact do. Taking these locks first,
+    always in id order, keeps two such threads from each holding one and waiting for the
+    other's.
+    """
+    organisation = select(Contact.organisation_id).where(Contact.id == contact_id)
+    session.execute(
+        select(Contact.id)
+        .where(
+            Contact.organisation_id == organisation.scalar_subquery(),
+            Contact.email == address,
+        )
+        .order_by(Contact.id)
+        .with_for_update()
+    ).all()
 
 
 def _run(session: Session, query: Update) -> None:

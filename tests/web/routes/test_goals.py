@@ -201,7 +201,7 @@ def test_report_schedule(
     put = client.put(url, json=body, headers=analyst)
     assert put.status_code == 200, put.text
     schedule = put.json()
-    assert schedule["emails"] == ["cx@example.com", "Boss@Example.com"]
+    assert schedule["emails"] == ["cx@example.com", "boss@example.com"]  # one canonical form
     assert schedule["active"] is True
     this_month = datetime.now(UTC).date().replace(day=1)
     last_month = (this_month - timedelta(days=1)).strftime("%Y-%m")

@@ -165,3 +165,43 @@ def test_unsubscribe_page_in_a_real_browser_without_javascript(
     with db() as session:
         [row] = session.scalars(select(Unsubscribe)).all()
     assert (row.email, row.source) == ("phone@example.com", "link")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("gone@example.com\nBcc: x@example.com", "control character U+000A"),
+        ("gone\x01@example.com", "control character U+0001"),
+        ("gone\x00@example.com", "control character U+0000"),
+        ("gone\u200b@example.com", "invisible character (U+200B zero width space)"),
+        ("göne@example.com", "only ASCII letters, digits and punctuation before the @"),
+        ("gone", "needs exactly one @"),
+    ],
+)
+def test_the_api_refuses_what_is_no_address(
+    client: TestClient, world: World, db: sessionmaker[Session], value: str, problem: str
+) -> None:
+    """Defect 10: any string, line breaks included, was stored as an unsubscribe."""
+    refused = client.post(
+        "/api/v1/unsubscribes", json={"email": value}, headers=bearer(world.a.write_key)
+    )
+    assert refused.status_code == 422
+    [detail] = refused.json()["detail"]
+    assert detail["loc"] == ["body", "email"]
+    assert problem in detail["msg"]
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Unsubscribe)) == 0
+
+
+def test_every_spelling_of_an_address_is_one_unsubscribe(client: TestClient, world: World) -> None:
+    key = bearer(world.a.write_key)
+    first = client.post("/api/v1/unsubscribes", json={"email": "Gone@B\u00dcCHER.de"}, headers=key)
+    assert first.status_code == 201
+    assert first.json() == {"email": "gone@xn--bcher-kva.de", "created": True}
+    for spelling in ["gone@bücher.de", "\uff47one@bu\u0308cher.de", " GONE@XN--BCHER-KVA.DE "]:
+        again = client.post("/api/v1/unsubscribes", json={"email": spelling}, headers=key)
+        assert (again.status_code, again.json()["created"]) == (200, False)
+    later = client.post(
+        invitations_url(world.a.survey_id), json={"email": "GONE@bücher.de"}, headers=key
+    ).json()
+    assert later["items"][0]["status"] == "unsubscribed"

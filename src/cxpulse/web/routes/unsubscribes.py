@@ -12,12 +12,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from cxpulse import i18n, templating
 from cxpulse.collect import invitations as triggers
 from cxpulse.collect.links import LinkProblem
 from cxpulse.collect.mailer import DOMAIN
+from cxpulse.store import email_addresses
 from cxpulse.store import invitations as store
 from cxpulse.store.errors import NotFound
 from cxpulse.web import audit
@@ -47,13 +48,10 @@ PAGE_HEADERS = {
 
 class UnsubscribeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: Text320
-
-    @model_validator(mode="after")
-    def _address(self) -> UnsubscribeIn:
-        if "@" not in self.email.strip():
-            raise ValueError("email is not an email address")
-        return self
+    email: Text320 = Field(
+        description="Any spelling of the address: it is stored, and matched, in its canonical "
+        "form (case folded, Unicode normalised, international domain in ASCII)."
+    )
 
 
 class UnsubscribeOut(BaseModel):
@@ -65,8 +63,10 @@ class UnsubscribeOut(BaseModel):
     "/api/v1/unsubscribes",
     operation_id="createUnsubscribe",
     summary="Stop all survey emails to an address",
-    description="For an opt-out received elsewhere (phone, support ticket). Repeating it is "
-    "harmless; invitations to the address are then stored as `unsubscribed` and never sent.",
+    description="For an opt-out received elsewhere (phone, support ticket). Repeating it, in "
+    "any spelling of the address, is harmless; invitations to the address are then stored as "
+    "`unsubscribed` and never sent. A value that is no address (a control or invisible "
+    "character, a mailbox name beyond ASCII) is a 422 naming `email`.",
     status_code=status.HTTP_201_CREATED,
     response_model=UnsubscribeOut,
     responses=problems(),
@@ -75,13 +75,15 @@ class UnsubscribeOut(BaseModel):
 def create_unsubscribe(
     body: UnsubscribeIn, caller: CanWriteContacts, session: DbSession, response: Response
 ) -> UnsubscribeOut:
-    created = store.add_unsubscribe(session, caller.organisation_id, body.email, "api")
+    # The one rule of addresses (store.email_addresses), as for contacts and users.
+    address = email_addresses.required_email("email", body.email)
+    created = store.add_unsubscribe(session, caller.organisation_id, address, "api")
     if created:
         audit.record(session, caller, "create", "unsubscribe", None)
     session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
-    return UnsubscribeOut(email=store.normalise_email(body.email), created=created)
+    return UnsubscribeOut(email=address, created=created)
 
 
 # The public page behind the link of an email

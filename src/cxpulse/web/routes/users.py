@@ -38,6 +38,12 @@ def list_users(caller: CanManageUsers, session: DbSession) -> UserList:
     "",
     operation_id="createUser",
     summary="Create a user",
+    description="The address is stored in its canonical form (case folded, Unicode "
+    "normalised, international domain in ASCII); one with a control or invisible character "
+    "is a 422. A user's address is unique within the organisation only: 409 when the "
+    "organisation has a user with it (in any spelling), and the same answer as for a new "
+    "address when another organisation has one, so that nothing is told about other "
+    "organisations. The new user logs in with the address and this password.",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
     responses=problems(409),

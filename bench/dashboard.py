@@ -60,7 +60,7 @@ from cxpulse.store import security
 from cxpulse.store.db import create_engine_for, session_factory
 from cxpulse.store.models import Response, User
 from cxpulse.web import create_app
-from cxpulse.web.routes import dashboard_charts
+from cxpulse.web.routes import auth, dashboard_charts
 from cxpulse.web.state import AppState
 from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
 
@@ -126,9 +126,14 @@ def open_target(db: store_metrics.Database, stack: ExitStack) -> Target:
     settings = Settings(database_url=f"sqlite:///{db.path}", secret_key="bench")
     app = create_app(settings, engine)
     state: AppState = app.state.cxpulse
-    session = state.signer.issue(user_id, password_hash)
-    cookie = f"{SESSION_COOKIE}={state.signer.dumps(session)}; {CSRF_COOKIE}={session.csrf_token}"
-    client = stack.enter_context(TestClient(app, base_url="https://bench"))
+    client = stack.enter_context(TestClient(app, base_url="https://bench"))  # migrates
+    # Sessions live on the server: start one for the viewer as a login would.
+    with state.sessions() as writing:
+        viewer = writing.get(User, user_id)
+        assert viewer is not None and viewer.password_hash == password_hash
+        data, _ = auth.start_session(state, writing, viewer)
+        writing.commit()
+    cookie = f"{SESSION_COOKIE}={state.signer.dumps(data)}; {CSRF_COOKIE}={data.csrf_token}"
     with session_factory(engine, read_only=True)() as reading:
         window = ViewFilters().window(
             dashboard_data.latest_day(reading, db.organisation_id, db.survey_id), date.today()

@@ -206,3 +206,18 @@ def test_the_generated_secret_is_ignored_by_git() -> None:
             check=False,
         )
         assert found.returncode == 0, f"{path} is not ignored by .gitignore"
+
+
+def test_trusted_proxies_are_addresses_or_networks_and_none_by_default(tmp_path: Path) -> None:
+    def proxies(value: str) -> tuple[str, ...]:
+        env = {"CXPULSE_SECRET_KEY": "k", "CXPULSE_TRUSTED_PROXIES": value}
+        return Settings.from_env(env, cwd=tmp_path).trusted_proxies
+
+    assert Settings.from_env({"CXPULSE_SECRET_KEY": "k"}, cwd=tmp_path).trusted_proxies == ()
+    assert proxies("") == ()
+    # Written the one way uvicorn compares them (it would never match 10.0.0.1/8 as given).
+    assert proxies(" 10.0.0.1/8, 192.0.2.1,  ::1,,") == ("10.0.0.0/8", "192.0.2.1", "::1")
+    assert proxies("2001:DB8::/32") == ("2001:db8::/32",)
+    for bad in ("*", "nginx", "10.0.0.0/33", "127.0.0.1:8080", "10.0.0.1, proxy.local"):
+        with pytest.raises(ConfigError, match="CXPULSE_TRUSTED_PROXIES must"):
+            proxies(bad)

@@ -19,6 +19,7 @@ beside the SQLite file.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -133,6 +134,32 @@ def _comma_list(value: object) -> object:
     return value
 
 
+def _proxy_list(value: object) -> object:
+    """Addresses and networks, each in the one spelling uvicorn compares (it would take a
+    mistyped entry as a host name that never matches, and trust nobody without a word)."""
+    value = _comma_list(value)
+    if not isinstance(value, tuple | list):
+        return value
+    found: list[str] = []
+    for item in value:
+        text = str(item).strip()
+        if text == "*":
+            raise ValueError(
+                "must list the proxies' addresses, not '*' (which would let any client "
+                "choose the address it is limited by)"
+            )
+        try:
+            if "/" in text:
+                found.append(str(ipaddress.ip_network(text, strict=False)))
+            else:
+                found.append(str(ipaddress.ip_address(text)))
+        except ValueError:
+            raise ValueError(
+                f"must be IP addresses or networks such as 10.0.0.0/8, got {text!r}"
+            ) from None
+    return tuple(found)
+
+
 Flag = Annotated[bool, BeforeValidator(_flag)]
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
 PositiveNumber = Annotated[float, BeforeValidator(_positive_number)]
@@ -140,6 +167,7 @@ Port = Annotated[int, BeforeValidator(_port)]
 WebAddress = Annotated[str, BeforeValidator(_web_address)]
 EmailAddress = Annotated[str, BeforeValidator(_email_address)]
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
+ProxyList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_proxy_list)]
 
 
 class Settings(BaseSettings):
@@ -187,7 +215,9 @@ class Settings(BaseSettings):
         "false only to serve a demo over plain http on another address.",
     )
     session_hours: PositiveNumber = Field(
-        12.0, description="A browser session expires this many hours after login."
+        12.0,
+        description="A browser session expires this many hours after login (sooner when "
+        "its user logs out, is signed out by an admin or changes their password).",
     )
     login_burst: PositiveInt = Field(
         10, description="Login attempts one client address may make at once."
@@ -200,6 +230,12 @@ class Settings(BaseSettings):
     )
     public_per_minute: PositiveNumber = Field(
         60.0, description="Answers one address regains per minute (429 beyond)."
+    )
+    trusted_proxies: ProxyList = Field(
+        (),
+        description="Reverse proxies (IP addresses or networks, comma-separated) whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers `cxpulse serve` believes; empty: none, "
+        "so a client's address is the connection's and no header can change it.",
     )
     import_max_mb: PositiveNumber = Field(
         50.0,

@@ -15,6 +15,7 @@ from cxpulse.config import Settings
 from cxpulse.store import accounts, contacts, responses, security, surveys
 from cxpulse.store.models import ROLES, User
 from cxpulse.web import create_app
+from cxpulse.web.routes import auth
 from cxpulse.web.state import AppState
 from cxpulse.web.tokens import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 
@@ -39,11 +40,17 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def session_headers(app: FastAPI, user_id: int, *, csrf: bool = True) -> dict[str, str]:
+def session_headers(
+    app: FastAPI, user_id: int, *, csrf: bool = True, user_agent: str | None = None
+) -> dict[str, str]:
     """Headers of a browser logged in as ``user_id``: both cookies and (optionally) the CSRF
-    header, signed exactly as POST /auth/login signs them."""
+    header, for a server-side session started exactly as POST /auth/login starts one."""
     state: AppState = app.state.cxpulse
-    data = state.signer.issue(user_id, password_hash())
+    with state.sessions() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        data, _ = auth.start_session(state, session, user, user_agent=user_agent, source="test")
+        session.commit()
     headers = {
         "Cookie": f"{SESSION_COOKIE}={state.signer.dumps(data)}; {CSRF_COOKIE}={data.csrf_token}"
     }

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.store import accounts, contacts, responses, surveys
-from cxpulse.store.models import ROLES, Contact, Response, Survey
+from cxpulse.store.models import ROLES, Contact, Response, Survey, WebSession
 from cxpulse.web.permissions import ROLE_PERMISSIONS
 
 from .helpers import Org, World, bearer, session_headers
@@ -312,6 +312,39 @@ CALLS: list[Call] = [
         ),
         None,
     ),
+    # Sessions: every user has their own; API keys have none.
+    Call(
+        "listMySessions",
+        "viewer",
+        200,
+        lambda c, o, h, db: c.get("/api/v1/sessions", headers=h),
+        None,
+    ),
+    Call(
+        "listUserSessions",
+        "admin",
+        200,
+        lambda c, o, h, db: c.get(f"/api/v1/users/{o.users['viewer']}/sessions", headers=h),
+        None,
+    ),
+    Call(
+        "revokeUserSessions",
+        "admin",
+        200,
+        lambda c, o, h, db: c.post(
+            f"/api/v1/users/{_fresh_user(db, o)}/sessions/revoke-all", headers=h
+        ),
+        None,
+    ),
+    Call(
+        "revokeOwnerSessions",
+        "owner",
+        200,
+        lambda c, o, h, db: c.post(
+            f"/api/v1/users/{_second_owner(db, o)}/sessions/revoke-all", headers=h
+        ),
+        None,
+    ),
 ]
 
 
@@ -376,6 +409,12 @@ def _snapshot(db: sessionmaker[Session], org: Org) -> dict[str, Any]:
             ),
             "keys": [(k.id, k.revoked_at) for k in accounts.list_api_keys(session, org.id)],
             "users": [(u.id, u.role, u.is_active) for u in accounts.list_users(session, org.id)],
+            "sessions": [
+                (row.id, row.revoked_at)
+                for row in session.scalars(
+                    select(WebSession).where(WebSession.organisation_id == org.id)
+                )
+            ],
         }
 
 
@@ -450,6 +489,24 @@ def _reaching_into(
                 f"/api/v1/users/{i or target.users['viewer']}", json={"role": "admin"}, headers=h
             ),
         ),
+        (
+            "listUserSessions",
+            lambda c, h, i: c.get(
+                f"/api/v1/users/{i or target.users['viewer']}/sessions", headers=h
+            ),
+        ),
+        (
+            "revokeUserSessions",
+            lambda c, h, i: c.post(
+                f"/api/v1/users/{i or target.users['viewer']}/sessions/revoke-all", headers=h
+            ),
+        ),
+        (
+            "revokeUserSession",
+            lambda c, h, i: c.post(
+                f"/api/v1/users/{i or target.users['viewer']}/sessions/1/revoke", headers=h
+            ),
+        ),
     ]
 
 
@@ -457,7 +514,9 @@ def test_organisation_a_can_neither_read_nor_change_organisation_b(
     app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
 ) -> None:
     a, b = world.a, world.b
+    b_session = session_headers(app, b.users["viewer"])
     before = _snapshot(db, b)
+    assert before["sessions"]
     callers = {
         **{f"user:{role}": session_headers(app, a.users[role]) for role in ROLES},
         "key:write": bearer(a.write_key),
@@ -484,10 +543,14 @@ def test_organisation_a_can_neither_read_nor_change_organisation_b(
                 "revokeApiKey",
                 "getUser",
                 "updateUser",
+                "listUserSessions",
+                "revokeUserSessions",
+                "revokeUserSession",
             ):
                 continue
             assert send(client, headers, 0).status_code == 404, name
     assert _snapshot(db, b) == before
+    assert client.get("/api/v1/auth/me", headers=b_session).status_code == 200
 
 
 def test_listings_show_only_the_callers_organisation(

@@ -47,7 +47,6 @@ _CONFIG = SchemathesisConfig.from_dict(
 @pytest.mark.slow
 def test_no_input_gets_a_server_error(app: FastAPI, client: TestClient, world: World) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_CONFIG)
-    headers = session_headers(app, world.a.users["owner"])
     tried = 0
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result
@@ -63,6 +62,9 @@ def test_no_input_gets_a_server_error(app: FastAPI, client: TestClient, world: W
                 suppress_health_check=list(HealthCheck),
             )
             def check(case: Any) -> None:
+                # A session of its own for each example: logging out, signing out everywhere
+                # or changing the password end sessions on the server.
+                headers = session_headers(app, world.a.users["owner"])
                 case.call_and_validate(headers=headers, checks=CHECKS)
 
             try:

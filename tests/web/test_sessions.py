@@ -51,8 +51,15 @@ def test_damaged_expired_or_outdated_sessions_are_refused(
     payload, signature = token.split(".")
     forged = {"Cookie": f"{SESSION_COOKIE}={payload}.{signature[:-2]}xx"}
     assert client.get("/api/v1/surveys", headers=forged).status_code == 401
-    old = state.signer.issue(org.users["viewer"], "", now=time.time() - 10 * 86400)
+    old = state.signer.issue("whatever", expires_at=int(time.time()) - 10 * 86400)
     expired = {"Cookie": f"{SESSION_COOKIE}={state.signer.dumps(old)}"}
+    unknown = state.signer.issue("a secret no session has")
+    assert (
+        client.get(
+            "/api/v1/surveys", headers={"Cookie": f"{SESSION_COOKIE}={state.signer.dumps(unknown)}"}
+        ).status_code
+        == 401
+    )
     assert client.get("/api/v1/surveys", headers=expired).status_code == 401
     with db() as session:
         accounts.set_password(session, org.id, org.users["viewer"], "a brand new password")

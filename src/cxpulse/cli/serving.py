@@ -11,7 +11,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
 import typer
 
@@ -52,6 +52,24 @@ def _check_port_free(host: str, port: int) -> None:
 
 def _is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+class ProxyOptions(TypedDict):
+    proxy_headers: bool
+    forwarded_allow_ips: list[str]
+
+
+def proxy_options(settings: Settings) -> ProxyOptions:
+    """Uvicorn's proxy options from ``CXPULSE_TRUSTED_PROXIES``.
+
+    Uvicorn's own default believes ``X-Forwarded-For`` from 127.0.0.1, which lets any client
+    reaching the app through something on the same machine (or the machine itself) pick the
+    address that the login and answer limits count it by. So the headers are read only when
+    proxies are listed, and only from those addresses."""
+    trusted = list(settings.trusted_proxies)
+    if not trusted:
+        return ProxyOptions(proxy_headers=False, forwarded_allow_ips=[])
+    return ProxyOptions(proxy_headers=True, forwarded_allow_ips=trusted)
 
 
 def default_workers() -> int:
@@ -96,13 +114,20 @@ def _run_server(
             reload_dirs=[str(Path(cxpulse.__file__).parent)] if reload else None,
             workers=None if reload else workers,
             access_log=access_log,
+            **proxy_options(settings),
         )
         return
     from cxpulse.web import create_app
 
     with one_line_errors(settings):
         web_app = create_app(settings=settings)
-    uvicorn.run(web_app, host=host, port=port, access_log=access_log)
+    uvicorn.run(
+        web_app,
+        host=host,
+        port=port,
+        access_log=access_log,
+        **proxy_options(settings),
+    )
 
 
 @app.command(

@@ -61,9 +61,11 @@ def worker(
     from cxpulse.act.worker import OutboxWorker, drain_together
     from cxpulse.collect.links import LinkSigner
     from cxpulse.collect.smtp import SmtpSettings
+    from cxpulse.act import login_notices
     from cxpulse.report.jobs import register
 
     register()  # the monthly report email is a job of the report stage
+    login_notices.register()  # the email to an account whose logins were locked
     settings = settings_for(database)
     smtp = SmtpSettings.from_settings(settings)
     with open_store(settings) as sessions:

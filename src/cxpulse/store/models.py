@@ -1,7 +1,8 @@
-"""The schema. Every row except an organisation belongs to exactly one organisation.
+"""The schema. Every row except an organisation and a login attempt (a login names no
+organisation) belongs to exactly one organisation.
 
 Changing a model needs a migration in ``migrations/versions`` (tests compare the two).
-The models stay in one module (about 400 lines) because they mirror the migrations as one
+The models stay in one module (about 450 lines) because they mirror the migrations as one
 schema, and SQLAlchemy resolves their relationships within it.
 """
 
@@ -92,12 +93,18 @@ class Organisation(Base):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("role", ROLES), name="role"),
+        # Unique within an organisation only, so that creating a user tells nothing about
+        # other organisations; a login finds every account of the address by the index.
+        UniqueConstraint("organisation_id", "email", name="uq_users_organisation_email"),
+        Index("ix_users_email", "email"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = _org_fk()
-    # Globally unique so that a login form needs nothing but an email address.
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    """In its canonical form (``store.email_addresses``)."""
     name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -404,3 +411,52 @@ class ReportSchedule(Base):
     last_month_sent: Mapped[str | None] = mapped_column(String(7))
     """``YYYY-MM`` of the last report enqueued, so that a month is sent once."""
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class WebSession(Base):
+    """A browser session: the cookie carries a random secret, this row only its SHA-256, so
+    that a copy of the database signs nobody in. A session ends at ``expires_at``, when
+    revoked (logout, "sign out everywhere", an admin) or when its user's password changes
+    (``password_mark`` no longer matches)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """Hex SHA-256 of the secret in the cookie: every request looks its session up by it."""
+    password_mark: Mapped[str] = mapped_column(String(64))
+    """Hex SHA-256 of the user's password hash when the session began."""
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utc_now)
+    """Refreshed at most once a minute, so that reading pages does not turn into writes."""
+    expires_at: Mapped[datetime]
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    """A summary such as "Firefox on Linux", to recognise the session in a list."""
+    source: Mapped[str | None] = mapped_column(String(64))
+    """The client address that logged in."""
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """Failed logins of one account from one source address (``source`` ``*``: from all of
+    them), and the lock they caused; see ``store.login_attempts``."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        UniqueConstraint("account", "source", name="uq_login_attempts_account_source"),
+        Index("ix_login_attempts_updated_at", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account: Mapped[str] = mapped_column(String(80))
+    """``user:<id>``, or ``email:<sha256>`` for an address that is nobody's (so that a lock
+    tells nothing about which addresses have accounts)."""
+    source: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    """The last login from this source: a familiar source skips the account-wide delay."""
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -1,5 +1,11 @@
 """Who is calling, and may they: API keys, browser sessions, CSRF and the role check.
 
+A browser session is a signed cookie (``tokens``) naming a session kept on the server
+(``store.web_sessions``): each request looks it up with one indexed query, so that a
+session ended anywhere (logout, "sign out everywhere", an admin, a password change, a
+deactivated user) is refused by every process at once. Its last use is recorded at most
+once a minute, after the answer.
+
 Every route declares exactly one of the ``Can*`` dependencies below (or ``Caller``); it
 authenticates the request and checks one permission of ``permissions.ROLE_PERMISSIONS``.
 Routes then pass ``caller.organisation_id`` to every repository call, which is what keeps
@@ -20,7 +26,7 @@ from fastapi.security import APIKeyCookie, HTTPBearer
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from cxpulse.store import accounts, audit
+from cxpulse.store import accounts, audit, web_sessions
 from cxpulse.store.types import utc_now
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission, key_permissions, role_permissions
@@ -53,6 +59,8 @@ class Principal:
     """The user's role; None for an API key."""
     api_key_id: int | None = None
     key_scope: str | None = None
+    session_id: int | None = None
+    """The browser session the user called with; None for an API key."""
 
     @property
     def actor(self) -> str:
@@ -80,6 +88,20 @@ def _touch_key(state: AppState, key_id: int) -> None:
 async def _touch_key_after(state: AppState, key_id: int) -> None:
     async with database_turn(state, writes=True):
         await run_in_threadpool(_touch_key, state, key_id)
+
+
+def _touch_session(state: AppState, session_id: int) -> None:
+    try:
+        with state.sessions() as session:
+            web_sessions.touch(session, session_id)
+            session.commit()
+    except OperationalError as error:  # busy: a later request records it
+        logger.debug("could not record the use of session %s: %s", session_id, error)
+
+
+async def _touch_session_after(state: AppState, session_id: int) -> None:
+    async with database_turn(state, writes=True):
+        await run_in_threadpool(_touch_session, state, session_id)
 
 
 def _from_api_key(
@@ -126,14 +148,16 @@ def check_csrf(request: Request, data: SessionData) -> None:
         )
 
 
-def _from_session_cookie(request: Request, session: Session, token: str) -> Principal:
+def _from_session_cookie(
+    request: Request, session: Session, token: str, background: BackgroundTasks | None
+) -> Principal:
     state = app_state(request)
     data = state.signer.loads(token)
     if data is None:
         raise _unauthorised("the session has expired; log in again")
     if request.method not in SAFE_METHODS:
         check_csrf(request, data)
-    return _session_user(state, session, data)
+    return _session_user(state, session, data, background)
 
 
 def form_principal(request: Request, session: Session, form_token: str) -> Principal:
@@ -147,22 +171,26 @@ def form_principal(request: Request, session: Session, form_token: str) -> Princ
         raise _unauthorised("the session has expired; log in again")
     if not csrf_matches(request, data, form_token):
         raise HTTPException(403, "the form was stale: reload the page and try again")
-    return _session_user(state, session, data)
+    return _session_user(state, session, data, None)
 
 
-def _session_user(state: AppState, session: Session, data: SessionData) -> Principal:
-    user = accounts.session_user(session, data.user_id)
-    if (
-        user is None
-        or not user.is_active
-        or not hmac.compare_digest(state.signer.fingerprint(user.password_hash), data.fingerprint)
-    ):
-        raise _unauthorised("the session is no longer valid; log in again")
+def _session_user(
+    state: AppState, session: Session, data: SessionData, background: BackgroundTasks | None
+) -> Principal:
+    found = web_sessions.lookup(session, data.secret)
+    if found is None:
+        raise _unauthorised("the session has ended; log in again")
+    # After the answer, in a transaction of its own: never a write inside a reading request
+    # (nor a row lock held while a long writing request runs). Form posts skip it: the page
+    # they came from recorded the use.
+    if background is not None and found.needs_touch(utc_now()):
+        background.add_task(_touch_session_after, state, found.id)
     return Principal(
-        organisation_id=user.organisation_id,
-        permissions=role_permissions(user.role),
-        user_id=user.id,
-        role=user.role,
+        organisation_id=found.organisation_id,
+        permissions=role_permissions(found.role),
+        user_id=found.user_id,
+        role=found.role,
+        session_id=found.id,
     )
 
 
@@ -182,7 +210,7 @@ def authenticate(
         return _from_api_key(request, session, background, header)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        return _from_session_cookie(request, session, token)
+        return _from_session_cookie(request, session, token, background)
     raise _unauthorised("authentication needed: an API key (Authorization: Bearer) or a session")
 
 
@@ -202,9 +230,11 @@ def _key_principal(state: AppState, token: str) -> Principal | None:
         )
 
 
-def _cookie_principal(request: Request, state: AppState, token: str) -> Principal:
+def _cookie_principal(
+    request: Request, state: AppState, token: str, background: BackgroundTasks | None
+) -> Principal:
     with state.read_sessions() as session:
-        return _from_session_cookie(request, session, token)
+        return _from_session_cookie(request, session, token, background)
 
 
 SUBMITTER_SECURITY: list[dict[str, list[str]]] = [
@@ -247,7 +277,9 @@ async def submitter(request: Request) -> Principal:
                 "authentication needed: an API key (Authorization: Bearer) or a session"
             )
         async with database_turn(state, writes=False):
-            caller = await run_in_threadpool(_cookie_principal, request, state, cookie)
+            # No record of the session's use: machines submit with keys, and a person's
+            # pages record it.
+            caller = await run_in_threadpool(_cookie_principal, request, state, cookie, None)
     if Permission.RESPONSES_SUBMIT not in caller.permissions:
         raise HTTPException(
             403, f"not allowed: this needs the {Permission.RESPONSES_SUBMIT} permission"
@@ -257,6 +289,26 @@ async def submitter(request: Request) -> Principal:
 
 CanSubmitOneResponse = Annotated[Principal, Depends(submitter)]
 """Like ``CanSubmitResponses``, for ``POST /surveys/{id}/responses`` (see ``submitter``)."""
+
+SESSION_SECURITY: list[dict[str, list[str]]] = [{cookie_scheme.scheme_name: []}]
+"""The OpenAPI ``security`` of routes using ``session_caller``."""
+
+
+async def session_caller(request: Request, background: BackgroundTasks) -> Principal:
+    """The user of a browser session (CSRF checked on unsafe methods), for routes that take
+    their own database turns one after another (a password change: argon2 between them)
+    rather than hold one for the whole request. An API key is refused with 403."""
+    if "authorization" in request.headers:
+        raise HTTPException(403, "not allowed: only a user logged in with a browser session can")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise _unauthorised("authentication needed: log in (POST /api/v1/auth/login)")
+    state = app_state(request)
+    async with database_turn(state, writes=False):
+        return await run_in_threadpool(_cookie_principal, request, state, cookie, background)
+
+
+SessionCaller = Annotated[Principal, Depends(session_caller)]
 
 
 def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:

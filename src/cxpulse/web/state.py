@@ -1,4 +1,4 @@
-"""What one app holds for its whole life: settings, engine, session factories, limiter.
+"""What one app holds for its whole life: settings, engine, session factories, limiters.
 
 ``WebOptions`` is the web layer's view of ``cxpulse.config.Settings`` (cookies, sessions,
 rate limits), built from it once per app.
@@ -17,8 +17,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
+from cxpulse.act import login_notices
 from cxpulse.collect.links import LinkSigner
 from cxpulse.config import Settings
+from cxpulse.store.login_attempts import DEFAULT_POLICY, LockoutPolicy
 from cxpulse.web.key_cache import KeyCache
 from cxpulse.web.tokens import SessionSigner, TokenBucket
 
@@ -75,9 +77,17 @@ class AppState:
     """API keys checked in the last seconds, for the submission route (see ``key_cache``)."""
     submissions: SubmissionWriter = field(init=False)
     """Commits single submissions in groups (see ``submissions``); started by the lifespan."""
+    lockout: LockoutPolicy = DEFAULT_POLICY
+    """When wrong passwords lock an account's logins (``store.login_attempts``)."""
+    next_lockout_purge: float = 0.0
+    """``time.monotonic()`` after which a failed login also deletes stale tallies."""
 
     def __post_init__(self) -> None:
         from cxpulse.web.submissions import SubmissionWriter
+
+        # The worker of this process (CXPULSE_INLINE_WORKER) sends the notices that logins
+        # queue; act's own job, registered here because act cannot know who runs a worker.
+        login_notices.register()
 
         self.options = WebOptions.from_settings(self.settings)
         self.links = LinkSigner(

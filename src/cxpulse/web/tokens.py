@@ -1,17 +1,16 @@
-"""Signed session cookies and the login rate limiter.
+"""Signed session cookies, and the rate limiter of logins and public pages.
 
-A session cookie is a token of ``cxpulse.signing`` (purpose ``session``) carrying the user id,
-the CSRF token, a fingerprint of the password hash and the expiry, signed under
-``CXPULSE_SECRET_KEY`` (or, until they expire, a previous secret key). Nothing is stored on
-the server, so:
-
-- the session ends at its expiry, or at once when the user is deactivated, or when their
-  password changes (the fingerprint of the password hash no longer matches);
-- logging out deletes the cookies in the browser.
+A session cookie is a token of ``cxpulse.signing`` (purpose ``session``) carrying the secret
+of a server-side session (``store.web_sessions``), the CSRF token and the expiry, signed
+under ``CXPULSE_SECRET_KEY`` (or, until they expire, a previous secret key). The signature
+turns away forged and damaged cookies without a query; the session row decides whether the
+session is still valid, so that logging out, "sign out everywhere", an admin, a password
+change or a deactivated user end it at once.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import secrets
 import threading
@@ -26,14 +25,13 @@ CSRF_COOKIE = "cxpulse_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 
 _SESSION = "session"
-_PASSWORD = "session-password"  # noqa: S105 (a purpose, not a password)
 
 
 @dataclass(frozen=True)
 class SessionData:
-    user_id: int
+    secret: str
+    """The server-side session's secret (``store.web_sessions``)."""
     csrf_token: str
-    fingerprint: str
     expires_at: int
 
 
@@ -44,39 +42,41 @@ class SessionSigner:
         self._signer = Signer(secret_key, previous_secret_keys)
         self.max_age_seconds = max_age_seconds
 
-    def fingerprint(self, password_hash: str) -> str:
-        """The fingerprint of ``password_hash`` under the current secret key."""
-        return self._signer.fingerprint(_PASSWORD, password_hash)
-
-    def fingerprint_matches(self, password_hash: str, fingerprint: str) -> bool:
-        """Whether ``fingerprint`` is that of ``password_hash`` under any of the secret keys
-        (a session made before a key rotation stays valid)."""
-        return self._signer.fingerprint_matches(_PASSWORD, password_hash, fingerprint)
-
-    def issue(self, user_id: int, password_hash: str, *, now: float | None = None) -> SessionData:
-        moment = time.time() if now is None else now
-        return SessionData(
-            user_id=user_id,
-            csrf_token=secrets.token_urlsafe(32),
-            fingerprint=self.fingerprint(password_hash),
-            expires_at=int(moment) + self.max_age_seconds,
-        )
+    def issue(self, secret: str, *, expires_at: int | None = None) -> SessionData:
+        """The cookie's content for the session ``secret``, with a new CSRF token."""
+        ends = int(time.time()) + self.max_age_seconds if expires_at is None else expires_at
+        return SessionData(secret=secret, csrf_token=secrets.token_urlsafe(32), expires_at=ends)
 
     def dumps(self, data: SessionData) -> str:
-        claims: list[Claim] = [data.user_id, data.csrf_token, data.fingerprint]
+        claims: list[Claim] = [data.secret, data.csrf_token]
         return self._signer.dumps(_SESSION, claims, expires_at=data.expires_at)
 
     def loads(self, token: str, *, now: float | None = None) -> SessionData | None:
-        """The session in ``token``, or None when it is forged, damaged or expired."""
+        """The session in ``token``, or None when it is forged, damaged, expired or from
+        before sessions were kept on the server."""
         try:
             signed = self._signer.loads(_SESSION, token, now=now)
         except TokenProblem:
             return None
         match signed.claims:
-            case (int() as user_id, str() as csrf_token, str() as fingerprint):
-                return SessionData(user_id, csrf_token, fingerprint, signed.expires_at)
+            case (str() as secret, str() as csrf_token) if secret and csrf_token:
+                return SessionData(secret, csrf_token, signed.expires_at)
             case _:
                 return None
+
+
+def client_key(address: str) -> str:
+    """What a rate limit or lockout counts a client by: its IPv4 address, or the /64 network
+    of an IPv6 one (one subscriber gets a whole /64, and could rotate through it)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
 
 
 class TokenBucket:
@@ -98,7 +98,10 @@ class TokenBucket:
         self._buckets: dict[str, tuple[float, float]] = {}
 
     def take(self, client: str) -> float:
-        """0 when ``client`` may go ahead (a token is spent), else seconds until it may."""
+        """0 when ``client`` may go ahead (a token is spent), else seconds until it may.
+
+        ``client`` is an address, counted by ``client_key`` (an IPv6 client by its /64)."""
+        client = client_key(client)
         with self._lock:
             now = self._clock()
             tokens, last = self._buckets.get(client, (self.burst, now))

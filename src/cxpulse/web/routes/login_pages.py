@@ -1,22 +1,27 @@
 """Signing in and out of the web UI with plain HTML forms, and the service's front door.
 
-The login form runs the JSON login of ``routes/auth.py`` itself (same rate limit, password
-check, audit entry and cookies) and turns its answer into a page or a redirect.
+The login form runs the JSON login of ``routes/auth.py`` itself (same rate limit, lockouts,
+password check, new session, audit entry and cookies) and turns its answer into a page or a
+redirect. Logging out ends the session on the server, not only in the browser.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
+from cxpulse.store import web_sessions
 from cxpulse.web.access import csrf_matches
+from cxpulse.web.deps import DbSession
 from cxpulse.web.routes import auth
 from cxpulse.web.routes.dashboard import PageProblem, problem_page, render
 from cxpulse.web.same_origin import same_origin
 from cxpulse.web.schemas import LoginIn
 from cxpulse.web.state import app_state
-from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
+from cxpulse.web.tokens import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,7 +79,9 @@ async def login_form(request: Request) -> Response:
         if error.status_code != 429:
             message = "Wrong email or password."
         else:
-            message = "Too many login attempts from this address; try again later."
+            # Which limit, and for how long: the API's words, as a sentence.
+            detail = str(error.detail)
+            message = f"{detail[:1].upper()}{detail[1:]}."
         page = render(request, "app/login.html", {**context, "error": message}, error.status_code)
         if error.headers and "Retry-After" in error.headers:
             page.headers["Retry-After"] = error.headers["Retry-After"]
@@ -85,9 +92,15 @@ async def login_form(request: Request) -> Response:
     return answer
 
 
+def _end_session(session: Session, secret: str) -> None:
+    web_sessions.revoke_secret(session, secret)
+    session.commit()
+
+
 @router.post("/logout")
-async def logout_form(request: Request) -> Response:
-    """Ends the session; the form carries the CSRF token, as a header would."""
+async def logout_form(request: Request, session: DbSession) -> Response:
+    """Ends the session on the server and in the browser; the form carries the CSRF token,
+    as a header would."""
     state = app_state(request)
     token = request.cookies.get(SESSION_COOKIE)
     data = state.signer.loads(token) if token else None
@@ -98,7 +111,7 @@ async def logout_form(request: Request) -> Response:
                 request,
                 PageProblem(403, "Not logged out", "The form was stale; reload and try again."),
             )
+        await run_in_threadpool(_end_session, session, data.secret)
     answer = RedirectResponse("/login", status_code=303)
-    for name in (SESSION_COOKIE, CSRF_COOKIE):
-        answer.delete_cookie(name, path="/", secure=state.options.cookie_secure, samesite="lax")
+    auth.clear_session_cookies(answer, state)
     return answer

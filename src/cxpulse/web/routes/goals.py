@@ -19,7 +19,7 @@ from cxpulse.web import audit
 from cxpulse.web.access import CanReadSurveys, CanWriteSurveys
 from cxpulse.web.deps import DbSession
 from cxpulse.web.routes.common import SurveyId, problems
-from cxpulse.web.schemas import MAX_SMALL_ID, MetricName, Name200, Text200
+from cxpulse.web.schemas import MAX_SMALL_ID, Body, MetricName, Name200, Text200
 
 router = APIRouter(prefix="/api/v1/surveys/{survey_id}", tags=["goals"])
 
@@ -43,7 +43,7 @@ METRIC_HELP = (
 )
 
 
-class GoalCreate(BaseModel):
+class GoalCreate(Body):
     """Either ``months`` (3 or 6 are usual) or ``due_date``; without ``baseline`` today's
     value (the last 30 days) becomes the baseline."""
 
@@ -60,7 +60,7 @@ class GoalCreate(BaseModel):
     segment: Segment = Field(default_factory=dict)
 
 
-class GoalUpdate(BaseModel):
+class GoalUpdate(Body):
     """Only the fields sent change."""
 
     model_config = _IN
@@ -105,7 +105,7 @@ class GoalList(BaseModel):
     items: list[GoalOut]
 
 
-class ScheduleIn(BaseModel):
+class ScheduleIn(Body):
     model_config = _IN
     emails: list[Email] = Field(
         min_length=1, max_length=monthly.MAX_RECIPIENTS, examples=[["cx-team@example.com"]]

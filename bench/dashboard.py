@@ -130,7 +130,8 @@ def open_target(db: store_metrics.Database, stack: ExitStack) -> Target:
     # Sessions live on the server: start one for the viewer as a login would.
     with state.sessions() as writing:
         viewer = writing.get(User, user_id)
-        assert viewer is not None and viewer.password_hash == password_hash
+        assert viewer is not None
+        assert viewer.password_hash == password_hash
         data, _ = auth.start_session(state, writing, viewer)
         writing.commit()
     cookie = f"{SESSION_COOKIE}={state.signer.dumps(data)}; {CSRF_COOKIE}={data.csrf_token}"

@@ -16,8 +16,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.store import responses
-from cxpulse.store.models import Response
 from cxpulse.store.exports import property_names
+from cxpulse.store.models import Response
 from cxpulse.store.responses import NewResponse, ResponseFilters
 from cxpulse.web import exporters
 

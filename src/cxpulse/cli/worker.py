@@ -58,10 +58,10 @@ def worker(
     CXPULSE_MAIL_FROM and CXPULSE_PUBLIC_URL. Run as many as you like: they never send the
     same email twice. Set CXPULSE_INLINE_WORKER=false on `cxpulse serve` when this runs.
     """
+    from cxpulse.act import login_notices
     from cxpulse.act.worker import OutboxWorker, drain_together
     from cxpulse.collect.links import LinkSigner
     from cxpulse.collect.smtp import SmtpSettings
-    from cxpulse.act import login_notices
     from cxpulse.report.jobs import register
 
     register()  # the monthly report email is a job of the report stage

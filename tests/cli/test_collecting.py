@@ -144,3 +144,17 @@ def test_throttle_shows_sets_and_refuses(cli: CliRunner, sessions: sessionmaker[
         ("system", "organisation", {"throttle_days": {"from": 30, "to": 0}, "via": "cli"}),
         ("system", "organisation", {"throttle_days": {"from": 0, "to": 14}, "via": "cli"}),
     ]
+
+
+def test_invite_treats_every_spelling_of_an_address_as_one_person(
+    cli: CliRunner, shop: None, sessions: sessionmaker[Session]
+) -> None:
+    """Defect 5 through the command line: three spellings, one contact, one invitation."""
+    spellings = ["Throttle@A.test", "throttle@a.test", "THROTTLE@a.test"]
+    invited = _run(cli, *INVITE, *(f"--contact={s}" for s in spellings))
+    assert "1 scheduled, 2 throttled" in invited
+    with sessions() as session:
+        assert session.scalars(select(Contact.email)).all() == ["throttle@a.test"]
+    hidden = _run(cli, *INVITE, "--contact", "ann\u200b@a.test", code=2)
+    assert "contact 1: email: holds an invisible character (U+200B zero width space)" in hidden
+    assert "nothing was stored" in hidden

@@ -224,3 +224,68 @@ def test_import_and_score_name_the_same_lines_after_a_preamble(cli: Cli, tmp_pat
     skipped = json.loads(scored.stdout)["skipped"]
     assert skipped["invalid_lines"] == [5, 9]
     assert skipped["invalid_values"] == ["7", "x"]
+
+
+def test_a_stray_byte_is_refused_at_its_line_unless_the_encoding_is_named(
+    cli: Cli, answers: Path
+) -> None:
+    with answers.open("ab") as handle:
+        handle.write("r4,3,14/03/2024 10:00,web,Привет,Åsa\n".encode())
+        handle.write(b"r5,3,14/03/2024 11:00,web,bad \xff byte,Bob\n")
+    refused = cli.run(str(answers), "--survey", "support-csat", "--map", MAP, code=1)
+    assert " ".join(refused.stderr.split()) == (
+        "error: could not read answers.csv: line 6: byte 0xFF is not valid UTF-8; save the "
+        "file as UTF-8 or name its encoding (--encoding / encoding=...)"
+    )
+    assert cli.counts() == (0, True)
+    unknown = cli.run(
+        str(answers), "--survey", "support-csat", "--map", MAP, "--encoding", "klingon", code=2
+    )
+    assert "unknown encoding 'klingon'" in unknown.stderr
+    named = cli.json(
+        str(answers), "--survey", "support-csat", "--map", MAP, "--encoding", "windows-1252"
+    )
+    assert named["imported"] == 5
+
+
+def test_a_file_over_the_memory_of_an_import_is_refused_without_a_traceback(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text(
+        "Rating,Channel\n" + "".join(f"{1 + i % 5},web{i}\n" for i in range(50_000)),
+        encoding="utf-8",
+    )
+    # The console script's own entry point, with an import's memory cut to 2 MB.
+    program = (
+        "import sys\n"
+        "from cxpulse.collect import import_options\n"
+        "import_options.IMPORT_MEMORY_MB = 2\n"
+        "from cxpulse.cli import main\n"
+        "sys.argv = ['cxpulse', 'import', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            program,
+            str(path),
+            "--survey",
+            "support-csat",
+            "--map",
+            "score=Rating",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli.env,
+        cwd=cli.cwd,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "could not import big.csv: reading and checking it needs more than the 2 MB" in (
+        " ".join(result.stderr.split())
+    )
+    assert cli.counts() == (0, True)

@@ -65,6 +65,41 @@ def test_unreadable_files(text: str, message: str) -> None:
 def test_decoding_utf8_with_bom_and_windows_1252() -> None:
     assert decode("\ufeffemail\n".encode()) == "email\n"
     assert decode("Åsa".encode("cp1252")) == "Åsa"
+    assert decode("email\nÅsa\n".encode("utf-16")) == "email\nÅsa\n"
+
+
+def test_a_stray_byte_in_a_utf8_file_is_refused_at_its_line() -> None:
+    # Before: decoded as Windows-1252 with errors replaced, "Åsa" became "Ã…sa" silently.
+    data = "email,name\na@example.com,Åsa\nb@example.com,Ковалёв\n".encode() + b"c@x.se,\xff\n"
+    with pytest.raises(CsvProblem) as raised:
+        decode(data)
+    assert str(raised.value) == (
+        "line 4: byte 0xFF is not valid UTF-8; save the file as UTF-8 or name its encoding "
+        "(--encoding / encoding=...)"
+    )
+    assert decode(data, "windows-1252").endswith("c@x.se,ÿ\n")  # named: as asked
+    with pytest.raises(CsvProblem, match="unknown encoding 'klingon'"):
+        decode(data, "klingon")
+
+
+def test_control_characters_in_cells_are_line_numbered_problems() -> None:
+    parsed = parse_contacts(
+        'external_id,name,plan\nc-1,"Ana\nLine two",gold\nc-2,Bo\x00,basic\nc-3,Cy,pro\x1b\n'
+    )
+    assert [(p.line, p.column, p.message) for p in parsed.problems] == [
+        (4, "name", "holds the control character U+0000 at position 3; remove it"),
+        (5, "plan", "holds the control character U+001B at position 4; remove it"),
+    ]
+    assert [(r.line, r.name) for r in parsed.rows] == [(2, "Ana\nLine two")]
+
+
+def test_attribute_columns_follow_the_rule_of_names() -> None:
+    with pytest.raises(CsvProblem, match=r"^line 1, the attribute column 'pl\\x01an' holds"):
+        parse_contacts("email,pl\x01an\na@example.com,gold\n")
+    # Quotes, dots and brackets are names like any other; an unnamed column is left out.
+    parsed = parse_contacts('email,"a""b",x.y[0],\na@example.com,1,2,\n')
+    assert parsed.problems == []
+    assert parsed.rows[0].attributes == {'a"b': "1", "x.y[0]": "2"}
 
 
 def test_upserts_by_external_id_then_email(
@@ -108,7 +143,7 @@ def test_problems_refuse_the_file_unless_skipped(
         '"a@b.se\nBcc:x@y.se"',
         '"victim@x.se\n\nText"',
         '"a@b.se\rBcc:x@y.se"',
-        "ann@exämple.se",
+        "änn@example.se",  # mail cannot be sent to other letters before the @
         "a b@c.se",
     ],
 )

@@ -41,7 +41,8 @@ def test_repeated_options_add_up_and_empty_drops() -> None:
         ("scor=A", "unknown field 'scor'"),
         ("score", "is not FIELD=COLUMN"),
         ("score=A,score=B", "mapped twice"),
-        ("property.=A", "property names"),
+        ("property.=A", "the property name '' must not be blank"),
+        ("property.a\x01b=A", "holds the control character U\\+0001 at position 2"),
     ],
 )
 def test_mistakes_are_explained(text: str, words: str) -> None:
@@ -60,8 +61,10 @@ def test_aliases_and_spaces_resolve_to_the_field() -> None:
     assert canonical_field("response_id") == "id"
     assert canonical_field("contact_id") == "contact"
     assert canonical_field("property. agent ") == "property.agent"
-    with pytest.raises(MappingError, match="1 to 100 characters"):
+    with pytest.raises(MappingError, match="is 101 characters long; at most 100 are allowed"):
         canonical_field("property." + "p" * 101)
+    # Quotes, dots and brackets are names like any other (the rule of every door).
+    assert canonical_field('property.a"b.c[0]') == 'property.a"b.c[0]'
 
 
 def test_blank_options_are_ignored_and_the_help_lists_every_field() -> None:

@@ -3,7 +3,17 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from cxpulse.engine.duck import condense, connect, cores, fetch_all, ident, literal
+from cxpulse.engine.duck import (
+    MB_PER_THREAD,
+    MEMORY_MB,
+    condense,
+    connect,
+    cores,
+    fetch_all,
+    ident,
+    literal,
+    threads_for,
+)
 
 
 def test_quoting() -> None:
@@ -24,9 +34,26 @@ def test_connection_settings() -> None:
             "SELECT current_setting('threads'), current_setting('TimeZone'), "
             "current_setting('enable_progress_bar'), current_setting('enable_progress_bar_print')"
         ).fetchone() or (None, None, None, None)
-        assert threads == cores()
+        assert threads == min(cores(), MEMORY_MB // MB_PER_THREAD)
         assert zone == "UTC"
         assert (bar, printing) == (False, False)
+    finally:
+        con.close()
+
+
+def test_a_small_memory_cap_means_fewer_threads() -> None:
+    # Each DuckDB thread needs its share to sort and spill: 128 MB split between two threads
+    # ran a 1-million-row import out of memory instead of spilling.
+    assert threads_for(MB_PER_THREAD - 1) == 1
+    assert threads_for(128) == 1
+    assert threads_for(2 * MB_PER_THREAD) == min(cores(), 2)
+    con = connect(memory_mb=200)
+    try:
+        limit, threads = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads')"
+        ).fetchone() or (None, None)
+        assert threads == 1
+        assert limit == "190.7 MiB"  # 200 MB, as DuckDB shows it
     finally:
         con.close()
 

@@ -69,6 +69,33 @@ def test_windows_1252_json_lines(tmp_path: Path) -> None:
     assert as_counts(found) == {("café",): {5: 1}, ("€",): {4: 1}}
 
 
+def test_a_stray_byte_in_a_utf8_file_is_refused_not_read_as_windows_1252(tmp_path: Path) -> None:
+    # Before: the whole file was read as Windows-1252, "café" became "cafÃ©", silently.
+    path = tmp_path / "answers.csv"
+    path.write_bytes("score,segment\n5,café\n4,Москва\n".encode() + b"3,x\xffy\n")
+    with pytest.raises(FileInputError) as raised:
+        histograms_from_file(path, score="score", scale=FIVE, by=["segment"])
+    assert str(raised.value) == (
+        "could not read answers.csv: line 4: byte 0xFF is not valid UTF-8; save the file as "
+        "UTF-8 or name its encoding (--encoding / encoding=...)"
+    )
+    found = histograms_from_file(
+        path, score="score", scale=FIVE, by=["segment"], encoding="windows-1252"
+    )
+    assert ("cafÃ©",) in as_counts(found)  # what the user asked for
+    with pytest.raises(FileInputError, match="line 4: byte 0xFF is not valid UTF-8"):
+        read_columns(path, encoding="utf-8")
+
+
+def test_a_named_encoding_reads_a_legacy_file(tmp_path: Path) -> None:
+    path = tmp_path / "answers.csv"
+    path.write_bytes("score;segment\n5;Ærø\n4;€uro\n".encode("iso-8859-15"))
+    found = histograms_from_file(
+        path, score="score", scale=FIVE, by=["segment"], encoding="iso-8859-15"
+    )
+    assert as_counts(found) == {("Ærø",): {5: 1}, ("€uro",): {4: 1}}
+
+
 def test_utf16_export(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "answers.txt",

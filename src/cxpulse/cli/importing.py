@@ -178,6 +178,15 @@ def import_responses(
     sheet: Annotated[
         str | None, typer.Option("--sheet", help="Workbook sheet (name or 0-based number).")
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="The text file's encoding, such as windows-1252 or iso-8859-15. Default: "
+            "UTF-8 (UTF-16 with a BOM; a legacy file without any UTF-8 character as "
+            "Windows-1252). A file with a byte not valid in it is refused at its line.",
+        ),
+    ] = None,
     output: Annotated[
         ImportFormat | None,
         typer.Option("--format", "-f", help="table (default on a terminal) or json."),
@@ -193,10 +202,12 @@ def import_responses(
     """
     from cxpulse.collect.imports import ImportOptions, SurveyTarget
     from cxpulse.collect.mapping import MappingError, parse_map
+    from cxpulse.engine.encoding import EncodingProblem, check_encoding_name
 
     try:
         mapping = parse_map(map_ or [])
-    except MappingError as error:
+        named = check_encoding_name(encoding) if encoding is not None else None
+    except (MappingError, EncodingProblem) as error:
         fail(str(error), code=2)
     if preset is None and not mapping:
         fail("give --map score=COLUMN,... or a --preset (see --help)", code=2)
@@ -207,6 +218,7 @@ def import_responses(
         timezone=timezone,
         skip_invalid=skip_invalid,
         sheet=int(sheet) if sheet is not None and sheet.isdigit() else sheet,
+        encoding=named,
     )
     settings = settings_for(database)
     with open_reading_and_writing(settings) as (reading, sessions):
@@ -224,7 +236,7 @@ def _import(
     report: Path | None,
 ) -> ImportResult:
     """Read and check ``file`` (no database lock held), then store it in one transaction."""
-    from cxpulse.collect.imports import ImportInputError, InvalidRowsError, prepare_import
+    from cxpulse.collect.imports import ImportFailed, InvalidRowsError, prepare_import
 
     progress = ImportProgress(file.name)
     report_rows: int | None = None
@@ -240,7 +252,7 @@ def _import(
     except InvalidRowsError as error:
         progress.close()
         _refuse(error, report, report_rows)
-    except ImportInputError as error:
+    except ImportFailed as error:  # the file, an option, or more memory than allowed
         progress.close()
         fail(str(error))
     finally:

@@ -5,6 +5,12 @@ Each row is upserted within the organisation: found by ``external_id`` when give
 ``email``; given fields overwrite, attributes merge. A row needs an external id or an email.
 Malformed rows are reported with their line number (the header is line 1) and nothing is
 stored unless ``skip_invalid`` is set, so that a file is imported whole or not at all.
+
+The bytes are read by the one encoding rule of file imports (:mod:`cxpulse.engine.encoding`):
+UTF-8, UTF-16 with a BOM, legacy Windows-1252, or the encoding the user names; a UTF-8 file
+with a stray byte is refused at its line rather than read as Windows-1252. Cells follow the
+rule of every text field (``store._values.text_problem``: no control character but tab and
+line breaks) and attribute columns that of every attribute name (``name_problem``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from cxpulse import i18n
 from cxpulse.collect.invitations import InvitationRequest, resolve_contact
+from cxpulse.engine.encoding import EncodingProblem, decode_bytes
+from cxpulse.store._values import name_problem, text_problem
 from cxpulse.store.email_addresses import email_problem
 from cxpulse.store.errors import Invalid
 from cxpulse.store.models import Contact
@@ -75,12 +83,16 @@ class CsvProblem(ValueError):
     """The file as a whole cannot be read (no header, no identifying column, too big)."""
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252, which spreadsheets still write."""
+def decode(data: bytes, encoding: str | None = None) -> str:
+    """The file's text: in ``encoding`` when the user named one, else UTF-8 (with or without
+    BOM), UTF-16 with a BOM, or a legacy Windows-1252 file (one without any UTF-8 character).
+
+    Raises :class:`CsvProblem` naming the line of the first byte not valid in the encoding.
+    """
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return decode_bytes(data, encoding)
+    except EncodingProblem as problem:
+        raise CsvProblem(str(problem)) from None
 
 
 def parse_contacts(text: str) -> ParsedContacts:
@@ -102,13 +114,21 @@ def parse_contacts(text: str) -> ParsedContacts:
     ]
     if "external_id" not in columns and "email" not in columns:
         raise CsvProblem("the header needs an external_id or an email column")
-    if len(set(columns)) != len(columns):
+    # A column without a name (a spreadsheet's trailing separator) is left out.
+    named = [c for c in columns if c]
+    if len(set(named)) != len(named):
         raise CsvProblem("a column name appears twice in the header")
-    if len([c for c in columns if c not in KNOWN_COLUMNS]) > MAX_ATTRIBUTE_COLUMNS:
+    if len([c for c in named if c not in KNOWN_COLUMNS]) > MAX_ATTRIBUTE_COLUMNS:
         raise CsvProblem(f"at most {MAX_ATTRIBUTE_COLUMNS} attribute columns")
+    for column in named:
+        if column not in KNOWN_COLUMNS and (problem := name_problem(column)) is not None:
+            raise CsvProblem(f"line 1, the attribute column {column[:80]!r} {problem}")
     parsed = ParsedContacts()
+    last = reader.line_num
     try:
-        for line_index, cells in enumerate(reader, start=2):
+        for cells in reader:
+            # The line a record starts on, as an editor shows it (a quoted cell may span lines).
+            line_index, last = last + 1, reader.line_num
             if not any(c.strip() for c in cells):
                 continue
             if len(parsed.rows) + len(parsed.problems) >= MAX_ROWS:
@@ -130,7 +150,13 @@ def _row(
             RowProblem(line, "*", f"has {len(cells)} cells; the header has {len(columns)}")
         )
         return None
-    values = {c: v.strip() for c, v in zip(columns, cells, strict=True)}
+    values = {c: v.strip() for c, v in zip(columns, cells, strict=True) if c}
+    before = len(problems)
+    for column, value in values.items():
+        if (problem := text_problem(value)) is not None:
+            problems.append(RowProblem(line, column, problem))
+    if len(problems) > before:
+        return None
     external_id = values.get("external_id") or None
     email = values.get("email") or None
     locale = values.get("locale") or None

@@ -4,7 +4,9 @@ Date and timestamp columns are used as they are (naive ones read in the import's
 Text dates are ISO, or written in the format given (``--date-format``), or in one detected
 from the first 1,000 values: the preset's formats, then the date orders ``cxpulse score``
 knows (:data:`cxpulse.engine.DATE_FAMILIES`). The time zone is ``--timezone``, else the
-export's own (Qualtrics writes it in a header row), else UTC.
+export's own (Qualtrics writes it in a header row), else UTC. Whether a date that reads can
+be an answer's time (1970 to a day past now) is checked with the other values
+(:func:`cxpulse.collect.import_sql.answer_time_sql`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from cxpulse.collect.import_results import ImportInputError
 from cxpulse.engine import DATE_FAMILIES, TEXT_TYPES, Source, check_date_format, record_lines
 from cxpulse.engine.duck import literal
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "StagedDates"]
+__all__ = ["StagedDates"]
 
-MIN_YEAR, MAX_YEAR = 1900, 2200
-"""Dates outside these years are refused as mistakes."""
+_PLAUSIBLE = "BETWEEN 1900 AND 2200"
+"""Years a format must read the sampled dates into to count as reading them: a format that
+reads "03/04/05" as the year 5 does not."""
 
 # A time followed by a UTC offset: "2024-03-01 12:00:00+02:00", "2024-03-01T12:00Z".
 _OFFSET_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
@@ -95,7 +98,7 @@ class StagedDates:
         if preset is not None and preset.date_formats:
             candidates[preset.date_formats[0]] = list(preset.date_formats)
         candidates.update(DATE_FAMILIES)
-        plausible = f"BETWEEN {MIN_YEAR} AND {MAX_YEAR}"
+        plausible = _PLAUSIBLE
         checks = [f"count(*) FILTER (WHERE year(TRY_CAST(t AS TIMESTAMPTZ)) {plausible})"]
         for formats in candidates.values():
             listed = ", ".join(literal(fmt) for fmt in formats)

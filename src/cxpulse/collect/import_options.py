@@ -9,10 +9,15 @@ from typing import Literal
 from cxpulse.metrics.scales import Scale
 from cxpulse.store.models import Survey
 
-__all__ = ["BATCH_ROWS", "ImportOptions", "Phase", "Progress", "SurveyTarget"]
+__all__ = ["BATCH_ROWS", "IMPORT_MEMORY_MB", "ImportOptions", "Phase", "Progress", "SurveyTarget"]
 
 BATCH_ROWS = 10_000
 """Rows fetched from DuckDB and written per batch."""
+IMPORT_MEMORY_MB = 256
+"""DuckDB's share of an import's memory, in megabytes: two threads' worth (see
+:data:`cxpulse.engine.duck.MB_PER_THREAD`). Beyond it DuckDB spills to the import's scratch
+directory, so the file's size does not matter; the whole process peaks near 400 MB for a
+50 MB, 2-million-row file (docs/benchmarks.md)."""
 
 Phase = Literal["read", "write"]
 Progress = Callable[[Phase, float, float], None]
@@ -53,3 +58,8 @@ class ImportOptions:
     sheet: int | str | None = None
     """Workbook sheet, by name or 0-based number (default: the first)."""
     batch_rows: int = BATCH_ROWS
+    encoding: str | None = None
+    """The text file's encoding as the user named it; default: settled by the rule of
+    :mod:`cxpulse.engine.encoding` (UTF-8, UTF-16 with BOM, legacy Windows-1252)."""
+    memory_mb: int | None = None
+    """DuckDB's memory for this import; default :data:`IMPORT_MEMORY_MB`."""

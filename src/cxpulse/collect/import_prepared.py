@@ -19,7 +19,13 @@ from cxpulse.collect.bulk import BulkWriter
 from cxpulse.collect.import_options import ImportOptions, Progress, SurveyTarget
 from cxpulse.collect.import_plan import Plan
 from cxpulse.collect.import_report import first_bad_cells, write_bad_cells
-from cxpulse.collect.import_results import MAX_SHOWN, BadCell, ImportResult, InvalidRowsError
+from cxpulse.collect.import_results import (
+    MAX_SHOWN,
+    BadCell,
+    ImportResult,
+    InvalidRowsError,
+    resource_problem,
+)
 from cxpulse.collect.import_sql import HASH_PREFIX, StagingSql
 from cxpulse.collect.mapping import PROPERTY_PREFIX
 from cxpulse.engine import Source
@@ -41,8 +47,9 @@ _KEY = (
 class PreparedImport:
     """A file read and checked inside DuckDB, ready to be stored (or refused)."""
 
-    def __init__(self, staged: StagingSql, *, started: float) -> None:
-        """``staged``: the statements that staged the file, run already."""
+    def __init__(self, staged: StagingSql, *, started: float, memory_mb: int) -> None:
+        """``staged``: the statements that staged the file, run already; ``memory_mb``:
+        DuckDB's memory cap, named when it does not suffice."""
         self._source: Source = staged.source
         self._con: duckdb.DuckDBPyConnection = staged.source.con
         self._plan: Plan = staged.plan
@@ -50,6 +57,7 @@ class PreparedImport:
         self.options: ImportOptions = staged.options
         self.received: datetime = staged.received
         self._started = started
+        self._memory_mb = memory_mb
         counts = self._con.execute(
             "SELECT count(*), count(*) FILTER (WHERE s IS NULL), count(*) FILTER (WHERE bad), "
             "(SELECT count(*) FROM cx_dup), count(*) FILTER (WHERE ok) FROM cx"
@@ -193,14 +201,24 @@ class PreparedImport:
     ) -> ImportResult:
         """Insert the valid rows within ``session``'s transaction; the caller commits.
 
-        Refuses with :class:`InvalidRowsError` when rows are invalid and not to be skipped.
+        Refuses with :class:`InvalidRowsError` when rows are invalid and not to be skipped,
+        and with :class:`ImportTooLarge` when DuckDB cannot sort them within its memory (in
+        both cases before the first row is written).
         """
+        import duckdb
+
         self.check()
         dialect = session.get_bind().dialect.name
         fields, sql = self._rows_sql(dialect)
-        planned = self._planned_rollups()
-        # Sorted into a table first: the sort may spill to disk, a query result may not.
-        self._con.execute(f"CREATE OR REPLACE TABLE cx_out AS {sql}")
+        try:
+            planned = self._planned_rollups()
+            # Sorted into a table first: the sort may spill to disk, a query result may not.
+            self._con.execute(f"CREATE OR REPLACE TABLE cx_out AS {sql}")
+        except duckdb.Error as error:
+            problem = resource_problem(error, self.file, self._memory_mb)
+            if problem is None:
+                raise
+            raise problem from None
         rows = self._con.execute("SELECT * FROM cx_out")
         # The database transaction starts here (on SQLite it takes the write lock).
         writer = BulkWriter(

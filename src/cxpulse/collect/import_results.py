@@ -12,8 +12,10 @@ __all__ = [
     "ImportFailed",
     "ImportInputError",
     "ImportResult",
+    "ImportTooLarge",
     "InvalidRowsError",
     "cut_value",
+    "resource_problem",
 ]
 
 MAX_SHOWN = 100
@@ -28,6 +30,36 @@ class ImportFailed(Exception):
 
 class ImportInputError(ImportFailed):
     """The file, the mapping or an option is wrong (as opposed to some rows)."""
+
+
+class ImportTooLarge(ImportFailed):
+    """Reading and checking the file needs more memory or scratch disk than an import may
+    use; nothing was stored. The message says what to do (split the file)."""
+
+
+def resource_problem(error: BaseException, file: str, memory_mb: int) -> ImportTooLarge | None:
+    """The error to give for a DuckDB error that says a resource ran out, else None.
+
+    Out of memory (also when the scratch directory reached its size limit) or out of disk:
+    the file is not wrong, it needs more than the server gives an import.
+    """
+    import duckdb
+
+    from cxpulse.engine.sources import NotEnoughMemory
+
+    if isinstance(error, duckdb.OutOfMemoryException | NotEnoughMemory):
+        return ImportTooLarge(
+            f"could not import {file}: reading and checking it needs more than the "
+            f"{memory_mb} MB of memory an import may use, so nothing was stored. Split it "
+            "into smaller files and import them one after the other (rows stored before "
+            "are skipped)"
+        )
+    if isinstance(error, duckdb.Error) and "No space left on device" in str(error):
+        return ImportTooLarge(
+            f"could not import {file}: the server ran out of disk space for the import's "
+            "scratch files, so nothing was stored. Try again later, or split the file"
+        )
+    return None
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,21 @@ identical row of a file), computed here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from cxpulse.collect.import_dates import MAX_YEAR, MIN_YEAR, StagedDates
+from cxpulse.collect.import_dates import StagedDates
 from cxpulse.collect.import_options import ImportOptions, SurveyTarget
 from cxpulse.collect.import_plan import Plan
 from cxpulse.collect.import_results import ImportInputError
 from cxpulse.collect.mapping import PROPERTY_PREFIX
 from cxpulse.engine import NUMBER_TYPES, TEXT_TYPES, Source, trimmed_sql, valid_score_sql
 from cxpulse.engine.duck import ident, literal
+from cxpulse.store._values import (
+    ALLOWED_CONTROLS,
+    EARLIEST_ANSWER,
+    FUTURE_ALLOWANCE,
+    answer_time_problem,
+)
 from cxpulse.store.models import MAX_COMMENT_LENGTH
 from cxpulse.store.responses import MAX_IDEMPOTENCY_KEY_LENGTH
 
@@ -31,6 +37,8 @@ __all__ = [
     "MAX_PROPERTY_VALUE",
     "TEXT_LIMITS",
     "StagingSql",
+    "answer_time_sql",
+    "control_problem_sql",
     "repeats_tables",
 ]
 
@@ -47,6 +55,55 @@ KEY_PREFIX = "import:"
 HASH_PREFIX = "import:sha256:"
 
 _LABELLED_RE = r"^([0-9]+)\s*[-–—:]"
+_INSTANT = "%Y-%m-%d %H:%M:%S.%f+00"
+
+
+def _refused_controls() -> str:
+    """An RE2 class of the control characters text may not hold: C0, DEL and C1, but those
+    of ``store._values.ALLOWED_CONTROLS`` (tab and line breaks)."""
+    every = (*range(0x20), *range(0x7F, 0xA0))
+    codes = [code for code in every if chr(code) not in ALLOWED_CONTROLS]
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    parts = [
+        f"\\x{{{low:02X}}}" if low == high else f"\\x{{{low:02X}}}-\\x{{{high:02X}}}"
+        for low, high in ranges
+    ]
+    return "[" + "".join(parts) + "]"
+
+
+REFUSED_CONTROLS = _refused_controls()
+
+
+def control_problem_sql(column: str) -> str:
+    """SQL giving ``store._values.control_problem`` of a text column (NULL when none): the
+    same words, character and position, for every row at once."""
+    found = f"regexp_extract({column}, {literal(REFUSED_CONTROLS)})"
+    return (
+        f"CASE WHEN regexp_matches({column}, {literal(REFUSED_CONTROLS)}) THEN "
+        f"'holds the control character U+' || printf('%04X', ord({found})) || "
+        f"' at position ' || strpos({column}, {found}) || '; remove it' END"
+    )
+
+
+def answer_time_sql(moment: str, received: datetime) -> str:
+    """SQL giving ``store._values.answer_time_problem`` of a TIMESTAMPTZ (NULL when none), with
+    ``received`` as now: the range and words of every other door."""
+    latest = received + FUTURE_ALLOWANCE
+    too_early = answer_time_problem(EARLIEST_ANSWER - timedelta(microseconds=1), received)
+    too_late = answer_time_problem(latest + timedelta(microseconds=1), received)
+    assert too_early is not None
+    assert too_late is not None
+    first = literal(EARLIEST_ANSWER.strftime(_INSTANT))
+    last = literal(latest.strftime(_INSTANT))
+    return (
+        f"CASE WHEN {moment} < CAST({first} AS TIMESTAMPTZ) THEN {literal(too_early)} "
+        f"WHEN {moment} > CAST({last} AS TIMESTAMPTZ) THEN {literal(too_late)} END"
+    )
 
 
 class StagingSql:
@@ -190,8 +247,7 @@ class StagingSql:
                 "CASE WHEN s IS NULL THEN NULL "
                 "WHEN r_date IS NULL THEN 'has no date; each response needs one' "
                 f"WHEN ts IS NULL THEN {literal(reason)} "
-                f"WHEN year(ts) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
-                f"THEN 'is outside the years {MIN_YEAR} to {MAX_YEAR}' END AS e_date"
+                f"ELSE {answer_time_sql('ts', self.received)} END AS e_date"
             )
         else:
             moment = self.received.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -205,8 +261,7 @@ class StagingSql:
                     f"CASE WHEN s IS NULL OR {r} IS NULL THEN NULL "
                     f"WHEN length({r}) > {limit} THEN 'is ' || length({r}) || "
                     f"' characters long; at most {limit} are allowed' "
-                    f"WHEN contains({r}, chr(0)) THEN 'contains a NUL character' "
-                    f"END AS e_{slot.name}"
+                    f"ELSE {control_problem_sql(r)} END AS e_{slot.name}"
                 )
 
         errors = [f"e_{slot.name}" for slot in plan.slots]

@@ -1,13 +1,17 @@
 """Bulk import of survey exports: read and check inside DuckDB, store in one transaction.
 
 1. **Read** (:func:`prepare_import`): the file engine opens the file (CSV/TSV, XLSX,
-   Parquet, JSON lines; UTF-8, UTF-16 or Windows-1252; see :mod:`cxpulse.engine.sources`),
+   Parquet, JSON lines; UTF-8, UTF-16 or legacy Windows-1252 by the strict rule of
+   :mod:`cxpulse.engine.encoding`, or the encoding the user names), with DuckDB's memory
+   capped (:data:`IMPORT_MEMORY_MB`) and spilling to a scratch directory removed afterwards;
    :mod:`~cxpulse.collect.import_plan` maps its columns to response fields, and a few
    set-based statements in DuckDB (:mod:`~cxpulse.collect.import_sql`, dates in
    :mod:`~cxpulse.collect.import_dates`) copy them into a staging table, turn them into
    response fields and check them: the score is a whole number on the survey's scale, dates
-   parse, texts fit the store's limits. No Python code runs per row to check anything;
-   Python sees the counts and, when rows are invalid, the first of them.
+   parse and are answer times (``store._values.answer_time_problem``), texts fit the store's
+   limits and hold no control character (``store._values.control_problem``). No Python
+   code runs per row to check anything; Python sees the counts and, when rows are
+   invalid, the first of them.
 2. **Decide**: an invalid row stops the import before anything is written (all or
    nothing), unless ``skip_invalid``. A report of every invalid cell (line, column, value,
    reason; :mod:`~cxpulse.collect.import_report`) can be written either way.
@@ -35,8 +39,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cxpulse.collect import import_options
 from cxpulse.collect.import_options import (
     BATCH_ROWS,
+    IMPORT_MEMORY_MB,
     ImportOptions,
     Phase,
     Progress,
@@ -50,7 +56,9 @@ from cxpulse.collect.import_results import (
     ImportFailed,
     ImportInputError,
     ImportResult,
+    ImportTooLarge,
     InvalidRowsError,
+    resource_problem,
 )
 from cxpulse.collect.import_sql import StagingSql, repeats_tables
 from cxpulse.collect.mapping import MappingError, check_properties
@@ -65,13 +73,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCH_ROWS",
-    "DUCKDB_MEMORY_LIMIT",
+    "IMPORT_MEMORY_MB",
     "MAX_SHOWN",
     "BadCell",
     "ImportFailed",
     "ImportInputError",
     "ImportOptions",
     "ImportResult",
+    "ImportTooLarge",
     "InvalidRowsError",
     "Phase",
     "PreparedImport",
@@ -80,9 +89,6 @@ __all__ = [
     "import_file",
     "prepare_import",
 ]
-
-DUCKDB_MEMORY_LIMIT = "128MB"
-"""DuckDB's share of an import's memory; beyond it, it spills to a scratch directory."""
 
 
 @contextmanager
@@ -94,8 +100,10 @@ def prepare_import(
 ) -> Iterator[PreparedImport]:
     """Read and check ``path`` for ``target``; nothing touches the database yet.
 
-    Raises :class:`ImportInputError` for a file that cannot be read, a column that is not
-    there (the message lists those that are), a bad date format or time zone.
+    Raises :class:`ImportInputError` for a file that cannot be read (a byte not valid in
+    its encoding included), a column that is not there (the message lists those that are),
+    a bad date format or time zone; :class:`ImportTooLarge` when DuckDB runs out of the
+    memory an import may use even though it spills.
     """
     import duckdb
 
@@ -106,9 +114,14 @@ def prepare_import(
         check_properties(dict(options.mapping))
     except (PresetError, MappingError) as error:
         raise ImportInputError(str(error)) from None
+    # Read from the module when the import runs, so that one place sets it for every door.
+    memory = options.memory_mb or import_options.IMPORT_MEMORY_MB
+    name = Path(path).name
     with ExitStack() as stack:
         try:
-            source = stack.enter_context(open_source(path, options.sheet))
+            source = stack.enter_context(
+                open_source(path, options.sheet, encoding=options.encoding, memory_mb=memory)
+            )
             _stage(source)
             plan = plan_columns(source, preset, options)
             source.load_columns(list(dict.fromkeys(plan.columns.values())))
@@ -119,11 +132,16 @@ def prepare_import(
                 source.run(sql)
             if progress is not None:
                 progress("read", 100.0, 100.0)
-            prepared = PreparedImport(statements, started=started)
+            prepared = PreparedImport(statements, started=started, memory_mb=memory)
         except FileInputError as error:
+            problem = resource_problem(error, name, memory)
+            if problem is not None:
+                raise problem from None
             raise ImportInputError(str(error)) from None
         except duckdb.Error as error:
-            name = Path(path).name
+            problem = resource_problem(error, name, memory)
+            if problem is not None:
+                raise problem from None
             raise ImportInputError(f"could not read {name}: {condense(error)}") from None
         if prepared.rows == 0:
             raise ImportInputError(f"{source.name} has no rows to import")
@@ -131,11 +149,10 @@ def prepare_import(
 
 
 def _stage(source: Source) -> None:
-    """Cap DuckDB's memory and keep the staging tables in a database file of the scratch
-    directory: file-backed tables can always be evicted to disk, so a file of any size fits
-    in the cap (in-memory tables only partly can)."""
+    """Keep the staging tables in a database file of the scratch directory: file-backed
+    tables can always be evicted to disk, so a file of any size fits in DuckDB's memory cap
+    (in-memory tables only partly can)."""
     stage = source.workdir / "stage.duckdb"
-    source.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     source.con.execute(f"ATTACH {literal(str(stage))} AS cx_stage")
     source.con.execute("USE cx_stage")
 

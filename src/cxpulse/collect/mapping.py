@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 
 from cxpulse.store import response_fields
+from cxpulse.store._values import MAX_KEY_LENGTH, name_problem
 
 FIELDS = response_fields.MAPPED_FIELDS
 """Fields a column can be mapped to, besides ``property.NAME`` (``store.response_fields``)."""
@@ -23,7 +24,7 @@ FIELDS = response_fields.MAPPED_FIELDS
 ALIASES = {"date": "submitted_at", "response_id": "id", "contact_id": "contact"}
 PROPERTY_PREFIX = response_fields.PROPERTY_PREFIX
 MAX_PROPERTIES = 50
-MAX_PROPERTY_NAME = 100
+MAX_PROPERTY_NAME = MAX_KEY_LENGTH
 
 _FIELD_NAMES = "|".join(re.escape(name) for name in (*FIELDS, *ALIASES))
 _SPLIT = re.compile(rf",(?=\s*(?:{_FIELD_NAMES}|property\.[^=,]+)\s*=)")
@@ -45,10 +46,10 @@ def canonical_field(name: str) -> str:
         return field
     if field.startswith(PROPERTY_PREFIX):
         prop = field[len(PROPERTY_PREFIX) :].strip()
-        if not prop or len(prop) > MAX_PROPERTY_NAME:
-            raise MappingError(
-                f"property names must be 1 to {MAX_PROPERTY_NAME} characters, got {name!r}"
-            )
+        # The one rule of property names, as the API and the widget apply it.
+        problem = name_problem(prop)
+        if problem is not None:
+            raise MappingError(f"the property name {prop[:80]!r} {problem}")
         return PROPERTY_PREFIX + prop
     raise MappingError(f"unknown field {name.strip()!r}: the fields are {field_help()}")
 

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
 
-MEMORY_LIMIT = "1GB"
+MEMORY_MB = 1000
+"""DuckDB's memory cap for scoring a file, in megabytes (decimal, as DuckDB counts them)."""
+MB_PER_THREAD = 125
+"""Memory each DuckDB thread needs to sort, join and spill: with less, DuckDB runs out of
+memory instead of spilling (its guide says at least 125 MB a thread). A connection gets at
+most ``memory // MB_PER_THREAD`` threads, at least one."""
 PROGRESS_INTERVAL = 0.1
 
 
@@ -27,18 +32,30 @@ def cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def connect(spill_directory: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with one thread per core, a memory cap and UTC time.
+def threads_for(memory_mb: int) -> int:
+    """Threads for a connection capped at ``memory_mb``: one per core, as memory allows."""
+    return max(1, min(cores(), memory_mb // MB_PER_THREAD))
 
+
+def connect(
+    spill_directory: Path | None = None, *, memory_mb: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with a memory cap, threads to match and UTC time.
+
+    ``memory_mb`` (default :data:`MEMORY_MB`) caps what DuckDB holds in memory; beyond it,
+    sorts, joins and tables spill to ``spill_directory``. Each thread needs its own share
+    (:data:`MB_PER_THREAD`), so a small cap means fewer threads, never a query that runs out
+    of memory because many threads split it.
     UTC makes TIMESTAMP WITH TIME ZONE columns fall into the same days on every machine.
     Extensions are never installed (no network); the ones built in (parquet, json, icu) load.
     DuckDB's own progress bar is off: it would draw on the terminal.
     """
     import duckdb
 
+    memory = int(memory_mb if memory_mb is not None else MEMORY_MB)
     config: dict[str, Any] = {
-        "threads": cores(),
-        "memory_limit": MEMORY_LIMIT,
+        "threads": threads_for(memory),
+        "memory_limit": f"{memory}MB",
         "TimeZone": "UTC",
         "autoinstall_known_extensions": False,
     }

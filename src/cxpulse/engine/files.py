@@ -85,6 +85,7 @@ def histograms_from_file(
     skip_invalid: bool = False,
     progress: Callable[[float], None] | None = None,
     sheet: int | str | None = None,
+    encoding: str | None = None,
 ) -> FileHistograms:
     """Histograms of the ``score`` column on ``scale``, per ``by`` columns and ``period``.
 
@@ -93,6 +94,8 @@ def histograms_from_file(
     scores raise :class:`InvalidScoresError` unless ``skip_invalid``, which leaves them out
     and reports them in ``invalid``. ``progress`` is called with 0..100 while the query
     runs. ``sheet`` picks a workbook's sheet by name or 0-based number (default: the first).
+    ``encoding`` names a text file's encoding (default: settled by the rule of
+    :mod:`cxpulse.engine.encoding`, which refuses a UTF-8 file with a stray byte).
     Raises :class:`FileInputError` with a one-line message for anything else that is wrong.
     """
     import duckdb
@@ -102,7 +105,7 @@ def histograms_from_file(
     if isinstance(by, str):
         by = [by]
     wanted = [score, *by, *([date] if date is not None else [])]
-    with open_source(path, sheet, wanted) as source:
+    with open_source(path, sheet, wanted, encoding=encoding) as source:
         score_column = resolve_column(source, score, "score")
         by_columns = [resolve_column(source, name, "group") for name in by]
         date_column = resolve_column(source, date, "date") if date is not None else None

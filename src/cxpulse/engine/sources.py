@@ -7,8 +7,10 @@ open files here, so they read the same formats the same way:
 - CSV/TSV/TXT (``read_csv``; the dialect, a preamble before the header and the types are
   detected by DuckDB), JSON lines (``read_json``), Parquet (``read_parquet``) and XLSX (a
   sheet read as text, see :mod:`cxpulse.engine.workbooks`).
-- Text files that are not UTF-8 (Windows-1252, UTF-16 with BOM) are read through a UTF-8
-  copy, also when the first bad byte is found far into the file.
+- Text files are read by the one encoding rule of :mod:`cxpulse.engine.encoding` (UTF-8,
+  UTF-16 with BOM, legacy Windows-1252, or the encoding the user names), checked over the
+  whole file before DuckDB reads it: a UTF-8 file with a stray byte is refused at its line.
+  Files that are not UTF-8 are read through a UTF-8 copy.
 - Column names are matched exactly, else ignoring case and surrounding spaces.
 """
 
@@ -22,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cxpulse.engine.duck import condense, connect, fetch_all, ident, literal
-from cxpulse.engine.encoding import Encoding, decode_text, read_head, sniff_encoding, transcode
+from cxpulse.engine.encoding import (
+    UTF8,
+    EncodingProblem,
+    decode_head,
+    read_head,
+    settle_file,
+    transcode,
+)
 from cxpulse.engine.errors import FileInputError
 from cxpulse.engine.lines import record_lines
 from cxpulse.engine.workbooks import SHEET_TABLE, load_sheet
@@ -33,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMATS",
     "STOP_MARK",
+    "NotEnoughMemory",
     "Source",
     "open_source",
     "read_columns",
@@ -74,9 +84,12 @@ class Source:
     workdir: Path
     """A scratch directory, removed with the source."""
     sheet: int | str | None = None
+    named_encoding: str | None = None
+    """The encoding the user named, if any (text files only)."""
     read_path: Path = field(init=False)
     """The file DuckDB reads: the original, a link to it, or a UTF-8 copy."""
-    encoding: Encoding = Encoding.UTF8
+    encoding: str = UTF8
+    """Python's name of the encoding the file was read in (text files)."""
     transcoded: bool = False
     columns: dict[str, str] = field(default_factory=dict)
     """Column name -> DuckDB type, as the rows are read (after ``text`` overrides)."""
@@ -114,7 +127,7 @@ class Source:
         ``wanted`` columns (and any spelled alike) loaded, or for its column names only.
         """
         if self.kind in ("csv", "jsonl"):
-            self._check_text_head()
+            self._settle_encoding()
         if self.kind == "xlsx":
             names = load_sheet(self.path, self.sheet, self.con, wanted)
             self.columns = {name: "VARCHAR" for name in names}
@@ -123,26 +136,30 @@ class Source:
         if not self.columns:
             raise FileInputError(f"{self.name} is empty")
 
-    def _check_text_head(self) -> None:
+    def _settle_encoding(self) -> None:
+        """Settle the encoding over the whole file, look at its first lines, and make a UTF-8
+        copy for DuckDB when the file is in another encoding."""
+        try:
+            settled = settle_file(self.path, self.named_encoding)
+        except EncodingProblem as problem:
+            raise FileInputError(f"could not read {self.name}: {problem}") from None
+        self.encoding = settled.codec
         head, complete = read_head(self.path)
-        self.encoding = sniff_encoding(head, complete)
         if complete:
-            lines = [line for line in decode_text(head, self.encoding).splitlines() if line.strip()]
+            text = decode_head(head, self.encoding)
+            lines = [line for line in text.splitlines() if line.strip()]
             if not lines:
                 raise FileInputError(f"{self.name} is empty")
             if self.kind == "csv" and len(lines) == 1:
                 raise FileInputError(f"{self.name} has only a header line and no answers")
-        if self.encoding is not Encoding.UTF8:
-            self._transcode()
-
-    def _transcode(self) -> None:
-        """Read the file through a UTF-8 copy (Windows-1252 or UTF-16 originals)."""
-        if self.encoding is Encoding.UTF8:
-            self.encoding = Encoding.CP1252
-        target = self.workdir / f"utf8{self.path.suffix.lower()}"
-        transcode(self.path, target, self.encoding)
-        self.read_path = target
-        self.transcoded = True
+        if settled.transcode:
+            target = self.workdir / f"utf8{self.path.suffix.lower()}"
+            try:
+                transcode(self.path, target, self.encoding)
+            except EncodingProblem as problem:  # pragma: no cover - checked just before
+                raise FileInputError(f"could not read {self.name}: {problem}") from None
+            self.read_path = target
+            self.transcoded = True
 
     def _describe(self) -> dict[str, str]:
         sql = f"DESCRIBE SELECT * FROM {self._from_item(set(), describe=True)}"
@@ -172,23 +189,8 @@ class Source:
     # -- reading -----------------------------------------------------------------------
 
     def run(self, sql: str, progress: Callable[[float], None] | None = None) -> list[Any]:
-        """Run a query on this file, transcoding it once if it turns out not to be UTF-8."""
-        import duckdb
-
-        while True:
-            try:
-                return fetch_all(self.con, sql, progress)
-            except duckdb.Error as error:
-                message = str(error)
-                if STOP_MARK in message:
-                    raise
-                not_utf8 = "Invalid unicode" in message or "invalid UTF-8" in message
-                if not_utf8 and self.kind in ("csv", "jsonl") and not self.transcoded:
-                    before = literal(str(self.read_path))
-                    self._transcode()
-                    sql = sql.replace(before, literal(str(self.read_path)))
-                    continue
-                raise
+        """Run a query on this file (see :func:`cxpulse.engine.duck.fetch_all`)."""
+        return fetch_all(self.con, sql, progress)
 
     def from_item(self) -> str:
         """The file as a FROM item, with the columns read as text that were asked for."""
@@ -275,13 +277,22 @@ def _check_readable(path: Path) -> None:
 
 @contextmanager
 def open_source(
-    path: str | Path, sheet: int | str | None = None, wanted: Sequence[str] | None = None
+    path: str | Path,
+    sheet: int | str | None = None,
+    wanted: Sequence[str] | None = None,
+    *,
+    encoding: str | None = None,
+    memory_mb: int | None = None,
 ) -> Iterator[Source]:
     """``path`` opened on a fresh DuckDB connection, with a scratch directory to spill to.
 
     ``sheet`` picks a workbook's sheet by name or 0-based number (default: the first);
     ``wanted`` names the columns to load from it (default: only its column names are read,
-    see :meth:`Source.load_columns`). Raises :class:`FileInputError` with a one-line message.
+    see :meth:`Source.load_columns`); ``encoding`` is the one the user named for a text file
+    (default: settled by :func:`cxpulse.engine.encoding.settle_file`); ``memory_mb`` caps
+    DuckDB's memory (see :func:`cxpulse.engine.duck.connect`). The scratch directory, with
+    what DuckDB spilled and any UTF-8 copy, is removed when the block ends. Raises
+    :class:`FileInputError` with a one-line message.
     """
     import duckdb
 
@@ -290,9 +301,9 @@ def open_source(
     _check_readable(file)
     with tempfile.TemporaryDirectory(prefix="cxpulse-") as scratch:
         workdir = Path(scratch)
-        con = connect(workdir / "spill")
+        con = connect(workdir / "spill", memory_mb=memory_mb)
         try:
-            source = Source(file, kind, con, workdir, sheet)
+            source = Source(file, kind, con, workdir, sheet, encoding)
             try:
                 source.open(wanted)
             except duckdb.Error as error:
@@ -302,15 +313,30 @@ def open_source(
             con.close()
 
 
+class NotEnoughMemory(FileInputError):
+    """DuckDB ran out of the memory it may use while reading a file (even spilling to disk):
+    the file is not wrong, it is too big for the memory given."""
+
+
 def read_error(source: Source, error: BaseException) -> FileInputError:
     """A DuckDB error reading ``source`` as one line naming the file (not its scratch copy)."""
+    import duckdb
+
+    if isinstance(error, duckdb.OutOfMemoryException):
+        limit = source.con.execute("SELECT current_setting('memory_limit')").fetchone()
+        shown = f" ({limit[0]})" if limit else ""
+        return NotEnoughMemory(
+            f"could not read {source.name}: it needs more than the memory DuckDB may use{shown}"
+        )
     message = condense(str(error).replace(str(source.read_path), source.name))
     return FileInputError(f"could not read {source.name} as {_KIND_NAMES[source.kind]}: {message}")
 
 
-def read_columns(path: str | Path, *, sheet: int | str | None = None) -> list[str]:
+def read_columns(
+    path: str | Path, *, sheet: int | str | None = None, encoding: str | None = None
+) -> list[str]:
     """Column names of a file, in file order (the first sheet of a workbook by default)."""
-    with open_source(path, sheet) as source:
+    with open_source(path, sheet, encoding=encoding) as source:
         return list(source.columns)
 
 

@@ -13,13 +13,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cxpulse.collect import import_options
 from cxpulse.config import Settings
 from cxpulse.store import accounts, rollups, security, surveys
 from cxpulse.store.models import AuditLog, Response, User
 from cxpulse.web import create_app
 from cxpulse.web.routes import import_upload
 from cxpulse.web.state import AppState
-from cxpulse.web.tokens import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+
+from ..helpers import session_headers
 
 BASE_URL = "https://testserver"
 ROUTE = "/api/v1/surveys/{survey_id}/imports"
@@ -98,10 +100,7 @@ def bearer(key: str) -> dict[str, str]:
 
 
 def logged_in(app: FastAPI, user: User) -> dict[str, str]:
-    state: AppState = app.state.cxpulse
-    data = state.signer.issue(user.id, user.password_hash)
-    cookie = f"{SESSION_COOKIE}={state.signer.dumps(data)}; {CSRF_COOKIE}={data.csrf_token}"
-    return {"Cookie": cookie, CSRF_HEADER: data.csrf_token}
+    return session_headers(app, user.id)
 
 
 def upload(
@@ -231,3 +230,73 @@ def test_json_map_and_size_limit(
         ROUTE.format(survey_id=a.survey_id), headers=bearer(a.write_key), data={"map": MAP}
     )
     assert missing.status_code == 422
+
+
+UTF8_CSV = CSV + "r4,4,2024-03-02 10:00:00,Привет café\n".encode()
+
+
+def test_a_stray_byte_is_a_422_naming_its_line_unless_the_encoding_is_named(
+    client: TestClient, orgs: tuple[Org, Org], sessions: sessionmaker[Session]
+) -> None:
+    a, _ = orgs
+    stray = UTF8_CSV + b"r5,3,2024-03-02 11:00:00,\xff\n"
+    answer = upload(client, a, bearer(a.write_key), content=stray)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"] == [
+        {
+            "loc": ["body", "file"],
+            "msg": "could not read answers.csv: line 6: byte 0xFF is not valid UTF-8; save the "
+            "file as UTF-8 or name its encoding (--encoding / encoding=...)",
+            "type": "value_error",
+        }
+    ]
+    with sessions() as session:
+        assert session.scalars(select(Response)).all() == []
+    unknown = upload(client, a, bearer(a.write_key), content=stray, form={"encoding": "klingon"})
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"] == ["body", "encoding"]
+    named = upload(client, a, bearer(a.write_key), content=stray, form={"encoding": "cp1252"})
+    assert named.status_code == 200, named.text
+    assert named.json()["imported"] == 5
+
+
+def test_answer_times_and_control_characters_are_invalid_rows(
+    client: TestClient, orgs: tuple[Org, Org]
+) -> None:
+    a, _ = orgs
+    bad = CSV + b"r4,4,2999-01-01 10:00:00,\nr5,4,2024-03-03 10:00:00,nul \x00\n"
+    answer = upload(client, a, bearer(a.write_key), content=bad)
+    assert answer.status_code == 422, answer.text
+    assert [(e["loc"], e["msg"]) for e in answer.json()["detail"]] == [
+        (
+            ["body", "file", 5, "Date"],
+            "line 5, column 'Date': '2999-01-01 10:00:00' must not be more than one day in "
+            "the future",
+        ),
+        (
+            ["body", "file", 6, "Comment"],
+            "line 6, column 'Comment': 'nul \\x00' holds the control character U+0000 at "
+            "position 5; remove it",
+        ),
+    ]
+
+
+def test_a_file_over_the_memory_of_an_import_is_a_413_not_a_500(
+    client: TestClient,
+    orgs: tuple[Org, Org],
+    sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, _ = orgs
+    monkeypatch.setattr(import_options, "IMPORT_MEMORY_MB", 2)
+    rows = b"".join(b"r%d,%d,2024-03-01 10:00:00,c%d\n" % (i, 1 + i % 5, i) for i in range(50_000))
+    answer = upload(client, a, bearer(a.write_key), content=CSV + rows)
+    assert answer.status_code == 413, answer.text
+    detail = answer.json()["detail"]
+    assert detail[0]["loc"] == ["body", "file"]
+    assert detail[0]["msg"].startswith(
+        "could not import answers.csv: reading and checking it needs more than the 2 MB"
+    )
+    assert "Split it into smaller files" in detail[0]["msg"]
+    with sessions() as session:
+        assert session.scalars(select(Response)).all() == []

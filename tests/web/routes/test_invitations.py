@@ -207,3 +207,28 @@ def test_invitations_from_csv(client: TestClient, world: World) -> None:
     )
     assert upload.status_code == 201, upload.text
     assert [i["status"] for i in upload.json()["items"]] == ["scheduled", "scheduled"]
+
+
+def test_invitation_files_up_to_10_mb_arrive(client: TestClient, world: World) -> None:
+    # Before: the API's 1 MB body limit answered first, in plain text.
+    key = bearer(world.a.write_key)
+    url = f"/api/v1/surveys/{world.a.survey_id}/invitations/upload"
+    big = "email\nbig@example.com\n" + "\n" * 2_500_000
+    upload = client.post(url, files={"file": ("i.csv", big, "text/csv")}, headers=key)
+    assert upload.status_code == 201, upload.text[:300]
+    assert upload.json()["created"] == 1
+    over = "email\n" + "\n" * 10_500_000
+    refused = client.post(url, files={"file": ("i.csv", over, "text/csv")}, headers=key)
+    assert refused.status_code == 413
+    assert refused.json()["detail"][0]["loc"] == ["body", "file"]
+    stray = "email,name\nu1@example.com,Åsa\n".encode() + b"u2@example.com,\xff\n"
+    bad = client.post(url, files={"file": ("i.csv", stray, "text/csv")}, headers=key)
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["msg"].startswith("line 3: byte 0xFF is not valid UTF-8")
+    named = client.post(
+        url,
+        files={"file": ("i.csv", stray, "text/csv")},
+        data={"encoding": "windows-1252"},
+        headers=key,
+    )
+    assert named.status_code == 201, named.text

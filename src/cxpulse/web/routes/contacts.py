@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
@@ -18,7 +18,10 @@ from cxpulse.web.cursors import decode_id_cursor, encode_id_cursor
 from cxpulse.web.deps import DbSession
 from cxpulse.web.routes.common import ContactId, problems
 from cxpulse.web.routes.csv_uploads import (
+    ENCODING_HELP,
     MAX_LISTED_PROBLEMS,
+    UPLOAD_BODY_BYTES,
+    encoding_named,
     parse_contacts,
     read_csv,
     row_problems,
@@ -146,21 +149,23 @@ def delete_contact(contact_id: ContactId, caller: CanWriteContacts, session: DbS
     description=(
         "Columns `external_id,email,name,locale` and any other column as an attribute. A row "
         "updates the contact with its external id, else with its email, else creates one. "
-        "All rows or none, unless `skip_invalid=true`."
+        "All rows or none, unless `skip_invalid=true`. Files up to 10 MB."
     ),
     response_model=ContactImportOut,
     responses={
         **problems(),
-        413: {"model": FieldProblems, "description": "The file is too large."},
+        413: {"model": FieldProblems, "description": "The file is over 10 MB."},
     },
+    max_body_size=UPLOAD_BODY_BYTES,
 )
 async def import_contacts_csv(
-    file: Annotated[UploadFile, File(description="A CSV file, UTF-8 or Windows-1252.")],
+    file: Annotated[UploadFile, File(description="A CSV file of at most 10 MB.")],
     caller: CanWriteContacts,
     session: DbSession,
     skip_invalid: Annotated[bool, Query()] = False,
+    encoding: Annotated[str | None, Form(max_length=40, description=ENCODING_HELP)] = None,
 ) -> ContactImportOut:
-    parsed = parse_contacts(await read_csv(file))
+    parsed = parse_contacts(await read_csv(file, encoding_named(encoding)))
     if parsed.problems and not skip_invalid:
         raise row_problems(parsed.problems)
 

@@ -8,7 +8,9 @@ Include it with ``app.include_router(import_upload.router)``. It needs python-mu
 (FastAPI's form parsing).
 
 Limits: files up to ``CXPULSE_IMPORT_MAX_MB`` megabytes (default 50; bigger files answer
-413: import them with ``cxpulse import``); at most 100 invalid cells are listed in an
+413: import them with ``cxpulse import``); DuckDB reads and checks them within
+``IMPORT_MEMORY_MB`` of memory, spilling to disk beyond (a file that still does not fit
+answers 413 with what to do, never 500); at most 100 invalid cells are listed in an
 answer. On SQLite the request holds the write lock while it stores, so other writes wait
 for it: keep API imports small, or use PostgreSQL.
 """
@@ -30,6 +32,7 @@ from cxpulse.collect.imports import (
     ImportInputError,
     ImportOptions,
     ImportResult,
+    ImportTooLarge,
     InvalidRowsError,
     SurveyTarget,
     import_file,
@@ -37,6 +40,7 @@ from cxpulse.collect.imports import (
 from cxpulse.collect.mapping import MappingError, canonical_field, check_properties, parse_map
 from cxpulse.collect.presets import PRESETS
 from cxpulse.config import Settings
+from cxpulse.engine.encoding import EncodingProblem, check_encoding_name
 from cxpulse.engine.files import FORMATS
 from cxpulse.store import surveys
 from cxpulse.web.access import Caller, Principal
@@ -169,6 +173,16 @@ def _suffix(upload: UploadFile) -> str:
     return suffix
 
 
+def _encoding(name: str | None) -> str | None:
+    """The encoding named in the form (checked), or None to settle it from the bytes."""
+    if name is None or not name.strip():
+        return None
+    try:
+        return check_encoding_name(name)
+    except EncodingProblem as problem:
+        raise FieldErrors.one(["body", "encoding"], str(problem)) from None
+
+
 def _spool(upload: UploadFile, target: Path, limit: int) -> None:
     """Copy the upload to ``target``, refusing it (413) past ``limit`` bytes."""
     written = 0
@@ -196,13 +210,19 @@ def _spool(upload: UploadFile, target: Path, limit: int) -> None:
         "must be whole numbers on the survey's scale, dates must parse, texts fit their "
         "limits: any invalid row refuses the whole file (422, nothing stored, the first 100 "
         "problems listed) unless `skip_invalid`. Rows stored by an earlier import of the "
-        "same file are skipped, so a retry is safe. Files up to CXPULSE_IMPORT_MAX_MB "
+        "same file are skipped, so a retry is safe. Text files are read as UTF-8 (or UTF-16 "
+        "with a BOM, or legacy Windows-1252); a file with bytes that are not valid in its "
+        "encoding is refused with the line of the first, unless `encoding` names it. "
+        "Files up to CXPULSE_IMPORT_MAX_MB "
         f"(default {Settings.model_fields['import_max_mb'].default:g}) MB; see docs/import.md."
     ),
     response_model=ImportOut,
     responses={
         **problems(404),
-        413: {"description": "The file is over the import size limit."},
+        413: {
+            "description": "The file is over the import size limit, or needs more memory "
+            "than an import may use (nothing stored; the message says what to do)."
+        },
         422: {
             "model": ImportRefused,
             "description": "Invalid rows (nothing stored), or invalid fields or file.",
@@ -230,6 +250,14 @@ def import_responses(
     sheet: Annotated[
         str | None, Form(max_length=100, description="Workbook sheet name or number.")
     ] = None,
+    encoding: Annotated[
+        str | None,
+        Form(
+            max_length=40,
+            description="The text file's encoding, such as windows-1252 or iso-8859-15; "
+            "default: UTF-8, UTF-16 with a BOM, or legacy Windows-1252 (docs/import.md).",
+        ),
+    ] = None,
 ) -> ImportOut | JSONResponse:
     limit = max_upload_bytes(app_state(request).settings)
     declared = request.headers.get("content-length", "")
@@ -239,6 +267,7 @@ def import_responses(
     if preset is None and not mapping:
         raise FieldErrors.one(["body", "map"], "give a map (score=COLUMN,...) or a preset")
     suffix = _suffix(file)
+    named = _encoding(encoding)
     survey = surveys.get_survey(session, caller.organisation_id, survey_id)
     target = SurveyTarget.of(survey)
     options = ImportOptions(
@@ -248,6 +277,7 @@ def import_responses(
         timezone=timezone or None,
         skip_invalid=skip_invalid,
         sheet=int(sheet) if sheet is not None and sheet.isdigit() else sheet or None,
+        encoding=named,
     )
     stem = re.sub(r"[^\w.\- ]", "_", PurePath(file.filename or "").stem)[:100] or "upload"
     with tempfile.TemporaryDirectory(prefix="cxpulse-upload-") as scratch:
@@ -271,6 +301,9 @@ def import_responses(
                 "result": _out(survey_id, refused).model_dump(),
             }
             return JSONResponse(body, status_code=422)
+        except ImportTooLarge as error:
+            session.rollback()
+            raise FieldErrors.one(["body", "file"], str(error), status_code=413) from None
         except ImportInputError as error:
             session.rollback()
             raise FieldErrors.one(["body", "file"], str(error)) from None

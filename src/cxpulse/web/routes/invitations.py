@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Path, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -21,7 +21,14 @@ from cxpulse.web.access import CanReadContacts, CanWriteContacts
 from cxpulse.web.cursors import decode_id_cursor, encode_id_cursor
 from cxpulse.web.deps import DbSession
 from cxpulse.web.routes.common import SurveyId, problems
-from cxpulse.web.routes.csv_uploads import parse_contacts, read_csv, row_problems
+from cxpulse.web.routes.csv_uploads import (
+    ENCODING_HELP,
+    UPLOAD_BODY_BYTES,
+    encoding_named,
+    parse_contacts,
+    read_csv,
+    row_problems,
+)
 from cxpulse.web.schemas import MAX_ID, FieldProblems, Text35, Text100, Text200, Text320
 
 router = APIRouter(tags=["invitations"])
@@ -220,22 +227,24 @@ def cancel_invitation(
     description=(
         "Columns `external_id,email,name,locale` (one of the first two required), optional "
         "`delay`, `language`, `idempotency_key`, and any other column as a contact attribute. "
-        "All rows or none: invalid rows are listed with their line numbers."
+        "All rows or none: invalid rows are listed with their line numbers. Files up to 10 MB."
     ),
     status_code=status.HTTP_201_CREATED,
     response_model=InvitationsOut,
     responses={
         **problems(404),
-        413: {"model": FieldProblems, "description": "The file is too large."},
+        413: {"model": FieldProblems, "description": "The file is over 10 MB."},
     },
+    max_body_size=UPLOAD_BODY_BYTES,
 )
 async def upload_invitations(
     survey_id: SurveyId,
-    file: Annotated[UploadFile, File(description="A CSV file, UTF-8 or Windows-1252.")],
+    file: Annotated[UploadFile, File(description="A CSV file of at most 10 MB.")],
     caller: CanWriteContacts,
     session: DbSession,
+    encoding: Annotated[str | None, Form(max_length=40, description=ENCODING_HELP)] = None,
 ) -> InvitationsOut:
-    requests = _invitation_rows(await read_csv(file))
+    requests = _invitation_rows(await read_csv(file, encoding_named(encoding)))
 
     # The request's session already holds its database turn (see ``deps``).
     def store_them() -> InvitationsOut:

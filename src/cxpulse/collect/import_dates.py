@@ -26,7 +26,10 @@ _PLAUSIBLE = "BETWEEN 1900 AND 2200"
 reads "03/04/05" as the year 5 does not."""
 
 # A time followed by a UTC offset: "2024-03-01 12:00:00+02:00", "2024-03-01T12:00Z".
-_OFFSET_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
+_OFFSET_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]([01]\d|2[0-3])(:?\d\d)?)$"
+# An offset of 24 hours or more ("+24:00"): DuckDB reads it, no time zone has it and the API
+# refuses it, so the import refuses it too (store._values.aware).
+_IMPOSSIBLE_OFFSET_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*[+-](2[4-9]|[3-9]\d)(:?\d\d)?$"
 _NAIVE_TIMESTAMPS = frozenset({"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"})
 _SAMPLE = 1000
 
@@ -68,6 +71,8 @@ class StagedDates:
             else f"CASE WHEN regexp_matches({t}, {literal(_OFFSET_RE)}) THEN {iso_offset} "
             f"ELSE {self.to_utc(f'TRY_CAST({t} AS TIMESTAMP)')} END"
         )
+        impossible = f"regexp_matches({t}, {literal(_IMPOSSIBLE_OFFSET_RE)})"
+        iso = f"CASE WHEN {impossible} THEN NULL ELSE {iso} END"
         formats = self.formats(column)
         if formats is None:
             return iso, "is not a date (such as 2024-03-01 or 2024-03-01 12:00:00)"

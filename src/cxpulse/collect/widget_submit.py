@@ -222,6 +222,12 @@ def _language(survey: Survey, value: object, problems: list[FieldProblem]) -> st
     return value
 
 
+def _printable(name: str) -> str:
+    """``name`` as the answer can carry it: half a surrogate pair cannot be written as UTF-8,
+    so it is shown escaped (``\\udc00``) instead of failing the whole answer."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _properties(value: object, page: object, problems: list[FieldProblem]) -> dict[str, str]:
     result: dict[str, str] = {}
     if value is not None:
@@ -235,7 +241,7 @@ def _properties(value: object, page: object, problems: list[FieldProblem]) -> di
                 # splitting a dotted field.
                 problem = values.name_problem(key)
                 if problem is not None:
-                    problems.append((("properties", key, "[key]"), problem))
+                    problems.append((("properties", _printable(key), "[key]"), problem))
                     continue
                 try:
                     result.update(values.text_mapping("properties", {key: item}))

@@ -249,7 +249,9 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
-def _clean(name: str, raw: str, errors: dict[str, str]) -> str | None:
+def _clean(name: str, raw: str, errors: dict[str, str], *, exact: bool = False) -> str | None:
+    """A filter value, trimmed; ``exact`` keeps the spaces around a value that is not blank:
+    property and attribute values are stored exactly as sent, so a filter matches them as is."""
     problem = values.text_problem(raw)
     if problem is not None:
         errors[name] = problem
@@ -257,6 +259,8 @@ def _clean(name: str, raw: str, errors: dict[str, str]) -> str | None:
     value = raw.strip()
     if not value:
         return None
+    if exact:
+        value = raw
     if len(value) > MAX_TEXT:
         errors[name] = f"is longer than {MAX_TEXT} characters"
         return None
@@ -337,7 +341,7 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
                     # The rule of names every door applies (store._values.name_problem).
                     errors[key] = f"the name {problem}"
                     break
-                value = _clean(key, raw, errors)
+                value = _clean(key, raw, errors, exact=True)
                 if value is not None:
                     target[name] = value
                 else:
@@ -348,7 +352,7 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
     # The form adds a filter as segment=property:agent & segment_value=Ann, since a plain
     # HTML form cannot name a field after what the user types.
     segment = given.get("segment", "").strip()
-    segment_value = _clean("segment_value", given.get("segment_value", ""), errors)
+    segment_value = _clean("segment_value", given.get("segment_value", ""), errors, exact=True)
     if segment and segment_value is not None:
         kind, _, name = segment.partition(":")
         problem = values.name_problem(name) if name else "is missing"

@@ -129,8 +129,12 @@ def text_mapping(
 def aware(field: str, value: datetime, *, index: int | None = None) -> datetime:
     if not isinstance(value, datetime):
         raise Invalid(field, f"must be a date and time, not {type(value).__name__}", index=index)
-    if value.tzinfo is None or value.utcoffset() is None:
+    offset = value.utcoffset()
+    if offset is None:
         raise Invalid(field, "needs a time zone (such as Z or +02:00)", index=index)
+    if abs(offset) >= timedelta(hours=24):
+        # The parser takes +24:00, which no time zone has and the import refuses.
+        raise Invalid(field, "has a time zone offset of 24 hours or more", index=index)
     try:
         return value.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC

@@ -57,6 +57,10 @@ PROPERTY_PREFIX = "property."
 CONTACT_PREFIX = "contact."
 BREAKDOWN_COLUMNS = ("channel", "touchpoint", "language", "source")
 DEFAULT_BREAKDOWN = "channel"
+# The periods a headline compares (report/comparison_windows.py says what each one is).
+Comparison = Literal["week", "30d", "mtd", "quarter", "year"]
+COMPARISONS: tuple[Comparison, ...] = get_args(Comparison)
+DEFAULT_COMPARISON: Comparison = "30d"
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class ViewFilters:
     """Which responses the view counts: its segment filters (channel, touchpoint, language,
     source, properties, contact attributes); the period is the window's."""
     by: str = DEFAULT_BREAKDOWN
+    compare: Comparison = DEFAULT_COMPARISON
+    """Which periods the headline compares (the trend and breakdown follow the window)."""
 
     # The segment filters by name, as the dashboard's templates read them.
     @property
@@ -160,6 +166,8 @@ class ViewFilters:
         pairs += [(CONTACT_PREFIX + k, v) for k, v in sorted(self.contact_attributes.items())]
         if self.by != DEFAULT_BREAKDOWN:
             pairs.append(("by", self.by))
+        if self.compare != DEFAULT_COMPARISON:
+            pairs.append(("compare", self.compare))
         return pairs
 
     def query(self, **extra: str | float | int | bool | None) -> str:
@@ -397,7 +405,17 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
         properties=properties,
         contact_attributes=contact,
     )
-    view = ViewFilters(start=start, to=to, months=months, grain=grain, where=where, by=by)
+    compare: Comparison = DEFAULT_COMPARISON
+    compare_text = given.get("compare", "").strip().lower() or DEFAULT_COMPARISON
+    for choice in COMPARISONS:
+        if compare_text == choice:
+            compare = choice
+            break
+    else:
+        errors["compare"] = f"must be one of {', '.join(COMPARISONS)}"
+    view = ViewFilters(
+        start=start, to=to, months=months, grain=grain, where=where, by=by, compare=compare
+    )
 
     min_score = _number("min_score", given.get("min_score", ""), errors)
     max_score = _number("max_score", given.get("max_score", ""), errors)

@@ -2,7 +2,8 @@
 
 - Shared: the templates (``TEMPLATES``), the caller of a page (``PageCaller``: the signed-in
   user, or a redirect to ``/login``), the permission check and the problem page.
-- Pages: the survey list, a survey's dashboard and the drill-down to its responses.
+- Pages: a survey's dashboard and the drill-down to its responses (the overview of all
+  surveys is ``overview``).
   Their charts are drawn by ``dashboard_charts``; exports of a view are
   ``dashboard_exports``, the monthly report ``report_pages``, login and logout
   ``login_pages``.
@@ -149,20 +150,6 @@ def report_month_choice(view: dashboard_data.DashboardView, today: date) -> str:
 
 
 # --------------------------------------------------------------------------- pages
-
-
-@router.get("/app", response_class=HTMLResponse)
-def surveys_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.METRICS_READ)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    organisation = accounts.get_organisation(session, caller.organisation_id)
-    rows = []
-    for survey in surveys.list_surveys(session, caller.organisation_id):
-        view = dashboard_data.load_headline(session, organisation, survey)
-        rows.append({"survey": survey, "headline": view})
-    return render(request, "app/surveys.html", {"organisation": organisation, "rows": rows})
 
 
 @router.get("/app/surveys/{survey_id}", response_class=HTMLResponse)

@@ -1,20 +1,8 @@
 // Enhancements of the dashboard; every page works without this script.
-// - Empty fields of the filter form are left out of the URL, so shared links stay short.
-//   (Choices do not submit themselves: a page that reloads while one picks an option would
-//   move keyboard and screen-reader users without warning, WCAG 3.2.2.)
 // - Charts drawn on the server are redrawn by vega-embed (our own static copy, no CDN) from
 //   the same Vega-Lite spec, which adds tooltips; if that fails the server's SVG stays.
 (function () {
   "use strict";
-  var form = document.getElementById("view-filters");
-  if (form) {
-    form.addEventListener("submit", function () {
-      Array.prototype.forEach.call(form.elements, function (field) {
-        if (field.name && field.type !== "checkbox" && field.value === "") { field.disabled = true; }
-      });
-    });
-  }
-
   var charts = document.querySelectorAll("[data-spec]");
   if (!charts.length) { return; }
 

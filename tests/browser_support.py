@@ -117,3 +117,103 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=20)
+
+
+# Every element of a page, shadow roots included (the widget draws into an open one), is
+# walked by FIT_JS. A page "fits" when neither the document nor the body is wider than the
+# viewport and no scroll box inside it scrolls sideways (a table that needs a swipe to reach
+# its key column is as bad as a page that does). Text is "readable" at 12 CSS px or more as
+# drawn: SVG text counts at its rendered size, so a chart scaled down to a phone is caught.
+FIT_JS = """() => {
+  const vw = window.innerWidth;
+  const all = [];
+  const walk = root => {
+    for (const el of root.querySelectorAll('*')) {
+      all.push(el);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document.body);
+  const describe = el => {
+    let name = el.tagName.toLowerCase();
+    if (el.id) name += '#' + el.id;
+    const cls = typeof el.className === 'string' ? el.className.trim() : '';
+    if (cls) name += '.' + cls.split(/\\s+/).join('.');
+    const text = (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 40);
+    return text ? name + ' "' + text + '"' : name;
+  };
+  const clippedByAncestor = el => {
+    for (let p = el.parentElement || (el.getRootNode().host || null); p && p !== document.body;
+         p = p.parentElement || (p.getRootNode().host || null)) {
+      const s = getComputedStyle(p);
+      if (s.overflowX !== 'visible' || s.clipPath !== 'none') return true;
+    }
+    return false;
+  };
+  let widest = null;
+  for (const el of all) {
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) continue;
+    const right = r.right + window.scrollX;
+    if (right <= vw + 0.5) continue;
+    if (clippedByAncestor(el)) continue;
+    if (!widest || right > widest.right) widest = {right: Math.round(right), what: describe(el)};
+  }
+  const scrollers = [];
+  for (const el of all) {
+    const s = getComputedStyle(el);
+    if (!['auto', 'scroll'].includes(s.overflowX)) continue;
+    if (el.tagName === 'TEXTAREA' || !el.getClientRects().length) continue;
+    if (el.scrollWidth > el.clientWidth + 1) {
+      scrollers.push(describe(el) + ' scrolls ' + el.scrollWidth + ' px in ' + el.clientWidth);
+    }
+  }
+  const small = [];
+  for (const el of all) {
+    const own = Array.from(el.childNodes).filter(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own.length || ['OPTION', 'SCRIPT', 'STYLE', 'TITLE'].includes(el.tagName)) continue;
+    const s = getComputedStyle(el);
+    if (s.visibility === 'hidden' || s.display === 'none') continue;
+    const range = document.createRange();
+    range.selectNodeContents(own[0]);
+    const box = range.getBoundingClientRect();
+    if (box.width <= 1 || box.height <= 1) continue;  // visually hidden, for screen readers
+    let size = parseFloat(s.fontSize);
+    if (el instanceof SVGElement && el.getScreenCTM) {
+      const m = el.getScreenCTM();
+      if (m) size *= Math.sqrt(Math.abs(m.a * m.d - m.b * m.c));
+    }
+    if (size < 11.95) small.push(describe(el) + ' ' + size.toFixed(1) + ' px');
+  }
+  return {
+    innerWidth: vw,
+    documentWidth: document.documentElement.scrollWidth,
+    bodyWidth: document.body.scrollWidth,
+    widest: widest,
+    scrollers: scrollers,
+    small: small,
+  };
+}"""
+
+
+def fit_problems(page: Any, name: str) -> list[str]:
+    """What keeps the page now open in ``page`` from fitting its viewport, one line each,
+    naming the page and the element that is too wide (or the text that is too small)."""
+    found: dict[str, Any] = page.evaluate(FIT_JS)
+    width = found["innerWidth"]
+    problems: list[str] = []
+    if found["documentWidth"] > width or found["bodyWidth"] > width:
+        widest = found["widest"]
+        culprit = (
+            f"; widest element {widest['what']} reaches {widest['right']} px" if widest else ""
+        )
+        problems.append(
+            f"{name} at {width} px: the page is {found['documentWidth']} px wide "
+            f"(body {found['bodyWidth']} px){culprit}"
+        )
+    problems.extend(f"{name} at {width} px: {what}" for what in found["scrollers"])
+    if found["small"]:
+        shown = ", ".join(found["small"][:8])
+        more = f" and {len(found['small']) - 8} more" if len(found["small"]) > 8 else ""
+        problems.append(f"{name} at {width} px: text under 12 px: {shown}{more}")
+    return problems

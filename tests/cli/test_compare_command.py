@@ -115,3 +115,25 @@ def test_compare_as_csv_and_markdown(channels_csv: Path) -> None:
     assert markdown.startswith("|  | value |")
     assert "| channel=email | 90.0 |" in markdown
     assert "difference (B - A) | -30.0" in markdown
+
+
+def test_compare_reports_the_blank_and_invalid_answers_it_skipped(channels_csv: Path) -> None:
+    # channels.csv holds one blank rating and one 9 (off 1-5) on line 203.
+    common = ["compare", str(channels_csv), "-s", "rating", "--skip-invalid"]
+    between = ["--between", "channel=email,chat"]
+    data = compare_json(*common[1:], *between)
+    assert data["skipped"] == {
+        "blank": 1,
+        "invalid": 1,
+        "invalid_values": ["9"],
+        "invalid_lines": [203],
+    }
+    expected = "1 blank answer not scored; 1 invalid answer skipped (values 9; lines 203)"
+    table = run(*common, *between, "-f", "table").stdout
+    assert expected in " ".join(table.split())
+    markdown = run(*common, *between, "-f", "markdown").stdout
+    assert markdown.endswith(f"\nSkipped: {expected}.\n")
+    result = run(*common, *between, "-f", "csv")
+    assert result.stderr == f"skipped: {expected}\n"
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert (rows[0]["significant"], rows[0]["a_too_small"]) == ("true", "false")

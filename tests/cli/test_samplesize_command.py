@@ -21,3 +21,19 @@ def test_samplesize_as_csv_and_markdown() -> None:
     markdown = run("samplesize", "-m", "csat", "--margin", "3", "-f", "markdown").stdout
     assert markdown.startswith("| metric | margin | level | n |")
     assert "| csat | 3 | 0.95 | 1068 |" in markdown
+
+
+def test_samplesize_prose_names_its_assumptions_in_words() -> None:
+    nps = " ".join(run("samplesize", "-m", "nps", "--margin", "5", "-f", "table").stdout.split())
+    assert "assuming 50% promoters and 50% detractors" in nps
+    csat = " ".join(
+        run(
+            "samplesize", "-m", "csat", "--margin", "3", "--expected", "85", "-f", "table"
+        ).stdout.split()
+    )
+    assert "assuming an expected CSAT of 85%" in csat
+    ces = " ".join(run("samplesize", "-m", "ces", "--margin", "0.5", "-f", "table").stdout.split())
+    assert "assuming a standard deviation of 3" in ces
+    for text in (nps, csat, ces):
+        assert "_pct" not in text
+        assert "sd " not in text

@@ -131,8 +131,8 @@ def test_score_csv_and_markdown_report_skipped_answers(channels_csv: Path) -> No
     markdown = run(*common, "-f", "markdown").stdout
     table, _, notes = markdown.partition("\n\n")
     assert all(line.startswith("|") for line in table.splitlines())
-    assert "1 blank answers" in notes
-    assert "1 invalid answers" in notes
+    assert "1 blank answer not scored" in notes
+    assert "1 invalid answer skipped" in notes
     assert "9" in notes
 
 
@@ -142,3 +142,82 @@ def test_csat_on_another_scale_with_both_bands(tmp_path: Path) -> None:
     args = ["-s", "rating", "--scale", "1-4", "--top-min", "3", "--bottom-max", "2"]
     data = score_json(str(path), *args)
     assert data["rows"][0]["value"] == pytest.approx(80.0)
+
+
+def test_by_region_and_month_prints_each_region_and_each_month(nps_csv: Path) -> None:
+    # The README promises "for the whole file and for each region and month".
+    common = ["score", str(nps_csv), "-m", "nps", "-s", "score", "--date", "when", "--by", "region"]
+    markdown = run(*common, "-f", "markdown").stdout
+    labels = [
+        line.split(" | ")[0].lstrip("| ") for line in markdown.splitlines()[2:] if "|" in line
+    ]
+    assert labels == [
+        "overall",
+        "region=north, month=All",
+        "region=north, month=2018-03",
+        "region=north, month=2018-04",
+        "region=north, month=(blank)",
+        "region=south, month=All",
+        "region=south, month=2018-03",
+        "region=south, month=2018-04",
+        "region=All, month=2018-03",
+        "region=All, month=2018-04",
+        "region=All, month=(blank)",
+    ]
+    # Subtotals are the answers added up: north is 70 answers, March 70 over both regions.
+    assert "| region=north, month=All | 28.6 | 7.3 to 47.5 | 70 |" in markdown
+    assert "| region=All, month=2018-03 | 100.0 | 90.3 to 100.0 | 70 |" in markdown
+    table = run(*common, "-f", "table").stdout
+    assert "month=All" in table
+    assert "region=All" in table
+    assert "All: every value of that column" in " ".join(table.split())
+    # JSON and CSV stay one row per group for programs and sheets (no double counting).
+    data = score_json(*common[1:])
+    assert [row["group"] for row in data["rows"][:2]] == [
+        {},
+        {"region": "north", "month": "2018-03"},
+    ]
+    assert len(data["rows"]) == 6
+
+
+def test_csv_says_all_and_true_false_as_a_spreadsheet_reads_them(nps_csv: Path) -> None:
+    common = ["score", str(nps_csv), "-m", "nps", "-s", "score", "--date", "when", "--by", "region"]
+    text = run(*common, "-f", "csv").stdout
+    assert "True" not in text
+    assert "False" not in text
+    assert "(all)" not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert (rows[0]["region"], rows[0]["month"], rows[0]["too_small"]) == ("All", "All", "false")
+    blank_month = next(row for row in rows if row["month"] == "")
+    assert blank_month["too_small"] == "true"
+
+
+def test_one_answer_is_inside_its_own_interval(tmp_path: Path) -> None:
+    # Issue 11: one detractor showed "-100.0 | -98.5 to 48.5" (adjusted Wald, clipped).
+    path = tmp_path / "one.csv"
+    path.write_text("score,team\n2,a\n10,b\n", encoding="utf-8")
+    markdown = run("score", str(path), "-m", "nps", "-s", "score", "--by", "team", "-f", "markdown")
+    assert "| team=a | -100.0 | -100.0 to 58.7 | 1 |" in markdown.stdout
+    assert "| team=b | 100.0 | -58.7 to 100.0 | 1 |" in markdown.stdout
+    # A mean of one answer has no t interval: shown as a single dash, null in JSON.
+    mean = run("score", str(path), "-m", "mean", "-s", "score", "--scale", "0-10", "--by", "team")
+    text = run(
+        "score",
+        str(path),
+        "-m",
+        "mean",
+        "-s",
+        "score",
+        "--scale",
+        "0-10",
+        "--by",
+        "team",
+        "-f",
+        "markdown",
+    ).stdout
+    assert "| team=a | 2.0 | – | 1 |" in text
+    rows = score_json(str(path), "-m", "mean", "-s", "score", "--scale", "0-10", "--by", "team")[
+        "rows"
+    ]
+    assert rows[1]["ci_low"] is None
+    assert mean.returncode == 0

@@ -254,3 +254,75 @@ def test_csat_and_dsat_are_shares_in_points(values: list[int]) -> None:
     assert dissatisfied.value == pytest.approx(sum(v <= 2 for v in values) / len(values) * 100)
     assert satisfied.value + dissatisfied.value <= 100 + 1e-9
     assert 0 <= satisfied.ci_low <= satisfied.value <= satisfied.ci_high <= 100
+
+
+# --- every interval contains its estimate (issue 11) --------------------------------------------
+
+# Every level the CLI and the API accept (0.5 to 0.999): the corners and the usual choices.
+OFFERED_LEVELS = [0.5, 0.6, 0.8, 0.85, 0.9, 0.95, 0.99, 0.999]
+SCORED_SCALES = [
+    (Metric.CSAT, Scale(1, 5)),
+    (Metric.CSAT, Scale(1, 3)),
+    (Metric.CSAT, Scale(0, 1)),
+    (Metric.DSAT, Scale(1, 5)),
+    (Metric.DSAT, Scale(1, 10)),
+    (Metric.NPS, Scale(0, 10)),
+    (Metric.NPS, Scale(1, 10)),
+    (Metric.CES, Scale(1, 7)),
+    (Metric.CES, Scale(1, 5)),
+    (Metric.MEAN, Scale(1, 5)),
+]
+
+
+@st.composite
+def scored_histograms(draw: st.DrawFn) -> tuple[Metric, Scale, Histogram]:
+    """A metric, its scale and a histogram of 1 to 200 answers on it (one value often)."""
+    metric, scale = draw(st.sampled_from(SCORED_SCALES))
+    answer = st.integers(min_value=int(scale.low), max_value=int(scale.high))
+    one_value = st.builds(lambda v, k: [v] * k, answer, st.integers(min_value=1, max_value=200))
+    values = draw(st.one_of(one_value, st.lists(answer, min_size=1, max_size=200)))
+    return metric, scale, Histogram.from_values(values)
+
+
+def _contains(low: float, value: float, high: float) -> bool:
+    return low <= value <= high
+
+
+@pytest.mark.parametrize("level", OFFERED_LEVELS)
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(drawn=scored_histograms())
+def test_every_interval_contains_its_estimate(
+    drawn: tuple[Metric, Scale, Histogram], level: float
+) -> None:
+    metric, scale, h = drawn
+    methods = list(NpsMethod) if metric is Metric.NPS else [NpsMethod.ADJUSTED_WALD]
+    for method in methods:
+        result = score(h, MetricSpec.default(metric, scale, level=level, nps_method=method))
+        if metric in (Metric.CES, Metric.MEAN) and h.n == 1:
+            # A t interval needs two answers: with one there is none (NaN, null in JSON,
+            # shown as "–" with n = 1), never an interval that misses the answer.
+            assert math.isnan(result.ci_low)
+            assert math.isnan(result.ci_high)
+        else:
+            assert _contains(result.ci_low, result.value, result.ci_high), (method, result)
+        if metric is Metric.CES:
+            extra = result.extra
+            assert _contains(
+                extra["pct_agree_ci_low"], extra["pct_agree"], extra["pct_agree_ci_high"]
+            )
+
+
+@pytest.mark.parametrize("level", OFFERED_LEVELS)
+@pytest.mark.parametrize(("metric", "scale"), SCORED_SCALES)
+def test_one_answer_at_each_scale_value_is_inside_its_interval(
+    metric: Metric, scale: Scale, level: float
+) -> None:
+    for answer in range(int(scale.low), int(scale.high) + 1):
+        result = score(Histogram({answer: 1}), MetricSpec.default(metric, scale, level=level))
+        assert result.n == 1
+        if metric in (Metric.CES, Metric.MEAN):
+            assert result.value == answer
+            assert math.isnan(result.ci_low)
+            assert result.to_dict()["ci_low"] is None
+        else:
+            assert _contains(result.ci_low, result.value, result.ci_high)

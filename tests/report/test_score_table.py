@@ -83,7 +83,7 @@ def test_markdown_states_skipped_answers_below_the_table() -> None:
     table, _, after = text.partition("\n\n")
     assert all(line.startswith("|") for line in table.splitlines())
     assert "2 blank answers" in after
-    assert "1 invalid answers" in after
+    assert "1 invalid answer skipped" in after
     assert "lines 4" in after
     assert "no blank or invalid answers" in to_markdown(rows, 1, {"blank": 0, "invalid": 0})
     assert "Skipped" not in to_markdown(rows, 1)
@@ -108,7 +108,7 @@ def test_comparison_csv_is_one_flat_row_with_neutralised_labels() -> None:
     assert row["b"] == "chat"
     assert float(row["difference"]) == -30.0
     assert (row["a_n"], row["b_n"]) == ("100", "100")
-    assert row["significant"] == "True"
+    assert row["significant"] == "true"
     assert float(row["p_value"]) < 0.001
 
 
@@ -168,3 +168,48 @@ def test_compact_json_without_groups_and_with_a_column_named_twice() -> None:
     rows = score_groups(["x", "x"], twice, spec)
     expected = to_json(document("nps", spec, rows, {}), indent=None)
     assert scored_groups(["x", "x"], twice, spec).json("nps", spec, {}) == expected
+
+
+def test_subtotals_follow_the_first_column_then_total_the_others() -> None:
+    from cxpulse.report.score_table import rows_with_subtotals
+
+    groups: dict[tuple[str | None, ...], Histogram] = {
+        ("EU", "2026-01"): Histogram({5: 3, 1: 1}),
+        ("EU", "2026-02"): Histogram({4: 2}),
+        ("US", "2026-01"): Histogram({2: 2, 5: 2}),
+        (None, "2026-02"): Histogram({5: 1}),
+    }
+    spec = MetricSpec.default("csat")
+    rows = rows_with_subtotals(["Region", "month"], groups, spec)
+    columns = ["Region", "month"]
+    assert [group_label(row.group, columns) for row in rows] == [
+        "overall",
+        "Region=EU, month=All",
+        "Region=EU, month=2026-01",
+        "Region=EU, month=2026-02",
+        "Region=US, month=All",
+        "Region=US, month=2026-01",
+        "Region=(blank), month=All",
+        "Region=(blank), month=2026-02",
+        "Region=All, month=2026-01",
+        "Region=All, month=2026-02",
+    ]
+    by_label = {group_label(row.group, columns): row.result for row in rows}
+    # Histograms add: a subtotal is scored as all its answers together.
+    assert by_label["Region=EU, month=All"].n == 6
+    assert by_label["Region=EU, month=All"].value == pytest.approx(5 / 6 * 100)
+    assert by_label["Region=All, month=2026-01"].n == 8
+    assert by_label["overall"].n == 11
+    # One column: the groups are their own subtotals.
+    single = rows_with_subtotals(["Region"], {("EU",): Histogram({5: 1})}, spec)
+    assert [row.group for row in single] == [{}, {"Region": "EU"}]
+
+
+def test_csv_writes_true_false_and_all_for_the_overall_row() -> None:
+    rows = score_groups(["channel"], GROUPS, MetricSpec.default("csat", top_min=9))
+    text = to_csv(rows, ["channel"])
+    records = list(csv.DictReader(io.StringIO(text)))
+    assert records[0]["channel"] == "All"
+    assert [record["too_small"] for record in records] == ["false", "true", "false", "true"]
+    assert "True" not in text
+    assert table_to_csv(["a", "b", "c"], [[True, False, None]]) == "a,b,c\ntrue,false,\n"

@@ -12,12 +12,12 @@ import typer
 from cxpulse.cli.console import console, fail
 from cxpulse.cli.database import open_store, organisation_named, settings_for
 from cxpulse.cli.options import DatabaseOption, RequiredOrgOption
-from cxpulse.cli.root import app
+from cxpulse.cli.root import CommandGroup, app
 
 if TYPE_CHECKING:
     from cxpulse.store.models import ApiKey
 
-api_key_app = typer.Typer(
+api_key_app = CommandGroup(
     help="Create, list and revoke API keys: Bearer tokens for scripts and integrations.",
     epilog="Example: `cxpulse api-key create --org acme --name helpdesk --scope write` "
     "(prints the key once; store it in your helpdesk's secret settings).",
@@ -82,7 +82,7 @@ def api_key_create(
     """Create an API key and print it, once: only its hash is stored.
 
     The key goes to standard output alone, the notes to standard error, so that scripts can
-    capture it. Send it as `Authorization: Bearer <key>`.
+    capture it. Send it in the header `Authorization: Bearer KEY`, KEY being the key.
     """
     from cxpulse.store import accounts, audit
 

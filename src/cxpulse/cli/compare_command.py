@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -27,6 +27,7 @@ from cxpulse.cli.scoring_options import (
     chosen_format,
     metric_spec,
     read_histograms,
+    skipped_answers,
 )
 from cxpulse.engine.periods import Period
 from cxpulse.metrics.scales import Metric
@@ -51,12 +52,17 @@ def compare(
     score_column: ScoreArg = "score",
     between: Annotated[
         str | None,
-        typer.Option("--between", help="COLUMN=A,B: compare the answers where COLUMN is A with B."),
+        typer.Option(
+            "--between",
+            metavar="COLUMN=A,B",
+            help="COLUMN=A,B: compare the answers where COLUMN is A with B.",
+        ),
     ] = None,
     periods: Annotated[
         str | None,
         typer.Option(
             "--periods",
+            metavar="A,B",
             help="A,B: compare two periods, such as 2026-09,2026-10 (needs --date).",
         ),
     ] = None,
@@ -70,7 +76,9 @@ def compare(
     bottom_max: BottomArg = None,
     skip_invalid: SkipInvalidArg = False,
     output: FormatArg = None,
-    digits: Annotated[int, typer.Option("--digits", min=0, max=10, help="Decimals shown.")] = 1,
+    digits: Annotated[
+        int, typer.Option("--digits", min=0, max=10, metavar="N", help="Decimals shown.")
+    ] = 1,
 ) -> None:
     """Is the difference between two groups or two periods real? Difference, interval, p-value.
 
@@ -79,7 +87,12 @@ def compare(
     --between compares all answers of the file, whatever their dates.
     """
     from cxpulse.metrics.compare import compare as compare_histograms
-    from cxpulse.report.score_table import comparison_to_csv, comparison_to_markdown, to_json
+    from cxpulse.report.score_table import (
+        comparison_to_csv,
+        comparison_to_markdown,
+        skipped_text,
+        to_json,
+    )
 
     if (between is None) == (periods is None):
         fail("give either --between COLUMN=A,B or --periods A,B", code=2)
@@ -106,18 +119,22 @@ def compare(
     result = compare_histograms(
         _group(found, column, a_label), _group(found, column, b_label), spec
     )
+    skipped = skipped_answers(found)
     output = chosen_format(output)
     if output is OutputFormat.JSON:
         data = result.to_dict()
         data["a_label"], data["b_label"] = a_label, b_label
         data["column"] = column
+        data["skipped"] = skipped
         sys.stdout.write(to_json(data) + "\n")
     elif output is OutputFormat.CSV:
         sys.stdout.write(comparison_to_csv(result, column, a_label, b_label))
+        # As `score` does: the sheet keeps one shape, the counts reach the terminal.
+        sys.stderr.write(f"skipped: {skipped_text(skipped)}\n")
     elif output is OutputFormat.MARKDOWN:
-        sys.stdout.write(comparison_to_markdown(result, column, a_label, b_label, digits))
+        sys.stdout.write(comparison_to_markdown(result, column, a_label, b_label, digits, skipped))
     else:
-        _print_comparison(result, column, (a_label, b_label), digits)
+        _print_comparison(result, column, (a_label, b_label), digits, skipped)
 
 
 def _between_option(text: str) -> tuple[str, tuple[str, str]]:
@@ -145,9 +162,14 @@ def _group(found: FileHistograms, column: str, name: str) -> Histogram:
 
 
 def _print_comparison(
-    result: Comparison, column: str, labels: tuple[str, str], digits: int
+    result: Comparison,
+    column: str,
+    labels: tuple[str, str],
+    digits: int,
+    skipped: dict[str, Any],
 ) -> None:
     from cxpulse.metrics.scores import format_value
+    from cxpulse.report.score_table import skipped_notes
 
     out = console()
     for name, side in zip(labels, (result.a, result.b), strict=True):
@@ -163,3 +185,6 @@ def _print_comparison(
         f"[bold]{result.verdict}[/] ({result.method})",
         markup=True,
     )
+    notes = skipped_notes(skipped)
+    if notes:
+        out.print("; ".join(notes), style="dim")

@@ -10,9 +10,9 @@ import typer
 from cxpulse.cli.console import console, fail
 from cxpulse.cli.database import open_store, organisation_named, settings_for
 from cxpulse.cli.options import DatabaseOption, OrgOption
-from cxpulse.cli.root import app
+from cxpulse.cli.root import CommandGroup, app
 
-contacts_app = typer.Typer(
+contacts_app = CommandGroup(
     help="Contacts: the people invitations go to.",
     epilog="Example: `cxpulse contacts import customers.csv --org acme` "
     "(columns email, name, locale, external_id; any other column becomes an attribute).",

@@ -20,7 +20,8 @@ def demo(
     rows: Annotated[int, typer.Option("--rows", min=100, help="Answers to generate.")] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7,
     keep: Annotated[
-        Path | None, typer.Option("--keep", help="Also write the sample CSV to this path.")
+        Path | None,
+        typer.Option("--keep", metavar="PATH", help="Also write the sample CSV to this path."),
     ] = None,
 ) -> None:
     """Generate a realistic sample export and score it: NPS by month, CSAT by channel."""
@@ -32,7 +33,10 @@ def demo(
         path = Path(keep) if keep else Path(folder) / "cxpulse-demo.csv"
         write_demo_csv(path, rows=rows, seed=seed)
         out = console()
-        out.print(f"Sample export with {rows} answers: {path}\n")
+        # Without --keep the file lives only while this command runs: naming its path would
+        # send the user to a file that no longer exists.
+        where = f": {path}" if keep else f" ({path.name}, removed at the end; --keep PATH saves it)"
+        out.print(f"Sample export with {rows} answers{where}\n")
         out.print(
             f"$ cxpulse score {path.name} --metric nps --score nps --date answered_at "
             "--date-format '%d/%m/%Y %H:%M' --period quarter --format table"

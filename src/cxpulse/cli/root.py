@@ -1,10 +1,97 @@
-"""The Typer application every command module registers on."""
+"""The Typer application every command module registers on, and how its help reads.
+
+Typer's help shows a type placeholder for every parameter (``<str>``, ``<bool>``,
+``<list[str]>``, ``<float range>``) and wraps a required argument in braces (``{file}``).
+Those are Python's words, not the user's: here every value an option takes is named for what
+it is (``--score COLUMN``, ``--level LEVEL``), a flag shows no value at all, and an argument
+is shown by its name (``FILE``). ``tests/cli/test_help.py`` walks every command's help and
+refuses any placeholder.
+"""
 
 from __future__ import annotations
 
-import typer
+from collections.abc import Callable
+from typing import Any
 
-app = typer.Typer(
+import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandFunctionType
+
+
+class _NamedArgument(TyperArgument):
+    """An argument shown by its name only: ``FILE``, not ``{file}`` and ``<path>``."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw.upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
+def _value_name(option: TyperOption) -> str:
+    """What an option without a chosen metavar takes: its long name in capitals
+    (``--port PORT``, ``--database-url DATABASE-URL``), as argparse names values."""
+    longest = max(option.opts, key=len).lstrip("-")
+    return longest.upper()
+
+
+def _readable(params: list[Any]) -> None:
+    for param in params:
+        if isinstance(param, TyperArgument) and not isinstance(param, _NamedArgument):
+            param.__class__ = _NamedArgument
+        elif isinstance(param, TyperOption) and param.metavar is None:
+            if param.is_flag or param.count:
+                param.metavar = ""  # a switch takes no value: nothing to show
+            elif not param.type_descriptor.is_choice:
+                # Choices stay listed (<csat|dsat|nps|ces|mean>): they are the real values.
+                param.metavar = _value_name(param)
+
+
+class ReadableCommand(TyperCommand):
+    """A command whose help names values in the user's words (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _readable(self.params)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            _readable([option])
+        return option
+
+
+class ReadableGroup(TyperGroup):
+    """A command group whose help names values in the user's words."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _readable(self.params)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            _readable([option])
+        return option
+
+
+class CommandGroup(typer.Typer):
+    """``typer.Typer`` whose commands and groups use the readable help above."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", ReadableGroup)
+        super().__init__(**kwargs)
+
+    def command(
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        kwargs.setdefault("cls", ReadableCommand)
+        return super().command(*args, **kwargs)
+
+
+app = CommandGroup(
     name="cxpulse",
     help="Customer-satisfaction scores (CSAT, NPS, CES, DSAT) with confidence intervals.",
     no_args_is_help=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -90,9 +91,27 @@ def samplesize(
         cells = [value if isinstance(value, str) else f"{value:g}" for value in record.values()]
         sys.stdout.write(table_to_markdown(list(record), [cells]))
         return
-    assumptions = ", ".join(f"{k} {v:g}" for k, v in plan.assumptions.items())
     unit = "" if metric in (Metric.CES, Metric.MEAN) else " points"
     console().print(
         f"{plan.n} answers give {metric.value.upper()} a margin of ±{margin:g}{unit} "
-        f"at {level:.0%} confidence ({plan.method}; assuming {assumptions})."
+        f"at {level:.0%} confidence, assuming "
+        f"{_assumptions_in_words(plan.assumptions, metric.value.upper())} "
+        f"({plan.method})."
     )
+
+
+# The plan's assumptions are keyed for programs (JSON, CSV headers); prose names them.
+_ASSUMPTION_WORDS = {
+    "promoters_pct": "{:g}% promoters",
+    "detractors_pct": "{:g}% detractors",
+    "expected_pct": "an expected {metric} of {:g}%",
+    "sd": "a standard deviation of {:g}",
+}
+
+
+def _assumptions_in_words(assumptions: Mapping[str, float], metric: str) -> str:
+    parts = [
+        _ASSUMPTION_WORDS.get(name, name.replace("_", " ") + " {:g}").format(value, metric=metric)
+        for name, value in assumptions.items()
+    ]
+    return " and ".join(parts)

@@ -30,12 +30,12 @@ from cxpulse.cli.scoring_options import (
     chosen_format,
     metric_spec,
     read_histograms,
+    skipped_answers,
 )
 from cxpulse.engine.periods import Period
 from cxpulse.metrics.scales import Metric
 
 if TYPE_CHECKING:
-    from cxpulse.engine import FileHistograms
     from cxpulse.metrics import MetricSpec
     from cxpulse.report.score_table import ScoredRow
 
@@ -68,11 +68,15 @@ def score(
         typer.Option(
             "--format",
             "-f",
-            help=f"{FORMATS_HELP} csv holds the table only: the counts of blank and invalid "
-            "answers go to stderr. markdown states them below the table.",
+            help=f"{FORMATS_HELP} table and markdown add a subtotal for each value of each "
+            "--by or period column; json and csv hold one row per group (and the whole file) "
+            "for programs. csv holds the table only: the counts of blank and invalid answers "
+            "go to stderr. markdown states them below the table.",
         ),
     ] = None,
-    digits: Annotated[int, typer.Option("--digits", min=0, max=10, help="Decimals shown.")] = 1,
+    digits: Annotated[
+        int, typer.Option("--digits", min=0, max=10, metavar="N", help="Decimals shown.")
+    ] = 1,
 ) -> None:
     """Score a file of answers, overall and per group, with confidence intervals.
 
@@ -81,6 +85,7 @@ def score(
     """
     from cxpulse.report.score_table import (
         document,
+        rows_with_subtotals,
         scored_groups,
         skipped_text,
         to_csv,
@@ -96,42 +101,41 @@ def score(
         file, spec, score_column, list(by or []), date, date_format, period, skip_invalid
     )
     scored = scored_groups(found.group_columns, found.groups, spec)
-    skipped = _skipped(found)
+    skipped = skipped_answers(found)
     output = chosen_format(output)
     if output is OutputFormat.JSON and not sys.stdout.isatty():
         # For programs: compact, and written without a dict per row (tens of thousands of
         # groups in a large file; docs/benchmarks.md).
         sys.stdout.write(scored.json(metric.value, spec, skipped) + "\n")
         return
-    rows = scored.rows()
     if output is OutputFormat.JSON:
+        rows = scored.rows()
         sys.stdout.write(to_json(document(metric.value, spec, rows, skipped), indent=2) + "\n")
     elif output is OutputFormat.CSV:
-        sys.stdout.write(to_csv(rows, found.group_columns))
+        sys.stdout.write(to_csv(scored.rows(), found.group_columns))
         # Rows of another shape would break the sheet; stderr still reaches the terminal.
         sys.stderr.write(f"skipped: {skipped_text(skipped)}\n")
-    elif output is OutputFormat.MARKDOWN:
-        sys.stdout.write(to_markdown(rows, digits, skipped))
     else:
-        _print_table(metric, spec, rows, skipped, digits)
-
-
-def _skipped(found: FileHistograms) -> dict[str, Any]:
-    skipped: dict[str, Any] = {"blank": found.blank, "invalid": 0}
-    if found.invalid is not None:
-        skipped["invalid"] = found.invalid.count
-        skipped["invalid_values"] = found.invalid.values
-        skipped["invalid_lines"] = found.invalid.lines
-    return skipped
+        # For people: each region, each month, and each region in each month.
+        rows = rows_with_subtotals(found.group_columns, found.groups, spec)
+        if output is OutputFormat.MARKDOWN:
+            sys.stdout.write(to_markdown(rows, digits, skipped, found.group_columns))
+        else:
+            _print_table(metric, spec, rows, found.group_columns, skipped, digits)
 
 
 def _print_table(
-    metric: Metric, spec: MetricSpec, rows: list[ScoredRow], skipped: dict[str, Any], digits: int
+    metric: Metric,
+    spec: MetricSpec,
+    rows: list[ScoredRow],
+    group_columns: list[str],
+    skipped: dict[str, Any],
+    digits: int,
 ) -> None:
     from rich.table import Table
 
     from cxpulse.metrics.scores import format_value
-    from cxpulse.report.score_table import band_text, group_label, skipped_notes
+    from cxpulse.report.score_table import band_text, group_label, interval_text, skipped_notes
 
     unit = "" if metric in (Metric.CES, Metric.MEAN) else "" if metric is Metric.NPS else "%"
     table = Table(
@@ -145,25 +149,34 @@ def _print_table(
     table.add_column("bands")
     if metric is Metric.CES:
         table.add_column("% agree", justify="right")
+    first_column = group_columns[0] if group_columns else None
+    after_other_subtotal = False
     for row in rows:
         result = row.result
-        label = group_label(row.group)
+        subtotal = 0 < len(row.group) < len(group_columns)
+        other_subtotal = subtotal and first_column not in row.group
+        if (subtotal and not other_subtotal) or (other_subtotal and not after_other_subtotal):
+            # A rule above each block: a region's subtotal with its months, then the months.
+            table.add_section()
+        after_other_subtotal = other_subtotal
         value = format_value(result.value, digits) + unit
         if result.too_small:
             value += " *"
         cells = [
-            label,
+            group_label(row.group, group_columns),
             value,
-            f"{format_value(result.ci_low, digits)} to {format_value(result.ci_high, digits)}",
+            interval_text(result.ci_low, result.ci_high, digits),
             str(result.n),
             band_text(result.counts),
         ]
         if metric is Metric.CES:
             cells.append(format_value(result.extra.get("pct_agree"), digits) + "%")
-        table.add_row(*cells, style="bold" if not row.group else None)
+        table.add_row(*cells, style="bold" if not row.group or subtotal else None)
     out = console()
     out.print(table)
     notes = [f"method: {rows[0].result.method}"]
+    if len(group_columns) > 1:
+        notes.append("All: every value of that column")
     if any(row.result.too_small for row in rows):
         notes.append(f"* fewer than {spec.min_n} answers: too small to read")
     notes += skipped_notes(skipped)

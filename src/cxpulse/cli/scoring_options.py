@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,28 +34,34 @@ MetricArg = Annotated[
     Metric,
     typer.Option("--metric", "-m", help="csat, dsat, nps, ces or mean.", case_sensitive=False),
 ]
-ScoreArg = Annotated[str, typer.Option("--score", "-s", help="Column holding the answer.")]
+ScoreArg = Annotated[
+    str, typer.Option("--score", "-s", metavar="COLUMN", help="Column holding the answer.")
+]
 ByArg = Annotated[
     list[str] | None,
-    typer.Option("--by", "-b", help="Group by this column (repeat for more)."),
+    typer.Option("--by", "-b", metavar="COLUMN", help="Group by this column (repeat for more)."),
 ]
 DateArg = Annotated[
     str | None,
     typer.Option(
         "--date",
+        metavar="COLUMN",
         help="Column holding when the answer was given; groups by --period (default month).",
     ),
 ]
 CompareDateArg = Annotated[
     str | None,
     typer.Option(
-        "--date", help="Column holding when the answer was given (for --periods; not a filter)."
+        "--date",
+        metavar="COLUMN",
+        help="Column holding when the answer was given (for --periods; not a filter).",
     ),
 ]
 DateFormatArg = Annotated[
     str | None,
     typer.Option(
         "--date-format",
+        metavar="FORMAT",
         help="strftime format of the date column, such as '%d/%m/%Y %H:%M'. Default: detected.",
     ),
 ]
@@ -77,6 +83,7 @@ ScaleArg = Annotated[
     str | None,
     typer.Option(
         "--scale",
+        metavar="SCALE",
         help="LOW-HIGH or thumbs (stars and emoji mean 1-5). csat/dsat: 1-5 (default), 1-3, "
         "1-7, 1-10, thumbs, or another scale given both --top-min and --bottom-max; "
         "nps: 0-10 (default), 1-10; ces: 1-7 (default), 1-5; mean: any (default 1-5).",
@@ -86,12 +93,16 @@ LevelArg = Annotated[
     float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level of intervals.")
 ]
 MinNArg = Annotated[
-    int, typer.Option("--min-n", min=1, help="Groups with fewer answers are flagged too small.")
+    int,
+    typer.Option(
+        "--min-n", min=1, metavar="N", help="Groups with fewer answers are flagged too small."
+    ),
 ]
 TopArg = Annotated[
     float | None,
     typer.Option(
         "--top-min",
+        metavar="ANSWER",
         help="Lowest answer counted satisfied / promoter / agree, on the scale "
         "(default per scale).",
     ),
@@ -100,6 +111,7 @@ BottomArg = Annotated[
     float | None,
     typer.Option(
         "--bottom-max",
+        metavar="ANSWER",
         help="Highest answer counted dissatisfied / detractor / disagree, on the scale "
         "(default per scale).",
     ),
@@ -193,6 +205,17 @@ def read_histograms(
         fail(str(error))
     finally:
         progress.close()
+
+
+def skipped_answers(found: FileHistograms) -> dict[str, Any]:
+    """What a command did not score: blank answers, and invalid ones left out by
+    --skip-invalid (their values and line numbers). ``score`` and ``compare`` both report it."""
+    skipped: dict[str, Any] = {"blank": found.blank, "invalid": 0}
+    if found.invalid is not None:
+        skipped["invalid"] = found.invalid.count
+        skipped["invalid_values"] = found.invalid.values
+        skipped["invalid_lines"] = found.invalid.lines
+    return skipped
 
 
 def check_period_has_date(period: Period | None, date: str | None) -> None:

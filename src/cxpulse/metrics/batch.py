@@ -129,7 +129,7 @@ def _score_bands(
     counts: list[Mapping[str, int]] = []
     if metric is Metric.NPS:
         interval = (
-            intervals.nps_wald if spec.nps_method is NpsMethod.WALD else intervals.nps_adjusted_wald
+            intervals.nps_wald if spec.nps_method is NpsMethod.WALD else intervals.nps_interval
         )
         for n, promoters, detractors in zip(sizes, tops, bottoms, strict=True):
             low, high = interval(promoters, detractors, n, level)

@@ -2,7 +2,8 @@
 
 All functions work on proportions in 0..1 (NPS in -1..1); callers turn them into points.
 References: Brown, Cai & DasGupta (2001) for Wilson; Lewis & Sauro (MeasuringU) and Rocks
-(2016) for the adjusted-Wald NPS interval.
+(2016) for the adjusted-Wald NPS interval; Tango (1998) for the score interval NPS falls back
+on in small groups (see ``nps_interval``).
 """
 
 from __future__ import annotations
@@ -94,6 +95,83 @@ def nps_adjusted_wald(promoters: int, detractors: int, n: int, level: float) -> 
     centre, variance, n_adj = adjusted_nps(promoters, detractors, n)
     half = z_quantile(level) * math.sqrt(variance / n_adj)
     return (max(-1.0, centre - half), min(1.0, centre + half))
+
+
+SCORE_INTERVAL_BELOW_N = 30
+"""Below this many answers the default NPS interval is Tango's score interval; from here on it
+is the adjusted-Wald interval published figures have always used (unless that one misses the
+observed score, which only happens at levels below 95 %)."""
+
+
+def nps_interval(promoters: int, detractors: int, n: int, level: float) -> tuple[float, float]:
+    """The default NPS interval (``nps_method="adjusted-wald"``), which always contains the
+    observed score.
+
+    From ``SCORE_INTERVAL_BELOW_N`` answers on it is the adjusted-Wald interval, unchanged. The
+    pseudo answers pull that interval's centre towards 0, so in small groups (one promoter: NPS
+    100, interval -48.5 to 98.5) and at low levels it can exclude the score it stands for; there,
+    and in every group below ``SCORE_INTERVAL_BELOW_N``, Tango's score interval is used.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    if n >= SCORE_INTERVAL_BELOW_N:
+        low, high = nps_adjusted_wald(promoters, detractors, n, level)
+        if low <= (promoters - detractors) / n <= high:
+            return (low, high)
+    return nps_score(promoters, detractors, n, level)
+
+
+def _tango_statistic(promoters: int, detractors: int, n: int, delta: float) -> float:
+    """Tango's score statistic for "the NPS is ``delta``" (on -1..1).
+
+    NPS is the difference of two shares of one trinomial sample (promoters, detractors), the
+    same structure as the difference of two paired proportions (the discordant cells b and c
+    of a paired 2x2 table), so Tango's statistic applies unchanged: the observed difference
+    minus ``delta``, over its standard error with the detractor share estimated by maximum
+    likelihood under "NPS = ``delta``".
+    """
+    a = 2 * n
+    b = -promoters - detractors + (2 * n - promoters + detractors) * delta
+    c = -detractors * delta * (1 - delta)
+    detractor_share = (math.sqrt(max(0.0, b * b - 4 * a * c)) - b) / (2 * a)
+    numerator = promoters - detractors - n * delta
+    variance = n * (2 * detractor_share + delta * (1 - delta))
+    if variance <= 0:
+        # Only at delta = ±1 with every answer in that band: numerator 0 means "inside".
+        return 0.0 if numerator == 0 else math.copysign(math.inf, numerator)
+    return numerator / math.sqrt(variance)
+
+
+@lru_cache(maxsize=16_384)
+def nps_score(promoters: int, detractors: int, n: int, level: float) -> tuple[float, float]:
+    """Tango's (1998) asymptotic score interval for NPS, on -1..1.
+
+    The set of NPS values a two-sided score test at ``level`` does not reject. The statistic is
+    0 at the observed score, so the interval always contains it; each limit is found by
+    bisection between the observed score and ±1 (the limits are where the statistic reaches
+    ±z). Cached: small groups repeat the same few counts.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    z = z_quantile(level)
+    observed = (promoters - detractors) / n
+
+    def limit(outer: float) -> float:
+        inner = observed
+        if abs(_tango_statistic(promoters, detractors, n, outer)) <= z:
+            return outer
+        # Invariant: |T(inner)| <= z < |T(outer)|; 60 halvings of at most 2 reach 1e-17.
+        for _ in range(60):
+            middle = (inner + outer) / 2
+            if middle in (inner, outer):
+                break
+            if abs(_tango_statistic(promoters, detractors, n, middle)) <= z:
+                inner = middle
+            else:
+                outer = middle
+        return inner
+
+    return (limit(-1.0), limit(1.0))
 
 
 def nps_bootstrap(

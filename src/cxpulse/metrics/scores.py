@@ -160,7 +160,7 @@ def nps(h: Histogram, spec: MetricSpec) -> MetricResult:
     elif spec.nps_method is NpsMethod.BOOTSTRAP:
         interval = intervals.nps_bootstrap(promoters, passives, detractors, spec.level)
     else:
-        interval = intervals.nps_adjusted_wald(promoters, detractors, n, spec.level)
+        interval = intervals.nps_interval(promoters, detractors, n, spec.level)
     low, high = _points(interval)
     value = (promoters - detractors) / n * 100 if n else math.nan
     return MetricResult(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
@@ -20,6 +21,7 @@ from cxpulse.csv_safety import neutralise_cell
 from cxpulse.metrics import Histogram, MetricResult, MetricSpec
 from cxpulse.metrics.batch import ScoredColumns, score_many
 from cxpulse.metrics.compare import Comparison
+from cxpulse.metrics.histogram import merge
 from cxpulse.metrics.scores import format_value
 
 
@@ -71,17 +73,59 @@ def scored_groups(
         scores = _first_only(score_many(list(groups.values()), spec, total_first=True))
         return ScoredGroups(group_columns, [()], scores)
 
-    if any(None in key for key in groups):
-
-        def sort_key(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
-            # Blank values (None) after every text.
-            return tuple((part is None, part or "") for part in key)
-
-        keys = sorted(groups, key=sort_key)
-    else:
-        keys = sorted(groups)  # the same order, without a Python call per key
+    keys = _sorted_keys(groups)
     scores = score_many([groups[key] for key in keys], spec, total_first=True)
     return ScoredGroups(group_columns, [(), *keys], scores)
+
+
+def _blank_last(part: str | None) -> tuple[bool, str]:
+    return (part is None, part or "")
+
+
+def _sorted_keys(
+    groups: Mapping[tuple[str | None, ...], Histogram],
+) -> list[tuple[str | None, ...]]:
+    if any(None in key for key in groups):
+        # Blank values (None) after every text.
+        return sorted(groups, key=lambda key: tuple(map(_blank_last, key)))
+    return sorted(groups)  # the same order, without a Python call per key
+
+
+def rows_with_subtotals(
+    group_columns: Sequence[str],
+    groups: Mapping[tuple[str | None, ...], Histogram],
+    spec: MetricSpec,
+) -> list[ScoredRow]:
+    """The rows a person reads: overall first; then, for each value of the first column, its
+    subtotal followed by its groups; then the subtotal of each value of every other column.
+
+    ``score --by Region --period month`` thus shows each region, each month and each region
+    in each month. A subtotal's group names only the column it totals (``{"Region": "EU"}``);
+    histograms add, so it is scored exactly as all its answers together. With fewer than two
+    columns the groups are their own subtotals and the rows are ``scored_groups``'.
+    """
+    if len(group_columns) < 2:
+        return scored_groups(group_columns, groups, spec).rows()
+    keys = _sorted_keys(groups)
+    first = group_columns[0]
+    blocks: dict[str | None, list[tuple[str | None, ...]]] = {}
+    for key in keys:
+        blocks.setdefault(key[0], []).append(key)
+    entries: list[tuple[dict[str, str | None], Histogram]] = []
+    for value, block in blocks.items():
+        entries.append(({first: value}, merge(groups[key] for key in block)))
+        entries += [(dict(zip(group_columns, key, strict=True)), groups[key]) for key in block]
+    for index, column in enumerate(group_columns[1:], start=1):
+        totals: dict[str | None, list[Histogram]] = {}
+        for key in keys:
+            totals.setdefault(key[index], []).append(groups[key])
+        for value in sorted(totals, key=_blank_last):
+            entries.append(({column: value}, merge(totals[value])))
+    overall = merge(groups.values())
+    scores = score_many([overall, *(histogram for _, histogram in entries)], spec)
+    rows = [ScoredRow({}, scores.result(0))]
+    rows += [ScoredRow(group, scores.result(i)) for i, (group, _) in enumerate(entries, start=1)]
+    return rows
 
 
 def score_groups(
@@ -172,12 +216,25 @@ def _json_rows(
     ]
 
 
-def group_label(group: Mapping[str, str | None]) -> str:
+ALL_VALUES = "All"
+"""The cell of a column a row totals over (the overall row, a subtotal): what a spreadsheet
+user reads, where an empty cell would look like a blank answer's group."""
+
+
+def group_label(group: Mapping[str, str | None], group_columns: Sequence[str] | None = None) -> str:
+    """``Region=EU, month=2026-01``; with ``group_columns``, a subtotal names the columns it
+    totals over too (``Region=EU, month=All``)."""
     if not group:
         return "overall"
-    return ", ".join(
-        f"{column}={'(blank)' if value is None else value}" for column, value in group.items()
-    )
+    columns = group_columns if group_columns is not None else list(group)
+    return ", ".join(f"{column}={_label_value(group, column)}" for column in columns)
+
+
+def _label_value(group: Mapping[str, str | None], column: str) -> str:
+    if column not in group:
+        return ALL_VALUES
+    value = group[column]
+    return "(blank)" if value is None else value
 
 
 def band_text(counts: Mapping[str, int]) -> str:
@@ -217,7 +274,7 @@ def _flat_values(row: ScoredRow, columns: Sequence[str], group_columns: Sequence
     values: list[Any] = []
     for column in columns:
         if column in group_columns:
-            values.append(row.group.get(column, "(all)" if not row.group else None))
+            values.append(row.group.get(column, ALL_VALUES))
         elif column in row.result.counts:
             values.append(row.result.counts[column])
         else:
@@ -231,10 +288,17 @@ def table_to_csv(header: Sequence[str], records: Iterable[Sequence[Any]]) -> str
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([neutralise_cell(c) for c in header])
     for record in records:
-        writer.writerow(
-            [neutralise_cell(v) if isinstance(v, str) else ("" if v is None else v) for v in record]
-        )
+        writer.writerow([_csv_cell(v) for v in record])
     return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return neutralise_cell(value)
+    if isinstance(value, bool):
+        # As in JSON, not Python's True/False.
+        return "true" if value else "false"
+    return "" if value is None else value
 
 
 def to_csv(rows: Sequence[ScoredRow], group_columns: Sequence[str]) -> str:
@@ -256,12 +320,19 @@ def table_to_markdown(header: Sequence[str], records: Iterable[Sequence[str]]) -
     return "\n".join(lines) + "\n"
 
 
-def _interval_text(low: float, high: float, digits: int) -> str:
+def interval_text(low: float, high: float, digits: int) -> str:
+    """``12.3 to 45.6``; a single "–" where there is no interval (no answers, or a mean of
+    one answer, whose t interval needs two)."""
+    if math.isnan(low) and math.isnan(high):
+        return "–"
     return f"{format_value(low, digits)} to {format_value(high, digits)}"
 
 
 def to_markdown(
-    rows: Sequence[ScoredRow], digits: int = 1, skipped: Mapping[str, Any] | None = None
+    rows: Sequence[ScoredRow],
+    digits: int = 1,
+    skipped: Mapping[str, Any] | None = None,
+    group_columns: Sequence[str] | None = None,
 ) -> str:
     """The table; with ``skipped``, a line after it (a blank line apart, so no renderer
     reads it as one more row) saying how many answers were blank or invalid."""
@@ -269,9 +340,9 @@ def to_markdown(
     header = ["group", "value", f"{level:.0%} interval", "n", "bands", "note"]
     records = [
         [
-            group_label(row.group),
+            group_label(row.group, group_columns),
             format_value(row.result.value, digits),
-            _interval_text(row.result.ci_low, row.result.ci_high, digits),
+            interval_text(row.result.ci_low, row.result.ci_high, digits),
             str(row.result.n),
             band_text(row.result.counts),
             "too small to read" if row.result.too_small else "",
@@ -288,14 +359,18 @@ def skipped_notes(skipped: Mapping[str, Any]) -> list[str]:
     """What was not scored, in words; empty when every answer was scored."""
     notes: list[str] = []
     if skipped.get("blank"):
-        notes.append(f"{skipped['blank']} blank answers not scored")
+        notes.append(f"{_answers(skipped['blank'], 'blank')} not scored")
     if skipped.get("invalid"):
         notes.append(
-            f"{skipped['invalid']} invalid answers skipped "
+            f"{_answers(skipped['invalid'], 'invalid')} skipped "
             f"(values {', '.join(str(v) for v in skipped.get('invalid_values', []))}; "
             f"lines {', '.join(str(n) for n in skipped.get('invalid_lines', []))})"
         )
     return notes
+
+
+def _answers(count: int, kind: str) -> str:
+    return f"{count} {kind} answer{'' if count == 1 else 's'}"
 
 
 def skipped_text(skipped: Mapping[str, Any]) -> str:
@@ -338,15 +413,21 @@ def comparison_to_csv(comparison: Comparison, column: str, a_label: str, b_label
 
 
 def comparison_to_markdown(
-    comparison: Comparison, column: str, a_label: str, b_label: str, digits: int = 1
+    comparison: Comparison,
+    column: str,
+    a_label: str,
+    b_label: str,
+    digits: int = 1,
+    skipped: Mapping[str, Any] | None = None,
 ) -> str:
-    """Both sides and their difference (B - A), one row each."""
+    """Both sides and their difference (B - A), one row each; with ``skipped``, a line after
+    the table saying how many answers were blank or invalid (as ``to_markdown``)."""
     header = ["", "value", f"{comparison.level:.0%} interval", "n", "note"]
     records = [
         [
             f"{column}={label}",
             format_value(side.value, digits),
-            _interval_text(side.ci_low, side.ci_high, digits),
+            interval_text(side.ci_low, side.ci_high, digits),
             str(side.n),
             "too small to read" if side.too_small else "",
         ]
@@ -356,12 +437,15 @@ def comparison_to_markdown(
         [
             "difference (B - A)",
             format_value(comparison.difference, digits),
-            _interval_text(comparison.ci_low, comparison.ci_high, digits),
+            interval_text(comparison.ci_low, comparison.ci_high, digits),
             "",
             f"p = {comparison.p_value:.4g}, {comparison.verdict} ({comparison.method})",
         ]
     )
-    return table_to_markdown(header, records)
+    text = table_to_markdown(header, records)
+    if skipped is not None:
+        text += f"\nSkipped: {_markdown_cell(skipped_text(skipped))}.\n"
+    return text
 
 
 def _document_head(metric: str, spec: MetricSpec) -> dict[str, Any]:

@@ -59,3 +59,20 @@ def test_plural_forms() -> None:
     _, ngettext = i18n.gettext_for("pages", "mk")
     assert ngettext("%(n)d star", "%(n)d stars", 21) % {"n": 21} == "21 ѕвезда"
     assert ngettext("%(n)d star", "%(n)d stars", 11) % {"n": 11} == "11 ѕвезди"
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES[1:])
+def test_the_respondents_new_texts_are_translated(language: str) -> None:
+    """Thank-you texts by band and the consent question: the catalogs hold them (a missing
+    one would show English on a page in another language)."""
+    from cxpulse.collect import questions
+
+    gettext, _ = i18n.gettext_for("pages", language)
+    for msgid in (
+        *questions.DEFAULT_THANKS.values(),
+        questions.CONSENT_QUESTION,
+        questions.CONSENT_GIVEN,
+        questions.COMMENT_PROMPT,
+        "(optional)",
+    ):
+        assert gettext(msgid) != msgid, (language, msgid)

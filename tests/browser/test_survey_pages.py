@@ -69,7 +69,7 @@ def site(engine: Engine) -> Iterator[Site]:
         )
         csat.presentation = "emoji"
         invitations = []
-        for n in range(3):
+        for n in range(4):  # [3]: the low-score thank-you test's own
             contact = contacts.create_contact(session, org.id, email=f"c{n}@example.com")
             invitation = Invitation(
                 organisation_id=org.id, survey_id=nps.id, contact_id=contact.id, status="sent"
@@ -284,3 +284,121 @@ def test_answer_from_a_delivered_email_on_a_phone(browser: Any, site: Site, engi
     assert stored.survey_id == site.survey_id
     assert stored.properties == {"order": "77"}
     page.context.close()
+
+
+# -- every presentation fits 320, 390 and 1366 px; the low-score thank-you -------------
+
+FIT_WIDTHS = (320, 390, 1366)
+
+# The glyphs inside their buttons, the buttons inside the page, and no sideways scrolling.
+GLYPHS_FIT_JS = """() => {
+  const problems = [];
+  const width = window.innerWidth;
+  if (document.documentElement.scrollWidth > width) {
+    problems.push('page ' + document.documentElement.scrollWidth + ' > ' + width);
+  }
+  for (const label of document.querySelectorAll('.choice label')) {
+    const box = label.getBoundingClientRect();
+    if (box.left < 0 || box.right > width + 0.5) problems.push(label.htmlFor + ' outside page');
+    for (const part of label.querySelectorAll('.face, .words')) {
+      const range = document.createRange();
+      range.selectNodeContents(part);
+      for (const glyph of range.getClientRects()) {
+        if (glyph.width === 0) continue;
+        if (glyph.left < box.left - 0.5 || glyph.right > box.right + 0.5 ||
+            glyph.top < box.top - 0.5 || glyph.bottom > box.bottom + 0.5) {
+          problems.push(label.htmlFor + ' ' + part.className + ' overflows its button');
+        }
+      }
+    }
+  }
+  return problems;
+}"""
+
+
+@pytest.fixture(scope="module")
+def presentations(site: Site) -> dict[str, str]:
+    """Slug -> path of a survey per presentation, written in English and Swedish only."""
+    made = {
+        "fit-nps": ("nps", 0, 10, "numbers"),
+        "fit-stars": ("csat", 1, 5, "stars"),
+        "fit-emoji": ("csat", 1, 5, "emoji"),
+        "fit-thumbs": ("csat", 0, 1, "thumbs"),
+        "fit-ces": ("ces", 1, 7, "numbers"),
+    }
+    with site.db() as session:
+        org = accounts.get_organisation_by_slug(session, "shop")
+        for slug, (metric, low, high, presentation) in made.items():
+            survey = surveys.create_survey(
+                session,
+                org.id,
+                slug=slug,
+                name=slug,
+                metric=metric,
+                scale_low=low,
+                scale_high=high,
+                status="active",
+                questions={
+                    "en": {"question": f"How was our customer service ({slug})?"},
+                    "sv": {"question": f"Hur var vår kundtjänst ({slug})?"},
+                },
+            )
+            survey.presentation = presentation
+            survey.collect_options = {
+                "reasons": ["Slow answer", "Problem not solved"],
+                "reasons_i18n": {"sv": ["Långsamt svar", "Problemet löstes inte"]},
+            }
+        session.commit()
+    return {slug: f"/s/shop/{slug}" for slug in made}
+
+
+@pytest.mark.parametrize("width", FIT_WIDTHS)
+def test_every_presentation_fits_without_sideways_scrolling(
+    browser: Any, site: Site, presentations: dict[str, str], width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    page = context.new_page()
+    for slug, path in presentations.items():
+        for language in ("en", "de", "sv"):
+            page.goto(f"{site.url}{path}?lang={language}")
+            low = page.locator("input[data-low]").first
+            page.locator(f"label[for={low.get_attribute('id')}]").click()  # reasons shown
+            assert page.evaluate(GLYPHS_FIT_JS) == [], (slug, language, width)
+            assert support.fit_problems(page, f"{slug} {language}") == []
+            if width in (390, 1366) and (language != "de" or slug == "fit-stars"):
+                _shot(page, f"fit-{slug}-{language}-{width}")
+    context.close()
+
+
+def test_german_page_of_a_customised_survey_asks_its_question(
+    browser: Any, site: Site, presentations: dict[str, str]
+) -> None:
+    page = _page(browser, javascript=True)
+    page.goto(f"{site.url}{presentations['fit-stars']}?lang=de")
+    question = page.locator("h1.question")
+    # No German text of its own: the organisation's question, marked English for readers.
+    assert question.inner_text() == "How was our customer service (fit-stars)?"
+    assert question.get_attribute("lang") == "en"
+    assert page.locator("html").get_attribute("lang") == "de"
+    page.context.close()
+
+
+def test_a_low_score_is_acknowledged_and_consent_stored(browser: Any, site: Site) -> None:
+    link = site.links.issue("answer", site.invitation_ids[3], site.survey_id)
+    for width in (390, 1366):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.goto(f"{site.url}/r/{link}?score=2&lang=de")
+        consent = page.get_by_label("Darf Demo Shop Sie dazu kontaktieren?")
+        consent.wait_for()
+        page.get_by_role("status").filter(has_text="gespeichert").wait_for()
+        consent.check()
+        _shot(page, f"consent-de-{width}")
+        page.get_by_role("button", name="Senden").click()
+        page.get_by_text("Es tut uns leid, dass es nicht besser war.").wait_for()
+        assert page.get_by_text("Sie haben Demo Shop erlaubt, Sie").is_visible()
+        assert support.fit_problems(page, "thanks") == []
+        _shot(page, f"thanks-low-de-{width}")
+        context.close()
+    (stored,) = _responses(site, invitation_id=site.invitation_ids[3])
+    assert (stored.score, stored.contact_consent) == (2, True)

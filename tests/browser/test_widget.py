@@ -355,3 +355,130 @@ def test_a_site_not_allowed_shows_nothing_and_stores_nothing(site: Site) -> None
     assert outcome == "blocked"
     assert _count(site) == before
     page.context.close()
+
+
+# Every presentation fits its buttons, the panel and the screen at 320, 390 and 1366 px
+
+WIDGET_FIT_JS = """() => {
+  const host = document.querySelector('[data-cxpulse-widget]');
+  const root = host.shadowRoot;
+  const panel = root.querySelector('section.panel').getBoundingClientRect();
+  const width = window.innerWidth;
+  const problems = [];
+  if (document.documentElement.scrollWidth > width) problems.push('page scrolls sideways');
+  if (panel.left < 0 || panel.right > width + 0.5) problems.push('panel outside the screen');
+  const inside = (a, b) => a.left >= b.left - 0.5 && a.right <= b.right + 0.5 &&
+    a.top >= b.top - 0.5 && a.bottom <= b.bottom + 0.5;
+  let glyphs = 0;
+  for (const label of root.querySelectorAll('.scale label')) {
+    const box = label.getBoundingClientRect();
+    if (box.left < panel.left || box.right > panel.right + 0.5) {
+      problems.push(label.htmlFor + ' outside the panel');
+    }
+    for (const part of label.querySelectorAll('span[aria-hidden]')) {
+      const range = document.createRange();
+      range.selectNodeContents(part);
+      for (const glyph of range.getClientRects()) {
+        if (glyph.width === 0) continue;
+        glyphs += 1;
+        if (!inside(glyph, box)) problems.push(label.htmlFor + ' glyph overflows its button');
+      }
+    }
+  }
+  if (glyphs === 0) problems.push('no glyphs measured');
+  return problems;
+}"""
+
+FIT_SURVEYS = {
+    "fit-nps": ("nps", 0, 10, "numbers"),
+    "fit-stars": ("csat", 1, 5, "stars"),
+    "fit-emoji": ("csat", 1, 5, "emoji"),
+    "fit-thumbs": ("csat", 0, 1, "thumbs"),
+    "fit-ces": ("ces", 1, 7, "numbers"),
+}
+
+
+@pytest.fixture(scope="module")
+def fit_surveys(site: Site) -> list[str]:
+    with site.db() as session:
+        organisation = accounts.get_organisation_by_slug(session, "acme")
+        for slug, (metric, low, high, presentation) in FIT_SURVEYS.items():
+            survey = surveys.create_survey(
+                session,
+                organisation.id,
+                slug=slug,
+                name=slug,
+                metric=metric,
+                scale_low=low,
+                scale_high=high,
+                status="active",
+            )
+            survey.presentation = presentation
+            survey.collect_options = {
+                "allowed_origins": [site.allowed],
+                "reasons": ["Slow answer", "Problem not solved"],
+            }
+        session.commit()
+    return list(FIT_SURVEYS)
+
+
+@pytest.mark.parametrize("width", [320, 390, 1366])
+def test_every_presentation_fits_at_every_width(
+    site: Site, fit_surveys: list[str], width: int
+) -> None:
+    viewport: ViewportSize = {"width": width, "height": 844 if width < 1000 else 900}
+    for slug in fit_surveys:
+        for language in ("en", "de"):
+            # A new context each time: an answered prompt stays away for the session.
+            page = _open(site, viewport, f"{site.allowed}/?survey={slug}&lang={language}")
+            page.get_by_role("region").wait_for()
+            page.locator("label[for^=cxpulse-score-]").first.click()  # a low score
+            assert page.evaluate(WIDGET_FIT_JS) == [], (slug, language, width)
+            if width in (390, 1366) and language == "en":
+                _shot(page, f"fit-{slug}-{width}")
+            page.context.close()
+
+
+def test_stars_fill_up_to_the_chosen_one(site: Site, fit_surveys: list[str]) -> None:
+    page = _open(site, support.PHONE, f"{site.allowed}/?survey=fit-stars")
+    page.get_by_role("region").wait_for()
+    page.locator("label[for=cxpulse-score-4]").click()
+    colours = [
+        page.locator(f"label[for=cxpulse-score-{n}]").evaluate(
+            "(label) => getComputedStyle(label).color"
+        )
+        for n in range(1, 6)
+    ]
+    filled = "rgb(138, 90, 0)"
+    assert [colour == filled for colour in colours] == [True, True, True, True, False]
+    assert page.get_by_role("radio", name="4 stars").is_checked()
+    _shot(page, "stars-four-390")
+    page.context.close()
+
+
+def test_a_low_score_asks_consent_and_the_thanks_say_what_happens(
+    site: Site, fit_surveys: list[str]
+) -> None:
+    for viewport, name in ((support.PHONE, "390"), (support.DESKTOP, "1366")):
+        page = _open(site, viewport, f"{site.allowed}/?survey=fit-stars")
+        page.get_by_role("region").wait_for()
+        consent = page.get_by_label("May Acme contact you about this?")
+        assert not consent.is_visible()
+        page.locator("label[for=cxpulse-score-1]").click()
+        consent.check()
+        _shot(page, f"consent-{name}")
+        page.get_by_role("button", name="Send").click()
+        page.get_by_text("We are sorry it was not better.").wait_for()
+        assert page.get_by_text("You allowed Acme to contact you").is_visible()
+        _shot(page, f"thanks-low-{name}")
+        page.context.close()
+    with site.db() as session:
+        survey = surveys.get_survey_by_slug(
+            session, accounts.get_organisation_by_slug(session, "acme").id, "fit-stars"
+        )
+        stored = session.scalars(
+            select(Response).where(
+                Response.survey_id == survey.id, Response.contact_consent.is_not(None)
+            )
+        ).all()
+    assert [(r.score, r.contact_consent) for r in stored] == [(1.0, True), (1.0, True)]

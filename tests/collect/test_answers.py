@@ -182,3 +182,64 @@ def test_concurrent_first_answers_to_one_invitation_make_one_response(
         assert rollups.stored(session, survey_id=survey_id) == rollups.recount(
             session, survey_id=survey_id
         )
+
+
+def _consent_form(score: str, **extra: str) -> answers.Answer:
+    document = {"score": [score], **{k: [v] for k, v in extra.items()}}
+    return answers.parse_answer(document, NPS, REASONS, consent_offered=True)
+
+
+def test_consent_counts_only_when_offered_asked_and_low() -> None:
+    assert _consent_form("2", consent_shown="1", contact_ok="yes").consent is True
+    refused = _consent_form("2", consent_shown="1")
+    assert (refused.consent, refused.consent_given) == (False, True)
+    # A high score: the question was about a low one.
+    assert not _consent_form("9", consent_shown="1", contact_ok="yes").consent_given
+    # The form did not say it asked (the one-click post): nothing to store.
+    assert not _consent_form("2", contact_ok="yes").consent_given
+    # A page that may not ask (public link, option off): a forged field is ignored.
+    forged = _parse(score="2", consent_shown="1", contact_ok="yes")
+    assert (forged.consent, forged.consent_given) == (None, False)
+
+
+def test_consent_is_stored_with_a_low_personal_answer_and_cleared_by_a_high_one(
+    session: Session,
+) -> None:
+    org = accounts.create_organisation(session, slug="acme", name="Acme")
+    survey = surveys.create_survey(
+        session, org.id, slug="nps", name="NPS", metric="nps", status="active"
+    )
+    contact = contacts.create_contact(session, org.id, email="a@example.com")
+    invitation = Invitation(organisation_id=org.id, survey_id=survey.id, contact_id=contact.id)
+    session.add(invitation)
+    session.flush()
+    first = answers.record_personal(
+        session,
+        survey,
+        invitation,
+        _consent_form("3", consent_shown="1", contact_ok="yes"),
+        language="en",
+    )
+    assert (first.created, first.consent) == (True, True)
+    session.expire_all()
+    assert session.scalars(select(Response.contact_consent)).one() is True
+    # The one-click post of the same score again leaves the consent as it was.
+    kept = answers.record_personal(session, survey, invitation, _parse(score="3"), language="en")
+    assert kept.consent is True
+    # Asked again and not ticked: stored as a refusal, not as "not asked".
+    refused = answers.record_personal(
+        session, survey, invitation, _consent_form("2", consent_shown="1"), language="en"
+    )
+    assert refused.consent is False
+    session.expire_all()
+    assert session.scalars(select(Response.contact_consent)).one() is False
+    changed = answers.record_personal(session, survey, invitation, _parse(score="9"), language="en")
+    assert changed.consent is None
+    session.expire_all()
+    assert session.scalars(select(Response.contact_consent)).one() is None
+    details = [entry.details for entry in session.scalars(select(AuditLog).order_by(AuditLog.id))]
+    assert [d.get("contact_consent") for d in details] == [
+        None,
+        {"before": True, "after": False},
+        {"before": False, "after": None},
+    ]

@@ -22,6 +22,7 @@ from cxpulse.collect.widget_submit import (
     parse_answer,
     shown_language,
     thanks,
+    thanks_message,
     widget_config,
 )
 from cxpulse.i18n import LANGUAGES
@@ -104,7 +105,42 @@ def test_config_without_a_comment_box_has_no_comment_prompt() -> None:
     assert (config["comment"], config["comment_prompt"]) == (False, None)
     assert config["values"] == list(range(11))
     assert config["reasons"] == []
-    assert "Acme" in config["question"]
+    # The survey wrote its question in Swedish only: English shows that one, marked sv.
+    assert (config["question"], config["question_language"]) == ("Hur gick kassan?", "sv")
+
+
+def test_config_asks_consent_only_when_the_survey_does() -> None:
+    asks = widget_config(_survey(), "acme", "Acme", CollectOptions(), "de")
+    assert asks["consent"] == "Darf Acme Sie dazu kontaktieren?"
+    quiet = widget_config(_survey(), "acme", "Acme", CollectOptions(contact_consent=False), "de")
+    assert quiet["consent"] is None
+
+
+def test_consent_is_kept_only_after_a_low_score_on_a_survey_that_asks() -> None:
+    assert _answer({"score": 1, "contact_ok": True}).consent is True
+    assert _answer({"score": 2, "contact_ok": False}).consent is False
+    assert _answer({"score": 5, "contact_ok": True}).consent is None
+    assert _answer({"score": 1}).consent is None
+    quiet = parse_answer(
+        _survey(), CollectOptions(contact_consent=False), {"score": 1, "contact_ok": True}
+    )
+    assert isinstance(quiet, WidgetAnswer)
+    assert quiet.consent is None
+    assert parse_answer(_survey(), OPTIONS, {"score": 1, "contact_ok": "yes"}) == [
+        (("contact_ok",), "must be true, false or null")
+    ]
+
+
+def test_thanks_message_by_band_and_consent() -> None:
+    survey = _survey()
+    low = thanks_message(survey, OPTIONS, "Acme", "en", 1, True)
+    assert low.startswith("Thank you! We are sorry it was not better.")
+    assert "You allowed Acme to contact you" in low
+    assert "allowed" not in thanks_message(survey, OPTIONS, "Acme", "en", 1, False)
+    assert "helps Acme" in thanks_message(survey, OPTIONS, "Acme", "en", 3, None)
+    assert "glad" in thanks_message(survey, OPTIONS, "Acme", "en", 5, None)
+    own = parse_options({"thanks": {"en": {"low": "We call you back."}}})
+    assert thanks_message(survey, own, "Acme", "sv", 1, None) == "Tack! We call you back."
 
 
 # -- page addresses --------------------------------------------------------------------------

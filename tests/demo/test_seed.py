@@ -89,7 +89,8 @@ def test_seed_creates_the_demo_shop(sessions: sessionmaker[Session]) -> None:
         assert found["returns-ces"].touchpoint == "after a return"
         for survey in found.values():
             assert survey.status == "active"
-            assert set(survey.questions) == {"en", "sv", "nl", "mk"}
+            # Every language cxpulse speaks: a page in German asks the same question.
+            assert set(survey.questions) == {"en", "sv", "nl", "mk", "de", "fr", "es", "pt"}
             for texts in survey.questions.values():
                 assert texts["question"]
                 assert texts["comment_prompt"]

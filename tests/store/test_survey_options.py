@@ -52,6 +52,13 @@ def test_reasons_in_a_language_fall_back_when_incomplete() -> None:
         ({"reasons_i18n": {"s\x00v": ["Långsam"]}}, "reasons_i18n"),
         ({"review_url": "https://reviews.example/\x7f"}, "review_url"),
         ({"allowed_origins": ["https://sh\x01op.example"]}, "allowed_origins"),
+        ({"contact_consent": "yes"}, "contact_consent"),
+        ({"thanks": ["Sorry"]}, "thanks"),
+        ({"thanks": {"en": "Sorry"}}, "thanks.en"),
+        ({"thanks": {"en": {"bad": "Sorry"}}}, "thanks.en.bad"),
+        ({"thanks": {"en": {"low": "x" * 501}}}, "thanks.en.low"),
+        ({"thanks": {"en": {"low": "So\x00rry"}}}, "thanks.en.low"),
+        ({"thanks": {"e\x00n": {"low": "Sorry"}}}, "thanks"),
     ],
 )
 def test_bad_options_name_their_field(document: dict[str, object], field: str) -> None:
@@ -66,4 +73,17 @@ def test_origins_are_normalised_and_round_trip() -> None:
     assert options.allowed_origins == ("https://shop.example",)
     assert options.allows_origin("https://shop.example:443")
     assert not options.allows_origin("https://evil.example")
+    assert parse_options(options.to_document()) == options
+
+
+def test_thanks_and_consent_round_trip_and_default() -> None:
+    assert CollectOptions().contact_consent is True
+    assert CollectOptions().thanks == {}
+    document = {
+        "thanks": {"en": {"low": "  Sorry! We call you.  ", "middle": "", "high": None}},
+        "contact_consent": False,
+    }
+    options = parse_options(document)
+    assert options.thanks == {"en": {"low": "Sorry! We call you."}}
+    assert options.contact_consent is False
     assert parse_options(options.to_document()) == options

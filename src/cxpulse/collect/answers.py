@@ -11,6 +11,12 @@ moves the count between rollup keys) and writes an audit-log entry of what chang
   idempotency key is ``invitation:<id>``, so that two first submits racing on PostgreSQL
   end as one insert and one update.
 
+After a low score a personal link also asks "may we contact you about this?" when the survey's
+``contact_consent`` option is on: the answer is stored in ``Response.contact_consent`` (true or
+false; ``None`` when not asked). A score outside the bottom band clears it: the consent was
+about that low score. A form that did not ask (the one-click post, a public link, a survey
+that does not ask) leaves it as it was; a forged ``contact_ok`` field is ignored.
+
 ``parse_answer`` is pure; problems carry an English message id and its parameters, which
 the page translates.
 """
@@ -53,6 +59,10 @@ class Answer:
     reasons: tuple[str, ...]
     reasons_given: bool
     """False when the form did not show the reasons: keep the stored ones."""
+    consent: bool | None = None
+    """May the organisation contact the respondent about this low score; None: not asked."""
+    consent_given: bool = False
+    """True when the form asked (and the score is low): store ``consent``."""
 
 
 def _one(form: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -87,12 +97,23 @@ def is_top(score: float, spec: MetricSpec) -> bool:
     return score >= spec.thresholds.top_min
 
 
+CONSENT_SHOWN = "consent_shown"
+"""The form field that says the consent question was on the page."""
+CONSENT_FIELD = "contact_ok"
+"""The checkbox of the consent question; ticked it sends ``yes``."""
+
+
 def parse_answer(
-    form: Mapping[str, Sequence[str]], spec: MetricSpec, offered_reasons: Sequence[str]
+    form: Mapping[str, Sequence[str]],
+    spec: MetricSpec,
+    offered_reasons: Sequence[str],
+    *,
+    consent_offered: bool = False,
 ) -> Answer:
     """The answer in a submitted form; raises ``AnswerProblem`` naming the field.
 
-    Reasons count only after a low score, and only those the page offered.
+    Reasons count only after a low score, and only those the page offered; so does the
+    consent, and only when the page could offer it (``consent_offered``).
     """
     score = parse_score(_one(form, "score"), spec)
     comment_text = _one(form, "comment")
@@ -125,13 +146,27 @@ def parse_answer(
                 raise AnswerProblem("reasons", "Please choose reasons from the list.")
             if reason not in chosen:
                 chosen.append(reason)
+    consent_given = (
+        consent_offered and is_low(score, spec) and _one(form, CONSENT_SHOWN) is not None
+    )
     return Answer(
         score=score,
         comment=comment,
         comment_given=comment_text is not None,
         reasons=tuple(chosen),
         reasons_given=reasons_given,
+        consent=(_one(form, CONSENT_FIELD) == "yes") if consent_given else None,
+        consent_given=consent_given,
     )
+
+
+def _consent_change(answer: Answer, spec: MetricSpec) -> bool | values.Unset | None:
+    """What an answer does to the stored consent: set it, clear it, or leave it."""
+    if not is_low(answer.score, spec):
+        return None
+    if answer.consent_given:
+        return answer.consent
+    return values.UNSET
 
 
 def _properties(base: Mapping[str, Any], answer: Answer, spec: MetricSpec) -> dict[str, str]:
@@ -146,6 +181,8 @@ class Recorded:
     response_id: int
     score: float
     created: bool
+    consent: bool | None = None
+    """The consent stored with the response (the thank-you page words what happens next)."""
 
 
 def _update(
@@ -163,6 +200,7 @@ def _update(
     before_score = response.score
     before_comment = response.comment
     before_reasons = response.properties.get(REASONS_PROPERTY)
+    before_consent = response.contact_consent
     if answer.reasons_given or not is_low(answer.score, spec):
         properties = _properties(base_properties, answer, spec)
     else:
@@ -176,8 +214,14 @@ def _update(
         comment=comment,
         language=language,
         properties=properties,
+        contact_consent=_consent_change(answer, spec),
     )
     after_reasons = updated.properties.get(REASONS_PROPERTY)
+    consent_change = (
+        {"contact_consent": {"before": before_consent, "after": updated.contact_consent}}
+        if before_consent != updated.contact_consent
+        else {}
+    )
     # No comment text in the log: it is the respondent's, and may hold personal data.
     audit.record(
         session,
@@ -190,9 +234,10 @@ def _update(
             "score": {"before": before_score, "after": updated.score},
             "comment_changed": before_comment != updated.comment,
             "reasons": {"before": before_reasons, "after": after_reasons},
-        },
+        }
+        | consent_change,
     )
-    return Recorded(updated.id, updated.score, created=False)
+    return Recorded(updated.id, updated.score, created=False, consent=updated.contact_consent)
 
 
 def public_item(
@@ -257,6 +302,12 @@ def record_personal(
         idempotency_key=f"invitation:{invitation.id}",
     )
     if created:
-        return Recorded(response.id, response.score, created=True)
+        if answer.consent_given:
+            # The insert path carries no consent (``NewResponse`` has no such field): set in
+            # the same transaction, so it is stored with the answer or not at all.
+            response = responses.update_response(
+                session, survey.organisation_id, response.id, contact_consent=answer.consent
+            )
+        return Recorded(response.id, response.score, created=True, consent=answer.consent)
     # Another request stored the first answer meanwhile: this one is the change.
     return _update(session, response, answer, language, spec, invitation.properties, actor)

@@ -1,9 +1,18 @@
 """What a survey page asks, and how each point of its scale is shown, in every language.
 
-Pure: no I/O. The question is the organisation's own text for the language when it wrote
-one (``Survey.questions[lang]["question"]``), else the default of ``DEFAULT_QUESTIONS`` for
-the metric. Texts of the scale (end labels, agreement labels, stars, emoji) come through the
-``pages`` gettext catalog, so the caller passes its ``gettext``/``ngettext``.
+Pure: no I/O. Every language of a survey asks the same question (``in_language``):
+
+1. the organisation's own text for the language, when it wrote one
+   (``Survey.questions[lang]["question"]``);
+2. else, when the organisation wrote its own wording in its source language (the survey's
+   default language, else the first language it wrote) and that wording is not simply the
+   default, that wording as written, marked with its language: a respondent reads the
+   organisation's question in another language rather than a *different* question;
+3. else the default of ``DEFAULT_QUESTIONS`` for the metric, translated.
+
+The comment prompt and the thank-you texts follow the same rule. Texts of the scale (end
+labels, agreement labels, stars, emoji) come through the ``pages`` gettext catalog, so the
+caller passes its ``gettext``/``ngettext``.
 """
 
 from __future__ import annotations
@@ -12,8 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cxpulse.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from cxpulse.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext_for
 from cxpulse.metrics import Metric, MetricSpec, Scale
+
+PAGES = "pages"
+"""The gettext domain of the respondent's texts."""
 
 Gettext = Callable[[str], str]
 Ngettext = Callable[[str, str, int], str]
@@ -77,25 +89,148 @@ def default_question(metric: Metric | str, language: str, organisation: str) -> 
     return template.format(organisation=organisation)
 
 
-def question_for(
-    questions: Mapping[str, Any], metric: str, language: str, organisation: str
-) -> str:
-    """The organisation's question for ``language`` if it wrote one, else the default."""
-    written = questions.get(language)
-    if isinstance(written, Mapping):
-        text = written.get("question")
+@dataclass(frozen=True)
+class Worded:
+    """A text and the language it is written in (the page marks it when not the page's)."""
+
+    text: str
+    language: str
+
+
+def _written(texts: Mapping[str, Any], language: str, key: str) -> str | None:
+    entry = texts.get(language)
+    if isinstance(entry, Mapping):
+        text = entry.get(key)
         if isinstance(text, str) and text.strip():
             return text
-    return default_question(metric, language, organisation)
+    return None
+
+
+def in_language(
+    texts: Mapping[str, Any],
+    key: str,
+    language: str,
+    default: Callable[[str], str],
+    *,
+    source_language: str | None = None,
+) -> Worded:
+    """``texts[language][key]`` by the rule of this module's docstring.
+
+    ``texts`` maps a language to its texts (``{"en": {"question": ...}}``); ``default(lang)``
+    is the default text in ``lang``; ``source_language`` is where the organisation's own
+    wording is looked for first (the survey's default language).
+    """
+    own = _written(texts, language, key)
+    if own is not None:
+        return Worded(own, language)
+    sources = [source_language] if source_language else []
+    sources.extend(str(lang) for lang in texts)
+    for source in sources:
+        original = _written(texts, source, key)
+        if original is None:
+            continue
+        if original.strip() == default(source).strip():
+            break  # the organisation kept the default: its translations say the same
+        return Worded(original, source)
+    return Worded(default(language), language)
+
+
+def question_in(
+    questions: Mapping[str, Any],
+    metric: str,
+    language: str,
+    organisation: str,
+    *,
+    source_language: str | None = None,
+) -> Worded:
+    """The question a page in ``language`` asks, and the language it is written in."""
+    return in_language(
+        questions,
+        "question",
+        language,
+        lambda lang: default_question(metric, lang, organisation),
+        source_language=source_language,
+    )
+
+
+def question_for(
+    questions: Mapping[str, Any],
+    metric: str,
+    language: str,
+    organisation: str,
+    *,
+    source_language: str | None = None,
+) -> str:
+    """The text of ``question_in`` (for emails, which ask in one language)."""
+    return question_in(
+        questions, metric, language, organisation, source_language=source_language
+    ).text
+
+
+COMMENT_PROMPT = "Anything you would like to tell us? (optional)"
+"""The default comment prompt: a msgid of the ``pages`` catalog."""
+
+
+def comment_prompt_in(
+    questions: Mapping[str, Any], language: str, *, source_language: str | None = None
+) -> Worded:
+    """The comment prompt of a page in ``language``, by the same rule as the question."""
+    return in_language(
+        questions,
+        "comment_prompt",
+        language,
+        lambda lang: gettext_for(PAGES, lang)[0](COMMENT_PROMPT),
+        source_language=source_language,
+    )
 
 
 def comment_prompt_for(questions: Mapping[str, Any], language: str, _: Gettext) -> str:
-    written = questions.get(language)
-    if isinstance(written, Mapping):
-        text = written.get("comment_prompt")
-        if isinstance(text, str) and text.strip():
-            return text
-    return _("Anything you would like to tell us? (optional)")
+    """The text of ``comment_prompt_in`` (``_`` kept for callers that pass their gettext)."""
+    return comment_prompt_in(questions, language).text
+
+
+# Thank-you texts: one per band of the score, so that a customer who gave a low score reads
+# that it was heard and what happens with it. English msgids of the ``pages`` catalog.
+BANDS = ("low", "middle", "high")
+DEFAULT_THANKS = {
+    "low": "We are sorry it was not better. Your answer goes to the team at "
+    "%(organisation)s, who use it to put things right.",
+    "middle": "Thank you for telling us. Your answer helps %(organisation)s see what to do better.",
+    "high": "We are glad you are happy with %(organisation)s.",
+}
+CONSENT_QUESTION = "May %(organisation)s contact you about this?"
+CONSENT_GIVEN = (
+    "You allowed %(organisation)s to contact you about your answer: someone may get in touch."
+)
+
+
+def band(score: float, spec: MetricSpec) -> str:
+    """``low`` (the survey's bottom band), ``high`` (its top band) or ``middle``."""
+    if score <= spec.thresholds.bottom_max:
+        return "low"
+    if score >= spec.thresholds.top_min:
+        return "high"
+    return "middle"
+
+
+def thanks_in(
+    own: Mapping[str, Any],
+    score_band: str,
+    language: str,
+    organisation: str,
+    *,
+    source_language: str | None = None,
+) -> Worded:
+    """The thank-you text after a score of ``score_band``: the survey's own (``own`` is the
+    ``thanks`` collection option, ``{language: {band: text}}``), else the default."""
+    template = DEFAULT_THANKS[score_band]
+    return in_language(
+        own,
+        score_band,
+        language,
+        lambda lang: gettext_for(PAGES, lang)[0](template) % {"organisation": organisation},
+        source_language=source_language,
+    )
 
 
 @dataclass(frozen=True)
@@ -178,7 +313,9 @@ def choices(spec: MetricSpec, presentation: str, _: Gettext, ngettext: Ngettext)
     labels: list[str]
     words: list[str] = [""] * len(values)
     if shown == "stars":
-        faces = ["★" * v for v in values]
+        # One star per button, like every star rating: five buttons of 1 to 5 stars would not
+        # fit a phone. The page fills the stars up to the chosen one; the label says how many.
+        faces = ["★"] * len(values)
         labels = [ngettext("%(n)d star", "%(n)d stars", v) % {"n": v} for v in values]
     elif shown == "emoji":
         faces = list(EMOJI_FACES)
@@ -217,14 +354,25 @@ def has_word_labels(spec: MetricSpec, presentation: str) -> bool:
 
 
 __all__ = [
+    "BANDS",
+    "COMMENT_PROMPT",
+    "CONSENT_GIVEN",
+    "CONSENT_QUESTION",
     "DEFAULT_QUESTIONS",
+    "DEFAULT_THANKS",
     "LANGUAGES",
     "Choice",
+    "Worded",
+    "band",
     "choices",
     "comment_prompt_for",
+    "comment_prompt_in",
     "default_question",
     "effective_presentation",
     "end_labels",
     "has_word_labels",
+    "in_language",
     "question_for",
+    "question_in",
+    "thanks_in",
 ]

@@ -32,7 +32,9 @@ MAX_PROPERTIES = 20
 MAX_PAGE_LENGTH = 1000
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,100}")
 """An answer's own idempotency key, made by the script once per prompt shown."""
-ANSWER_FIELDS = frozenset({"score", "comment", "language", "reasons", "properties", "page", "key"})
+ANSWER_FIELDS = frozenset(
+    {"score", "comment", "language", "reasons", "properties", "page", "key", "contact_ok"}
+)
 
 FieldProblem = tuple[tuple[str, ...], str]
 """The location of a field in the body (``("properties", "plan")``) and what is wrong."""
@@ -108,6 +110,31 @@ def thanks(language: str) -> str:
     return _("Thank you!")
 
 
+def thanks_message(
+    survey: Survey,
+    options: CollectOptions,
+    organisation_name: str,
+    language: str,
+    score: float,
+    consent: bool | None,
+) -> str:
+    """What the widget says after an answer: thanks, and the survey's text for the band of
+    the score (the same as the thank-you page's), and whether a contact was allowed."""
+    _, _n = gettext_for("pages", language)
+    score_band = questions.band(score, survey.metric_spec())
+    text = questions.thanks_in(
+        options.thanks,
+        score_band,
+        language,
+        organisation_name,
+        source_language=survey.default_language,
+    ).text
+    parts = [_("Thank you!"), text]
+    if score_band == "low" and consent:
+        parts.append(_(questions.CONSENT_GIVEN) % {"organisation": organisation_name})
+    return " ".join(parts)
+
+
 def widget_config(
     survey: Survey,
     organisation_slug: str,
@@ -123,13 +150,17 @@ def widget_config(
     scale = spec.scale
     texts = WIDGET_TEXTS.get(language, WIDGET_TEXTS[DEFAULT_LANGUAGE])
     reasons = options.reasons_in(language)
+    source = survey.default_language
+    question = questions.question_in(
+        survey.questions or {}, survey.metric, language, organisation_name, source_language=source
+    )
+    prompt = questions.comment_prompt_in(survey.questions or {}, language, source_language=source)
     return {
         "survey": f"{organisation_slug}/{survey.slug}",
         "metric": survey.metric,
         "language": language,
-        "question": questions.question_for(
-            survey.questions or {}, survey.metric, language, organisation_name
-        ),
+        "question": question.text,
+        "question_language": question.language,
         "scale": {"low": scale.low, "high": scale.high},
         "values": list(range(scale.low, scale.high + 1)),
         "choices": [
@@ -146,13 +177,17 @@ def widget_config(
         "anchors": not questions.has_word_labels(spec, presentation),
         "presentation": presentation,
         "comment": options.comment,
-        "comment_prompt": (
-            questions.comment_prompt_for(survey.questions or {}, language, _)
-            if options.comment
-            else None
-        ),
+        "comment_prompt": prompt.text if options.comment else None,
+        "comment_prompt_language": prompt.language if options.comment else None,
         "max_comment_length": MAX_COMMENT_LENGTH,
         "reasons": list(reasons),
+        # Asked after a low score only when the embedding site says who the visitor is
+        # (data-properties): the script decides, an anonymous visitor cannot be contacted.
+        "consent": (
+            _(questions.CONSENT_QUESTION) % {"organisation": organisation_name}
+            if options.contact_consent
+            else None
+        ),
         "texts": {
             "send": _("Send"),
             "thanks": _("Thank you!"),
@@ -172,6 +207,8 @@ class WidgetAnswer:
     language: str
     properties: dict[str, str]
     key: str | None
+    consent: bool | None = None
+    """``contact_ok`` of a low score on a survey that asks; else None (not asked)."""
 
 
 def page_address(page: str) -> str:
@@ -311,9 +348,16 @@ def parse_answer(
     reasons = _reasons(options, language, document.get("reasons"), problems)
     properties = _properties(document.get("properties"), document.get("page"), problems)
     key = _key(document.get("key"), problems)
+    consent_value = document.get("contact_ok")
+    if consent_value is not None and not isinstance(consent_value, bool):
+        problems.append((("contact_ok",), "must be true, false or null"))
     if problems or score is None:
         return problems
+    # Kept only where it was asked: a low score, on a survey that asks. Otherwise ignored
+    # (a prompt cached before the option was turned off may still send it).
+    low = is_low(score, survey.metric_spec())
+    consent = consent_value if options.contact_consent and low else None
     properties.pop(REASONS_PROPERTY, None)  # only the widget's own choice may set it
     if reasons and is_low(score, survey.metric_spec()):
         properties[REASONS_PROPERTY] = REASONS_SEPARATOR.join(reasons)
-    return WidgetAnswer(score, comment, language, properties, key)
+    return WidgetAnswer(score, comment, language, properties, key, consent)

@@ -1,4 +1,5 @@
-"""The demo shop's three surveys: their questions in four languages, their volumes, and how
+"""The demo shop's three surveys: their questions in every language cxpulse speaks (so that
+each language asks the same question; a test keeps them complete), their volumes, and how
 their answers are distributed before segments and events shift them.
 
 ``SURVEY_PLANS`` lists them in the order ``seed_demo`` creates them (CSAT after a support
@@ -61,6 +62,26 @@ CSAT_SURVEY = SurveyPlan(
             "question": "Колку сте задоволни од помошта што ја добивте од нашата поддршка?",
             "comment_prompt": "Кажете ни повеќе за вашето искуство (по избор).",
         },
+        "de": {
+            "question": "Wie zufrieden sind Sie mit der Hilfe, die Sie von unserem "
+            "Kundenservice bekommen haben?",
+            "comment_prompt": "Erzählen Sie uns gern mehr über Ihre Erfahrung (freiwillig).",
+        },
+        "fr": {
+            "question": "Dans quelle mesure êtes-vous satisfait(e) de l'aide apportée par "
+            "notre service client ?",
+            "comment_prompt": "Dites-nous-en plus sur votre expérience (facultatif).",
+        },
+        "es": {
+            "question": "¿Qué tan satisfecho/a está con la ayuda que recibió de nuestro "
+            "servicio de atención al cliente?",
+            "comment_prompt": "Cuéntenos más sobre su experiencia (opcional).",
+        },
+        "pt": {
+            "question": "Qual é o seu grau de satisfação com a ajuda que recebeu do nosso "
+            "apoio ao cliente?",
+            "comment_prompt": "Conte-nos mais sobre a sua experiência (opcional).",
+        },
     },
     per_month=280,
     base=4.3,
@@ -97,6 +118,24 @@ NPS_SURVEY = SurveyPlan(
             "question": "Колку е веројатно да го препорачате Demo Shop на пријател или колега?",
             "comment_prompt": "Која е главната причина за вашата оценка?",
         },
+        "de": {
+            "question": "Wie wahrscheinlich ist es, dass Sie Demo Shop einem Freund oder "
+            "Kollegen empfehlen?",
+            "comment_prompt": "Was ist der wichtigste Grund für Ihre Bewertung?",
+        },
+        "fr": {
+            "question": "Quelle est la probabilité que vous recommandiez Demo Shop à un ami "
+            "ou à un collègue ?",
+            "comment_prompt": "Quelle est la principale raison de votre note ?",
+        },
+        "es": {
+            "question": "¿Qué probabilidad hay de que recomiende Demo Shop a un amigo o colega?",
+            "comment_prompt": "¿Cuál es el motivo principal de su puntuación?",
+        },
+        "pt": {
+            "question": "Qual é a probabilidade de recomendar a Demo Shop a um amigo ou colega?",
+            "comment_prompt": "Qual é o principal motivo da sua pontuação?",
+        },
     },
     per_month=200,
     base=8.6,
@@ -130,6 +169,22 @@ CES_SURVEY = SurveyPlan(
             "question": "Demo Shop ми овозможи лесно да ја вратам нарачката.",
             "comment_prompt": "Што го направи враќањето лесно или тешко?",
         },
+        "de": {
+            "question": "Demo Shop hat es mir leicht gemacht, meine Bestellung zurückzusenden.",
+            "comment_prompt": "Was hat die Rücksendung leicht oder schwierig gemacht?",
+        },
+        "fr": {
+            "question": "Demo Shop m'a permis de retourner ma commande facilement.",
+            "comment_prompt": "Qu'est-ce qui a rendu le retour facile ou difficile ?",
+        },
+        "es": {
+            "question": "Demo Shop me facilitó devolver mi pedido.",
+            "comment_prompt": "¿Qué hizo que la devolución fuera fácil o difícil?",
+        },
+        "pt": {
+            "question": "A Demo Shop facilitou a devolução da minha encomenda.",
+            "comment_prompt": "O que tornou a devolução fácil ou difícil?",
+        },
     },
     per_month=150,
     base=5.0,
@@ -153,6 +208,21 @@ DEMO_COLLECT_OPTIONS: dict[str, dict[str, Any]] = {
                 "Probleem niet opgelost",
                 "Onvriendelijk",
                 "Moest alles herhalen",
+            ],
+            "mk": ["Бавен одговор", "Проблемот не е решен", "Нељубезно", "Морав да се повторувам"],
+            "de": [
+                "Langsame Antwort",
+                "Problem nicht gelöst",
+                "Unfreundlich",
+                "Musste mich wiederholen",
+            ],
+            "fr": ["Réponse lente", "Problème non résolu", "Peu aimable", "J'ai dû me répéter"],
+            "es": ["Respuesta lenta", "Problema no resuelto", "Poco amable", "Tuve que repetirme"],
+            "pt": [
+                "Resposta lenta",
+                "Problema não resolvido",
+                "Pouco simpático",
+                "Tive de me repetir",
             ],
         },
         "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"],

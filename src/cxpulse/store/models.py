@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     Float,
@@ -250,6 +251,9 @@ class Response(Base):
     # above and ``collect`` keep it consistent.
     invitation_id: Mapped[int | None] = mapped_column(BigId)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    contact_consent: Mapped[bool | None] = mapped_column(Boolean)
+    """After a low score, whether the respondent agreed to be contacted about it: ``None``
+    when not asked (only a low score on a survey that asks, where the respondent is known)."""
 
 
 class DailyRollup(Base):

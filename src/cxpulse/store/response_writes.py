@@ -226,8 +226,12 @@ def update_response(
     touchpoint: str | values.Unset | None = values.UNSET,
     properties: Mapping[str, object] | values.Unset = values.UNSET,
     contact_id: int | values.Unset | None = values.UNSET,
+    contact_consent: bool | values.Unset | None = values.UNSET,
 ) -> Response:
-    """Change the given fields, moving the response between rollup keys when needed."""
+    """Change the given fields, moving the response between rollup keys when needed.
+
+    ``contact_consent`` is the respondent's answer to "may we contact you about this?"
+    (``None``: not asked); only the respondent's own pages and the widget set it."""
     response = session.scalar(
         select(Response)
         .where(Response.organisation_id == organisation_id, Response.id == response_id)
@@ -259,6 +263,8 @@ def update_response(
         if contact_id is not None:
             check_contacts(session, organisation_id, {contact_id})
         response.contact_id = contact_id
+    if contact_consent is not values.UNSET:
+        response.contact_consent = contact_consent
     session.flush()
     after = rollups.key_of_response(response)
     if after != before:

@@ -11,6 +11,12 @@ object with defaults, and checked when written through the API.
 | ``allowed_origins`` | ``[]`` | web origins allowed to show the widget (``https://shop.example``) |
 | ``link_days`` | 30 | how long the personal links of an invitation stay valid |
 | ``track_opens`` | ``false`` | add a tracking pixel to invitation emails |
+| ``thanks`` | ``{}`` | ``{language: {"low"/"middle"/"high": text}}``: the survey's own thank-you |
+| ``contact_consent`` | ``true`` | after a low score, ask "may we contact you about this?" |
+
+``contact_consent`` is on by default: the box is unticked, asked only after a low score and
+only where the respondent is known (a personal link; the widget when the site says who the
+visitor is), and a follow-up without consent is what later issues must not do.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ DEFAULT_LINK_DAYS = 30
 MAX_REASONS = 12
 MAX_REASON_LENGTH = 80
 MAX_ORIGINS = 20
+MAX_THANKS_LENGTH = 500
+THANKS_BANDS = ("low", "middle", "high")
 
 
 class OptionError(ValueError):
@@ -50,6 +58,9 @@ class CollectOptions:
     allowed_origins: tuple[str, ...] = ()
     link_days: int = DEFAULT_LINK_DAYS
     track_opens: bool = False
+    thanks: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """``{language: {band: text}}``; read through ``collect.questions.thanks_in``."""
+    contact_consent: bool = True
 
     def reasons_in(self, language: str) -> tuple[str, ...]:
         """The reasons in ``language`` where translated, else as written."""
@@ -71,6 +82,8 @@ class CollectOptions:
             "allowed_origins": list(self.allowed_origins),
             "link_days": self.link_days,
             "track_opens": self.track_opens,
+            "thanks": {lang: dict(texts) for lang, texts in self.thanks.items()},
+            "contact_consent": self.contact_consent,
         }
 
 
@@ -126,6 +139,42 @@ def _reasons(name: str, value: object) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _language_code(name: str, lang: object) -> str:
+    if not isinstance(lang, str) or not 0 < len(lang) <= 35 or values.text_problem(lang):
+        raise OptionError(name, f"{lang!r} is not a language code")
+    return lang
+
+
+def _thanks(value: object) -> dict[str, dict[str, str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > 100:
+        raise OptionError("thanks", 'must map a language to {"low", "middle", "high": text}')
+    out: dict[str, dict[str, str]] = {}
+    for lang, texts in value.items():
+        code = _language_code("thanks", lang)
+        name = f"thanks.{code}"
+        if not isinstance(texts, dict):
+            raise OptionError(name, 'must map "low", "middle" or "high" to a text')
+        checked: dict[str, str] = {}
+        for band, text in texts.items():
+            if band not in THANKS_BANDS:
+                raise OptionError(f"{name}.{band}", 'is not "low", "middle" or "high"')
+            if text is None or text == "":
+                continue  # the default text
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_THANKS_LENGTH:
+                raise OptionError(
+                    f"{name}.{band}", f"must be a text of 1-{MAX_THANKS_LENGTH} characters"
+                )
+            problem = values.text_problem(text)
+            if problem is not None:
+                raise OptionError(f"{name}.{band}", problem)
+            checked[band] = text.strip()
+        if checked:
+            out[code] = checked
+    return out
+
+
 def parse_options(document: Mapping[str, Any] | None) -> CollectOptions:
     """Options from a stored or submitted document; raises ``OptionError`` naming the field."""
     doc = dict(document or {})
@@ -138,6 +187,9 @@ def parse_options(document: Mapping[str, Any] | None) -> CollectOptions:
         raise OptionError("comment", "must be true or false")
     if not isinstance(track, bool):
         raise OptionError("track_opens", "must be true or false")
+    consent = doc.get("contact_consent", True)
+    if not isinstance(consent, bool):
+        raise OptionError("contact_consent", "must be true or false")
     link_days = doc.get("link_days", DEFAULT_LINK_DAYS)
     if isinstance(link_days, bool) or not isinstance(link_days, int) or not 1 <= link_days <= 365:
         raise OptionError("link_days", "must be a whole number of days from 1 to 365")
@@ -168,4 +220,6 @@ def parse_options(document: Mapping[str, Any] | None) -> CollectOptions:
         allowed_origins=tuple(dict.fromkeys(origins)),
         link_days=link_days,
         track_opens=track,
+        thanks=_thanks(doc.get("thanks")),
+        contact_consent=consent,
     )

@@ -137,7 +137,10 @@ def parse(
     """The answer the form carries, or the problem to show with the form again."""
     try:
         answer = answers.parse_answer(
-            form, target.survey.metric_spec(), target.options.reasons_in(language)
+            form,
+            target.survey.metric_spec(),
+            target.options.reasons_in(language),
+            consent_offered=target.asks_consent,
         )
     except answers.AnswerProblem as problem:
         return None, PageProblem(400, problems.NOT_STORED, problem.message, problem.params)

@@ -99,6 +99,7 @@ def survey_page(
     one_click: bool,
     comment: str | None = None,
     chosen_reasons: Sequence[str] = (),
+    consent: bool | None = None,
     switch_languages: bool,
     status: int = 200,
     error: str | None = None,
@@ -110,16 +111,28 @@ def survey_page(
     presentation = questions.effective_presentation(survey.presentation, spec.scale)
     low_end, high_end = questions.end_labels(spec, gettext)
     path = urlsplit(str(request.url)).path
+    source = survey.default_language
     return _render(
         "page.html",
         status,
         language,
         title=target.organisation_name,
         organisation=target.organisation_name,
-        question=questions.question_for(
-            survey.questions, survey.metric, language, target.organisation_name
+        question=questions.question_in(
+            survey.questions,
+            survey.metric,
+            language,
+            target.organisation_name,
+            source_language=source,
         ),
-        comment_prompt=questions.comment_prompt_for(survey.questions, language, gettext),
+        comment_prompt=questions.comment_prompt_in(
+            survey.questions, language, source_language=source
+        ),
+        consent_question=gettext(questions.CONSENT_QUESTION)
+        % {"organisation": target.organisation_name}
+        if target.asks_consent
+        else None,
+        consent_checked=consent is True,
         choices=questions.choices(spec, survey.presentation, gettext, ngettext),
         presentation=presentation,
         word_labels=questions.has_word_labels(spec, survey.presentation),
@@ -172,6 +185,7 @@ def retry_page(
         one_click=False,
         comment=comment,
         chosen_reasons=form.get("reasons", []),
+        consent=field(form, answers.CONSENT_FIELD) == "yes",
         switch_languages=switch_languages,
         status=problem.status,
         error=message,
@@ -185,19 +199,43 @@ def thanks(
     recorded: answers.Recorded,
     change_url: str | None,
 ) -> Response:
-    """The thank-you page (review and referral links for a top score), or JSON."""
+    """The thank-you page, or JSON: a text for the band of the score (after a low score it
+    says the answer was heard and what happens with it, and whether the respondent allowed
+    a contact); review and referral links for a top score."""
+    spec = target.survey.metric_spec()
+    score_band = questions.band(recorded.score, spec)
+    message = questions.thanks_in(
+        target.options.thanks,
+        score_band,
+        language,
+        target.organisation_name,
+        source_language=target.survey.default_language,
+    )
+    gettext, _ = i18n.gettext_for(DOMAIN, language)
+    consent_note = (
+        gettext(questions.CONSENT_GIVEN) % {"organisation": target.organisation_name}
+        if score_band == "low" and recorded.consent
+        else None
+    )
     if wants_json(request):
         return JSONResponse(
-            {"status": "recorded", "score": recorded.score}, headers=SECURITY_HEADERS
+            {
+                "status": "recorded",
+                "score": recorded.score,
+                "band": score_band,
+                "message": message.text,
+            },
+            headers=SECURITY_HEADERS,
         )
-    spec = target.survey.metric_spec()
-    top = answers.is_top(recorded.score, spec)
-    gettext, _ = i18n.gettext_for(DOMAIN, language)
+    top = score_band == "high"
     return _render(
         "thanks.html",
         200,
         language,
         title=gettext("Thank you"),
+        band=score_band,
+        message=message,
+        consent_note=consent_note,
         organisation=target.organisation_name,
         review_url=target.options.review_url if top else None,
         referral_url=target.options.referral_url if top else None,

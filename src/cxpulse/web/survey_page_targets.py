@@ -32,6 +32,13 @@ class Target:
     invitation: Invitation | None = None
     contact_locale: str | None = None
 
+    @property
+    def asks_consent(self) -> bool:
+        """Whether a low score is followed by "may we contact you about this?": only on a
+        personal link (a public link's respondent is anonymous, nobody could be contacted)
+        of a survey whose ``contact_consent`` option is on."""
+        return self.invitation is not None and self.options.contact_consent
+
 
 def _options(survey: Survey) -> CollectOptions:
     try:

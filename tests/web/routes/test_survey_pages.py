@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.store import accounts, contacts, rollups, surveys
-from cxpulse.store.models import AuditLog, Invitation, Response
+from cxpulse.store.models import AuditLog, Invitation, Response, Survey
 from cxpulse.web.survey_page_forms import FormTokens
 
 from ..helpers import BASE_URL, make_app
@@ -156,7 +156,9 @@ def test_presentations_emoji_stars_thumbs_and_ces(
         )
         session.commit()
     stars_html = client.get("/s/shop/stars").text
-    assert "★★★★★" in stars_html
+    # One star per button, the label counting them (five stars on one button overflowed).
+    assert stars_html.count('<span class="face" aria-hidden="true">★</span>') == 5
+    assert "★★" not in stars_html
     assert "5 stars" in stars_html
     assert "1 star<" in stars_html
     thumbs_html = client.get("/s/shop/thumbs").text
@@ -357,9 +359,11 @@ def test_languages_follow_query_header_and_default(
     macedonian = client.get("/s/shop/csat", headers={"Accept-Language": "ja"})
     assert '<html lang="mk">' in macedonian.text
     assert "Дали сте задоволни?" in macedonian.text
-    # Another language without a written question: the default text in that language.
+    # Another language without a written question: the organisation's own question (in
+    # Macedonian, marked so), never a different, generic one in French.
     french = client.get("/s/shop/csat?lang=fr")
-    assert "Dans quelle mesure êtes-vous satisfait(e) de Demo &lt;Shop&gt; ?" in french.text
+    assert '<h1 class="question" lang="mk">Дали сте задоволни?</h1>' in french.text
+    assert "Dans quelle mesure" not in french.text
     answer = client.post(
         "/s/shop/csat",
         data={"form_token": _token(client, "/s/shop/csat?lang=fr"), "score": "5", "lang": "fr"},
@@ -398,7 +402,13 @@ def test_personal_answer_then_change_on_the_comment_step(
         headers={"Accept": "application/json"},
     )
     assert one_click.status_code == 200
-    assert one_click.json() == {"status": "recorded", "score": 2.0}
+    assert one_click.json() == {
+        "status": "recorded",
+        "score": 2.0,
+        "band": "low",
+        "message": "We are sorry it was not better. Your answer goes to the team at "
+        "Demo <Shop>, who use it to put things right.",
+    }
     (stored,) = _responses(db, shop.nps_id)
     assert (stored.source, stored.channel, stored.invitation_id) == (
         "email",
@@ -474,3 +484,136 @@ def test_damaged_expired_foreign_and_cancelled_links(
     assert client.get(f"/r/{link}").status_code == 410
     assert client.post(f"/r/{link}", data={"form_token": token, "score": "9"}).status_code == 410
     assert _responses(db, shop.nps_id) == []
+
+
+# -- the same question in every language, thanks by band, contact consent --------------
+
+
+def test_a_question_customised_in_english_is_asked_in_every_language(
+    client: TestClient, db: sessionmaker[Session], shop: Shop
+) -> None:
+    with db() as session:
+        survey = surveys.create_survey(
+            session,
+            shop.org_id,
+            slug="service",
+            name="Service",
+            metric="csat",
+            status="active",
+            questions={
+                "en": {"question": "How satisfied are you with our customer service?"},
+                "sv": {"question": "Hur nöjd är du med vår kundtjänst?"},
+            },
+        )
+        session.commit()
+        assert survey.default_language == "en"
+    german = client.get("/s/shop/service?lang=de").text
+    assert '<html lang="de">' in german
+    # The organisation's English question, marked as English; not "Wie zufrieden ... mit".
+    assert (
+        '<h1 class="question" lang="en">How satisfied are you with our customer service?</h1>'
+        in german
+    )
+    assert "Wie zufrieden" not in german
+    swedish = client.get("/s/shop/service?lang=sv").text
+    assert '<h1 class="question">Hur nöjd är du med vår kundtjänst?</h1>' in swedish
+
+
+BAND_TEXTS = {
+    "low": "We are sorry it was not better.",
+    "middle": "Thank you for telling us.",
+    "high": "We are glad you are happy with",
+}
+
+
+@pytest.mark.parametrize(
+    ("score", "band"), [("0", "low"), ("6", "low"), ("7", "middle"), ("10", "high")]
+)
+def test_thanks_say_what_happens_for_each_band(
+    client: TestClient, shop: Shop, score: str, band: str
+) -> None:
+    token = _token(client, "/s/shop/nps")
+    answer = client.post("/s/shop/nps", data={"form_token": token, "score": score})
+    assert answer.status_code == 200
+    shown = {name for name, text in BAND_TEXTS.items() if text in answer.text}
+    assert shown == {band}
+    assert f'class="thanks thanks-{band}"' in answer.text
+
+
+def test_thanks_in_german_and_the_surveys_own_text(
+    client: TestClient, db: sessionmaker[Session], shop: Shop
+) -> None:
+    token = _token(client, "/s/shop/nps", lang="de")
+    german = client.post("/s/shop/nps", data={"form_token": token, "score": "1", "lang": "de"})
+    assert "Es tut uns leid, dass es nicht besser war." in german.text
+    with db() as session:
+        csat = session.get(Survey, shop.csat_id)
+        assert csat is not None
+        csat.collect_options = {
+            "thanks": {"en": {"low": "Sorry! A team lead calls you within a day."}},
+        }
+        session.commit()
+    token = _token(client, "/s/shop/csat", lang="de")
+    own = client.post("/s/shop/csat", data={"form_token": token, "score": "1", "lang": "de"})
+    # No German text of its own: the organisation's promise in English, marked as such.
+    assert '<p class="thanks thanks-low" lang="en">Sorry! A team lead calls you' in own.text
+    token = _token(client, "/s/shop/csat", lang="de")
+    high = client.post("/s/shop/csat", data={"form_token": token, "score": "5", "lang": "de"})
+    assert "Schön, dass Sie mit Demo &lt;Shop&gt; zufrieden sind." in high.text
+
+
+def test_a_personal_link_asks_consent_after_a_low_score_and_stores_it(
+    app: FastAPI, client: TestClient, db: sessionmaker[Session], shop: Shop
+) -> None:
+    link = _link(app, shop.invitation_id, shop.nps_id)
+    page = client.get(f"/r/{link}", params={"score": "2"})
+    assert 'name="contact_ok"' in page.text
+    assert "May Demo &lt;Shop&gt; contact you about this?" in page.text
+    token = _token(client, f"/r/{link}", score="2")
+    # The one-click post does not carry the question: nothing stored about consent.
+    client.post(f"/r/{link}", data={"form_token": token, "score": "2"})
+    (stored,) = _responses(db, shop.nps_id)
+    assert stored.contact_consent is None
+    answer = client.post(
+        f"/r/{link}",
+        data={"form_token": token, "score": "2", "consent_shown": "1", "contact_ok": "yes"},
+    )
+    assert "You allowed Demo &lt;Shop&gt; to contact you about your answer" in answer.text
+    (stored,) = _responses(db, shop.nps_id)
+    assert stored.contact_consent is True
+    refused = client.post(
+        f"/r/{link}", data={"form_token": token, "score": "2", "consent_shown": "1"}
+    )
+    assert "You allowed" not in refused.text
+    (stored,) = _responses(db, shop.nps_id)
+    assert stored.contact_consent is False
+
+
+def test_consent_is_ignored_where_the_survey_does_not_ask(
+    app: FastAPI, client: TestClient, db: sessionmaker[Session], shop: Shop
+) -> None:
+    # A public link: the respondent is anonymous, nobody could contact them.
+    public = client.get("/s/shop/nps").text
+    assert 'name="contact_ok"' not in public
+    token = _token(client, "/s/shop/nps")
+    client.post(
+        "/s/shop/nps",
+        data={"form_token": token, "score": "1", "consent_shown": "1", "contact_ok": "yes"},
+    )
+    (stored,) = _responses(db, shop.nps_id)
+    assert stored.contact_consent is None
+    # A survey that turned the question off: not shown, and a forged field is ignored.
+    with db() as session:
+        nps = session.get(Survey, shop.nps_id)
+        assert nps is not None
+        nps.collect_options = {**nps.collect_options, "contact_consent": False}
+        session.commit()
+    link = _link(app, shop.invitation_id, shop.nps_id)
+    assert 'name="contact_ok"' not in client.get(f"/r/{link}").text
+    token = _token(client, f"/r/{link}")
+    client.post(
+        f"/r/{link}",
+        data={"form_token": token, "score": "1", "consent_shown": "1", "contact_ok": "yes"},
+    )
+    personal = [r for r in _responses(db, shop.nps_id) if r.invitation_id is not None]
+    assert [r.contact_consent for r in personal] == [None]

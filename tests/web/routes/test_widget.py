@@ -127,8 +127,10 @@ LANGUAGE_CASES = [
     ("", None, "en", "How was <b>checkout</b>?"),
     ("?lang=sv", "de", "sv", "Hur gick kassan?"),
     ("?lang=sv-SE", None, "sv", "Hur gick kassan?"),
-    ("", "de-CH, en;q=0.5", "de", "Wie zufrieden sind Sie mit Acme?"),
-    ("?lang=xx", "fr;q=0.9, mk", "mk", "Колку сте задоволни од Acme?"),
+    # No question of its own in German or Macedonian: the organisation's (English) one,
+    # never the generic "Wie zufrieden sind Sie mit Acme?" (a different question).
+    ("", "de-CH, en;q=0.5", "de", "How was <b>checkout</b>?"),
+    ("?lang=xx", "fr;q=0.9, mk", "mk", "How was <b>checkout</b>?"),
 ]
 
 
@@ -139,6 +141,8 @@ def test_prompt_in_the_negotiated_language(client: TestClient, shop: Shop) -> No
             headers["Accept-Language"] = accept_language
         config = client.get(CSAT_URL + query, headers=headers).json()
         assert (config["language"], config["question"]) == (language, question), query
+        written_in = "en" if question.startswith("How") else language
+        assert config["question_language"] == written_in
     answer = client.get(CSAT_URL, headers={"Origin": SHOP})
     assert answer.status_code == 200, answer.text
     config = answer.json()
@@ -146,7 +150,9 @@ def test_prompt_in_the_negotiated_language(client: TestClient, shop: Shop) -> No
     assert config["values"] == [1, 2, 3, 4, 5]
     assert config["scale"] == {"low": 1, "high": 5}
     assert config["presentation"] == "stars"
-    assert [choice["face"] for choice in config["choices"]] == ["★" * n for n in range(1, 6)]
+    # One star per button; the label says how many (see collect.questions.choices).
+    assert [choice["face"] for choice in config["choices"]] == ["★"] * 5
+    assert config["choices"][3]["label"] == "4 stars"
     assert [choice["low"] for choice in config["choices"]] == [True, True, False, False, False]
     assert config["comment"] is True
     assert config["max_comment_length"] == MAX_COMMENT_LENGTH
@@ -161,8 +167,8 @@ def test_prompt_texts_follow_the_language(client: TestClient, shop: Shop) -> Non
     english = client.get(CSAT_URL, headers={"Origin": SHOP}).json()
     swedish = client.get(CSAT_URL + "?lang=sv", headers={"Origin": SHOP}).json()
     assert english["comment_prompt"] == "Tell us more"
-    assert swedish["comment_prompt"] != english["comment_prompt"]  # Swedish default
-    assert swedish["comment_prompt"] == "Något du vill berätta för oss? (valfritt)"
+    # The organisation's own prompt (English), as the question: not another one in Swedish.
+    assert (swedish["comment_prompt"], swedish["comment_prompt_language"]) == ("Tell us more", "en")
     assert swedish["texts"]["send"] == "Skicka"
     assert swedish["texts"]["close"] == "Stäng"
     assert english["texts"]["send"] == "Send"
@@ -249,7 +255,10 @@ def test_valid_answer_is_stored_as_a_widget_response(
     }
     answer = _post(client, body)
     assert answer.status_code == 201, answer.text
-    assert answer.json() == {"stored": True, "message": "Tack!"}
+    assert answer.json() == {
+        "stored": True,
+        "message": "Tack! Vad roligt att du är nöjd med Acme.",
+    }
     assert answer.headers["access-control-allow-origin"] == SHOP
     assert answer.headers["cache-control"] == "no-store"
     (stored,) = _stored(db, shop.csat_id)
@@ -547,3 +556,51 @@ def test_config_choices_follow_the_presentation(
         assert config["choices"][0]["face"] != str(low)
     assert "Acme" in config["question"]
     assert config["texts"]["send"] == "Senden"
+
+
+# Thanks by band and the contact consent
+
+
+def test_a_low_answer_with_consent_is_stored_and_thanked_for(
+    client: TestClient, shop: Shop, db: sessionmaker[Session]
+) -> None:
+    config = client.get(CSAT_URL, headers={"Origin": SHOP}).json()
+    assert config["consent"] == "May Acme contact you about this?"
+    body = {"score": 1, "contact_ok": True, "properties": {"customer": "c-1"}, "key": "k-consent-1"}
+    answer = _post(client, body)
+    assert answer.status_code == 201, answer.text
+    message = answer.json()["message"]
+    assert message.startswith("Thank you! We are sorry it was not better.")
+    assert "You allowed Acme to contact you" in message
+    # Sent again (a retry of the same key): one response, the consent as now sent.
+    again = _post(client, {**body, "contact_ok": False})
+    assert again.status_code == 200
+    (stored,) = _stored(db, shop.csat_id)
+    assert stored.contact_consent is False
+    assert stored.properties == {"customer": "c-1"}
+    with db() as session:
+        assert rollups.stored(session, survey_id=shop.csat_id) == rollups.recount(
+            session, survey_id=shop.csat_id
+        )
+
+
+def test_consent_is_ignored_after_a_high_score_or_where_not_asked(
+    client: TestClient, shop: Shop, db: sessionmaker[Session]
+) -> None:
+    high = _post(client, {"score": 5, "contact_ok": True})
+    assert high.status_code == 201
+    assert "glad" in high.json()["message"]
+    nps_url = "/w/acme/web-nps/responses"
+    with db() as session:
+        nps = session.get(Survey, shop.nps_id)
+        assert nps is not None
+        nps.collect_options = {**nps.collect_options, "contact_consent": False}
+        session.commit()
+    assert client.get("/w/acme/web-nps", headers={"Origin": SHOP}).json()["consent"] is None
+    quiet = _post(client, {"score": 0, "contact_ok": True}, url=nps_url)
+    assert quiet.status_code == 201
+    assert "allowed" not in quiet.json()["message"]
+    assert [r.contact_consent for r in _stored(db, shop.csat_id)] == [None]
+    assert [r.contact_consent for r in _stored(db, shop.nps_id)] == [None]
+    refused = _post(client, {"score": 1, "contact_ok": "yes"})
+    assert refused.status_code == 422

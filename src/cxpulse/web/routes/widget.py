@@ -29,10 +29,10 @@ from cxpulse.collect.widget_submit import (
     WIDGET_SOURCE,
     parse_answer,
     shown_language,
-    thanks,
+    thanks_message,
     widget_config,
 )
-from cxpulse.store import accounts, surveys
+from cxpulse.store import accounts, responses, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Survey
 from cxpulse.store.responses import NewResponse
@@ -203,6 +203,24 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def _store_with_consent(
+    state: AppState, organisation_id: int, item: NewResponse, consent: bool
+) -> bool:
+    """Store an answer with the respondent's contact consent in one transaction (the group
+    writer's items carry no consent; such answers are few: low scores on identified visits).
+    Whether it was created; a repeat of its key updates the consent of the stored one."""
+
+    def write() -> bool:
+        with state.sessions() as session:
+            ((stored, created),) = responses.add_responses(session, organisation_id, [item])
+            responses.update_response(session, organisation_id, stored.id, contact_consent=consent)
+            session.commit()
+            return created
+
+    async with database_turn(state, writes=True):
+        return await run_in_threadpool(write)
+
+
 @router.post("/w/{org_slug}/{survey_slug}/responses")
 async def widget_answer(request: Request, org_slug: str, survey_slug: str) -> JSONResponse:
     """Store one answer; 201 when stored, 200 when its ``key`` was stored already."""
@@ -245,14 +263,25 @@ async def widget_answer(request: Request, org_slug: str, survey_slug: str) -> JS
         idempotency_key=None if parsed.key is None else f"widget:{parsed.key}",
     )
     try:
-        _, created = await state.submissions.submit(target.organisation_id, None, item)
+        if parsed.consent is None:
+            _, created = await state.submissions.submit(target.organisation_id, None, item)
+        else:
+            created = await _store_with_consent(state, target.organisation_id, item, parsed.consent)
     except NotFound:  # deleted meanwhile
         return _answer({"detail": "survey not found"}, 404, origin, **no_store)
     except Invalid as error:  # the scale changed meanwhile, say
         detail = [field_error(invalid_loc(error), error.message)]
         return _answer({"detail": detail}, 422, origin, **no_store)
+    message = thanks_message(
+        target.survey,
+        target.options,
+        target.organisation_name,
+        parsed.language,
+        parsed.score,
+        parsed.consent,
+    )
     return _answer(
-        {"stored": True, "message": thanks(parsed.language)},
+        {"stored": True, "message": message},
         201 if created else 200,
         origin,
         **no_store,

@@ -118,18 +118,34 @@
     "  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }",
     ".scale { display: grid; grid-template-columns: repeat(var(--count), 1fr); gap: 4px; }",
     ".scale input { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; }",
+    // min-width 0 and breaking anywhere: a grid cell never grows past its share of the panel.
     ".scale label { display: flex; align-items: center; justify-content: center;",
-    "  min-height: 44px; min-width: 24px; border: 1px solid #6b6b6b; border-radius: 6px;",
-    "  background: #f4f4f4; color: #1b1b1b; cursor: pointer; font-size: 16px;",
-    "  user-select: none; }",
+    "  box-sizing: border-box; min-height: 44px; min-width: 0; padding: 2px;",
+    "  border: 1px solid #6b6b6b; border-radius: 6px; background: #f4f4f4; color: #1b1b1b;",
+    "  cursor: pointer; font-size: 16px; line-height: 1.2; text-align: center;",
+    "  overflow-wrap: anywhere; user-select: none; }",
     ".scale label:hover { background: #e2e8f5; }",
     ".scale input:checked + label { background: #0b4fbf; border-color: #0b4fbf;",
     "  color: #ffffff; font-weight: 600; }",
     ".scale input:focus-visible + label { outline: 3px solid #0b4fbf; outline-offset: 2px; }",
     ".anchors { display: flex; justify-content: space-between; gap: 12px;",
     "  margin-top: 4px; font-size: 13px; color: #444444; }",
-    ".scale label.face { flex-direction: column; gap: 2px; font-size: 20px; }",
-    ".scale label .words { font-size: 11px; line-height: 1.2; text-align: center; }",
+    ".scale label.face { flex-direction: column; gap: 2px; font-size: 22px; }",
+    // Stars: one per button, filled up to the chosen one (:has() where supported).
+    ".scale.stars label { color: #6b6b6b; }",
+    ".scale.stars input:checked + label, .scale.stars label:has(~ input:checked) {",
+    "  background: #fff4dc; border-color: #8a5a00; color: #8a5a00; }",
+    ".scale.stars input:checked + label { border-color: #0b4fbf; border-width: 2px; }",
+    // Scales with words (emoji, thumbs, agreement) are a list: words beside their face.
+    ".scale.worded, .scale.worded.wide { grid-template-columns: 1fr; }",
+    ".scale.worded label { flex-direction: row; justify-content: flex-start; gap: 10px;",
+    "  padding: 4px 10px; text-align: left; }",
+    ".scale.worded label .words { font-size: 15px; }",
+    ".scale.worded input:checked + label .words { color: #ffffff; }",
+    ".consent { display: flex; align-items: center; gap: 8px; min-height: 32px;",
+    "  margin-top: 12px; font-size: 15px; }",
+    ".consent input { flex: none; width: 20px; height: 20px; margin: 0; accent-color: #0b4fbf; }",
+    ".consent input:focus-visible { outline: 3px solid #0b4fbf; outline-offset: 2px; }",
     ".reasons { margin-top: 12px; }",
     ".reasons legend { font-size: 15px; margin-bottom: 4px; }",
     ".reason { display: flex; align-items: center; gap: 8px; min-height: 32px; }",
@@ -156,7 +172,7 @@
     "@media (max-width: 480px) {",
     "  .panel, .panel.left, .panel.right { left: 8px; right: 8px; bottom: 8px; width: auto;",
     "    max-width: none; padding: 14px; }",
-    "  .scale.wide { grid-template-columns: repeat(6, 1fr); }",
+    "  .scale.wide:not(.worded) { grid-template-columns: repeat(6, 1fr); }",
     "}",
     "@media (prefers-reduced-motion: no-preference) {",
     "  .panel { animation: rise 160ms ease-out; }",
@@ -201,8 +217,15 @@
 
     var fieldset = element("fieldset");
     var legend = element("legend", { "class": "sr" }, config.question);
+    // The organisation's own question where it wrote none in this language: marked as such.
+    if (config.question_language && config.question_language !== config.language) {
+      heading.setAttribute("lang", config.question_language);
+      legend.setAttribute("lang", config.question_language);
+    }
+    var worded = config.choices.some(function (choice) { return !!choice.words; });
     var scale = element("div", {
-      "class": "scale" + (config.values.length > 7 ? " wide" : ""),
+      "class": "scale" + (config.values.length > 7 ? " wide" : "") +
+        (worded ? " worded" : "") + (config.presentation === "stars" ? " stars" : ""),
     });
     // Through the CSSOM, not a style attribute: a site whose Content-Security-Policy allows
     // no inline style refuses the attribute but not this.
@@ -254,14 +277,33 @@
       form.appendChild(reasons);
     }
 
+    // "May we contact you about this?": after a low score, and only when the site says who
+    // the visitor is (data-properties); an anonymous visitor could not be contacted.
+    var consent = null;
+    if (config.consent && properties) {
+      consent = element("div", { "class": "consent", hidden: "" });
+      var consentBox = element("input", {
+        type: "checkbox", name: "contact_ok", id: "cxpulse-contact-ok", value: "yes",
+      });
+      consent.appendChild(consentBox);
+      consent.appendChild(element("label", { "for": "cxpulse-contact-ok" }, config.consent));
+      form.appendChild(consent);
+    }
+
     function showReasons(low) {
       if (reasons) reasons.hidden = !low;
+      if (consent) consent.hidden = !low;
     }
 
     var comment = null;
     if (config.comment) {
-      form.appendChild(element("label", { "for": "cxpulse-comment", "class": "comment" },
-        config.comment_prompt));
+      var prompt = element("label", { "for": "cxpulse-comment", "class": "comment" },
+        config.comment_prompt);
+      if (config.comment_prompt_language &&
+          config.comment_prompt_language !== config.language) {
+        prompt.setAttribute("lang", config.comment_prompt_language);
+      }
+      form.appendChild(prompt);
       comment = element("textarea", {
         id: "cxpulse-comment", name: "comment", maxlength: String(config.max_comment_length),
       });
@@ -315,6 +357,9 @@
         key: key,
       };
       if (properties) body.properties = properties;
+      if (consent && !consent.hidden) {
+        body.contact_ok = consent.querySelector("input").checked;
+      }
       if (reasons && !reasons.hidden) {
         body.reasons = Array.prototype.map.call(
           reasons.querySelectorAll("input:checked"), function (box) { return box.value; });
@@ -332,7 +377,10 @@
       })
         .then(function (reply) {
           if (!reply.ok) throw new Error("answer refused (" + reply.status + ")");
-          thank();
+          // The server words the thanks for the band of the score (and the survey's texts).
+          return reply.json().then(
+            function (answer) { thank(answer && answer.message); },
+            function () { thank(null); });
         })
         .catch(function (error) {
           warn(error.message);
@@ -343,16 +391,17 @@
         });
     });
 
-    function thank() {
+    function thank(message) {
       remember("answered");
       form.remove();
       heading.remove();
       var thanks = element("p", {
         "class": "message", role: "status", tabindex: "-1", id: headingId,
-      }, config.texts.thanks);
+      }, typeof message === "string" && message ? message : config.texts.thanks);
       panel.appendChild(thanks);
       thanks.focus();
-      window.setTimeout(function () { host.remove(); }, 6000);
+      // Long enough to read a low score's answer (what happens next), then it goes.
+      window.setTimeout(function () { host.remove(); }, 12000);
     }
   }
 })();

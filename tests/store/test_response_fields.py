@@ -29,6 +29,8 @@ EXPORT_HEADER_BEFORE = (
     "source",
     "contact_id",
     "idempotency_key",
+    # Added with the contact consent after a low score; never mapped by imports.
+    "contact_consent",
 )
 MAPPING_FIELDS_BEFORE = (
     "score",

@@ -138,3 +138,9 @@ def test_xlsx_and_parquet_keep_types_and_neutralise_text(
     assert table.column("score").to_pylist() == [2.0]  # a float in Parquet, whole or not
     assert table.column("comment").to_pylist() == ["+cmd\x07"]  # Parquet is data, not a sheet
     assert table.column("property.team").to_pylist() == ["-x"]
+
+
+def test_csv_cells_write_booleans_as_json_does() -> None:
+    assert exporters._csv_cell(True) == "true"
+    assert exporters._csv_cell(False) == "false"
+    assert exporters._csv_cell(None) == ""

@@ -206,7 +206,11 @@ def compose(
         "name": contact.name,
         # The very question the answer page will ask, in the same language.
         "question": question_for(
-            survey.questions or {}, survey.metric, language, organisation_name
+            survey.questions or {},
+            survey.metric,
+            language,
+            organisation_name,
+            source_language=survey.default_language,
         ),
         "scale": scale,
         "low_label": low_label,

@@ -55,6 +55,8 @@ FIELDS: Final = (
     ResponseField("source"),
     ResponseField("contact_id", mapped_as="contact", in_rows=True),
     ResponseField("idempotency_key", in_rows=True, required=True),
+    # Asked on the survey page after a low score (true/false), null where it was not asked.
+    ResponseField("contact_consent"),
     ResponseField("properties", exported=False, in_rows=True),
 )
 

@@ -93,6 +93,9 @@ def _csv_cell(value: Any) -> Any:
         return ""
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, bool):
+        # As JSON writes them (and the CLI's CSV), not Python's True/False.
+        return "true" if value else "false"
     if isinstance(value, str):
         return neutralise_cell(value)
     return value
@@ -180,6 +183,7 @@ def parquet_schema(plan: ExportPlan) -> pa.Schema:
         pa.field("source", pa.string()),
         pa.field("contact_id", pa.int64()),
         pa.field("idempotency_key", pa.string()),
+        pa.field("contact_consent", pa.bool_()),
     ]
     fields += [pa.field(PROPERTY_COLUMN + name, pa.string()) for name in plan.property_names]
     return pa.schema(fields)

@@ -212,7 +212,10 @@ ReminderDays = Annotated[int, Field(strict=True, ge=1, le=365)]
 COLLECT_OPTIONS_HELP = (
     "Survey page, email and widget options: comment (bool), reasons (list of texts shown "
     "after a low score), reasons_i18n, review_url, referral_url, allowed_origins (web "
-    "origins allowed to show the widget), link_days (1-365), track_opens (bool)."
+    "origins allowed to show the widget), link_days (1-365), track_opens (bool), thanks "
+    '({language: {"low"/"middle"/"high": text}}: the thank-you after each band), '
+    "contact_consent (bool: ask after a low score whether the customer may be contacted; "
+    "default true)."
 )
 
 
@@ -350,6 +353,8 @@ class ResponseOut(BaseModel):
     received_at: datetime
     source: str
     idempotency_key: str | None
+    contact_consent: bool | None = None
+    """Whether the customer allowed a follow-up after a low score; null when not asked."""
 
 
 class BatchItemOut(ResponseOut):

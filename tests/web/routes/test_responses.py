@@ -48,6 +48,8 @@ def test_submit_one_response(client: TestClient, world: World, db: sessionmaker[
     assert stored["properties"] == {"agent": "anna", "order": "1234", "vip": "true"}
     assert stored["contact_id"] == org.contact_id
     assert stored["source"] == "api"
+    # Consent is asked on survey pages after a low score only: null for API answers.
+    assert stored["contact_consent"] is None
     again = client.get(f"/api/v1/responses/{stored['id']}", headers=bearer(org.read_key))
     assert again.status_code == 200
     assert again.json() == stored

@@ -72,6 +72,7 @@ def response_out(response: Response) -> ResponseOut:
         received_at=response.received_at,
         source=response.source,
         idempotency_key=response.idempotency_key,
+        contact_consent=response.contact_consent,
     )
 
 

@@ -243,3 +243,36 @@ def test_a_goal_on_another_metric_of_the_same_answers(
         session, org.id, survey.id, mean.id, metric="csat", target=80, baseline=60, today=TODAY
     )
     assert updated.metric is None
+
+
+def test_trend_weeks_grow_with_the_due_date_up_to_two_years() -> None:
+    from cxpulse.act.goal_progress import MAX_TREND_WEEKS, TREND_WEEKS, trend_weeks
+
+    assert trend_weeks(TODAY, TODAY + timedelta(days=30)) == TREND_WEEKS
+    # Six months ahead (182 days): 26 weeks needed, two more for the half weeks at the ends.
+    assert trend_weeks(TODAY, goals.add_months(TODAY, 6)) == 28
+    assert trend_weeks(TODAY, goals.add_months(TODAY, 24)) == MAX_TREND_WEEKS
+    assert trend_weeks(TODAY, TODAY - timedelta(days=9)) == TREND_WEEKS
+
+
+def test_a_far_goal_on_a_short_history_says_why_it_has_no_forecast(
+    session: Session, org: Organisation, survey: Survey
+) -> None:
+    for week in range(6):
+        _add(session, org, survey, TODAY - timedelta(days=7 * week), [5, 5, 4, 2])
+    far = goals.create_goal(
+        session, org.id, survey.id, name="Far", target=90, months=12, today=TODAY
+    )
+    forecast = goals.goal_report(session, org.id, far, today=TODAY).assessment.forecast
+    assert forecast.status == "not enough data"
+    assert forecast.value is None
+    assert forecast.weeks == 6
+    assert forecast.reason is not None
+    assert forecast.reason.startswith("not enough history to forecast: due in 12 months")
+    near = goals.create_goal(
+        session, org.id, survey.id, name="Near", target=90, months=1, today=TODAY
+    )
+    close = goals.goal_report(session, org.id, near, today=TODAY).assessment.forecast
+    assert close.reason is None
+    assert close.value == pytest.approx(75.0)
+    assert close.status == "off track"

@@ -2,20 +2,27 @@
 line through its weekly values, and the status that line gives at the due date. Pure maths,
 no store: ``act/goal_progress.py`` feeds it.
 
-Definitions (docs/report.md repeats them):
+Definitions (the goals section of the survey page repeats them in words):
 
 - *current value*: the score over the last ``CURRENT_WINDOW_DAYS`` days up to today;
 - *progress*: ``(current - baseline) / (target - baseline) * 100``; 0% at the baseline, 100%
   at the target, negative when the score moved away from it, above 100% past it. It works for
-  goals that go down (a DSAT or a CES effort target) as well as up;
-- *forecast*: a straight line fitted to the weekly values of the last ``TREND_WEEKS`` weeks,
-  each weighted by its number of answers (weighted least squares, as a week of 400 answers
-  says more than a week of 4), read at the due date, with a t interval for the line's value
-  there when at least three weeks have answers;
+  goals that go down (a DSAT or a CES effort target) as well as up. Pages show it as a bar
+  clamped to 0..100 with the number, rounded to a whole percent, beside it
+  (``Assessment.progress_text``), and say in words when it is negative;
+- *forecast*: a straight line fitted to the weekly values, each weighted by its number of
+  answers (weighted least squares, as a week of 400 answers says more than a week of 4), read
+  at the due date, with a t interval for the line's value there. **A line is read no further
+  ahead than the history behind it**: from the middle of the first week it was fitted on to
+  today must be at least as long as from today to the due date (13 weeks of answers forecast
+  at most 13 weeks ahead). A goal due further away than that, or with fewer than
+  ``MIN_WEEKS`` weeks of answers, gets no forecast but its reason in words
+  (``Forecast.reason``): a straight line carried beyond its own length says more about the
+  line than about the score;
 - *status*: ``on track`` when the forecast reaches the target; ``at risk`` when it does not
   but the interval does; ``off track`` when even the interval's better end misses it;
-  ``met``/``missed`` once the due date has passed (judged on the current value);
-  ``not enough data`` with fewer than two weeks of answers.
+  ``met``/``missed`` once the due date has passed (judged on the current value; pages say
+  "reached" for ``met``); ``not enough data`` without a forecast.
 """
 
 from __future__ import annotations
@@ -31,6 +38,20 @@ from cxpulse.metrics.intervals import t_quantile
 from cxpulse.metrics.scores import DEFAULT_LEVEL
 
 Status = Literal["on track", "at risk", "off track", "met", "missed", "not enough data"]
+
+STATUS_WORDS: dict[str, str] = {
+    "on track": "on track",
+    "at risk": "at risk",
+    "off track": "off track",
+    "met": "reached",
+    "missed": "missed",
+    "not enough data": "not enough data",
+}
+"""A status as pages say it (the API keeps ``met``)."""
+
+MIN_WEEKS = 4
+"""Weeks with answers a forecast needs: fewer leave the line's slope to a couple of weeks'
+noise (and with two there is no interval at all)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +105,17 @@ class Forecast:
     """Change per 30 days at the current trend."""
     weeks: int
     """Weeks with answers the trend was fitted on."""
+    reason: str | None = None
+    """Why there is no forecast, in words (None when there is one, or after the due date)."""
+
+    @property
+    def status_words(self) -> str:
+        return STATUS_WORDS[self.status]
+
+    @property
+    def status_class(self) -> str:
+        """``on-track``: the status as a CSS class name (``status-on-track``)."""
+        return self.status_words.replace(" ", "-")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +126,7 @@ class Forecast:
             "ci_high": self.ci_high,
             "slope_per_month": self.slope_per_month,
             "weeks": self.weeks,
+            "reason": self.reason,
         }
 
 
@@ -157,6 +190,23 @@ def _clip(value: float, bounds: tuple[float, float] | None) -> float:
     return min(max(value, bounds[0]), bounds[1])
 
 
+def _months_text(days: int) -> str:
+    months = round(days / 30.44)
+    if months >= 1:
+        return f"{months} month{'s' if months != 1 else ''}"
+    weeks = max(1, round(days / 7))
+    return f"{weeks} week{'s' if weeks != 1 else ''}"
+
+
+def _weeks_text(weeks: int) -> str:
+    return f"{weeks} week{'s' if weeks != 1 else ''}"
+
+
+def history_needed(today: date, due_date: date) -> int:
+    """Weeks of history a forecast from ``today`` to ``due_date`` needs (whole weeks, up)."""
+    return max(MIN_WEEKS, math.ceil((due_date - today).days / 7))
+
+
 def forecast(
     points: Sequence[TrendValue],
     *,
@@ -165,11 +215,34 @@ def forecast(
     due_date: date,
     level: float = DEFAULT_LEVEL,
     bounds: tuple[float, float] | None = None,
+    today: date | None = None,
 ) -> Forecast:
-    """Whether the trend of ``points`` reaches ``target`` by ``due_date`` (see module doc)."""
-    trend = linear_trend(points)
-    weeks = sum(1 for p in points if p.n > 0)
-    if trend is None:
+    """Whether the trend of ``points`` reaches ``target`` by ``due_date`` (see module doc);
+    ``today`` defaults to the day of the latest point."""
+    used = [p for p in points if p.n > 0 and math.isfinite(p.value)]
+    weeks = len(used)
+    if today is None:
+        today = max((p.day for p in used), default=due_date)
+    ahead = (due_date - today).days
+    needed = history_needed(today, due_date)
+    due_in = _months_text(ahead)
+    if weeks < MIN_WEEKS:
+        reason = (
+            f"not enough data to forecast: {_weeks_text(weeks)} with answers, "
+            f"a forecast needs at least {MIN_WEEKS}"
+        )
+        return Forecast("not enough data", due_date, None, None, None, None, weeks, reason)
+    history = (today - min(p.day for p in used)).days
+    if ahead > history:
+        # A line is read no further ahead than the history behind it (module doc).
+        reason = (
+            f"not enough history to forecast: due in {due_in}, which needs "
+            f"{_weeks_text(needed)} of answers behind the trend; there are "
+            f"{_weeks_text(max(1, round(history / 7)))}"
+        )
+        return Forecast("not enough data", due_date, None, None, None, None, weeks, reason)
+    trend = linear_trend(used)
+    if trend is None:  # pragma: no cover - MIN_WEEKS distinct weeks always give a line
         return Forecast("not enough data", due_date, None, None, None, None, weeks)
     value = _clip(trend.value_at(due_date), bounds)
     interval = trend.interval_at(due_date, level)
@@ -187,12 +260,49 @@ def forecast(
     return Forecast(status, due_date, value, low, high, trend.slope_per_day * 30, weeks)
 
 
+def progress_text(value: float | None) -> str:
+    """Progress as pages show it: a whole percent, never a signed zero.
+
+    >>> progress_text(-0.04), progress_text(37.5), progress_text(-12.6), progress_text(None)
+    ('0%', '38%', '−13%', '–')
+    """
+    if value is None or not math.isfinite(value):
+        return "–"
+    shown = round(value)
+    if shown == 0:
+        return "0%"
+    return f"{shown}%" if shown > 0 else f"\N{MINUS SIGN}{-shown}%"
+
+
 @dataclass(frozen=True)
 class Assessment:
     current: float | None
     current_n: int
     progress: float | None
     forecast: Forecast
+
+    @property
+    def progress_bar(self) -> float:
+        """Progress clamped to 0..100, for a bar (a bar cannot run backwards or past its end;
+        the number beside it and ``progress_words`` say so)."""
+        if self.progress is None or not math.isfinite(self.progress):
+            return 0.0
+        return min(max(self.progress, 0.0), 100.0)
+
+    @property
+    def progress_text(self) -> str:
+        return progress_text(self.progress)
+
+    @property
+    def progress_words(self) -> str | None:
+        """What a negative progress or one past 100% means, in words; None otherwise."""
+        if self.progress is None or not math.isfinite(self.progress):
+            return None
+        if round(self.progress) < 0:
+            return "moved away from the target: further from it than at the baseline"
+        if self.progress >= 100:
+            return "at or past the target"
+        return None
 
 
 def assess(
@@ -217,6 +327,12 @@ def assess(
         verdict = Forecast(status, due_date, value, None, None, None, 0)
         return Assessment(value, current.n, done, verdict)
     ahead = forecast(
-        points, baseline=baseline, target=target, due_date=due_date, level=level, bounds=bounds
+        points,
+        baseline=baseline,
+        target=target,
+        due_date=due_date,
+        level=level,
+        bounds=bounds,
+        today=today,
     )
     return Assessment(value, current.n, done, ahead)

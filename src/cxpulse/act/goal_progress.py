@@ -1,7 +1,12 @@
 """Where a goal stands today, computed from the store: the score of its last
-``CURRENT_WINDOW_DAYS`` days, the scores of its last ``TREND_WEEKS`` weeks, and with them
-its progress and forecast (``act/goal_forecast.py``). Each number is one grouped query
-(``store.metrics_query.histograms_of``) on the goal's segment."""
+``CURRENT_WINDOW_DAYS`` days, the scores of its recent weeks, and with them its progress and
+forecast (``act/goal_forecast.py``). Each number is one grouped query
+(``store.metrics_query.histograms_of``) on the goal's segment.
+
+The trend is fitted on the last ``TREND_WEEKS`` weeks, or on more when the due date is
+further away (``trend_weeks``): a forecast reads the line no further ahead than the history
+behind it, so a goal due in six months looks at the last six months, up to
+``MAX_TREND_WEEKS``."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from cxpulse.act.goal_forecast import Assessment, TrendValue, assess
+from cxpulse.act.goal_forecast import Assessment, TrendValue, assess, history_needed
 from cxpulse.metrics import Histogram, Metric, MetricResult, MetricSpec, score
 from cxpulse.metrics.scores import DEFAULT_LEVEL
 from cxpulse.store.filters import ResponseFilters
@@ -21,6 +26,15 @@ from cxpulse.store.surveys import get_survey
 
 CURRENT_WINDOW_DAYS = 30
 TREND_WEEKS = 13
+MAX_TREND_WEEKS = 106
+"""Two years (the longest a goal may run) and the two part-weeks at its ends."""
+
+
+def trend_weeks(today: date, due_date: date) -> int:
+    """Weeks of history to fit a goal's trend on: ``TREND_WEEKS``, or enough for the due
+    date (two more than it needs: the first week counts from its middle, the current one is
+    partial), at most ``MAX_TREND_WEEKS``."""
+    return min(MAX_TREND_WEEKS, max(TREND_WEEKS, history_needed(today, due_date) + 2))
 
 
 def goal_metric(goal: Goal, survey: Survey) -> Metric:
@@ -136,7 +150,15 @@ def goal_report(
         due_date=goal.due_date,
         today=today,
         current=current_result(session, organisation_id, survey, segment, today, metric=metric),
-        points=weekly_values(session, organisation_id, survey, segment, today, metric=metric),
+        points=weekly_values(
+            session,
+            organisation_id,
+            survey,
+            segment,
+            today,
+            weeks=trend_weeks(today, goal.due_date),
+            metric=metric,
+        ),
         bounds=metric_bounds(survey, metric),
     )
     return GoalReport(goal, metric.value, assessment)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from cxpulse.store.models import Goal
 from cxpulse.web.tokens import CSRF_COOKIE
 
 from ..helpers import World, session_headers
+from .context_support import survey_with_answers
 
 
 def _browser(app: FastAPI, user: int) -> tuple[dict[str, str], str]:
@@ -66,7 +68,7 @@ def test_an_analyst_sets_and_removes_a_goal_without_javascript(
     table = page.split('id="goals-table"', 1)[1].split("</table>", 1)[0]
     assert html.escape("<b>DSAT</b> down", quote=False) in table
     assert "<b>DSAT</b>" not in table
-    assert "<td>DSAT</td>" in table
+    assert '<td data-label="Metric">DSAT</td>' in table
     removed = client.post(
         f"/app/surveys/{org.survey_id}/goals/{goal.id}/delete",
         headers=headers,
@@ -126,3 +128,94 @@ def test_who_may_post_the_goal_forms(
     delete_b = f"/app/surveys/{org.survey_id}/goals/{b_goal.id}/delete"
     assert client.post(delete_b, headers=analyst, data={"csrf_token": token}).status_code == 404
     assert len(_goals(db, world.b.survey_id)) == 1
+
+
+# --- the form and the table follow the survey's metric -----------------------------------
+
+
+def _section(page: str, start: str, end: str) -> str:
+    return page.split(start, 1)[1].split(end, 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("metric", "scores", "example", "target", "shown", "help_words", "foreign"),
+    [
+        ("csat", [5, 5, 4, 2], "CSAT to 85% by spring", "85", "85.0%", "85 means 85%", "NPS"),
+        ("nps", [10, 9, 8, 3], "NPS to +30 by June", "30", "+30.0", "not a percent", "85%"),
+        ("ces", [6, 5, 6, 4], "CES to 5.5 of 7 by June", "5.5", "5.50", "higher is easier", "%"),
+    ],
+)
+def test_the_goal_form_and_table_follow_the_survey_metric(
+    app: FastAPI,
+    client: TestClient,
+    world: World,
+    db: sessionmaker[Session],
+    metric: str,
+    scores: list[int],
+    example: str,
+    target: str,
+    shown: str,
+    help_words: str,
+    foreign: str,
+) -> None:
+    survey_id = survey_with_answers(db, world.a.id, metric, {"email": scores})
+    headers, token = _browser(app, world.a.users["analyst"])
+    page = client.get(f"/app/surveys/{survey_id}", headers=headers).text
+    form = _section(page, 'class="goal-form"', "</details>")
+    assert f'placeholder="{example}"' in form
+    assert f'placeholder="{target}"' in form
+    help_text = _section(form, 'id="goal-target-help"', "</span>")
+    assert help_words in help_text
+    assert foreign not in form
+    assert "CSAT to 85%" not in form or metric == "csat"
+    made = client.post(
+        f"/app/surveys/{survey_id}/goals",
+        headers=headers,
+        data={"csrf_token": token, "name": example, "target": target, "months": "1"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text[:300]
+    table = _section(
+        client.get(f"/app/surveys/{survey_id}", headers=headers).text,
+        'id="goals-table"',
+        "</table>",
+    )
+    assert f'<td class="num" data-label="Target">{shown}</td>' in table
+
+
+def test_goals_show_a_progress_bar_a_status_in_colour_and_word_and_honest_forecasts(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    # Six weeks of the same answers: CSAT 75% every week, a flat trend.
+    survey_id = survey_with_answers(db, world.a.id, "csat", {"email": [5, 5, 4, 2]})
+    headers, token = _browser(app, world.a.users["analyst"])
+    url = f"/app/surveys/{survey_id}/goals"
+    for name, months, baseline in (("Soon", "1", "80"), ("In a year", "12", "")):
+        fields = {"csrf_token": token, "name": name, "target": "90", "months": months}
+        if baseline:
+            fields["baseline"] = baseline
+        made = client.post(url, headers=headers, data=fields, follow_redirects=False)
+        assert made.status_code == 303, made.text[:300]
+    page = client.get(f"/app/surveys/{survey_id}", headers=headers).text
+    rows = _section(page, 'id="goals-table"', "</table>").split("<tr>")[2:]
+    soon, year = (rows[0], rows[1]) if "Soon" in rows[0] else (rows[1], rows[0])
+    # 80% -> 90% and now at 75%: half the way backwards. The bar stays at 0, the number and
+    # the words say what happened.
+    assert '<progress max="100" value="0.0" aria-hidden="true"></progress>' in soon
+    assert "\N{MINUS SIGN}50%" in soon
+    assert "moved away from the target" in soon
+    # Due in a month with six weeks behind the line: a forecast (flat at 75%), off track.
+    assert "75.0% <span" in soon
+    assert '<span class="goal-status status-off-track">' in soon
+    assert "off track</span>" in soon
+    # Due in a year with six weeks of answers: no forecast, and why.
+    assert "not enough history to forecast: due in 12 months, which needs 53 weeks" in year
+    assert '<span class="goal-status status-not-enough-data">' in year
+    assert "not enough data</span>" in year
+    assert ">0%<" in year  # the baseline is today's value
+    for row in (soon, year):
+        assert "-0.0" not in row
+        assert "\N{MINUS SIGN}0.0" not in row
+        assert "−0%" not in row
+    method = _section(page, 'class="goal-method"', "</details>")
+    assert "no further ahead than the history behind it" in method

@@ -241,3 +241,24 @@ def test_goals_appear_in_the_openapi_document(client: TestClient) -> None:
         if isinstance(operation, dict) and "operationId" in operation
     }
     assert {"createGoal", "listGoals", "getGoal", "updateGoal", "deleteGoal"} <= operations
+
+
+def test_a_goal_beyond_the_history_says_why_it_has_no_forecast(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    _recent_answers(db, world, [5, 5, 5, 4, 2, 1, 5, 4])  # a few days of answers only
+    analyst = session_headers(app, world.a.users["analyst"])
+    made = client.post(
+        _goals(world.a.survey_id),
+        json={"name": "CSAT to 85", "target": 85, "months": 12},
+        headers=analyst,
+    )
+    assert made.status_code == 201, made.text
+    forecast = made.json()["forecast"]
+    assert forecast["status"] == "not enough data"
+    assert forecast["value"] is None
+    # One or two ISO weeks, depending on the weekday the test runs.
+    assert forecast["reason"].startswith("not enough data to forecast: ")
+    assert forecast["reason"].endswith("with answers, a forecast needs at least 4")
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["ForecastOut"]
+    assert "reason" in schema["properties"]

@@ -48,7 +48,7 @@ class GoalCreate(Body):
     value (the last 30 days) becomes the baseline."""
 
     model_config = _IN
-    name: Name200 = Field(examples=["CSAT to 85% by spring"])
+    name: Name200 = Field(examples=["CSAT to 85% by spring", "NPS to +30 by June"])
     metric: MetricName | None = Field(None, description=METRIC_HELP)
     target: Value = Field(examples=[85])
     months: Annotated[int, Field(strict=True, ge=1, le=goals.MAX_MONTHS)] | None = Field(
@@ -81,6 +81,12 @@ class ForecastOut(BaseModel):
     ci_high: float | None
     slope_per_month: float | None = Field(description="Change per 30 days at the trend.")
     weeks: int = Field(description="Weeks with answers the trend was fitted on.")
+    reason: str | None = Field(
+        None,
+        description="Why there is no forecast, in words: fewer than 4 weeks with answers, or "
+        "a due date further ahead than the history behind the trend (a line is read no "
+        "further ahead than the weeks it was fitted on).",
+    )
 
 
 class GoalOut(BaseModel):

@@ -205,17 +205,33 @@ def test_dashboard_in_chromium(site: Site, browser: Browser, device: str) -> Non
         assert page.locator("#trend-chart svg").count() == 1
         page.screenshot(path=str(shots / f"dashboard-{device}.png"), full_page=True)
 
-        trend_before = page.locator("#trend-table tbody").inner_text()
+        trend_before = page.locator("#trend-table tbody").text_content()
         chart_before = page.locator("#trend-chart").inner_html()
-        page.get_by_label("Channel", exact=True).fill("chat")
+        # The filters are folded into one line, so the trend is on the first screen.
+        summary = page.locator("details.filters > summary")
+        assert "last 12 months" in summary.inner_text()
+        assert not page.get_by_label("Channel", exact=True).is_visible()
+        summary_box = summary.bounding_box()
+        assert summary_box is not None
+        assert summary_box["height"] < 100  # at most three lines, even on a phone
+        if device == "desktop":
+            trend_box = page.locator("#trend-chart").bounding_box()
+            assert trend_box is not None
+            assert trend_box["y"] < viewport["height"]
+        summary.click()
+        # A picker of the channels present, with their counts; no syntax to type.
+        options = page.locator("#f-channel option").all_inner_texts()
+        assert any(text.startswith("chat (") for text in options)
+        page.get_by_label("Channel", exact=True).select_option("chat")
         page.get_by_label("Trend by", exact=True).select_option("week")
         page.get_by_role("button", name="Apply filters").click()
         page.wait_for_url("**channel=chat**")
         assert "grain=week" in page.url
         page.wait_for_selector('#trend-chart[data-enhanced="true"] svg')
         assert "months=" not in page.url  # empty fields are left out of shared links
-        assert page.locator("#trend-table tbody").inner_text() != trend_before
+        assert page.locator("#trend-table tbody").text_content() != trend_before
         assert page.locator("#trend-chart").inner_html() != chart_before
+        assert "channel = chat" in page.locator("details.filters > summary").inner_text()
         assert page.get_by_label("Channel", exact=True).input_value() == "chat"
         page.screenshot(path=str(shots / f"dashboard-filtered-{device}.png"), full_page=True)
 
@@ -287,12 +303,25 @@ def test_dashboard_without_javascript(site: Site, browser: Browser) -> None:
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url("**/app")
         page.get_by_role("link", name="Delivery CSAT").click()
-        assert page.locator("#trend-chart svg").count() == 1  # drawn on the server
+        assert page.locator("#trend-chart svg").count() >= 1  # drawn on the server
         assert page.locator("#trend-chart[data-enhanced]").count() == 0
-        page.get_by_label("Touchpoint").fill("nowhere")
-        page.get_by_role("button", name="Apply filters").click()
-        page.wait_for_url("**touchpoint=nowhere**")
-        assert "No answers in this view." in page.locator("#breakdown-table").inner_text()
+        # Without JavaScript: open the folded panel, pick "agent = Bo" and add it.
+        page.locator("details.filters > summary").click()
+        option = page.locator("#f-pick option", has_text="agent = Bo (")
+        page.get_by_label("Add a filter").select_option(option.get_attribute("value"))
+        page.get_by_role("button", name="Add a filter").click()
+        page.wait_for_url("**property.agent=Bo**")  # the plain, shareable form of the link
+        assert "agent = Bo" in page.locator("details.filters > summary").inner_text()
+        assert page.locator("#trend-table").count() == 1
+        # A value typed in another case finds the stored one; one that matches nothing says
+        # so, with the values present, instead of empty tables.
+        page.goto(page.url.replace("property.agent=Bo", "property.agent=bo"))
+        assert "agent = Bo" in page.locator("details.filters > summary").inner_text()
+        page.goto(page.url.replace("property.agent=bo", "property.agent=Dee"))
+        hint = page.locator("#no-match").inner_text()
+        assert "agent = “Dee”" in hint
+        assert "“Ann” (" in hint
+        assert page.locator("#breakdown-table").count() == 0
         page.screenshot(path=str(support.artifact_dir("screenshots") / "dashboard-no-js.png"))
         # A goal set with the plain form: DSAT down to 5% in six months, from 12%.
         if not page.get_by_label("Name").is_visible():  # open already when there is no goal

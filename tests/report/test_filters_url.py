@@ -313,3 +313,33 @@ def test_breakdown_dimensions() -> None:
     assert urls.check_dimension("contact:plan") is None
     assert urls.check_dimension("property:") is not None
     assert urls.check_dimension("colour") is not None
+
+
+def test_a_picked_filter_reads_as_its_pair_and_the_summary_names_it() -> None:
+    from cxpulse.report import filters_url as urls
+
+    parsed = urls.parse(
+        [("channel", "chat"), ("pick", "property.team=Billing"), ("pick", ""), ("by", "language")]
+    )
+    assert parsed.errors == {}
+    assert parsed.view.properties == {"team": "Billing"}
+    assert parsed.view.query_pairs() == [
+        ("channel", "chat"),
+        ("property.team", "Billing"),
+        ("by", "language"),
+    ]
+    assert parsed.view.summary() == [
+        "last 12 months",
+        "by month",
+        "channel = chat",
+        "team = Billing",
+        "breakdown by language",
+    ]
+    picked_channel = urls.parse([("channel", "chat"), ("pick", "channel=email")])
+    assert picked_channel.view.channel == "email"  # what was picked wins
+    assert "pick" in urls.parse([("pick", "compare=year")]).errors
+    assert "pick" in urls.parse([("pick", "a=1&b=2")]).errors
+    dated = urls.parse([("from", "2024-01-01"), ("to", "2024-03-31"), ("contact.plan", "pro")])
+    assert dated.view.summary()[0] == "2024-01-01 to 2024-03-31"
+    assert dated.view.summary()[2] == "contact plan = pro"
+    assert dated.view.without("contact:plan").contact_attributes == {}

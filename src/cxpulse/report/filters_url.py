@@ -11,6 +11,12 @@ A view is bookmarkable and shareable because everything that shapes it lives in 
 | ``property.<name>`` | only responses whose property ``<name>`` has this value |
 | ``contact.<attr>`` | only responses whose contact's attribute ``<attr>`` has this value |
 | ``by`` | breakdown: a column (``channel`` ...), ``property:<name>`` or ``contact:<attr>`` |
+| ``pick`` | a filter picked in the form's list: a pair above, URL-encoded |
+
+(``pick=property.team%3DBilling`` is ``property.team=Billing``; the page redirects to that.)
+
+Segment values match in any case (``team=billing`` finds "Billing"): the store resolves them
+(``store.segment_values.resolve``).
 
 Drill-down pages add ``min_score``, ``max_score``, ``has_comment``, ``q`` (words searched in
 comments) and ``after`` (the page token of keyset pagination).
@@ -32,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal, get_args
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Invalid
@@ -202,6 +208,27 @@ class ViewFilters:
         """The same view over the days ``first`` to ``last`` (a point of the trend)."""
         return replace(self, start=first, to=last, months=None)
 
+    def without(self, dimension: str) -> ViewFilters:
+        """The same view without its filter on ``dimension`` (``channel``, ``property:team``)."""
+        return replace(self, where=self.where.without(dimension))
+
+    def summary(self) -> list[str]:
+        """The view in a few words, as the folded filter panel shows it: the period, the
+        trend's grain, every segment filter and a breakdown other than the default."""
+        if self.start is not None or self.to is not None:
+            first = self.start.isoformat() if self.start else "…"
+            last = self.to.isoformat() if self.to else "the latest answer"
+            period = f"{first} to {last}"
+        else:
+            months = self.months or DEFAULT_MONTHS
+            period = "last month" if months == 1 else f"last {months} months"
+        parts = [period, f"by {self.grain}"]
+        parts += [f"{name} = {value}" for name, value in self.where.segments()]
+        parts = parts[:2] + [_readable(part) for part in parts[2:]]
+        if self.by != DEFAULT_BREAKDOWN:
+            parts.append(f"breakdown by {_readable(self.by)}")
+        return parts
+
     def narrowed(self, dimension: str, value: str) -> ViewFilters:
         """The same view restricted to one segment of a breakdown dimension."""
         try:
@@ -237,6 +264,16 @@ class Parsed:
     drill: DrillFilters
     errors: dict[str, str]
     """Field name as in the URL -> what is wrong with it."""
+
+
+def _readable(text: str) -> str:
+    """A dimension as people read it: ``team`` for ``property:team``, ``contact plan`` for
+    ``contact:plan``."""
+    if text.startswith("property:"):
+        return text.removeprefix("property:")
+    if text.startswith("contact:"):
+        return "contact " + text.removeprefix("contact:")
+    return text
 
 
 def _text(value: str | float | int | bool) -> str:
@@ -334,13 +371,38 @@ def check_dimension(text: str) -> str | None:
     )
 
 
+PICKABLE = ("channel", "touchpoint", "language", "source")
+
+
+def _picked(params: Iterable[tuple[str, str]], errors: dict[str, str]) -> list[tuple[str, str]]:
+    """The parameters with each ``pick`` (a filter chosen in the form's list, whose option
+    value is the filter's own pair, URL-encoded) replaced by its pair, put last so that what
+    was picked wins over the field it repeats."""
+    plain: list[tuple[str, str]] = []
+    picked: list[tuple[str, str]] = []
+    for key, raw in params:
+        if key != "pick":
+            plain.append((key, raw))
+            continue
+        if not raw.strip():
+            continue
+        pairs = parse_qsl(raw, keep_blank_values=True)
+        if len(pairs) != 1 or not (
+            pairs[0][0] in PICKABLE or pairs[0][0].startswith((PROPERTY_PREFIX, CONTACT_PREFIX))
+        ):
+            errors["pick"] = "is not one of the filters offered; choose one from the list"
+            continue
+        picked.append(pairs[0])
+    return plain + picked
+
+
 def parse(params: Iterable[tuple[str, str]]) -> Parsed:
     """Read a view and a drill-down from query parameters (repeated names: the last wins)."""
     errors: dict[str, str] = {}
     given: dict[str, str] = {}
     properties: dict[str, str] = {}
     contact: dict[str, str] = {}
-    for key, raw in params:
+    for key, raw in _picked(params, errors):
         for prefix, target in ((PROPERTY_PREFIX, properties), (CONTACT_PREFIX, contact)):
             if key.startswith(prefix):
                 name = key.removeprefix(prefix)

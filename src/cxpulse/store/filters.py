@@ -8,6 +8,13 @@ Segments are named by *dimensions*: a column (``channel``, ``touchpoint``, ``lan
 ``source``), ``property:<name>`` (a response property) or ``contact:<name>`` (an attribute
 of the response's contact). A breakdown groups by a dimension, a goal's segment and a filter
 fix one to a value.
+
+A segment filter matches its value in any case (``team=billing`` matches a stored "Billing"),
+by one rule at every door: ``segment_values.resolve`` looks up the stored values whose
+Unicode case fold equals the wanted one and records them in ``ResponseFilters.matched``;
+``filter_conditions`` then compares with those exact values as bound parameters, so the
+databases' own case rules (SQLite's ``lower`` folds ASCII only) never decide. Filters that
+were not resolved match exactly, as before.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_
+from sqlalchemy import ColumnElement, Select, and_, false
 
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Invalid
@@ -49,6 +56,35 @@ class ResponseFilters:
     """Words the comment contains, in any case (wildcards are matched literally)."""
     properties: Mapping[str, str] = field(default_factory=dict)
     contact_attributes: Mapping[str, str] = field(default_factory=dict)
+    matched: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per dimension (``channel``, ``property:team`` ...): the stored values its filter stands
+    for, found by ``segment_values.resolve`` (none when no stored value matches). A filtered
+    dimension missing here matches its value exactly."""
+
+    def segments(self) -> list[tuple[str, str]]:
+        """The segment filters as (dimension, wanted value), columns first."""
+        found = [(name, getattr(self, name)) for name in COLUMN_DIMENSIONS]
+        pairs = [(name, value) for name, value in found if value is not None]
+        pairs += [(PROPERTY_PREFIX + k, v) for k, v in self.properties.items()]
+        pairs += [(CONTACT_PREFIX + k, v) for k, v in self.contact_attributes.items()]
+        return pairs
+
+    def unmatched(self) -> list[tuple[str, str]]:
+        """The segment filters that resolution found no stored value for."""
+        return [(d, v) for d, v in self.segments() if self.matched.get(d) == ()]
+
+    def without(self, dimension: str) -> ResponseFilters:
+        """These filters with no filter on ``dimension``."""
+        found = parse_dimension(dimension)
+        matched = {k: v for k, v in self.matched.items() if k != dimension}
+        if found.kind == "property":
+            rest = {k: v for k, v in self.properties.items() if k != found.key}
+            return replace(self, properties=rest, matched=matched)
+        if found.kind == "contact":
+            rest = {k: v for k, v in self.contact_attributes.items() if k != found.key}
+            return replace(self, contact_attributes=rest, matched=matched)
+        cleared: dict[str, Any] = {found.key: None}
+        return replace(self, matched=matched, **cleared)
 
     @classmethod
     def of_segment(cls, segment: Mapping[str, str], **fields: Any) -> ResponseFilters:
@@ -63,6 +99,10 @@ class ResponseFilters:
         """These filters with ``dimension`` (``channel``, ``property:agent`` ...) fixed to
         ``value``; Invalid when it names no dimension."""
         found = parse_dimension(dimension)
+        if dimension in self.matched:
+            # The new value is exact (a breakdown's segment is a stored value).
+            rest = {k: v for k, v in self.matched.items() if k != dimension}
+            return replace(self, matched=rest).narrowed(dimension, value)
         if found.kind == "property":
             return replace(self, properties={**self.properties, found.key: value})
         if found.kind == "contact":
@@ -118,7 +158,7 @@ def filter_conditions(organisation_id: int, filters: ResponseFilters) -> tuple[l
     for name in COLUMN_DIMENSIONS:
         wanted = getattr(filters, name)
         if wanted is not None:
-            conditions.append(getattr(Response, name) == wanted)
+            conditions.append(_matches(getattr(Response, name), filters, name, wanted))
     if filters.min_score is not None:
         conditions.append(Response.score >= filters.min_score)
     if filters.max_score is not None:
@@ -129,10 +169,26 @@ def filter_conditions(organisation_id: int, filters: ResponseFilters) -> tuple[l
     if filters.search:
         conditions.append(Response.comment.icontains(filters.search, autoescape=True))
     for name, wanted in filters.properties.items():
-        conditions.append(json_text(Response.properties, name) == wanted)
+        column = json_text(Response.properties, name)
+        conditions.append(_matches(column, filters, PROPERTY_PREFIX + name, wanted))
     for name, wanted in filters.contact_attributes.items():
-        conditions.append(json_text(Contact.attributes, name) == wanted)
+        column = json_text(Contact.attributes, name)
+        conditions.append(_matches(column, filters, CONTACT_PREFIX + name, wanted))
     return conditions, bool(filters.contact_attributes)
+
+
+def _matches(
+    column: ColumnElement[Any], filters: ResponseFilters, dimension: str, wanted: str
+) -> ColumnElement[bool]:
+    """``column`` holds one of the values the filter on ``dimension`` stands for."""
+    stored = filters.matched.get(dimension)
+    if stored is None:
+        return column == wanted
+    if not stored:
+        return false()
+    if len(stored) == 1:
+        return column == stored[0]
+    return column.in_(stored)
 
 
 def join_contacts(query: Select[Any], organisation_id: int) -> Select[Any]:

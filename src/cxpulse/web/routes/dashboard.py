@@ -18,12 +18,13 @@ dashboard needs ``metrics:read`` (viewers have it), the responses behind a numbe
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,8 @@ from cxpulse.metrics import ACSI_CAVEAT, Metric
 from cxpulse.report import dashboard as dashboard_data
 from cxpulse.report import filters_url as urls
 from cxpulse.report import monthly
-from cxpulse.store import accounts, surveys
+from cxpulse.report.filter_choices import FilterChoices, filter_choices
+from cxpulse.store import accounts, segment_values, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import SOURCES, Survey
 from cxpulse.web.access import Principal, authenticate
@@ -149,25 +151,63 @@ def report_month_choice(view: dashboard_data.DashboardView, today: date) -> str:
     return monthly.month_label(min(last_full_month(today), view.window.last_day.replace(day=1)))
 
 
+def matched_in_any_case(
+    session: Session, organisation_id: int, survey_id: int, filters: urls.ViewFilters
+) -> urls.ViewFilters:
+    """The view with its segment filters matched in any case, over the survey's answers of
+    every period (a headline's period before may reach past the view's window)."""
+    found = segment_values.resolve(
+        session, organisation_id, replace(filters.where, survey_id=survey_id)
+    )
+    return replace(filters, where=replace(found, survey_id=None))
+
+
+def unmatched_hints(
+    filters: urls.ViewFilters, choices: FilterChoices
+) -> list[tuple[str, str, Any, str]]:
+    """Per segment filter that matches no answer: (its label, the value asked for, the
+    values present in the period, the view without it)."""
+    hints = []
+    for dimension, value in filters.where.unmatched():
+        present = choices.of(dimension)
+        label = present.label if present is not None else dimension.replace(":", " ", 1)
+        hints.append((label, value, present, filters.without(dimension).query()))
+    return hints
+
+
+def _picked_redirect(request: Request, parsed: urls.Parsed) -> RedirectResponse | None:
+    """A filter picked from the form's list arrives as ``pick``: send the browser to the
+    view's plain URL, the one to bookmark and share."""
+    if "pick" not in request.query_params or parsed.errors:
+        return None
+    query = urlencode(parsed.view.query_pairs() + parsed.drill.query_pairs())
+    return RedirectResponse(request.url.path + (f"?{query}" if query else ""), 303)
+
+
 # --------------------------------------------------------------------------- pages
 
 
-@router.get("/app/surveys/{survey_id}", response_class=HTMLResponse)
+@router.get("/app/surveys/{survey_id}", response_class=HTMLResponse, response_model=None)
 def survey_page(
     survey_id: SurveyId, request: Request, caller: PageCaller, session: DbSession
-) -> HTMLResponse:
+) -> HTMLResponse | RedirectResponse:
     try:
         check_allowed(caller, Permission.METRICS_READ)
         organisation, survey, parsed = survey_and_filters(request, session, caller, survey_id)
     except PageProblem as problem:
         return problem_page(request, problem)
-    filters = parsed.view
+    redirect = _picked_redirect(request, parsed)
+    if redirect is not None:
+        return redirect
+    filters = matched_in_any_case(session, organisation.id, survey.id, parsed.view)
     try:
         view = dashboard_data.load_view(session, organisation, survey, filters)
     except Invalid as error:
         parsed.errors[error.field] = error.message
         filters = urls.ViewFilters()
         view = dashboard_data.load_view(session, organisation, survey, filters)
+    choices = filter_choices(session, organisation.id, survey.id, view.window)
+    readable, other_dimensions = choices.breakdowns()
     context = {
         "survey": survey,
         "view": view,
@@ -183,7 +223,10 @@ def survey_page(
         "comment_drill": urls.DrillFilters(has_comment=True),
         "grains": urls.GRAINS,
         "sources": SOURCES,
-        "dimensions": [*urls.BREAKDOWN_COLUMNS, *(f"property:{n}" for n in view.property_names)],
+        "choices": choices,
+        "breakdowns": readable,
+        "other_breakdowns": other_dimensions,
+        "unmatched": unmatched_hints(filters, choices),
         "report_month": report_month_choice(view, utc_today()),
         "report_max": monthly.month_label(utc_today()),
     }
@@ -199,7 +242,8 @@ def responses_page(
         organisation, survey, parsed = survey_and_filters(request, session, caller, survey_id)
     except PageProblem as problem:
         return problem_page(request, problem)
-    filters, drill = parsed.view, parsed.drill
+    drill = parsed.drill
+    filters = matched_in_any_case(session, organisation.id, survey.id, parsed.view)
     window = filters.window(
         dashboard_data.latest_day(session, organisation.id, survey.id), utc_today()
     )
@@ -223,5 +267,9 @@ def responses_page(
         if page.next_after
         else None,
         "can_export": Permission.EXPORTS in caller.permissions,
+        "unmatched": [
+            (dimension.replace(":", " ", 1), value, filters.without(dimension).drill_query(drill))
+            for dimension, value in filters.where.unmatched()
+        ],
     }
     return render(request, "app/responses.html", context, 422 if parsed.errors else 200)

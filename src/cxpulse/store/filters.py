@@ -25,6 +25,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, false
+from sqlalchemy.orm import InstrumentedAttribute
 
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Invalid
@@ -158,7 +159,7 @@ def filter_conditions(organisation_id: int, filters: ResponseFilters) -> tuple[l
     for name in COLUMN_DIMENSIONS:
         wanted = getattr(filters, name)
         if wanted is not None:
-            conditions.append(_matches(getattr(Response, name), filters, name, wanted))
+            conditions.append(matches(getattr(Response, name), filters, name, wanted))
     if filters.min_score is not None:
         conditions.append(Response.score >= filters.min_score)
     if filters.max_score is not None:
@@ -170,15 +171,18 @@ def filter_conditions(organisation_id: int, filters: ResponseFilters) -> tuple[l
         conditions.append(Response.comment.icontains(filters.search, autoescape=True))
     for name, wanted in filters.properties.items():
         column = json_text(Response.properties, name)
-        conditions.append(_matches(column, filters, PROPERTY_PREFIX + name, wanted))
+        conditions.append(matches(column, filters, PROPERTY_PREFIX + name, wanted))
     for name, wanted in filters.contact_attributes.items():
         column = json_text(Contact.attributes, name)
-        conditions.append(_matches(column, filters, CONTACT_PREFIX + name, wanted))
+        conditions.append(matches(column, filters, CONTACT_PREFIX + name, wanted))
     return conditions, bool(filters.contact_attributes)
 
 
-def _matches(
-    column: ColumnElement[Any], filters: ResponseFilters, dimension: str, wanted: str
+def matches(
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    filters: ResponseFilters,
+    dimension: str,
+    wanted: str,
 ) -> ColumnElement[bool]:
     """``column`` holds one of the values the filter on ``dimension`` stands for."""
     stored = filters.matched.get(dimension)

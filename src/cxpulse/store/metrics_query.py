@@ -32,6 +32,7 @@ from cxpulse.store.filters import (
     ResponseFilters,
     filter_conditions,
     join_contacts,
+    matches,
     parse_dimension,
 )
 from cxpulse.store.models import Contact, DailyRollup, Response
@@ -220,10 +221,13 @@ def _rollup_query(
         conditions.append(DailyRollup.day >= values.instant("start", filters.start).date())
     if filters.end is not None:
         conditions.append(DailyRollup.day < values.instant("end", filters.end).date())
+    # Through the filter's matched values, so "email" also counts a stored "Email" here.
     if filters.channel is not None:
-        conditions.append(DailyRollup.channel == filters.channel)
+        conditions.append(matches(DailyRollup.channel, filters, "channel", filters.channel))
     if filters.touchpoint is not None:
-        conditions.append(DailyRollup.touchpoint == filters.touchpoint)
+        conditions.append(
+            matches(DailyRollup.touchpoint, filters, "touchpoint", filters.touchpoint)
+        )
     inner = select(
         *(label.label(f"g{i}") for i, label in enumerate(labels)),
         DailyRollup.score.label("score"),

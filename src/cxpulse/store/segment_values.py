@@ -192,3 +192,12 @@ def resolve(session: Session, organisation_id: int, filters: ResponseFilters) ->
         if len(stored) == 1:
             resolved = resolved.narrowed(dimension, stored[0])
     return replace(resolved, matched={**filters.matched, **matched})
+
+
+def resolve_for_survey(
+    session: Session, organisation_id: int, survey_id: int, filters: ResponseFilters
+) -> ResponseFilters:
+    """``resolve`` over one survey's answers, for doors whose filters name no survey (the
+    API, exports): the returned filters name none either, as they came."""
+    found = resolve(session, organisation_id, replace(filters, survey_id=survey_id))
+    return replace(found, survey_id=filters.survey_id)

@@ -169,5 +169,6 @@ Filters = Annotated[ResponseFilters, Depends(response_filters)]
 SEGMENT_FILTER_HELP = (
     "Segment filters: add `property.<name>=<value>` to match a response property "
     "(such as `property.team=billing`) and `contact.<attribute>=<value>` to match an "
-    "attribute of the response's contact (such as `contact.plan=pro`)."
+    "attribute of the response's contact (such as `contact.plan=pro`). Values match in any "
+    "case (`team=Billing` finds `billing`)."
 )

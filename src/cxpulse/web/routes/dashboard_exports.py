@@ -5,6 +5,7 @@ spreadsheet formulas (``cxpulse.csv_safety``)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import tempfile
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from cxpulse.web.routes.dashboard import (
     PageCaller,
     PageProblem,
     check_allowed,
+    matched_in_any_case,
     problem_page,
     survey_and_filters,
     utc_today,
@@ -56,7 +58,9 @@ def _view_to_export(
         raise PageProblem(
             422, "Invalid filters", "; ".join(f"{k}: {v}" for k, v in parsed.errors.items())
         )
-    return organisation, survey, parsed
+    # Values in any case, as the page that links here matched them.
+    view = matched_in_any_case(session, organisation.id, survey.id, parsed.view)
+    return organisation, survey, dataclasses.replace(parsed, view=view)
 
 
 @router.get("/app/surveys/{survey_id}/export/responses.{fmt}")

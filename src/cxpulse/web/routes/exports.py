@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from cxpulse.store import surveys
+from cxpulse.store import segment_values, surveys
 from cxpulse.web import exporters
 from cxpulse.web.access import CanExport
 from cxpulse.web.deps import DbSession
@@ -54,7 +54,9 @@ def export_responses(
 ) -> StreamingResponse:
     organisation_id = caller.organisation_id
     survey = surveys.get_survey(session, organisation_id, survey_id)
-    scoped = dataclasses.replace(filters, survey_id=survey_id)
+    scoped = segment_values.resolve(
+        session, organisation_id, dataclasses.replace(filters, survey_id=survey_id)
+    )
     if format == "xlsx" and exporters.too_many_for_xlsx(session, organisation_id, scoped):
         raise FieldErrors.one(
             ["path", "format"],

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from cxpulse.engine.periods import PeriodName
 from cxpulse.metrics.scores import DEFAULT_LEVEL
-from cxpulse.store import metrics_query, surveys
+from cxpulse.store import metrics_query, segment_values, surveys
 from cxpulse.store.errors import Invalid
 from cxpulse.web.access import CanReadMetrics
 from cxpulse.web.deps import DbSession
@@ -84,7 +84,12 @@ def get_survey_metrics(
             clean_text(dimension)
         except ValueError as error:
             raise invalid_errors(Invalid("group_by", str(error)), ("query",)) from None
-    filters = score_filters(segments, start, end, channel, touchpoint, language, source)
+    filters = segment_values.resolve_for_survey(
+        session,
+        organisation_id,
+        survey_id,
+        score_filters(segments, start, end, channel, touchpoint, language, source),
+    )
     spec = survey.metric_spec(level=level, min_n=min_n or app_state(request).settings.min_n)
     try:
         rows = metrics_query.score_rows(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 from fastapi import Response as HttpResponse
 from fastapi.routing import APIRoute
 
-from cxpulse.store import contacts, responses, surveys
+from cxpulse.store import contacts, responses, segment_values, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Response
 from cxpulse.store.responses import MAX_PAGE_SIZE, NewResponse, StoredResponse
@@ -326,10 +326,13 @@ def list_responses(
 ) -> ResponsePage:
     surveys.get_survey(session, caller.organisation_id, survey_id)
     after = decode_cursor(cursor) if cursor else None
+    scoped = segment_values.resolve(
+        session, caller.organisation_id, dataclasses.replace(filters, survey_id=survey_id)
+    )
     page = responses.list_responses(
         session,
         caller.organisation_id,
-        dataclasses.replace(filters, survey_id=survey_id),
+        scoped,
         after=after,
         limit=limit,
     )

@@ -143,7 +143,10 @@ def test_report_html_is_self_contained_and_escaped(
         assert text in html, text
     assert "Channel: email" in html
     assert "80%" in html  # goal progress
-    assert html.count("<svg") == 2
+    # Two charts, each drawn for desktop/print and for phone.
+    assert html.count("<svg") == 4
+    assert html.count('<div class="chart-wide">') == 2
+    assert html.count('<div class="chart-narrow">') == 2
     # User text is escaped, in the page and inside the charts.
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
@@ -277,7 +280,7 @@ def test_rates_section_when_the_collect_stage_counts_them(
 def test_report_email_parts(session: Session, org: Organisation, survey: Survey) -> None:
     mail = monthly.report_email(session, org.id, survey.id, "2026-10")
     assert mail.subject == f"{NAME}: monthly report October 2026"
-    assert "CSAT (%): 85.0 (n=60;" in mail.text
+    assert "CSAT (%): 85.0% (n=60;" in mail.text
     assert "+20.0 vs last month (significant at 95%)" in mail.text
     assert "Channel email: 90.0 (n=40), +40.0 vs last month" in mail.text
     assert mail.html.startswith("<!doctype html>")

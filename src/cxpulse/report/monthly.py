@@ -74,24 +74,19 @@ TEMPLATE = "report/monthly.html"
 
 
 def charts_for(report: MonthlyReport) -> dict[str, str]:
-    """The report's charts as SVG text, by name."""
+    """The report's charts as SVG text, by name, each drawn for desktop/print and for phone
+    (``charts.responsive_svg``). The ACSI index is not drawn: it is on another scale than a
+    CSAT percentage, so the report states it in words beside the CSAT figure."""
     goal_target = None
     if len(report.goals) == 1 and report.goals[0].metric == report.metric.value:
         only = report.goals[0].goal
         goal_target = charts.goal_line(only.target, only.name)
-    rendered = {
-        "trend": charts.trend_svg(
-            report.trend,
-            metric_label=report.metric_label,
-            benchmark=report.benchmark,
-            goal=goal_target,
-        )
+    return {
+        "trend": charts.trend_svg(report.trend, metric_label=report.metric_label, goal=goal_target),
+        "distribution": charts.scale_distribution_svg(
+            report.scale_counts, labels=report.scale_labels, bands=report.scale_bands
+        ),
     }
-    if report.nps_bands:
-        rendered["distribution"] = charts.nps_distribution_svg(report.nps_bands)
-    else:
-        rendered["distribution"] = charts.scale_distribution_svg(report.scale_counts)
-    return rendered
 
 
 def render_report(report: MonthlyReport) -> str:

@@ -24,6 +24,7 @@ from cxpulse.metrics.scores import DEFAULT_LEVEL, DEFAULT_MIN_N, format_value, n
 from cxpulse.report import charts
 from cxpulse.report.monthly_changes import SegmentMove, change_text, segment_movers, value_text
 from cxpulse.report.months import month_label, month_name, parse_month, shift_month
+from cxpulse.report.scale_labels import scale_bands, scale_labels
 from cxpulse.store.errors import NotFound
 from cxpulse.store.metrics_query import histograms
 from cxpulse.store.models import Organisation
@@ -35,9 +36,25 @@ METRIC_LABELS = {
     Metric.CSAT: "CSAT (%)",
     Metric.DSAT: "DSAT (%)",
     Metric.NPS: "NPS",
-    Metric.CES: "CES (mean effort)",
+    Metric.CES: "CES (mean, higher is easier)",
     Metric.MEAN: "Mean score",
 }
+
+
+PERCENT_METRICS = (Metric.CSAT, Metric.DSAT)
+
+
+def with_unit(text: str, metric: Metric, scale_high: int) -> str:
+    """A formatted score with its unit, as the report's key figures show it."""
+    if text == "–":
+        return text
+    if metric in PERCENT_METRICS:
+        return f"{text}%"
+    if metric is Metric.CES and scale_high:
+        return f"{text} of {scale_high} (higher is easier)"
+    if metric is Metric.MEAN and scale_high:
+        return f"{text} of {scale_high}"
+    return text
 
 
 @dataclass(frozen=True)
@@ -46,18 +63,23 @@ class Kpi:
     result: MetricResult
     previous: MetricResult
     comparison: Comparison | None
-    unit: str = ""
+    scale_high: int = 0
+    """The top of the survey's scale, for "5.1 of 7" (CES, means)."""
 
     @property
     def value_text(self) -> str:
-        return value_text(self.result)
+        """The score with its unit: "74.3%" (CSAT, DSAT), "5.1 of 7 (higher is easier)"
+        (CES), "15.0" (NPS, a difference of two percentages, so no % sign)."""
+        return with_unit(value_text(self.result), self.result.metric, self.scale_high)
 
     @property
     def interval_text(self) -> str:
         if self.result.n == 0:
             return "no answers"
+        percent = "%" if self.result.metric in PERCENT_METRICS else ""
         return (
-            f"{format_value(self.result.ci_low)} to {format_value(self.result.ci_high)} "
+            f"{format_value(self.result.ci_low)}{percent} to "
+            f"{format_value(self.result.ci_high)}{percent} "
             f"({self.result.level:.0%} interval)"
         )
 
@@ -92,9 +114,14 @@ class MonthlyReport:
     kpis: list[Kpi]
     trend: list[charts.TrendPoint]
     benchmark: charts.ReferenceLine | None
+    """The ACSI index of the organisation's industry (CSAT only), shown as text: an index
+    from 0 to 100 on another scale, never drawn on the CSAT chart."""
     benchmark_caveat: str | None
     nps_bands: list[charts.NpsBands]
     scale_counts: list[charts.ScaleCount]
+    """Answers per scale value this month (0..10 for NPS)."""
+    scale_labels: dict[int, str]
+    scale_bands: charts.ScaleBands
     movers: list[SegmentMove]
     goals: list[goal_store.GoalReport]
     goals_as_of: date
@@ -146,7 +173,8 @@ def _benchmark(
         for s in find_industry(chosen.industry)
         if s.industry == chosen.industry and s.year == chosen.year
     ]
-    return charts.benchmark_line(found[0]), ACSI_CAVEAT
+    score = found[0]
+    return charts.ReferenceLine(score.score, f"ACSI {score.industry} {score.year}"), ACSI_CAVEAT
 
 
 def _optional_sections(
@@ -223,7 +251,7 @@ def build_report(
     series = [by_month.get(label, Histogram()) for label in labels]
     current, previous = series[-1], series[-2]
 
-    kpis = [_kpi(METRIC_LABELS[metric], previous, current, spec)]
+    kpis = [_kpi(METRIC_LABELS[metric], previous, current, spec, survey.scale_high)]
     if metric is Metric.CSAT:
         dsat_spec = MetricSpec.default(
             Metric.DSAT,
@@ -233,19 +261,19 @@ def build_report(
             level=level,
             min_n=min_n,
         )
-        kpis.append(_kpi(METRIC_LABELS[Metric.DSAT], previous, current, dsat_spec))
+        kpis.append(
+            _kpi(METRIC_LABELS[Metric.DSAT], previous, current, dsat_spec, survey.scale_high)
+        )
 
     trend = [_trend_point(label, score(h, spec)) for label, h in zip(labels, series, strict=True)]
     bands: list[charts.NpsBands] = []
-    counts: list[charts.ScaleCount] = []
     if metric is Metric.NPS:
         for label, histogram in zip(labels, series, strict=True):
             promoters, passives, detractors = nps_bands(histogram, spec.thresholds)
             bands.append(charts.NpsBands(label, promoters, passives, detractors))
-    else:
-        answered = dict(iter(current))
-        low, high = survey.scale_low, survey.scale_high
-        counts = [charts.ScaleCount(v, answered.get(float(v), 0)) for v in range(low, high + 1)]
+    answered = dict(iter(current))
+    low, high = survey.scale_low, survey.scale_high
+    counts = [charts.ScaleCount(v, answered.get(float(v), 0)) for v in range(low, high + 1)]
     benchmark, caveat = _benchmark(organisation, metric)
 
     real_today = today or datetime.now(UTC).date()
@@ -272,6 +300,8 @@ def build_report(
         benchmark_caveat=caveat,
         nps_bands=bands,
         scale_counts=counts,
+        scale_labels=scale_labels(spec),
+        scale_bands=scale_bands(spec),
         movers=segment_movers(session, organisation_id, survey, first, spec),
         goals=goal_reports,
         goals_as_of=as_of,
@@ -281,6 +311,8 @@ def build_report(
     )
 
 
-def _kpi(label: str, previous: Histogram, current: Histogram, spec: MetricSpec) -> Kpi:
+def _kpi(
+    label: str, previous: Histogram, current: Histogram, spec: MetricSpec, scale_high: int
+) -> Kpi:
     comparison = compare(previous, current, spec) if previous.n and current.n else None
-    return Kpi(label, score(current, spec), score(previous, spec), comparison)
+    return Kpi(label, score(current, spec), score(previous, spec), comparison, scale_high)

@@ -33,7 +33,7 @@ def test_monthly_report_page(client: TestClient, app: FastAPI, world: World) -> 
     assert "<h1>Support CSAT — January 2025</h1>" in document
     # January: scores 1, 2, 3, 4, 5, 1, 2, 3, 4, 5: CSAT 4 of 10 = 40.0, DSAT 4 of 10 = 40.0.
     kpis = re.findall(r'<h3>([^<]+)</h3>\s*<p class="value">([^<]+)</p>', document)
-    assert kpis == [("CSAT (%)", "40.0"), ("DSAT (%)", "40.0")]
+    assert kpis == [("CSAT (%)", "40.0%"), ("DSAT (%)", "40.0%")]
     assert "n=10" in document
     assert "<script" not in document
     # The very document of `cxpulse report`, except the moment it was made.

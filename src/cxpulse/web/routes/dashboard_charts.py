@@ -1,5 +1,6 @@
 """The charts of a survey's dashboard, each drawn twice: as SVG on the server (shown with
-JavaScript off) and as a Vega-Lite spec that app.js draws interactively.
+JavaScript off, in a desktop and a phone size) and as a Vega-Lite spec that app.js draws
+interactively at the width of its column.
 
 Charts are a pure function of their numbers, so drawn charts are cached per process.
 """
@@ -12,15 +13,16 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from cxpulse.metrics import Metric
+from cxpulse.metrics import Metric, MetricSpec
 from cxpulse.report import charts
 from cxpulse.report import dashboard as dashboard_data
+from cxpulse.report.scale_labels import scale_bands, scale_labels
 
 
 @dataclass(frozen=True)
 class Chart:
     """A chart twice: SVG drawn on the server (shown with JavaScript off) and its Vega-Lite
-    spec as JSON, which app.js draws interactively (tooltips) when it can."""
+    spec as JSON, which app.js draws interactively (tooltips, its column's width)."""
 
     svg: Markup
     spec: Markup
@@ -31,11 +33,23 @@ def _chart(spec: charts.Spec) -> Chart:
     spec_text = charts.spec_json(spec).replace("<", "\\u003c")
     # SVG made by vl-convert from our own numbers; it escapes the text it draws, and
     # charts.py escapes the description it adds.
-    return Chart(Markup(charts.to_svg(spec)), Markup(spec_text))  # noqa: S704
+    return Chart(Markup(charts.responsive_svg(spec)), Markup(spec_text))  # noqa: S704
+
+
+def _own_spec(view: dashboard_data.DashboardView) -> MetricSpec:
+    """The survey's metric spec (scale and bands), from its own headline."""
+    for headline in view.headlines:
+        if headline.spec.metric is view.metric:
+            return headline.spec
+    return MetricSpec.default(view.metric)
 
 
 def survey_charts(view: dashboard_data.DashboardView) -> dict[str, Chart]:
-    """The charts of a survey's dashboard: its trend, and the distribution of its scores."""
+    """The charts of a survey's dashboard: its trend, and the distribution of its scores.
+
+    No benchmark line: the ACSI is an index on its own scale, not a CSAT percentage, so it is
+    shown as text beside the CSAT headline instead of as a line on the chart.
+    """
     points = [
         charts.TrendPoint(
             period=b.label,
@@ -47,21 +61,18 @@ def survey_charts(view: dashboard_data.DashboardView) -> dict[str, Chart]:
         )
         for b in view.trend
     ]
-    benchmark = None
-    if view.benchmark is not None and view.metric is Metric.CSAT:
-        benchmark = charts.ReferenceLine(
-            view.benchmark.score, f"ACSI {view.benchmark.industry} {view.benchmark.year}"
-        )
     goal = None
     if view.goal_line is not None:
         goal = charts.goal_line(view.goal_line.goal.target, view.goal_line.goal.name)
-    out = {"trend": trend_chart(tuple(points), view.label, benchmark, goal)}
+    out = {"trend": trend_chart(tuple(points), view.label, goal)}
     if view.metric is Metric.NPS:
         bands = tuple(charts.NpsBands(label, *counts) for label, counts in view.bands.items())
         out["distribution"] = nps_chart(bands)
     else:
+        spec = _own_spec(view)
         counts = tuple(charts.ScaleCount(float(row.label), row.count) for row in view.distribution)
-        out["distribution"] = scale_chart(counts)
+        labels = tuple(sorted(scale_labels(spec).items()))
+        out["distribution"] = scale_chart(counts, labels, scale_bands(spec))
     return out
 
 
@@ -69,12 +80,9 @@ def survey_charts(view: dashboard_data.DashboardView) -> dict[str, Chart]:
 # a colleague's visit) skips building the spec with Altair and drawing it with vl-convert.
 @functools.lru_cache(maxsize=256)
 def trend_chart(
-    points: tuple[charts.TrendPoint, ...],
-    label: str,
-    benchmark: charts.ReferenceLine | None,
-    goal: charts.ReferenceLine | None,
+    points: tuple[charts.TrendPoint, ...], label: str, goal: charts.ReferenceLine | None
 ) -> Chart:
-    return _chart(charts.trend_spec(points, metric_label=label, benchmark=benchmark, goal=goal))
+    return _chart(charts.trend_spec(points, metric_label=label, goal=goal))
 
 
 @functools.lru_cache(maxsize=256)
@@ -83,8 +91,12 @@ def nps_chart(bands: tuple[charts.NpsBands, ...]) -> Chart:
 
 
 @functools.lru_cache(maxsize=256)
-def scale_chart(counts: tuple[charts.ScaleCount, ...]) -> Chart:
-    return _chart(charts.scale_distribution_spec(counts))
+def scale_chart(
+    counts: tuple[charts.ScaleCount, ...],
+    labels: tuple[tuple[int, str], ...],
+    bands: charts.ScaleBands,
+) -> Chart:
+    return _chart(charts.scale_distribution_spec(counts, labels=dict(labels), bands=bands))
 
 
 def clear_chart_caches() -> None:

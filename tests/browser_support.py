@@ -73,6 +73,25 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+def debian_tool(command: str, package: str) -> str:
+    """The path of ``command`` from Debian's ``package``, installed the first time when
+    possible (as root); under CI=true its absence fails the test, elsewhere it skips."""
+    with _install_lock:
+        if shutil.which(command) is None and shutil.which("apt-get") and os.geteuid() == 0:
+            subprocess.run(
+                ["apt-get", "install", "-y", "-q", package],
+                check=False,
+                capture_output=True,
+                timeout=900,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
+    found = shutil.which(command)
+    if found is None:
+        _unavailable(f"{command} is not installed (apt-get install {package}, as root)")
+        raise AssertionError("unreachable")  # _unavailable always raises
+    return found
+
+
 def launch_chromium(playwright: Any) -> Any:
     """A headless Chromium browser from a ``sync_playwright()`` context."""
     return playwright.chromium.launch(

@@ -7,7 +7,6 @@ Printed and measured with the real Chromium (``report.pdf``, ``tests/browser_sup
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -114,11 +113,9 @@ def test_tables_are_printed_open_and_their_headers_sit_over_their_numbers(
         assert all("data-label=" in cell for cell in cells)
 
 
-def _page_fills(pdf: Path) -> list[float] | None:
+def _page_fills(pdf: Path) -> list[float]:
     """How far down each page its lowest text reaches (0..1), with poppler's pdftotext."""
-    tool = shutil.which("pdftotext")
-    if tool is None:
-        return None
+    tool = support.debian_tool("pdftotext", "poppler-utils")
     boxes = subprocess.run(
         [tool, "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
@@ -157,8 +154,6 @@ def test_pdf_has_no_half_empty_page(
     # most (a table kept whole used to push the next section over and leave gaps).
     assert 2 <= pages <= 4
     fills = _page_fills(pdf)
-    if fills is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed: page count checked only")
     assert len(fills) == pages
     # Every page but the last is filled at least halfway down.
     for number, fill in enumerate(fills[:-1], start=1):

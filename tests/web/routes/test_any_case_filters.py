@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from ..helpers import World, bearer, session_headers
 
 # The world's answers: channel "email" on odd days, team "billing" unless n % 3 == 0.
-LOWER = [("channel", "email"), ("property.team", "billing")]
-MIXED = [("channel", "EMAIL"), ("property.team", "Billing")]
+Params = list[tuple[str, str | int | float | bool | None]]
+LOWER: Params = [("channel", "email"), ("property.team", "billing")]
+MIXED: Params = [("channel", "EMAIL"), ("property.team", "Billing")]
 EXPECTED = sum(1 for n in range(10) if n % 2 and n % 3)
 
 
@@ -47,7 +48,7 @@ def test_dashboard_export_matches_in_any_case(
     org = world.a
     headers = session_headers(app, org.users["analyst"])
     url = f"/app/surveys/{org.survey_id}/export/responses.csv"
-    params = [("from", "2025-01-01"), ("to", "2025-01-31"), *MIXED]
+    params: Params = [("from", "2025-01-01"), ("to", "2025-01-31"), *MIXED]
     answer = client.get(url, params=params, headers=headers)
     assert answer.status_code == 200, answer.text
     assert len(list(csv.DictReader(io.StringIO(answer.text)))) == EXPECTED

@@ -119,10 +119,12 @@ def render_text(report: MonthlyReport) -> str:
         lines += ["", f"Goals (as of {report.goals_as_of.isoformat()}):"]
         for item in report.goals:
             a = item.assessment
-            done = "–" if a.progress is None else f"{a.progress:.0f}%"
+            status = a.forecast.status_words
+            if a.forecast.reason:
+                status += f" ({a.forecast.reason})"
             lines.append(
                 f"  {item.goal.name}: {format_value(item.goal.target)} by "
-                f"{item.goal.due_date.isoformat()}, {done} of the way, {a.forecast.status}"
+                f"{item.goal.due_date.isoformat()}, {a.progress_text} of the way, {status}"
             )
     lines += ["", "The HTML version of this report has the charts and tables."]
     return "\n".join(lines) + "\n"

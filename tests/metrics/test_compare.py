@@ -7,11 +7,15 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from cxpulse.metrics import Comparison, Histogram, Metric, MetricSpec, Scale
+from cxpulse.metrics import Comparison, Histogram, Metric, MetricSpec, Scale, intervals
 from cxpulse.metrics.compare import (
     compare,
+    mover_difference,
     newcombe_difference,
     nps_adjusted_wald_difference,
+    nps_keeps_adjusted_wald,
+    nps_mover_difference,
+    p_value_from_interval,
     two_proportion_z_test,
     welch,
 )
@@ -94,16 +98,19 @@ def test_csat_comparison_worked_example() -> None:
     assert result.a.value == pytest.approx(600 / 7)
     assert result.b.value == pytest.approx(62.5)
     assert result.difference == pytest.approx(62.5 - 600 / 7)
-    _, expected_p = proportions_ztest([50, 60], [80, 70])
-    assert result.p_value == pytest.approx(expected_p)
-    assert result.p_value == pytest.approx(0.00134, abs=1e-5)
     expected_low, expected_high = confint_proportions_2indep(50, 80, 60, 70, method="newcomb")
     assert result.ci_low == pytest.approx(expected_low * 100)
     assert result.ci_high == pytest.approx(expected_high * 100)
     assert result.ci_high < 0
+    # The p-value is the level at which the Newcombe interval's upper end reaches 0.
+    _, upper_at_p = confint_proportions_2indep(
+        50, 80, 60, 70, method="newcomb", alpha=result.p_value
+    )
+    assert upper_at_p == pytest.approx(0, abs=1e-9)
+    assert result.p_value == pytest.approx(0.00143, abs=1e-5)  # pooled z-test: 0.00134
     assert result.significant
     assert result.verdict == "significant"
-    assert "two-proportion" in result.method
+    assert "Newcombe" in result.method
 
 
 def test_dsat_comparison_counts_the_bottom_boxes() -> None:
@@ -350,3 +357,228 @@ def test_to_dict_is_json_ready() -> None:
     assert data["a"]["value"] == pytest.approx(20.0)
     assert data["b"]["counts"] == {"promoters": 40, "passives": 20, "detractors": 40}
     assert set(data) >= {"difference", "ci_low", "ci_high", "p_value", "method", "level"}
+
+
+# --- every interval contains the observed difference; the verdict is the interval's ----------
+
+ALL_LEVELS = [0.5, 0.8, 0.9, 0.95, 0.99, 0.999]
+NPS_SCALE = Scale(0, 10)
+
+
+def nps_group(promoters: int, detractors: int, n: int) -> Histogram:
+    """``n`` answers on 0-10: ``promoters`` tens, ``detractors`` zeros, the rest sevens."""
+    counts = {10: promoters, 7: n - promoters - detractors, 0: detractors}
+    return Histogram({value: count for value, count in counts.items() if count})
+
+
+def small_nps_groups(largest: int) -> list[tuple[int, int, int]]:
+    """Every (promoters, detractors, n) with 1 <= n <= ``largest``."""
+    return [
+        (promoters, detractors, n)
+        for n in range(1, largest + 1)
+        for promoters in range(n + 1)
+        for detractors in range(n + 1 - promoters)
+    ]
+
+
+@st.composite
+def skewed_nps_group(draw: st.DrawFn, smallest: int = 1, largest: int = 300) -> Histogram:
+    """An NPS group, often all or nearly all promoters or detractors: where adjusted Wald's
+    pseudo answers pull hardest."""
+    n = draw(st.integers(min_value=smallest, max_value=largest))
+    off = draw(st.integers(min_value=0, max_value=min(n, 3)))
+    shape = draw(st.sampled_from(["promoters", "detractors", "any"]))
+    if shape == "promoters":
+        promoters, detractors = n - off, draw(st.integers(min_value=0, max_value=off))
+    elif shape == "detractors":
+        detractors, promoters = n - off, draw(st.integers(min_value=0, max_value=off))
+    else:
+        promoters = draw(st.integers(min_value=0, max_value=n))
+        detractors = draw(st.integers(min_value=0, max_value=n - promoters))
+    return nps_group(promoters, detractors, n)
+
+
+def assert_reads_true(result: Comparison) -> None:
+    """The interval holds the difference; significant exactly when it excludes 0 and exactly
+    when p < 1 - level (away from a hair's breadth of the boundary)."""
+    assert result.ci_low <= result.difference <= result.ci_high
+    assert result.significant == (result.ci_low > 0 or result.ci_high < 0)
+    if abs(result.p_value - (1 - result.level)) > 1e-9:
+        assert result.significant == (result.p_value < 1 - result.level)
+
+
+def test_nps_difference_contains_the_observed_difference_for_every_small_pair() -> None:
+    """Every pair of NPS groups of 1 to 11 answers (131,769 pairs) at every level offered: the
+    interval ``compare`` uses contains the observed difference. Adjusted Wald alone missed it
+    in 1,050 of them at 95 %."""
+    groups = small_nps_groups(11)
+    for level in ALL_LEVELS:
+        missed = 0
+        for promoters_a, detractors_a, n_a in groups:
+            score_a = (promoters_a - detractors_a) / n_a
+            for promoters_b, detractors_b, n_b in groups:
+                counts = (promoters_a, detractors_a, n_a, promoters_b, detractors_b, n_b)
+                assert not nps_keeps_adjusted_wald(*counts, level)  # all below 30 answers
+                low, high = nps_mover_difference(*counts, level)
+                difference = (promoters_b - detractors_b) / n_b - score_a
+                missed += not -2 <= low <= difference <= high <= 2
+        assert missed == 0, level
+
+
+def test_adjusted_wald_alone_misses_small_differences() -> None:
+    """The failure the MOVER interval replaces, counted as in the issue."""
+    groups = small_nps_groups(11)
+    missed = 0
+    for pa, da, na in groups:
+        for pb, db, nb in groups:
+            *_, low, high = nps_adjusted_wald_difference(pa, da, na, pb, db, nb, 0.95)
+            missed += not low <= (pb - db) / nb - (pa - da) / na <= high
+    assert missed == 1050
+
+
+@pytest.mark.parametrize("level", ALL_LEVELS)
+def test_every_comparison_of_tiny_groups_reads_true(level: float) -> None:
+    """``compare`` itself, p-value included, for every pair of groups of 1 to 3 answers."""
+    histograms = [nps_group(*group) for group in small_nps_groups(3)]
+    for a in histograms:
+        for b in histograms:
+            for metric in (Metric.NPS, Metric.CSAT, Metric.MEAN):
+                result = compare(a, b, MetricSpec.default(metric, NPS_SCALE, level=level))
+                if metric is Metric.MEAN and min(a.n, b.n) < 2:
+                    continue  # no interval: see test_welch_without_two_answers_has_no_interval
+                assert_reads_true(result)
+
+
+def test_newcombe_contains_the_difference_for_every_small_pair() -> None:
+    """Every pair of proportions of 1 to 20 answers at every level offered."""
+    samples = [(k, n) for n in range(1, 21) for k in range(n + 1)]
+    for level in ALL_LEVELS:
+        for k_a, n_a in samples:
+            for k_b, n_b in samples:
+                low, high = newcombe_difference(k_a, n_a, k_b, n_b, level)
+                assert -1 <= low <= k_b / n_b - k_a / n_a <= high <= 1
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(skewed_nps_group(), skewed_nps_group(), st.sampled_from(ALL_LEVELS))
+def test_nps_comparison_reads_true(a: Histogram, b: Histogram, level: float) -> None:
+    assert_reads_true(compare(a, b, MetricSpec.default("nps", NPS_SCALE, level=level)))
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    skewed_nps_group(smallest=30),
+    skewed_nps_group(smallest=30),
+    st.sampled_from(ALL_LEVELS),
+)
+def test_published_nps_differences_do_not_move(a: Histogram, b: Histogram, level: float) -> None:
+    """From 30 answers in each group, wherever adjusted Wald holds the observed difference,
+    the interval, z and p are adjusted Wald's to the last digit; elsewhere MOVER."""
+    result = compare(a, b, MetricSpec.default("nps", NPS_SCALE, level=level))
+    bands_a = (a.count_at_least(9), a.count_at_most(6), a.n)
+    bands_b = (b.count_at_least(9), b.count_at_most(6), b.n)
+    adjusted, _, z, low, high = nps_adjusted_wald_difference(*bands_a, *bands_b, level)
+    if low * 100 <= result.difference <= high * 100:
+        assert result.method == "adjusted-Wald difference (z-test)"
+        assert (result.ci_low, result.ci_high) == (low * 100, high * 100)
+        assert result.p_value == intervals.normal_two_sided_p(z)
+        assert result.extra["adjusted_difference"] == adjusted * 100
+    else:
+        assert result.method.startswith("MOVER")
+        assert (result.ci_low, result.ci_high) == tuple(
+            x * 100 for x in nps_mover_difference(*bands_a, *bands_b, level)
+        )
+    assert_reads_true(result)
+
+
+def test_opposite_extremes_with_many_answers_use_mover() -> None:
+    """200 promoters against 200 detractors: adjusted Wald's centre is 197.0 and its upper end
+    199.9, below the observed 200; MOVER reaches it."""
+    *_, high = nps_adjusted_wald_difference(0, 200, 200, 200, 0, 200, 0.95)
+    assert high < 2
+    result = compare(nps_group(0, 200, 200), nps_group(200, 0, 200), MetricSpec.default("nps"))
+    assert result.method.startswith("MOVER")
+    assert result.difference == result.ci_high == 200
+    assert result.significant
+    assert result.p_value < 1e-15
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(two_samples(), st.sampled_from(ALL_LEVELS))
+def test_proportion_comparison_reads_true(counts: tuple[int, int, int, int], level: float) -> None:
+    k_a, n_a, k_b, n_b = counts
+    a = Histogram({value: count for value, count in {5: k_a, 1: n_a - k_a}.items() if count})
+    b = Histogram({value: count for value, count in {5: k_b, 1: n_b - k_b}.items() if count})
+    result = compare(a, b, MetricSpec.default("csat", level=level))
+    assert_reads_true(result)
+    if 1e-6 < result.p_value < 1:
+        # The p-value is where 0 reaches the Newcombe interval (below 1e-6 the level 1 - p
+        # is too close to 1 for a double to place the bound this precisely).
+        low, high = newcombe_difference(k_a, n_a, k_b, n_b, 1 - result.p_value)
+        assert min(abs(low), abs(high)) == pytest.approx(0, abs=1e-7)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=7), min_size=2, max_size=300),
+    st.lists(st.integers(min_value=1, max_value=7), min_size=2, max_size=300),
+    st.sampled_from(ALL_LEVELS),
+)
+def test_welch_comparison_reads_true(
+    a_values: list[int], b_values: list[int], level: float
+) -> None:
+    a, b = Histogram.from_values(a_values), Histogram.from_values(b_values)
+    assert_reads_true(compare(a, b, MetricSpec.default("ces", level=level)))
+
+
+@pytest.mark.parametrize("metric", [Metric.CES, Metric.MEAN])
+def test_welch_without_two_answers_has_no_interval(metric: Metric) -> None:
+    """One answer has no spread to test against: no interval, no p-value, never a verdict of
+    "significant"; the difference itself is still reported."""
+    result = compare(Histogram({3: 1}), Histogram({6: 1}), MetricSpec.default(metric))
+    assert result.difference == 3
+    assert math.isnan(result.ci_low)
+    assert math.isnan(result.ci_high)
+    assert math.isnan(result.p_value)
+    assert result.verdict == "not significant"
+    data = result.to_dict()
+    assert (data["ci_low"], data["ci_high"], data["p_value"]) == (None, None, None)
+
+
+def test_mover_difference_by_hand() -> None:
+    # Newcombe's interval is MOVER on Wilson intervals.
+    wilson_a, wilson_b = intervals.wilson(6, 10, 0.95), intervals.wilson(9, 12, 0.95)
+    assert mover_difference(0.6, wilson_a, 0.75, wilson_b) == pytest.approx(
+        newcombe_difference(6, 10, 9, 12, 0.95)
+    )
+    low, high = mover_difference(0.2, (0.1, 0.5), 0.6, (0.3, 0.8))
+    assert low == pytest.approx(0.4 - math.sqrt(0.3**2 + 0.3**2))
+    assert high == pytest.approx(0.4 + math.sqrt(0.2**2 + 0.1**2))
+
+
+def test_nps_mover_by_hand() -> None:
+    """One detractor against one promoter: each NPS interval is Tango's (-100 to 58.7 and
+    -58.7 to 100 at 95 %); the difference 200 sits at the top of its interval."""
+    _low_a, high_a = intervals.nps_interval(0, 1, 1, 0.95)
+    low_b, _high_b = intervals.nps_interval(1, 0, 1, 0.95)
+    low, high = nps_mover_difference(0, 1, 1, 1, 0, 1, 0.95)
+    assert high == 2.0
+    assert low == pytest.approx(2 - math.sqrt((1 - low_b) ** 2 + (high_a + 1) ** 2))
+    result = compare(nps_group(0, 1, 1), nps_group(1, 0, 1), MetricSpec.default("nps"))
+    assert (result.difference, result.ci_high) == (200, 200)
+    assert result.ci_low == pytest.approx(low * 100)
+    assert result.method == "MOVER difference of the two NPS intervals (p-value from the interval)"
+
+
+def test_p_value_from_interval_inverts_a_wald_interval() -> None:
+    """On an interval whose test is known, d ± z·se, the p-value found is the z-test's."""
+    for difference, se in [(0.3, 0.1), (-0.05, 0.04), (1.2, 0.15), (0.001, 2.0)]:
+
+        def wald(level: float, d: float = difference, s: float = se) -> tuple[float, float]:
+            half = intervals.z_quantile(level) * s
+            return (d - half, d + half)
+
+        expected = intervals.normal_two_sided_p(difference / se)
+        assert p_value_from_interval(wald, difference) == pytest.approx(expected, rel=1e-8)
+    assert p_value_from_interval(lambda level: (-1.0, 1.0), 0.0) == 1.0
+    assert math.isnan(p_value_from_interval(lambda level: (math.nan, math.nan), math.nan))

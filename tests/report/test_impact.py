@@ -157,8 +157,8 @@ def test_segments_under_the_minimum_are_not_tested() -> None:
 
 def test_nps_and_csat_name_their_tests() -> None:
     _, nps = segment_impacts({"x": Histogram({10: 40}), "y": Histogram({0: 40})}, NPS)
-    assert nps[0].method.startswith("adjusted-Wald NPS difference test")
+    assert nps[0].method.startswith("NPS difference (adjusted Wald or MOVER)")
     assert nps[0].significant
     _, csat = segment_impacts({"x": Histogram({5: 40}), "y": Histogram({1: 40})}, CSAT)
-    assert csat[0].method.startswith("two-proportion z-test")
+    assert csat[0].method.startswith("Newcombe interval")
     assert {i.direction for i in csat} == {"higher", "lower"}

@@ -12,7 +12,7 @@ how big it is, so a large segment a little below the rest can matter more than a
 segment far below it. Segments are sorted by the size of their impact, largest first.
 
 Each segment is also tested against the rest of the answers (``metrics.compare``: the
-two-proportion z-test for CSAT and DSAT, the adjusted-Wald difference for NPS, Welch's t-test
+Newcombe's interval for CSAT and DSAT, the adjusted-Wald or MOVER difference for NPS, Welch's t-test
 for CES and means) at the view's level. A breakdown tests many segments at once, so the
 p-values are Holm-adjusted over the segments tested: by chance alone, one of twenty segments
 would otherwise be marked at the 95% level. Segments under the minimum n are not tested
@@ -39,9 +39,9 @@ IMPACT_DIGITS = {Metric.CSAT: 1, Metric.DSAT: 1, Metric.NPS: 1, Metric.CES: 2, M
 1-7 scale two segments half a point apart move the mean by hundredths."""
 
 TEST_NAMES = {
-    Metric.CSAT: "two-proportion z-test",
-    Metric.DSAT: "two-proportion z-test",
-    Metric.NPS: "adjusted-Wald NPS difference test",
+    Metric.CSAT: "Newcombe interval",
+    Metric.DSAT: "Newcombe interval",
+    Metric.NPS: "NPS difference (adjusted Wald or MOVER)",
     Metric.CES: "Welch's t-test",
     Metric.MEAN: "Welch's t-test",
 }

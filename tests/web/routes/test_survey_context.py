@@ -60,13 +60,13 @@ def test_ces_impacts_have_two_decimals_and_a_significance_mark(
         (
             "csat",
             {"email": [5, 4, 5, 4, 5], "chat": [1, 2, 5, 4, 2]},
-            "two-proportion z-test",
+            "Newcombe interval",
             "percentage points",
         ),
         (
             "nps",
             {"email": [10, 9, 9, 8, 10], "chat": [0, 3, 9, 6, 2]},
-            "adjusted-Wald NPS difference test",
+            "NPS difference (adjusted Wald or MOVER)",
             "NPS points",
         ),
     ],

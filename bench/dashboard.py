@@ -13,7 +13,10 @@ time is ``time.perf_counter`` around the request, so it holds authentication, th
 grouped queries of the view (daily histograms of two years, the breakdown by channel, the
 property names of the latest responses), the comment rate (estimated from 40 slices of the
 period above 200,000 answers), the goals, the scoring, the charts and the HTML.
-The default view is the 12 months up to the latest response (all of 2024).
+The data end on 2024-12-31 while a headline's periods end today by default, so the page
+is asked for ``?to=2024-12-31``: the trend covers the 12 months to that day (all of 2024, as
+the default view did before), and the headline compares the 30 days to it with the 30
+before (``report/comparison_windows.py``).
 
 Two cases per size, after one untimed warm-up request each:
 
@@ -28,8 +31,8 @@ Run from the repository root::
     .venv/bin/python bench/dashboard.py --sizes 100000 --runs 5
 
 It prints Markdown tables and the targets with PASS/FAIL. Every answer must be 200, show
-the headline n that an independent ``COUNT(*)`` of the responses gives and a comment rate
-near the share an independent count gives, else it stops with an error. The
+the headline n (of its 30 days) that an independent ``COUNT(*)`` of the responses gives and
+a comment rate near the share an independent count gives, else it stops with an error. The
 sizes alternate request by request so that the machine's load hits them alike.
 """
 
@@ -49,13 +52,14 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import store_metrics
 from cxpulse.config import Settings
 from cxpulse.report import dashboard as dashboard_data
-from cxpulse.report.filters_url import ViewFilters
+from cxpulse.report.filters_url import ViewFilters, Window
 from cxpulse.store import security
 from cxpulse.store.db import create_engine_for, session_factory
 from cxpulse.store.models import Response, User
@@ -67,6 +71,8 @@ from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
 TARGET_MS = 300.0
 TARGET_AT = 1_000_000
 TARGET_RATIO = 1.2
+LAST_DAY = date(2024, 12, 31)
+"""The last day of the data of ``bench/store_metrics.py``: the view ends there."""
 BENCH_EMAIL = "bench-dashboard@example.com"
 
 
@@ -110,13 +116,15 @@ class Target:
     client: TestClient
     cookie: str
     answers: int
-    """Responses in the default view, counted by SQL: the page must show this n."""
+    """Responses in the headline's current period, counted by SQL: the page must show this
+    n."""
     comment_share: float
-    """Of those, the percentage with a comment: the page's comment rate must hold it."""
+    """The percentage of the view's responses with a comment: the page's comment rate must
+    hold it."""
 
     @property
     def url(self) -> str:
-        return f"/app/surveys/{self.db.survey_id}"
+        return f"/app/surveys/{self.db.survey_id}?to={LAST_DAY.isoformat()}"
 
 
 def open_target(db: store_metrics.Database, stack: ExitStack) -> Target:
@@ -135,19 +143,28 @@ def open_target(db: store_metrics.Database, stack: ExitStack) -> Target:
         data, _ = auth.start_session(state, writing, viewer)
         writing.commit()
     cookie = f"{SESSION_COOKIE}={state.signer.dumps(data)}; {CSRF_COOKIE}={data.csrf_token}"
+    filters = ViewFilters(to=LAST_DAY)
+    headline = dashboard_data.comparison_for(filters, date.today()).current
     with session_factory(engine, read_only=True)() as reading:
-        window = ViewFilters().window(
+        window = filters.window(
             dashboard_data.latest_day(reading, db.organisation_id, db.survey_id), date.today()
         )
-        answers, commented = reading.execute(
-            select(func.count(), func.count(Response.comment)).where(
-                Response.survey_id == db.survey_id,
-                Response.submitted_at >= datetime.combine(window.start, clock(), UTC),
-                Response.submitted_at < datetime.combine(window.end, clock(), UTC),
-            )
-        ).one()
-    share = 100 * int(commented) / max(1, int(answers))
-    return Target(db, client, cookie, int(answers or 0), share)
+        in_view, commented = _counts(reading, db.survey_id, window)
+        answers = _counts(reading, db.survey_id, headline)[0]
+    share = 100 * commented / max(1, in_view)
+    return Target(db, client, cookie, answers, share)
+
+
+def _counts(session: Session, survey_id: int, window: Window) -> tuple[int, int]:
+    """(responses, of those with a comment) of the survey in ``window``, counted by SQL."""
+    answers, commented = session.execute(
+        select(func.count(), func.count(Response.comment)).where(
+            Response.survey_id == survey_id,
+            Response.submitted_at >= datetime.combine(window.start, clock(), UTC),
+            Response.submitted_at < datetime.combine(window.end, clock(), UTC),
+        )
+    ).one()
+    return int(answers or 0), int(commented or 0)
 
 
 COMMENT_RATE = re.compile(
@@ -249,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = print_results(cases)
     print(
         "\nWall milliseconds per request in this process (TestClient, signed session, "
-        "default view: 12 months up to the latest response), after one warm-up request."
+        "view to 2024-12-31: 12 months of trend, the headline's 30 days against the 30 before), "
+        "after one warm-up request."
     )
     print(f"- load average: {store_metrics._load_average()}; nproc {store_metrics._cpus()}")
     missed = any(r is False for r in results)

@@ -22,22 +22,72 @@ TODAY = date(2025, 9, 1)
 def test_default_view_headlines_and_change(
     session: Session, seeded: tuple[Organisation, Survey]
 ) -> None:
+    """The trend keeps its 12 months up to the latest answer; the headline compares the
+    last 30 days with the 30 before, ending today: none of the answers lies in them."""
     organisation, survey = seeded
     view = dashboard.load_view(session, organisation, survey, urls.ViewFilters(), today=TODAY)
     assert view.window == urls.Window(date(2024, 6, 21), date(2025, 6, 21))
+    assert view.headline_window == urls.Window(date(2025, 8, 3), date(2025, 9, 2))
+    assert view.previous_window == urls.Window(date(2025, 7, 4), date(2025, 8, 3))
     csat, dsat = view.headlines
     assert (csat.label, dsat.label) == ("CSAT", "DSAT")
+    assert (csat.current.n, csat.previous.n) == (0, 0)
+    assert csat.tone == "empty"
+    # The rest of the view still covers the 60 answers of its window.
+    assert view.comment_rate.commented == 13
+    assert view.comment_rate.answered == 60
+    assert view.benchmark is not None
+    assert view.benchmark.industry == "banks"
+
+
+def test_a_year_compared_on_the_views_last_day(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    """With ``to``, the headline ends on that day: a bookmarked past view keeps its meaning."""
+    organisation, survey = seeded
+    filters = urls.ViewFilters(to=date(2025, 6, 20), compare="year")
+    view = dashboard.load_view(session, organisation, survey, filters, today=TODAY)
+    assert view.headline_window == urls.Window(date(2024, 6, 21), date(2025, 6, 21))
+    csat, dsat = view.headlines
     assert csat.current.n == 60
     assert csat.current.value == pytest.approx(200 / 3)
     assert dsat.current.value == pytest.approx(100 / 3)
     assert csat.previous.n == 30
     assert csat.previous.value == 0
     assert csat.change.difference == pytest.approx(200 / 3)
-    assert csat.verdict == "significant"
-    assert view.comment_rate.commented == 13
-    assert view.comment_rate.answered == 60
-    assert view.benchmark is not None
-    assert view.benchmark.industry == "banks"
+    assert csat.verdict == "up 66.7 points, significant"
+    assert csat.tone == "better"
+    # DSAT was 100% (every answer a 2) and is 33.3%: down, and good news.
+    assert (dsat.direction, dsat.tone) == ("down", "better")
+
+
+def test_thirty_days_with_too_few_answers_before(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    """The 30 days to 20 June hold the 40 June answers; the 30 before, 20 of May's: too few
+    to compare, so no change is offered, however large."""
+    organisation, survey = seeded
+    filters = urls.ViewFilters(to=date(2025, 6, 20))
+    view = dashboard.load_view(session, organisation, survey, filters, today=TODAY)
+    csat = view.headlines[0]
+    assert (csat.previous.n, csat.current.n) == (20, 40)
+    assert csat.verdict == "too few answers to compare (20 before, 40 now)"
+    # The headline's numbers link to the answers of its own period, not the view's.
+    assert view.headline_filters.start == date(2025, 5, 22)
+    assert view.headline_filters.to == date(2025, 6, 20)
+    assert view.previous_filters.to == date(2025, 5, 21)
+
+
+def test_the_compare_switch_keeps_the_other_filters(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    organisation, survey = seeded
+    filters = urls.ViewFilters(to=date(2025, 6, 20), where=ResponseFilters(channel="email"))
+    view = dashboard.load_view(session, organisation, survey, filters, today=TODAY)
+    links = {choice: (query, shown) for choice, _, query, shown in view.compare_links()}
+    assert set(links) == {"week", "30d", "mtd", "quarter", "year"}
+    assert links["30d"] == ("to=2025-06-20&channel=email", True)
+    assert links["quarter"] == ("to=2025-06-20&channel=email&compare=quarter", False)
 
 
 def test_window_ends_on_the_latest_answer(
@@ -48,8 +98,10 @@ def test_window_ends_on_the_latest_answer(
     assert latest == date(2025, 6, 20)
     view = dashboard.load_view(session, organisation, survey, urls.ViewFilters(), today=TODAY)
     assert view.window == urls.Window(date(2024, 6, 21), date(2025, 6, 21))
-    assert view.previous_window.end == view.window.start
-    assert view.previous_window.days == view.window.days
+    # The headline does not: its periods end today, whatever the latest answer.
+    assert view.headline_window.last_day == TODAY
+    assert view.previous_window.end == view.headline_window.start
+    assert view.previous_window.days == view.headline_window.days == 30
 
 
 def test_trend_buckets_cover_the_window(
@@ -85,7 +137,11 @@ def test_breakdown_sorted_by_impact(session: Session, seeded: tuple[Organisation
 def test_filters_change_every_number(session: Session, seeded: tuple[Organisation, Survey]) -> None:
     organisation, survey = seeded
     filters = urls.ViewFilters(
-        where=ResponseFilters(properties={"team": "b"}), by="property:team", grain="week"
+        to=date(2025, 6, 20),
+        where=ResponseFilters(properties={"team": "b"}),
+        by="property:team",
+        grain="week",
+        compare="quarter",
     )
     view = dashboard.load_view(session, organisation, survey, filters, today=TODAY)
     assert view.headlines[0].current.n == 20
@@ -161,6 +217,12 @@ def test_drill_down_lists_exactly_the_responses_behind_a_number(
 def test_headline_of_the_survey_list(session: Session, seeded: tuple[Organisation, Survey]) -> None:
     organisation, survey = seeded
     window, lines = dashboard.load_headline(session, organisation, survey, today=TODAY)
+    assert window == urls.Window(date(2025, 8, 3), date(2025, 9, 2))
+    assert lines[0].current.n == 0
+    june = date(2025, 6, 20)
+    window, lines = dashboard.load_headline(
+        session, organisation, survey, today=june, filters=urls.ViewFilters(compare="year")
+    )
     assert window.end == date(2025, 6, 21)
     assert lines[0].current.n == 60
     assert lines[0].previous.n == 30

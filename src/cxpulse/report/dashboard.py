@@ -4,8 +4,14 @@ and the responses behind them.
 ``load_view`` asks the store (``metrics_query.histograms_of``) for GROUP BYs it answers from
 the daily rollups when the filters allow it (whole days, channel, touchpoint): the view's
 period grouped by trend bucket and breakdown segment (one query when one source can answer
-both), and the period before it as one histogram; plus the day of the latest response and
-the property names of the latest 1,000 responses, both read through an index. Everything
+both), and the two periods the headline compares as one histogram each; plus the day of the
+latest response and the property names of the latest 1,000 responses, both read through an
+index.
+
+The headline compares the periods of ``filters.compare`` (``comparison_windows``: by default
+the last 30 days against the 30 before), ending today, or on the view's ``to`` day when it
+has one, so that a bookmarked view of the past keeps its meaning. The trend, distribution
+and breakdown cover the view's own window (12 months up to the latest answer by default). Everything
 else (headlines, changes, trend, distribution, impacts) is computed from those histograms in
 Python, so the page costs the same with 1 or 5 million responses. Filters on response
 properties or contact attributes, and breakdowns by them, read the responses table.
@@ -34,6 +40,12 @@ from cxpulse.metrics import Histogram, Metric, MetricResult, merge
 from cxpulse.metrics.scores import DEFAULT_MIN_N
 from cxpulse.report.benchmarks import Benchmark, pick_benchmark
 from cxpulse.report.comment_rate import CommentRate, comment_rate
+from cxpulse.report.comparison_windows import (
+    COMPARISONS,
+    ComparisonWindows,
+    comparison_windows,
+)
+from cxpulse.report.comparison_windows import LABELS as COMPARISON_LABELS
 from cxpulse.report.filters_url import (
     MAX_DAYS_FOR_DAY_GRAIN,
     MAX_YEARS,
@@ -68,6 +80,7 @@ from cxpulse.store.rollups import latest_day
 __all__ = [
     "DashboardView",
     "DrillPage",
+    "comparison_for",
     "drill_down",
     "latest_day",
     "load_headline",
@@ -85,7 +98,9 @@ class DashboardView:
     metric: Metric
     filters: ViewFilters
     window: Window
-    previous_window: Window
+    """The days of the trend, distribution and breakdown."""
+    comparison: ComparisonWindows
+    """The two periods the headline compares."""
     grain: Grain
     headlines: list[Headline]
     trend: list[Bucket]
@@ -114,6 +129,41 @@ class DashboardView:
     @property
     def label(self) -> str:
         return METRIC_LABELS[self.metric]
+
+    @property
+    def headline_window(self) -> Window:
+        """The period of the headline numbers."""
+        return self.comparison.current
+
+    @property
+    def previous_window(self) -> Window:
+        """The period the headline is compared with."""
+        return self.comparison.previous
+
+    @property
+    def headline_filters(self) -> ViewFilters:
+        """This view over the headline's period: its drill-down links list the answers
+        behind each headline number (the view's own dates would list the trend's)."""
+        window = self.comparison.current
+        return self.filters.between(window.start, window.last_day)
+
+    def compare_links(self) -> list[tuple[str, str, str, bool]]:
+        """The headline's switch: (choice, label, query string keeping every other filter,
+        whether it is the one shown)."""
+        return [
+            (
+                choice,
+                COMPARISON_LABELS[choice],
+                dataclasses.replace(self.filters, compare=choice).query(),
+                choice == self.comparison.choice,
+            )
+            for choice in COMPARISONS
+        ]
+
+    @property
+    def previous_filters(self) -> ViewFilters:
+        window = self.comparison.previous
+        return self.filters.between(window.start, window.last_day)
 
     @property
     def unit(self) -> str:
@@ -173,7 +223,7 @@ def load_view(
     window = filters.window(latest_day(session, organisation_id, survey_id), today)
     if window.end > add_months(window.start, 12 * MAX_YEARS) + timedelta(days=1):
         raise Invalid("from", f"a view covers at most {MAX_YEARS} years")
-    previous = window.previous()
+    comparison = comparison_for(filters, today)
     notes: list[str] = []
     grain = filters.grain
     if grain == "day" and window.days > MAX_DAYS_FOR_DAY_GRAIN:
@@ -185,9 +235,12 @@ def load_view(
         session, organisation_id, filters.responses(survey_id, window), grain, filters.by
     )
     current = merge(by_label.values())
-    before = metrics_query.histograms_of(
-        session, organisation_id, filters.responses(survey_id, previous)
-    )[()]
+    headline_now, headline_before = (
+        metrics_query.histograms_of(session, organisation_id, filters.responses(survey_id, part))[
+            ()
+        ]
+        for part in (comparison.current, comparison.previous)
+    )
     spec = survey.metric_spec(min_n=min_n)
     trend_points = trend(by_label, window, grain, spec)
     overall, impacts = segment_impacts(segments, spec)
@@ -197,9 +250,9 @@ def load_view(
         metric=spec.metric,
         filters=filters,
         window=window,
-        previous_window=previous,
+        comparison=comparison,
         grain=grain,
-        headlines=headlines(headline_specs(survey, min_n), current, before),
+        headlines=headlines(headline_specs(survey, min_n), headline_now, headline_before),
         trend=trend_points,
         distribution=distribution(current, spec),
         bands=nps_bands(trend_points) if spec.metric is Metric.NPS else {},
@@ -230,21 +283,32 @@ def load_view(
     )
 
 
+def comparison_for(filters: ViewFilters, today: date) -> ComparisonWindows:
+    """The periods a view's headline compares: ``filters.compare`` ending on the view's
+    ``to`` day when it has one (a bookmarked view of the past), else today."""
+    return comparison_windows(filters.compare, filters.to or today)
+
+
 def load_headline(
-    session: Session, organisation: Organisation, survey: Survey, *, today: date | None = None
+    session: Session,
+    organisation: Organisation,
+    survey: Survey,
+    *,
+    today: date | None = None,
+    filters: ViewFilters | None = None,
+    min_n: int = DEFAULT_MIN_N,
 ) -> tuple[Window, list[Headline]]:
-    """The headline numbers of a survey's default view, for the list of surveys."""
-    today = today or datetime.now(UTC).date()
-    window = ViewFilters().window(latest_day(session, organisation.id, survey.id), today)
-    previous = window.previous()
-    hist = {
-        name: metrics_query.histograms(
-            session, organisation.id, survey.id, start=part.start, end=part.end
-        )[()]
-        for name, part in (("current", window), ("previous", previous))
-    }
-    specs = headline_specs(survey, DEFAULT_MIN_N)
-    return window, headlines(specs, hist["current"], hist["previous"])
+    """The headline numbers of a survey without the rest of its view: the current period
+    and its headlines (``filters.compare``, the last 30 days by default, ending today)."""
+    filters = filters or ViewFilters()
+    comparison = comparison_for(filters, today or datetime.now(UTC).date())
+    now, before = (
+        metrics_query.histograms_of(session, organisation.id, filters.responses(survey.id, part))[
+            ()
+        ]
+        for part in (comparison.current, comparison.previous)
+    )
+    return comparison.current, headlines(headline_specs(survey, min_n), now, before)
 
 
 def response_filters(

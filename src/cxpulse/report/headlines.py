@@ -1,12 +1,21 @@
 """The headline numbers of a dashboard view (its metric, and DSAT beside CSAT, against the
 period before) and the distribution of its answers; each carries the drill-down filters of
-the responses it counts, so that every number links to them."""
+the responses it counts, so that every number links to them.
+
+``Headline.verdict`` is the one wording of a change, shared by the overview and each survey's
+dashboard: a significant change says its direction and size ("up 6.2 points, significant"),
+one that is not says "no significant change", and when either period holds fewer answers
+than ``min_n`` it says "too few answers to compare (12 before, 40 now)" instead of a number.
+``Headline.tone`` says how to colour it (better, worse, quiet, too-few). ``shown_value``
+and ``scale_note`` put each metric in its units: "83.4%", "+23.2 (−100 to 100)",
+"5.1 of 7 (higher is easier)"."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from cxpulse.metrics import Comparison, Histogram, Metric, MetricResult, MetricSpec, compare, score
 from cxpulse.report.filters_url import DrillFilters
@@ -20,6 +29,72 @@ METRIC_LABELS = {
     Metric.MEAN: "Mean",
 }
 UNITS = {Metric.CSAT: "%", Metric.DSAT: "%", Metric.NPS: "", Metric.CES: "", Metric.MEAN: ""}
+CHANGE_UNITS = {
+    Metric.CSAT: " points",
+    Metric.DSAT: " points",
+    Metric.NPS: " points",
+    Metric.CES: "",
+    Metric.MEAN: "",
+}
+"""What a change is counted in: percentage points for shares and NPS, the answer scale for
+means (where "points" would read as scale points and mislead)."""
+LOWER_IS_BETTER = frozenset({Metric.DSAT})
+"""A rise in DSAT (more dissatisfied answers) is bad news; every other metric is better
+higher (CES as cxpulse asks it: agreement that it was easy)."""
+MINUS = "\u2212"
+"""The minus sign, which reads better than a hyphen beside numbers."""
+
+Tone = Literal["better", "worse", "quiet", "too-few", "empty"]
+
+
+def _digits(metric: Metric) -> int:
+    return 2 if metric in (Metric.CES, Metric.MEAN) else 1
+
+
+def _plain(value: float, digits: int) -> str:
+    return f"{abs(value):.{digits}f}"
+
+
+def signed_text(value: float, digits: int = 1) -> str:
+    """``-3.25`` -> ``−3.3`` with a true minus sign, ``2`` -> ``+2.0``; a dash for NaN."""
+    if math.isnan(value):
+        return "–"
+    text = _plain(value, digits)
+    if float(text) == 0:
+        return text
+    return (MINUS if value < 0 else "+") + text
+
+
+def shown_value(result: MetricResult, spec: MetricSpec) -> str:
+    """A score in its units: "83.4%" (CSAT, DSAT), "+23.2" (NPS), "5.1 of 7" (CES, mean);
+    a dash without answers."""
+    if result.n == 0 or math.isnan(result.value):
+        return "–"
+    metric = spec.metric
+    if metric in (Metric.CSAT, Metric.DSAT):
+        return f"{result.value:.1f}%"
+    if metric is Metric.NPS:
+        return signed_text(result.value)
+    return f"{result.value:.1f} of {spec.scale.high}"
+
+
+def scale_note(spec: MetricSpec) -> str:
+    """What the number means, in a few words beside it."""
+    metric, scale = spec.metric, spec.scale
+    if metric is Metric.NPS:
+        return f"from {MINUS}100 to 100"
+    if metric is Metric.CES:
+        return "higher is easier"
+    top, bottom = spec.thresholds.top_min, spec.thresholds.bottom_max
+    if metric is Metric.CSAT:
+        return f"answers of {_score(top)} or more of {scale.high}"
+    if metric is Metric.DSAT:
+        return f"answers of {_score(bottom)} or less of {scale.high}"
+    return f"mean on {scale.low} to {scale.high}"
+
+
+def _score(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 @dataclass(frozen=True)
@@ -34,10 +109,70 @@ class Headline:
     """Which responses are "in" the number (satisfied, dissatisfied ...)."""
 
     @property
+    def comparable(self) -> bool:
+        """Both periods hold at least ``min_n`` answers: the change is worth reading."""
+        return min(self.current.n, self.previous.n) >= self.spec.min_n
+
+    @property
+    def tone(self) -> Tone:
+        """How the change is coloured: a significant change is better or worse news (a rise
+        in DSAT is worse), anything else quiet; too few answers or none say so instead."""
+        if self.current.n == 0 and self.previous.n == 0:
+            return "empty"
+        if not self.comparable:
+            return "too-few"
+        if not self.change.significant:
+            return "quiet"
+        rose = self.change.difference > 0
+        good = rose != (self.spec.metric in LOWER_IS_BETTER)
+        return "better" if good else "worse"
+
+    @property
     def verdict(self) -> str:
-        if self.current.n == 0 or self.previous.n == 0:
-            return "no comparison: a period has no answers"
-        return "significant" if self.change.significant else "no significant change"
+        """The change in words: "up 6.2 points, significant", "no significant change" or
+        "too few answers to compare (12 before, 40 now)"."""
+        tone = self.tone
+        if tone == "empty":
+            return "no answers in either period"
+        if tone == "too-few":
+            return f"too few answers to compare ({self.previous.n} before, {self.current.n} now)"
+        if tone == "quiet":
+            return "no significant change"
+        return f"{self.direction} {self.change_size}, significant"
+
+    @property
+    def direction(self) -> str:
+        difference = self.change.difference
+        return "up" if difference > 0 else "down" if difference < 0 else "unchanged"
+
+    @property
+    def change_size(self) -> str:
+        """The size of the change in its units, without sign: "6.2 points", "0.25"."""
+        metric = self.spec.metric
+        return _plain(self.change.difference, _digits(metric)) + CHANGE_UNITS[metric]
+
+    @property
+    def change_text(self) -> str:
+        """The change with its sign and its interval: "+6.2 (95% interval +1.0 to +11.4)"."""
+        digits = _digits(self.spec.metric)
+        level = round(self.change.level * 100)
+        return (
+            f"{signed_text(self.change.difference, digits)} ({level}% interval "
+            f"{signed_text(self.change.ci_low, digits)} to "
+            f"{signed_text(self.change.ci_high, digits)})"
+        )
+
+    @property
+    def value_text(self) -> str:
+        return shown_value(self.current, self.spec)
+
+    @property
+    def previous_text(self) -> str:
+        return shown_value(self.previous, self.spec)
+
+    @property
+    def note(self) -> str:
+        return scale_note(self.spec)
 
 
 @dataclass(frozen=True)

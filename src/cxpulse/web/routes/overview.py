@@ -1,12 +1,19 @@
-"""The overview at ``/app``: every survey of the organisation with its headline, the first
-page a signed-in manager sees."""
+"""The overview at ``/app``: every survey of the organisation as a card with its headline for
+the comparison chosen (``?compare=week|30d|mtd|quarter|year``, 30 days by default), the first
+page a signed-in manager sees. The cards come from ``report.overview``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from cxpulse.report import dashboard as dashboard_data
+from cxpulse.report import overview as overview_data
+from cxpulse.report.comparison_windows import (
+    COMPARISONS,
+    DEFAULT_COMPARISON,
+    LABELS,
+    parse_comparison,
+)
 from cxpulse.store import accounts, surveys
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
@@ -16,7 +23,9 @@ from cxpulse.web.routes.dashboard import (
     check_allowed,
     problem_page,
     render,
+    utc_today,
 )
+from cxpulse.web.state import app_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,9 +36,27 @@ def surveys_page(request: Request, caller: PageCaller, session: DbSession) -> HT
         check_allowed(caller, Permission.METRICS_READ)
     except PageProblem as problem:
         return problem_page(request, problem)
+    given = request.query_params.get("compare")
+    choice = parse_comparison(given)
+    errors: dict[str, str] = {}
+    if given is not None and given.strip() and choice is None:
+        errors["compare"] = f"must be one of {', '.join(COMPARISONS)}"
     organisation = accounts.get_organisation(session, caller.organisation_id)
-    rows = []
-    for survey in surveys.list_surveys(session, caller.organisation_id):
-        view = dashboard_data.load_headline(session, organisation, survey)
-        rows.append({"survey": survey, "headline": view})
-    return render(request, "app/surveys.html", {"organisation": organisation, "rows": rows})
+    overview = overview_data.load_overview(
+        session,
+        caller.organisation_id,
+        surveys.list_surveys(session, caller.organisation_id),
+        choice or DEFAULT_COMPARISON,
+        today=utc_today(),
+        min_n=app_state(request).settings.min_n,
+        cache=overview_data.MONTHS,
+    )
+    context = {
+        "organisation": organisation,
+        "overview": overview,
+        "errors": errors,
+        "choices": [(c, LABELS[c]) for c in COMPARISONS],
+        "default_choice": DEFAULT_COMPARISON,
+        "can_drill": Permission.RESPONSES_READ in caller.permissions,
+    }
+    return render(request, "app/overview.html", context, 422 if errors else 200)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -221,3 +224,43 @@ def test_one_answer_is_inside_its_own_interval(tmp_path: Path) -> None:
     ]
     assert rows[1]["ci_low"] is None
     assert mean.returncode == 0
+
+
+def test_scoring_a_file_loads_no_pydantic(nps_csv: Path) -> None:
+    # Typer converts option values with pydantic; cxpulse.cli.coercion settles plain values
+    # itself, which saves a tenth of `cxpulse score` on a large file (docs/benchmarks.md).
+    program = (
+        "import sys\n"
+        "from cxpulse.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'), file=sys.stderr)\n"
+    )
+    arguments = ["score", str(nps_csv), "-m", "nps", "--by", "region", "--level", "0.9"]
+    arguments += ["--date", "when", "--date-format", "%d/%m/%Y %H:%M", "-p", "month"]
+    result = subprocess.run(
+        [sys.executable, "-c", program, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert result.stderr.strip() == "[]"
+    assert json.loads(result.stdout)["rows"][0]["n"] == 140
+
+
+def test_the_cycle_collector_is_back_on_after_score(nps_csv: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cxpulse.cli import load_commands
+
+    app = load_commands(["score"])
+    assert gc.isenabled()
+    done = CliRunner().invoke(app, ["score", str(nps_csv), "-m", "nps", "-f", "json"])
+    assert done.exit_code == 0, done.output
+    assert gc.isenabled()
+    failed = CliRunner().invoke(app, ["score", str(nps_csv), "-m", "nps", "-s", "nothing"])
+    assert failed.exit_code == 1
+    assert gc.isenabled()

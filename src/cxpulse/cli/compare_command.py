@@ -82,8 +82,9 @@ def compare(
 ) -> None:
     """Is the difference between two groups or two periods real? Difference, interval, p-value.
 
-    CSAT and DSAT use a two-proportion test, NPS an adjusted-Wald difference, CES and mean
-    Welch's t-test. B minus A is reported, so a positive difference means B scores higher.
+    CSAT and DSAT use Newcombe's interval, NPS an adjusted-Wald difference (MOVER for small
+    or extreme groups), CES and mean Welch's t-test; a change is significant when its
+    interval excludes 0. B minus A is reported, so a positive difference means B scores higher.
     --between compares all answers of the file, whatever their dates.
     """
     from cxpulse.metrics.compare import compare as compare_histograms

@@ -6,6 +6,9 @@ Those are Python's words, not the user's: here every value an option takes is na
 it is (``--score COLUMN``, ``--level LEVEL``), a flag shows no value at all, and an argument
 is shown by its name (``FILE``). ``tests/cli/test_help.py`` walks every command's help and
 refuses any placeholder.
+
+Every parameter also converts its value through :class:`~cxpulse.cli.coercion.QuickCoercion`,
+which leaves pydantic unloaded for plain values (start-up time; see that module).
 """
 
 from __future__ import annotations
@@ -17,9 +20,30 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandFunctionType
 
+from cxpulse.cli.coercion import QuickCoercion
+
+
+def _quick_coercion(param: Any) -> QuickCoercion:
+    # Typer asks ``get_runtime_param`` for the object that converts a parameter's values.
+    quick: QuickCoercion | None = param.__dict__.get("_cxpulse_coercion")
+    if quick is None:
+        quick = param._cxpulse_coercion = QuickCoercion(param.type_descriptor)
+    return quick
+
+
+class _QuickOption(TyperOption):
+    """An option whose values go through :class:`QuickCoercion`."""
+
+    def get_runtime_param(self) -> Any:
+        return _quick_coercion(self)
+
 
 class _NamedArgument(TyperArgument):
-    """An argument shown by its name only: ``FILE``, not ``{file}`` and ``<path>``."""
+    """An argument shown by its name only: ``FILE``, not ``{file}`` and ``<path>``; its values
+    go through :class:`QuickCoercion`."""
+
+    def get_runtime_param(self) -> Any:
+        return _quick_coercion(self)
 
     def display_type_rich(self, ctx: Any) -> str | None:
         return None
@@ -41,7 +65,11 @@ def _readable(params: list[Any]) -> None:
     for param in params:
         if isinstance(param, TyperArgument) and not isinstance(param, _NamedArgument):
             param.__class__ = _NamedArgument
-        elif isinstance(param, TyperOption) and param.metavar is None:
+        elif isinstance(param, TyperOption):
+            if type(param) is TyperOption:
+                param.__class__ = _QuickOption
+            if param.metavar is not None:
+                continue
             if param.is_flag or param.count:
                 param.metavar = ""  # a switch takes no value: nothing to show
             elif not param.type_descriptor.is_choice:

@@ -24,7 +24,7 @@ cheap.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -189,28 +189,7 @@ def _aggregate(
             raise bad_date(source, date_column, dates) from None
         raise
 
-    group_count = len(by_columns)
-    first_count = group_count + (1 if period is not None else 0) + 3
-    labels: dict[Any, str | None] = {None: None}
-    groups: dict[tuple[str | None, ...], Histogram] = {}
-    rows = blank = invalid = 0
-    for row in result:
-        key: tuple[str | None, ...] = row[:group_count]
-        if period is not None:
-            when = row[group_count]
-            label = labels.get(when)
-            if label is None and when is not None:
-                label = labels[when] = period_label(period, when)
-            key = (*key, label)
-        group_rows, group_blank, group_invalid = row[first_count - 3 : first_count]
-        if not group_rows:  # the one row an aggregate of nothing gives
-            continue
-        rows += group_rows
-        blank += group_blank
-        invalid += group_invalid
-        values, value_counts = row[first_count:]
-        # Whole numbers on the scale, ascending and distinct, with positive counts.
-        groups[key] = Histogram.trusted(dict(zip(values or (), value_counts or (), strict=True)))
+    groups, rows, blank, invalid = _groups(result, len(by_columns), period)
     if rows == 0:
         if source.kind == "csv":
             raise FileInputError(f"{source.name} has only a header line and no answers")
@@ -235,6 +214,39 @@ def _aggregate(
         invalid=found,
         rows=rows,
     )
+
+
+def _groups(
+    result: list[tuple[Any, ...]], group_count: int, period: Period | None
+) -> tuple[dict[tuple[str | None, ...], Histogram], int, int, int]:
+    """The histograms of the aggregate's rows by key, and the rows, blank and invalid answers.
+
+    Column by column: a large file has tens of thousands of groups, and one Python loop
+    iteration per group cost more than the rest of the work here (docs/benchmarks.md).
+    """
+    first_count = group_count + (1 if period is not None else 0)
+    # No rows at all, or the one row an aggregate of nothing gives (no groups asked, none read;
+    # a group of a GROUP BY always holds a row).
+    if not result or (len(result) == 1 and not result[0][first_count]):
+        return {}, 0, 0, 0
+    columns = list(zip(*result, strict=True))
+    keys: list[Iterable[Any]] = list(columns[:group_count])
+    if period is not None:
+        starts = columns[group_count]
+        labels: dict[Any, str | None] = {None: None}
+        labels.update(
+            (when, period_label(period, when)) for when in set(starts) if when is not None
+        )
+        keys.append(map(labels.__getitem__, starts))
+    key_tuples: Iterable[tuple[Any, ...]] = zip(*keys, strict=True) if keys else [()] * len(result)
+    sizes, blanks, invalids, values, counts = columns[first_count:]
+    if None in values:  # a group whose answers are all blank (or invalid) has no list
+        values = tuple(v or () for v in values)
+        counts = tuple(c or () for c in counts)
+    # Whole numbers on the scale, ascending and distinct, with positive counts.
+    histograms = map(Histogram.trusted, map(dict, map(zip, values, counts)))
+    groups = dict(zip(key_tuples, histograms, strict=True))
+    return groups, sum(sizes), sum(blanks), sum(invalids)
 
 
 def _locate_invalid(source: Source, score: ScoreSql, scale: Scale, count: int) -> InvalidValues:

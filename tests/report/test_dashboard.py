@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cxpulse.report import dashboard
 from cxpulse.report import filters_url as urls
-from cxpulse.store import contacts, drilldown, responses
+from cxpulse.store import contacts, drilldown, responses, surveys
 from cxpulse.store.errors import Invalid
 from cxpulse.store.filters import ResponseFilters
 from cxpulse.store.models import Invitation, Organisation, Survey
@@ -152,6 +152,48 @@ def test_filters_change_every_number(session: Session, seeded: tuple[Organisatio
     assert sum(p.result.n for p in view.trend) == 20
     dist = {row.label: row.count for row in view.distribution}
     assert dist == {"1": 20, "2": 0, "3": 0, "4": 0, "5": 0}
+    # The page's rows: the same counts with their words and bands.
+    assert [(row.label, row.count, row.band) for row in view.scale_counts] == [
+        ("1 Very dissatisfied", 20, "Dissatisfied 1–2"),
+        ("2 Dissatisfied", 0, "Dissatisfied 1–2"),
+        ("3 Neither satisfied nor dissatisfied", 0, "Neutral 3"),
+        ("4 Satisfied", 0, "Satisfied 4–5"),
+        ("5 Very satisfied", 0, "Satisfied 4–5"),
+    ]
+
+
+def test_an_nps_view_counts_every_answer_and_has_no_acsi(
+    session: Session, seeded: tuple[Organisation, Survey]
+) -> None:
+    """The ACSI stands beside CSAT only; an NPS view's distribution has every answer from 0
+    to 10 (from the histogram the view already reads) and its bands' totals."""
+    organisation, _ = seeded
+    nps = surveys.create_survey(session, organisation.id, slug="nps", name="NPS", metric="nps")
+    june = datetime(2025, 6, 2, tzinfo=UTC)
+    responses.add_responses(
+        session,
+        organisation.id,
+        [
+            responses.NewResponse(survey_id=nps.id, score=score, submitted_at=june)
+            for score in [10.0, 10.0, 9.0, 7.0, 0.0, 6.0]
+        ],
+    )
+    session.flush()
+    view = dashboard.load_view(session, organisation, nps, urls.ViewFilters(), today=TODAY)
+    assert view.benchmark is None
+    assert organisation.industry == "banks"  # a CSAT survey of it has one (above)
+    assert [row.value for row in view.scale_counts] == list(range(11))
+    assert {row.value: row.count for row in view.scale_counts if row.count} == {
+        0: 1,
+        6: 1,
+        7: 1,
+        9: 1,
+        10: 2,
+    }
+    assert view.scale_counts[10].label == "10 Extremely likely"
+    groups = {g.total.label: g.total.count for g in view.answer_groups}
+    assert groups == {"Promoters 9–10": 3, "Passives 7–8": 1, "Detractors 0–6": 2}
+    assert [row.label for row in view.distribution] == ["Promoters", "Passives", "Detractors"]
 
 
 def test_day_grain_over_a_long_period_falls_back_to_weeks(

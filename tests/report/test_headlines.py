@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from cxpulse.metrics import Histogram, MetricSpec
+import math
+
+from cxpulse.metrics import Histogram, MetricSpec, parse_scale
 from cxpulse.report import filters_url as urls
 from cxpulse.report import headlines
+from cxpulse.report.scale_labels import scale_bands, scale_labels
 
 
 def test_nps_distribution_and_drill_ranges() -> None:
@@ -100,3 +103,47 @@ def test_values_in_their_units() -> None:
     # CES moves in tenths: its change keeps two decimals and no "points".
     assert ces_line.change_size == "0.50"
     assert headlines.scale_note(MetricSpec.default("csat")) == "answers of 4 or more of 5"
+
+
+def test_every_nps_answer_with_its_words_under_its_band() -> None:
+    spec = MetricSpec.default("nps")
+    bands = scale_bands(spec)
+    rows = headlines.answer_rows(Histogram({10: 5, 8: 3, 2: 2}), spec, scale_labels(spec), bands)
+    assert [r.value for r in rows] == list(range(11))
+    assert (rows[0].label, rows[0].band, rows[0].count) == (
+        "0 Not at all likely",
+        "Detractors 0–6",
+        0,
+    )
+    assert (rows[10].label, rows[10].band, rows[10].share) == (
+        "10 Extremely likely",
+        "Promoters 9–10",
+        50.0,
+    )
+    assert rows[8].drill == urls.DrillFilters(min_score=8, max_score=8)
+    groups = headlines.answer_groups(rows, bands)
+    # The band totals are the promoters, passives and detractors, highest band first.
+    assert [(g.total.label, g.total.count, g.total.share) for g in groups] == [
+        ("Promoters 9–10", 5, 50.0),
+        ("Passives 7–8", 3, 30.0),
+        ("Detractors 0–6", 2, 20.0),
+    ]
+    assert [r.value for r in groups[2].rows] == [6, 5, 4, 3, 2, 1, 0]
+    assert groups[1].total.drill == urls.DrillFilters(min_score=7, max_score=8)
+    assert groups[2].total.drill == urls.DrillFilters(min_score=0, max_score=6)
+    legacy = {
+        row.label: row.count for row in headlines.distribution(Histogram({10: 5, 8: 3, 2: 2}), spec)
+    }
+    assert {g.total.label.split()[0]: g.total.count for g in groups} == legacy
+
+
+def test_a_scale_without_a_middle_band_and_an_empty_window() -> None:
+    """CSAT on 1-3 with "satisfied" from 2 and "dissatisfied" up to 1: no middle band; no
+    answers give shares of "no value", not zeros."""
+    spec = MetricSpec.default("csat", parse_scale("1-3"), top_min=2, bottom_max=1)
+    bands = scale_bands(spec)
+    rows = headlines.answer_rows(Histogram(), spec, scale_labels(spec), bands)
+    groups = headlines.answer_groups(rows, bands)
+    assert [g.total.label for g in groups] == [bands.names[2], bands.names[0]]
+    assert all(math.isnan(g.total.share) for g in groups)
+    assert [r.count for r in rows] == [0, 0, 0]

@@ -11,8 +11,9 @@ index.
 The headline compares the periods of ``filters.compare`` (``comparison_windows``: by default
 the last 30 days against the 30 before), ending today, or on the view's ``to`` day when it
 has one, so that a bookmarked view of the past keeps its meaning. The trend, distribution
-and breakdown cover the view's own window (12 months up to the latest answer by default). Everything
-else (headlines, changes, trend, distribution, impacts) is computed from those histograms in
+and breakdown cover the view's own window (12 months up to the latest answer by default).
+Everything else (headlines, changes, trend, distribution and its per-answer counts, impacts)
+is computed from those histograms in
 Python, so the page costs the same with 1 or 5 million responses. Filters on response
 properties or contact attributes, and breakdowns by them, read the responses table.
 
@@ -39,6 +40,7 @@ from cxpulse.collect import rates as rate_store
 from cxpulse.metrics import Histogram, Metric, MetricResult, merge
 from cxpulse.metrics.scores import DEFAULT_MIN_N
 from cxpulse.report.benchmarks import Benchmark, pick_benchmark
+from cxpulse.report.charts import ScaleBands
 from cxpulse.report.comment_rate import CommentRate, comment_rate
 from cxpulse.report.comparison_windows import (
     COMPARISONS,
@@ -58,8 +60,11 @@ from cxpulse.report.filters_url import (
 from cxpulse.report.headlines import (
     METRIC_LABELS,
     UNITS,
+    AnswerGroup,
     DistributionRow,
     Headline,
+    answer_groups,
+    answer_rows,
     distribution,
     headline_specs,
     headlines,
@@ -67,7 +72,8 @@ from cxpulse.report.headlines import (
 from cxpulse.report.impact import SegmentImpact, segment_impacts
 from cxpulse.report.invitation_rates import InvitationRates, invitation_rates
 from cxpulse.report.metric_tables import metric_rows, metric_table
-from cxpulse.report.trend import Bucket, nps_bands, trend
+from cxpulse.report.scale_labels import scale_bands, scale_labels
+from cxpulse.report.trend import Bucket, trend
 from cxpulse.store import goals as goal_rows
 from cxpulse.store import metrics_query
 from cxpulse.store.drilldown import DRILL_PAGE_SIZE, DrillPage, drill_page
@@ -105,8 +111,13 @@ class DashboardView:
     headlines: list[Headline]
     trend: list[Bucket]
     distribution: list[DistributionRow]
-    bands: dict[str, list[int]]
-    """For NPS: per trend label [promoters, passives, detractors]."""
+    """NPS: promoters, passives, detractors; other metrics: one row per scale value (the
+    exported distribution)."""
+    scale_counts: list[DistributionRow]
+    """Every scale value of the window with its words, band and count, lowest first (the
+    chart and table of the page, NPS 0 to 10 too), from the same histogram."""
+    scale_bands: ScaleBands
+    """The survey's bands (detractors, passives, promoters; bottom, middle, top box)."""
     comment_rate: CommentRate
     invitation_rates: InvitationRates
     breakdown_dimension: str
@@ -129,6 +140,11 @@ class DashboardView:
     @property
     def label(self) -> str:
         return METRIC_LABELS[self.metric]
+
+    @property
+    def answer_groups(self) -> list[AnswerGroup]:
+        """The distribution's table: each band with its total and its answers."""
+        return answer_groups(self.scale_counts, self.scale_bands)
 
     @property
     def headline_window(self) -> Window:
@@ -242,6 +258,7 @@ def load_view(
         for part in (comparison.current, comparison.previous)
     )
     spec = survey.metric_spec(min_n=min_n)
+    bands = scale_bands(spec)
     trend_points = trend(by_label, window, grain, spec)
     overall, impacts = segment_impacts(segments, spec)
     return DashboardView(
@@ -255,7 +272,8 @@ def load_view(
         headlines=headlines(headline_specs(survey, min_n), headline_now, headline_before),
         trend=trend_points,
         distribution=distribution(current, spec),
-        bands=nps_bands(trend_points) if spec.metric is Metric.NPS else {},
+        scale_counts=answer_rows(current, spec, scale_labels(spec), bands),
+        scale_bands=bands,
         comment_rate=comment_rate(session, organisation_id, survey_id, filters, window, current.n),
         invitation_rates=invitation_rates(
             rate_store.response_rates(
@@ -272,7 +290,7 @@ def load_view(
         breakdown_dimension=filters.by,
         overall=overall,
         segments=impacts,
-        benchmark=pick_benchmark(organisation.industry),
+        benchmark=pick_benchmark(organisation.industry, spec.metric),
         property_names=recent_property_names(session, organisation_id, survey_id),
         min_n=min_n,
         goals=[

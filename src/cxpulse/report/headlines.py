@@ -8,16 +8,21 @@ one that is not says "no significant change", and when either period holds fewer
 than ``min_n`` it says "too few answers to compare (12 before, 40 now)" instead of a number.
 ``Headline.tone`` says how to colour it (better, worse, quiet, too-few). ``shown_value``
 and ``scale_note`` put each metric in its units: "83.4%", "+23.2 (−100 to 100)",
-"5.1 of 7 (higher is easier)"."""
+"5.1 of 7 (higher is easier)".
+
+``answer_groups`` gives the distribution a person reads: every answer of the scale with its
+words ("0 Not at all likely") under its band ("Detractors 0–6") with the band's total, the
+highest band first, as the chart draws them."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from cxpulse.metrics import Comparison, Histogram, Metric, MetricResult, MetricSpec, compare, score
+from cxpulse.report.charts import ScaleBands, band_of
 from cxpulse.report.filters_url import DrillFilters
 from cxpulse.store.models import Survey
 
@@ -182,6 +187,18 @@ class DistributionRow:
     share: float
     """0..100; NaN without answers."""
     drill: DrillFilters
+    value: int | None = None
+    """The scale value of one answer's row; None for a group (promoters, a band)."""
+    band: str = ""
+    """The band an answer falls in ("Promoters 9–10"); empty for a group."""
+
+
+@dataclass(frozen=True)
+class AnswerGroup:
+    """One band of the scale: its total and its answers, the highest first."""
+
+    total: DistributionRow
+    rows: list[DistributionRow]
 
 
 def headline_specs(survey: Survey, min_n: int) -> list[tuple[str, MetricSpec, DrillFilters]]:
@@ -254,3 +271,45 @@ def distribution(histogram: Histogram, spec: MetricSpec) -> list[DistributionRow
             )
         )
     return rows
+
+
+def answer_rows(
+    histogram: Histogram, spec: MetricSpec, labels: Mapping[int, str], bands: ScaleBands
+) -> list[DistributionRow]:
+    """One row per scale value, lowest first, named by its words (``labels``, "5 Very
+    satisfied") and its band; each links to the answers of exactly that value."""
+    n = histogram.n
+    counts = dict(histogram.counts)
+    rows = []
+    for value in range(spec.scale.low, spec.scale.high + 1):
+        count = counts.get(value, 0)
+        rows.append(
+            DistributionRow(
+                labels.get(value, str(value)),
+                count,
+                count / n * 100 if n else math.nan,
+                DrillFilters(min_score=value, max_score=value),
+                value=value,
+                band=band_of(value, bands),
+            )
+        )
+    return rows
+
+
+def answer_groups(rows: Sequence[DistributionRow], bands: ScaleBands) -> list[AnswerGroup]:
+    """The rows of ``answer_rows`` under their bands, the top band first and the highest
+    answer first in each (as the chart draws them); each band with its total, which links to
+    its answers (for NPS the promoters, passives and detractors). A band without any value of
+    the scale (the middle of a 1-3 scale whose thresholds touch) is left out."""
+    groups = []
+    for name in reversed(bands.names):
+        members = sorted((r for r in rows if r.band == name), key=lambda r: -(r.value or 0))
+        if not members:
+            continue
+        count = sum(r.count for r in members)
+        shares = [r.share for r in members]
+        share = math.nan if any(math.isnan(x) for x in shares) else math.fsum(shares)
+        low, high = members[-1].value, members[0].value
+        total = DistributionRow(name, count, share, DrillFilters(min_score=low, max_score=high))
+        groups.append(AnswerGroup(total, members))
+    return groups

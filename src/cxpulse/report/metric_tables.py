@@ -1,5 +1,12 @@
 """A dashboard view flattened into the rows of its exported metric tables: headline, previous
-period, trend, distribution and breakdown, one row each in ``METRIC_COLUMNS``."""
+period, trend, distribution and breakdown, one row each in ``METRIC_COLUMNS``.
+
+The headline rows cover the headline's own periods (``view.headline_window`` against
+``view.previous_window``: by default the last 30 days against the 30 before), as the page's
+headline does; the trend, distribution and breakdown cover the view's window. The verdict is
+the page's wording ("up 6.2 points, significant", "no significant change", "too few answers
+to compare (12 before, 40 now)"); ``change`` and ``p_value`` are empty when either period has
+too few answers to compare, as the page shows no change then."""
 
 from __future__ import annotations
 
@@ -51,16 +58,17 @@ def _result_row(table: str, group: str, label: str, result: MetricResult) -> dic
 
 
 def metric_rows(view: DashboardView) -> list[dict[str, Any]]:
-    """The view's tables as rows of ``METRIC_COLUMNS``: headline, previous period, trend,
-    distribution and breakdown."""
+    """The view's tables as rows of ``METRIC_COLUMNS``: headline (over the headline's
+    period), previous period, trend, distribution and breakdown."""
     rows: list[dict[str, Any]] = []
     for headline in view.headlines:
-        row = _result_row("headline", view.window.label, headline.label, headline.current)
-        row.update(
-            change=_finite(headline.change.difference),
-            p_value=_finite(headline.change.p_value),
-            verdict=headline.verdict,
-        )
+        row = _result_row("headline", view.headline_window.label, headline.label, headline.current)
+        if headline.comparable:
+            row.update(
+                change=_finite(headline.change.difference),
+                p_value=_finite(headline.change.p_value),
+            )
+        row.update(verdict=headline.verdict)
         rows.append(row)
         rows.append(
             _result_row(

@@ -45,14 +45,6 @@ def _rows(page: str) -> int:
     return body.count('<th scope="row">')
 
 
-def test_survey_list_shows_the_headline(client: TestClient, app: FastAPI, world: World) -> None:
-    page = _page(client, app, world.a.users["viewer"], "/app")
-    assert f'href="/app/surveys/{world.a.survey_id}"' in page
-    # 4 of 10 answers are 4 or 5: CSAT 40.0, n = 10, too few to read.
-    assert ">40.0<" in page
-    assert '>10 <span class="flag">too few' in page
-
-
 def test_survey_page_shows_every_section(client: TestClient, app: FastAPI, world: World) -> None:
     page = _page(client, app, world.a.users["analyst"], f"/app/surveys/{world.a.survey_id}")
     for heading in (
@@ -61,7 +53,7 @@ def test_survey_page_shows_every_section(client: TestClient, app: FastAPI, world
         "Distribution of answers",
         "Response and comment rates",
         "Breakdown by channel",
-        "Benchmark",
+        "Industry reference (ACSI)",
         "Export this view",
     ):
         assert f">{heading}</h2>" in page, heading
@@ -69,8 +61,32 @@ def test_survey_page_shows_every_section(client: TestClient, app: FastAPI, world
     assert page.count("<svg") >= 2  # trend and distribution charts, drawn on the server
     assert "<caption>" in page
     assert 'scope="col"' in page
-    assert "no comparison: a period has no answers" in page
+    # The headline's 30 days end today, long after the answers of January 2025.
+    headline = page.split('id="headline-heading"', 1)[1].split("</section>", 1)[0]
+    assert "no answers in either period" in headline
     assert "Comment rate: <strong>100.0%</strong>" in page
+
+
+def test_the_headline_of_a_past_view_flags_too_few_answers(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    """Over the year to 2025-01-10: 4 of 10 answers are 4 or 5, CSAT 40.0%, n = 10, too few
+    to read, and nothing before to compare with."""
+    page = _page(
+        client,
+        app,
+        world.a.users["analyst"],
+        f"/app/surveys/{world.a.survey_id}?to=2025-01-10&compare=year",
+    )
+    headline = page.split('id="headline-heading"', 1)[1].split("</section>", 1)[0]
+    assert "(2024-01-12 to 2025-01-10) against the 365 days before" in headline
+    csat = headline.split(">CSAT</h3>", 1)[1].split("</article>", 1)[0]
+    assert ">40.0%</a>" in csat
+    assert ">10</a>" in csat
+    assert '<span class="flag">too few answers to read</span>' in csat
+    assert "too few answers to compare (0 before, 10 now)" in csat
+    assert "tone-too-few" in csat
+    assert "change " not in csat  # no change offered on too few answers
 
 
 def test_filters_in_the_url_change_the_numbers(
@@ -274,6 +290,82 @@ def test_other_metrics_render(
     assert marker in page
     assert page.count("<svg") >= 2
     assert ">4</a>" in page
+
+
+def _distribution(page: str) -> list[tuple[str, str, str]]:
+    """The distribution table's rows as (name, count, share), top to bottom; band totals
+    (headed ``scope="rowgroup"``) are prefixed with "=", and a band of one answer reads
+    "=band / answer"."""
+    table = page.split('id="distribution-table"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(
+        r'<th scope="(row|rowgroup)">([^<]*)(?:<span class="sub">([^<]*)</span>)?</th>\s*'
+        r'<td class="num">(?:<strong>)?(?:<a [^>]*>)?(\d+)(?:</a>)?(?:</strong>)?</td>\s*'
+        r'<td class="num">(?:<strong>)?([^<]*)<',
+        table,
+    )
+    assert len(rows) == table.count("<tr>") + table.count('<tr class="band-total">') - 1
+    return [
+        (("=" if scope == "rowgroup" else "") + name + (f" / {sub}" if sub else ""), n, share)
+        for scope, name, sub, n, share in rows
+    ]
+
+
+def test_distribution_of_nps_names_every_answer_under_its_band(
+    client: TestClient, app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    scores = [10.0, 10.0, 9.0, 8.0, 7.0, 7.0, 3.0, 0.0]
+    with db() as session:
+        survey = surveys.create_survey(session, world.a.id, slug="nps", name="NPS", metric="nps")
+        responses.add_responses(
+            session,
+            world.a.id,
+            [responses.NewResponse(survey_id=survey.id, score=s, channel="web") for s in scores],
+        )
+        session.commit()
+        survey_id = survey.id
+    user = world.a.users["analyst"]
+    page = _page(client, app, user, f"/app/surveys/{survey_id}")
+    rows = _distribution(page)
+    assert rows[:4] == [
+        ("=Promoters 9–10", "3", "37.5%"),
+        ("10 Extremely likely", "2", "25.0%"),
+        ("9", "1", "12.5%"),
+        ("=Passives 7–8", "3", "37.5%"),
+    ]
+    assert rows[6:] == [
+        ("=Detractors 0–6", "2", "25.0%"),
+        *((str(v), "1" if v == 3 else "0", "12.5%" if v == 3 else "0.0%") for v in (6, 5, 4, 3)),
+        ("2", "0", "0.0%"),
+        ("1", "0", "0.0%"),
+        ("0 Not at all likely", "1", "12.5%"),
+    ]
+    # The chart draws the eleven answers, named and coloured by band, not three groups.
+    spec = json.loads(page.split('id="distribution-spec">', 1)[1].split("</script>", 1)[0])
+    drawn = spec["datasets"][spec["data"]["name"]]
+    assert [row["value"] for row in drawn] == [float(v) for v in range(11)]
+    assert {row["band"] for row in drawn} == {"Detractors 0–6", "Passives 7–8", "Promoters 9–10"}
+    assert drawn[10]["label"] == "10 Extremely likely"
+    # Every count links to exactly its answers: a band's total and each answer's.
+    links = LINK.findall(page.split('id="distribution-table"', 1)[1].split("</table>", 1)[0])
+    assert len(links) == 3 + 11
+    for href, text in links:
+        if int(text):
+            assert _rows(_page(client, app, user, html.unescape(href))) == int(text), href
+
+
+def test_distribution_of_csat_names_every_answer(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    page = _page(client, app, world.a.users["analyst"], f"/app/surveys/{world.a.survey_id}")
+    assert _distribution(page) == [
+        ("=Satisfied 4–5", "4", "40.0%"),
+        ("5 Very satisfied", "2", "20.0%"),
+        ("4 Satisfied", "2", "20.0%"),
+        ("=Neutral 3 / 3 Neither satisfied nor dissatisfied", "2", "20.0%"),
+        ("=Dissatisfied 1–2", "4", "40.0%"),
+        ("2 Dissatisfied", "2", "20.0%"),
+        ("1 Very dissatisfied", "2", "20.0%"),
+    ]
 
 
 def test_goals_show_and_their_names_stay_text(

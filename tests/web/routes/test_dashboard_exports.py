@@ -39,18 +39,37 @@ def test_exports_of_the_view(client: TestClient, app: FastAPI, world: World) -> 
     parquet = client.get(f"{base}/responses.parquet", headers=headers)
     assert pq.read_table(io.BytesIO(parquet.content)).num_rows == 10
 
-    tables = client.get(f"{base}/tables.csv?channel=email", headers=headers)
+    # The headline's periods end today by default, long after January 2025: the year to
+    # the last answer holds them, with nothing before it to compare with.
+    past = "to=2025-01-10&compare=year"
+    tables = client.get(f"{base}/tables.csv?channel=email&{past}", headers=headers)
     assert tables.status_code == 200
     table = list(csv.DictReader(io.StringIO(tables.text)))
     headline = table[0]
     assert (headline["table"], headline["metric"], headline["n"]) == ("headline", "CSAT", "5")
+    assert headline["group"] == "2024-01-12 to 2025-01-10"
     assert float(headline["value"]) == pytest.approx(40.0)
+    assert headline["verdict"] == "too few answers to compare (0 before, 5 now)"
+    assert (headline["change"], headline["p_value"]) == ("", "")
+    previous = table[1]
+    assert (previous["table"], previous["group"], previous["n"]) == (
+        "previous period",
+        "2023-01-12 to 2024-01-11",
+        "0",
+    )
     assert any(r["table"] == "breakdown by channel" and r["group"] == "email" for r in table)
+    # By default the headline's 30 days are empty; the trend still holds the view's answers.
+    default = list(
+        csv.DictReader(io.StringIO(client.get(f"{base}/tables.csv", headers=headers).text))
+    )
+    assert (default[0]["n"], default[0]["verdict"]) == ("0", "no answers in either period")
+    assert sum(int(r["n"]) for r in default if r["table"] == "trend by month") == 10
     wb = client.get(f"{base}/tables.xlsx", headers=headers)
     sheet = load_workbook(io.BytesIO(wb.content)).active
     assert sheet is not None
     assert sheet.cell(1, 1).value == "table"
-    pt = pq.read_table(io.BytesIO(client.get(f"{base}/tables.parquet", headers=headers).content))
+    parquet = client.get(f"{base}/tables.parquet?{past}", headers=headers)
+    pt = pq.read_table(io.BytesIO(parquet.content))
     assert pt.column("n").to_pylist()[0] == 10
 
 

@@ -106,6 +106,33 @@ def test_cards_in_their_units_with_their_verdicts(
     assert f'id="ov-{world.b.survey_id}"' not in page
 
 
+def test_a_period_with_too_few_answers_says_so(
+    client: TestClient, app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    """10 CSAT answers in the last 30 days, 4 of them 4 or 5, none before: the card shows
+    CSAT 40.0% with n = 10 flagged as too few to read, and no change."""
+    with db() as session:
+        survey = surveys.create_survey(
+            session, world.a.id, slug="small", name="Small CSAT", metric="csat"
+        )
+        _add(
+            session,
+            world.a.id,
+            survey.id,
+            _today() - timedelta(days=3),
+            [1.0, 2.0, 3.0, 4.0, 5.0] * 2,
+            0,
+        )
+        session.commit()
+        survey_id = survey.id
+    card = _card(_page(client, app, world.a.users["viewer"]), survey_id)
+    assert ">40.0%<" in card
+    assert 'n = 10 <span class="flag">too few to read</span>' in card
+    assert "too few answers to compare (0 before, 10 now)" in card
+    assert "tone-too-few" in card
+    assert "change " not in card
+
+
 def test_every_number_links_to_exactly_its_answers(
     client: TestClient, app: FastAPI, world: World, surveys_now: tuple[int, int]
 ) -> None:

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from cxpulse.metrics import Metric, MetricSpec
 from cxpulse.report import charts
 from cxpulse.report import dashboard as dashboard_data
-from cxpulse.report.scale_labels import scale_bands, scale_labels
 
 
 @dataclass(frozen=True)
@@ -36,16 +34,10 @@ def _chart(spec: charts.Spec) -> Chart:
     return Chart(Markup(charts.responsive_svg(spec)), Markup(spec_text))  # noqa: S704
 
 
-def _own_spec(view: dashboard_data.DashboardView) -> MetricSpec:
-    """The survey's metric spec (scale and bands), from its own headline."""
-    for headline in view.headlines:
-        if headline.spec.metric is view.metric:
-            return headline.spec
-    return MetricSpec.default(view.metric)
-
-
 def survey_charts(view: dashboard_data.DashboardView) -> dict[str, Chart]:
-    """The charts of a survey's dashboard: its trend, and the distribution of its scores.
+    """The charts of a survey's dashboard: its trend, and the distribution of its scores
+    over the view's window: one bar per answer of the scale (NPS 0 to 10 too), named by its
+    words and coloured by its band (detractors, passives, promoters; bottom, middle, top).
 
     No benchmark line: the ACSI is an index on its own scale, not a CSAT percentage, so it is
     shown as text beside the CSAT headline instead of as a line on the chart.
@@ -64,16 +56,18 @@ def survey_charts(view: dashboard_data.DashboardView) -> dict[str, Chart]:
     goal = None
     if view.goal_line is not None:
         goal = charts.goal_line(view.goal_line.goal.target, view.goal_line.goal.name)
-    out = {"trend": trend_chart(tuple(points), view.label, goal)}
-    if view.metric is Metric.NPS:
-        bands = tuple(charts.NpsBands(label, *counts) for label, counts in view.bands.items())
-        out["distribution"] = nps_chart(bands)
-    else:
-        spec = _own_spec(view)
-        counts = tuple(charts.ScaleCount(float(row.label), row.count) for row in view.distribution)
-        labels = tuple(sorted(scale_labels(spec).items()))
-        out["distribution"] = scale_chart(counts, labels, scale_bands(spec))
-    return out
+    # The table's rows name each answer as the chart does ("10 Extremely likely").
+    answers = [
+        (value, row.label, row.count)
+        for row in view.scale_counts
+        if (value := row.value) is not None
+    ]
+    counts = tuple(charts.ScaleCount(float(value), count) for value, _, count in answers)
+    labels = tuple((value, label) for value, label, _ in answers)
+    return {
+        "trend": trend_chart(tuple(points), view.label, goal),
+        "distribution": scale_chart(counts, labels, view.scale_bands),
+    }
 
 
 # Charts are a pure function of their numbers: a view seen again (a reload, a shared link,
@@ -83,11 +77,6 @@ def trend_chart(
     points: tuple[charts.TrendPoint, ...], label: str, goal: charts.ReferenceLine | None
 ) -> Chart:
     return _chart(charts.trend_spec(points, metric_label=label, goal=goal))
-
-
-@functools.lru_cache(maxsize=256)
-def nps_chart(bands: tuple[charts.NpsBands, ...]) -> Chart:
-    return _chart(charts.nps_distribution_spec(bands))
 
 
 @functools.lru_cache(maxsize=256)
@@ -101,6 +90,6 @@ def scale_chart(
 
 def clear_chart_caches() -> None:
     """Forget every drawn chart (benchmarks use it to time drawing)."""
-    for cached in (trend_chart, nps_chart, scale_chart):
+    for cached in (trend_chart, scale_chart):
         cached.cache_clear()
     charts.clear_cache()

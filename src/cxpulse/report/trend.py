@@ -3,7 +3,7 @@ the period), each scored from the store's histogram of its label."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -57,14 +57,3 @@ def trend(
         Bucket(label, start, end, score(by_label.get(label, Histogram()), spec))
         for label, start, end in buckets(window, grain)
     ]
-
-
-def nps_bands(trend_points: Sequence[Bucket]) -> dict[str, list[int]]:
-    return {
-        point.label: [
-            int(point.result.counts.get("promoters", 0)),
-            int(point.result.counts.get("passives", 0)),
-            int(point.result.counts.get("detractors", 0)),
-        ]
-        for point in trend_points
-    }

@@ -23,6 +23,14 @@ LABELS: Final[dict[Comparison, str]] = {
     "quarter": "Last 90 days",
     "year": "Last 365 days",
 }
+# The switch between them: short, so that all five fit one line on a phone.
+SWITCH_LABELS: Final[dict[Comparison, str]] = {
+    "week": "7 days",
+    "30d": "30 days",
+    "mtd": "This month",
+    "quarter": "90 days",
+    "year": "365 days",
+}
 AGAINST: Final[dict[Comparison, str]] = {
     "week": "the 7 days before",
     "30d": "the 30 days before",

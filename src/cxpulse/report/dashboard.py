@@ -47,7 +47,7 @@ from cxpulse.report.comparison_windows import (
     ComparisonWindows,
     comparison_windows,
 )
-from cxpulse.report.comparison_windows import LABELS as COMPARISON_LABELS
+from cxpulse.report.comparison_windows import SWITCH_LABELS as COMPARISON_LABELS
 from cxpulse.report.filters_url import (
     MAX_DAYS_FOR_DAY_GRAIN,
     MAX_YEARS,

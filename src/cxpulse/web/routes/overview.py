@@ -11,7 +11,7 @@ from cxpulse.report import overview as overview_data
 from cxpulse.report.comparison_windows import (
     COMPARISONS,
     DEFAULT_COMPARISON,
-    LABELS,
+    SWITCH_LABELS,
     parse_comparison,
 )
 from cxpulse.store import accounts, surveys
@@ -55,7 +55,7 @@ def surveys_page(request: Request, caller: PageCaller, session: DbSession) -> HT
         "organisation": organisation,
         "overview": overview,
         "errors": errors,
-        "choices": [(c, LABELS[c]) for c in COMPARISONS],
+        "choices": [(c, SWITCH_LABELS[c]) for c in COMPARISONS],
         "default_choice": DEFAULT_COMPARISON,
         "can_drill": Permission.RESPONSES_READ in caller.permissions,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from cxpulse.metrics import Histogram, MetricSpec, parse_scale
+from cxpulse.metrics import Histogram, Metric, MetricSpec, parse_scale, score
 from cxpulse.report import filters_url as urls
 from cxpulse.report import headlines
 from cxpulse.report.scale_labels import scale_bands, scale_labels
@@ -147,3 +147,17 @@ def test_a_scale_without_a_middle_band_and_an_empty_window() -> None:
     assert [g.total.label for g in groups] == [bands.names[2], bands.names[0]]
     assert all(math.isnan(g.total.share) for g in groups)
     assert [r.count for r in rows] == [0, 0, 0]
+
+
+def test_the_report_and_the_pages_write_a_score_alike() -> None:
+    """One way to write a score with its unit, for the dashboard, overview and report."""
+    nps = MetricSpec.default(Metric.NPS, parse_scale("0-10"))
+    result = score(Histogram({10: 3, 9: 1, 3: 1}), nps)
+    assert headlines.shown_value(result, nps) == "+60.0"
+    assert headlines.value_with_unit(result, Metric.NPS, 10) == "+60.0"
+    ces = MetricSpec.default(Metric.CES, parse_scale("1-7"))
+    effort = score(Histogram({5: 1, 6: 1}), ces)
+    assert headlines.value_with_unit(effort, Metric.CES, 7) == "5.5 of 7"
+    assert headlines.value_with_unit(effort, Metric.CES, None) == "5.5"
+    empty = score(Histogram(), ces)
+    assert headlines.value_with_unit(empty, Metric.CES, 7) == "–"

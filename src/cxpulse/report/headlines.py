@@ -73,14 +73,22 @@ def signed_text(value: float, digits: int = 1) -> str:
 def shown_value(result: MetricResult, spec: MetricSpec) -> str:
     """A score in its units: "83.4%" (CSAT, DSAT), "+23.2" (NPS), "5.1 of 7" (CES, mean);
     a dash without answers."""
+    return value_with_unit(result, spec.metric, spec.scale.high)
+
+
+def value_with_unit(result: MetricResult, metric: Metric, scale_high: int | None) -> str:
+    """``shown_value`` where only the metric and the top of the scale are known (the monthly
+    report): the one way every page and report writes a score; without ``scale_high`` a CES
+    or mean is the bare number."""
     if result.n == 0 or math.isnan(result.value):
         return "–"
-    metric = spec.metric
     if metric in (Metric.CSAT, Metric.DSAT):
         return f"{result.value:.1f}%"
     if metric is Metric.NPS:
         return signed_text(result.value)
-    return f"{result.value:.1f} of {spec.scale.high}"
+    if not scale_high:
+        return f"{result.value:.1f}"
+    return f"{result.value:.1f} of {scale_high}"
 
 
 def scale_note(spec: MetricSpec) -> str:

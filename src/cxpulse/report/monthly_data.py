@@ -22,7 +22,8 @@ from cxpulse.collect.rates import response_rates
 from cxpulse.metrics import Comparison, Histogram, Metric, MetricResult, MetricSpec, compare, score
 from cxpulse.metrics.scores import DEFAULT_LEVEL, DEFAULT_MIN_N, format_value, nps_bands
 from cxpulse.report import charts
-from cxpulse.report.monthly_changes import SegmentMove, change_text, segment_movers, value_text
+from cxpulse.report.headlines import value_with_unit
+from cxpulse.report.monthly_changes import SegmentMove, change_text, segment_movers
 from cxpulse.report.months import month_label, month_name, parse_month, shift_month
 from cxpulse.report.scale_labels import scale_bands, scale_labels
 from cxpulse.store.errors import NotFound
@@ -44,19 +45,6 @@ METRIC_LABELS = {
 PERCENT_METRICS = (Metric.CSAT, Metric.DSAT)
 
 
-def with_unit(text: str, metric: Metric, scale_high: int) -> str:
-    """A formatted score with its unit, as the report's key figures show it."""
-    if text == "–":
-        return text
-    if metric in PERCENT_METRICS:
-        return f"{text}%"
-    if metric is Metric.CES and scale_high:
-        return f"{text} of {scale_high} (higher is easier)"
-    if metric is Metric.MEAN and scale_high:
-        return f"{text} of {scale_high}"
-    return text
-
-
 @dataclass(frozen=True)
 class Kpi:
     label: str
@@ -68,9 +56,12 @@ class Kpi:
 
     @property
     def value_text(self) -> str:
-        """The score with its unit: "74.3%" (CSAT, DSAT), "5.1 of 7 (higher is easier)"
-        (CES), "15.0" (NPS, a difference of two percentages, so no % sign)."""
-        return with_unit(value_text(self.result), self.result.metric, self.scale_high)
+        """The score with its unit, as the dashboard writes it: "74.3%" (CSAT, DSAT), "5.1 of
+        7 (higher is easier)" (CES), "+15.0" (NPS, a difference of two percentages)."""
+        text = value_with_unit(self.result, self.result.metric, self.scale_high)
+        if self.result.metric is Metric.CES and text != "–" and self.scale_high:
+            text += " (higher is easier)"
+        return text
 
     @property
     def interval_text(self) -> str:

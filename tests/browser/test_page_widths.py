@@ -286,3 +286,68 @@ def test_public_pages(visits: Visits) -> None:
         visits.page.get_by_role("region").wait_for()
         visits.check(f"widget-{survey.slug}")
     visits.finish("public")
+
+
+# The phone drawing's text is 13 px at charts.NARROW_WIDTH: shown at least this wide, it
+# stays at least 12 px (13 * 324 / 350 = 12.03).
+NARROW_MIN_SHOWN = 324
+
+
+def _phone_images_shown(page: Page, site: Site, viewport: ViewportSize, mode: str) -> None:
+    images = page.locator(".chart-narrow img")
+    assert images.count() == 2
+    for index in range(2):
+        image = images.nth(index)
+        image.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 1", arg=image.element_handle()
+        )
+        natural, shown = image.evaluate("(img) => [img.naturalWidth, img.clientWidth]")
+        assert natural == 350
+        assert NARROW_MIN_SHOWN <= shown <= viewport["width"], (natural, shown)
+        assert (image.get_attribute("alt") or "").strip()
+        image.screenshot(path=str(site.shots / f"chart-phone-image-{mode}-{index}.png"))
+    assert page.locator(".chart-wide").first.is_hidden()
+
+
+@pytest.mark.parametrize("mode", ["no-js", "js", "js-broken"])
+@pytest.mark.parametrize("device", list(VIEWPORTS))
+def test_phone_chart_images(site: Site, device: str, mode: str) -> None:
+    """The phone drawing of each chart is an image that only a phone needing it fetches:
+    with JavaScript off (shown near 1:1, so its 13 px text stays at least 12 px, with the
+    chart's description as its text alternative) or when the charts cannot be redrawn in the
+    browser (here: the drawing script cannot load). A desktop never fetches it, nor does a
+    phone whose charts JavaScript redraws."""
+    viewport = VIEWPORTS[device]
+    context = site.browser.new_context(viewport=viewport, java_script_enabled=mode != "no-js")
+    try:
+        page = context.new_page()
+        if mode == "js-broken":
+            page.route("**/static/vendor/vega-embed.js", lambda route: route.abort())
+        page.goto(f"{site.url}/login")
+        page.get_by_label("Email address").fill(DEMO_ADMIN_EMAIL)
+        page.get_by_label("Password").fill(DEMO_ADMIN_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/app")
+        fetched: list[str] = []
+        page.on("request", lambda request: fetched.append(request.url))
+        survey = site.surveys[0]
+        page.goto(f"{site.url}/app/surveys/{survey.id}")
+        page.wait_for_load_state("load")
+        if mode == "js":
+            page.wait_for_function(
+                "() => !document.querySelector('[data-spec]:not([data-enhanced])')"
+            )
+        if device == "phone" and mode != "js":
+            _phone_images_shown(page, site, viewport, mode)
+            assert len([url for url in fetched if "/charts/" in url]) == 2
+        else:
+            page.mouse.wheel(0, 4000)
+            page.wait_for_timeout(500)
+            assert not [url for url in fetched if "/charts/" in url]
+        page.screenshot(
+            path=str(site.shots / f"{survey.slug}-charts-{mode}-{viewport['width']}.png"),
+            full_page=True,
+        )
+    finally:
+        context.close()

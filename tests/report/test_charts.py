@@ -3,6 +3,7 @@ colours, n labels only when few), and the SVG renders offline with a text altern
 
 from __future__ import annotations
 
+import html
 import inspect
 import json
 import re
@@ -148,6 +149,17 @@ def test_responsive_svg_draws_a_wide_and_a_narrow_chart() -> None:
     wide, narrow = _wide_and_narrow(charts.trend_svg(POINTS, metric_label="NPS"))
     assert float(ET.fromstring(wide).get("width") or 0) == charts.WIDTH
     assert float(ET.fromstring(narrow).get("width") or 0) == charts.NARROW_WIDTH
+
+
+def test_the_wide_and_narrow_drawings_are_those_of_responsive_svg() -> None:
+    # The dashboard inlines wide_svg and serves narrow_svg as an image; the monthly report
+    # inlines both: the same drawings either way.
+    spec = charts.trend_spec(POINTS, metric_label="NPS")
+    wide, narrow = _wide_and_narrow(charts.responsive_svg(spec))
+    assert charts.wide_svg(spec) == wide
+    assert charts.narrow_svg(spec) == narrow
+    assert float(ET.fromstring(narrow).get("width") or 0) == charts.NARROW_WIDTH
+    assert f'aria-label="{html.escape(str(spec["description"]), quote=True)}"' in narrow
 
 
 @pytest.mark.parametrize(

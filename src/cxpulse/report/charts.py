@@ -6,10 +6,12 @@ Every chart exists in two forms from one spec builder:
   the browser at the width of its column by the vega-embed bundle of ``report.vega_bundle``
   (a static file of this stage that the web app serves; no CDN);
 - SVG text (``*_svg``, ``responsive_svg``) for reports, e-mails and pages with JavaScript
-  off, rendered offline by vl-convert, which embeds Vega's own renderer. It is drawn twice
-  from the same spec (``at_width``), at ``WIDTH`` for desktops and print and at
-  ``NARROW_WIDTH`` for phones, so that a style rule shows the one that fits and its text
-  stays at least 12 px when scaled to its box.
+  off, rendered offline by vl-convert, which embeds Vega's own renderer. One spec gives both
+  drawings (``at_width``): ``wide_svg`` at ``WIDTH`` for desktops and print, ``narrow_svg``
+  at ``NARROW_WIDTH`` for phones, so that a style rule shows the one that fits and its text
+  stays at least 12 px when scaled to its box. The monthly report inlines both
+  (``responsive_svg``); the dashboard inlines the wide one and links the narrow one as an
+  image that only a phone fetches (``web/routes/chart_images.py``).
 
 Readability rules shared by every chart: text at ``FONT_SIZE`` px; the time axis thinned to
 calendar boundaries and written short (``report.period_axis``); n in tooltips and tables,
@@ -137,6 +139,27 @@ def _plot_width(width: Width) -> int:
     return (WIDTH if width == "container" else width) - AXES_WIDTH
 
 
+_CONFIG: dict[str, dict[str, Any]] = {
+    "axis": {
+        "labelFontSize": FONT_SIZE,
+        "titleFontSize": FONT_SIZE,
+        "titleFontWeight": "normal",
+        "labelColor": TEXT_COLOUR,
+        "titleColor": TEXT_COLOUR,
+    },
+    "legend": {
+        "labelFontSize": FONT_SIZE,
+        "titleFontSize": FONT_SIZE,
+        "labelColor": TEXT_COLOUR,
+        "labelLimit": 0,
+    },
+    "title": {"fontSize": FONT_SIZE + 2, "anchor": "start"},
+    "text": {"fontSize": FONT_SIZE},
+    "view": {"stroke": None},
+}
+"""Fonts and colours of every chart, as Altair's ``configure_*`` would write them."""
+
+
 def _finish(chart: Any, width: Width, description: str, title: str | None) -> Spec:
     """Size, fonts and the text alternative every chart shares."""
     # The width is the whole chart's, axes and legend included ("fit-x"): in the browser its
@@ -147,25 +170,17 @@ def _finish(chart: Any, width: Width, description: str, title: str | None) -> Sp
         title=title or "",
         autosize={"type": "fit-x", "contains": "padding"},
     )
+    spec = _to_dict(chart)
     # Vega's default font, "sans-serif": vl-convert measures text with the same font the
     # browser here draws it with, and elsewhere it maps to narrower fonts (Helvetica, Arial),
     # so right-aligned axis labels never run out of the drawing.
-    chart = (
-        chart.configure_axis(
-            labelFontSize=FONT_SIZE,
-            titleFontSize=FONT_SIZE,
-            titleFontWeight="normal",
-            labelColor=TEXT_COLOUR,
-            titleColor=TEXT_COLOUR,
-        )
-        .configure_legend(
-            labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE, labelColor=TEXT_COLOUR, labelLimit=0
-        )
-        .configure_title(fontSize=FONT_SIZE + 2, anchor="start")
-        .configure_text(fontSize=FONT_SIZE)
-        .configure_view(stroke=None)
-    )
-    return _to_dict(chart)
+    # The configuration is merged into the dict rather than set with Altair's configure_*
+    # methods: each of those copies the whole chart, data included, which was about half of
+    # building a spec (tens of milliseconds per chart on a page nobody has seen before).
+    config: dict[str, Any] = spec.setdefault("config", {})
+    for key, values in _CONFIG.items():
+        config[key] = {**config.get(key, {}), **values}
+    return spec
 
 
 def _period_x(order: Sequence[str], width: Width) -> Any:
@@ -253,6 +268,9 @@ def trend_spec(
     """
     import altair as alt
 
+    # Encodings are channel objects (alt.Y("value:Q")), never shorthand strings or
+    # alt.value dicts, here and in every chart: Altair turns each of those into an object
+    # through a schema lookup that costs milliseconds, which made most of building a spec.
     rows = _trend_rows(points)
     order = [row["period"] for row in rows]
     base = alt.Chart({"values": rows})
@@ -268,18 +286,18 @@ def trend_spec(
     band = base.mark_area(color=BAND_COLOUR, opacity=0.45).encode(
         x=x,
         y=alt.Y("ci_low:Q", axis=y_axis, scale=alt.Scale(zero=False)),
-        y2="ci_high:Q",
+        y2=alt.Y2("ci_high:Q"),
         tooltip=tooltip,
     )
     many = len(rows) > MANY_POINTS
     line = base.mark_line(color=LINE_COLOUR, strokeWidth=1.25 if many else 2).encode(
-        x=x, y="value:Q"
+        x=x, y=alt.Y("value:Q")
     )
     size = _point_size(len(rows))
     dots = (
         base.transform_filter("!datum.too_small")
         .mark_point(size=size, filled=True, color=LINE_COLOUR, opacity=0 if many else 1)
-        .encode(x=x, y="value:Q", tooltip=tooltip)
+        .encode(x=x, y=alt.Y("value:Q"), tooltip=tooltip)
     )
     # Hollow grey diamonds: visible as "different" without relying on colour alone.
     small_dots = (
@@ -292,7 +310,7 @@ def trend_spec(
             color=TOO_SMALL_COLOUR,
             opacity=0 if many else 1,
         )
-        .encode(x=x, y="value:Q", tooltip=tooltip)
+        .encode(x=x, y=alt.Y("value:Q"), tooltip=tooltip)
     )
     layers: list[Any] = [band, line, dots, small_dots]
     labelled = show_n_labels(len(rows))
@@ -300,22 +318,27 @@ def trend_spec(
         layers.append(
             base.transform_filter("datum.value != null")
             .mark_text(dy=-12, color=TEXT_COLOUR, opacity={"expr": f"{labelled} ? 1 : 0"})
-            .encode(x=x, y="value:Q", text="n_text:N")
+            .encode(x=x, y=alt.Y("value:Q"), text=alt.Text("n_text:N"))
         )
     if goal is not None:
         ref = alt.Chart({"values": [{"value": goal.value, "label": goal.label}]})
         layers.append(
-            ref.mark_rule(color=GOAL_COLOUR, strokeDash=[6, 3], strokeWidth=2).encode(y="value:Q")
+            ref.mark_rule(color=GOAL_COLOUR, strokeDash=[6, 3], strokeWidth=2).encode(
+                y=alt.Y("value:Q")
+            )
         )
         label: dict[str, Any] = {"align": "right", "dy": -8, "fontWeight": "bold"}
+        # The label's right end at the plot's right edge. Altair leaves this constructor
+        # unannotated.
+        right_edge = alt.XValue("width")  # type: ignore[no-untyped-call]
         layers.append(
             ref.mark_text(**label, stroke="white", strokeWidth=4, strokeJoin="round").encode(
-                y="value:Q", x=alt.value("width"), text="label:N"
+                y=alt.Y("value:Q"), x=right_edge, text=alt.Text("label:N")
             )
         )
         layers.append(
             ref.mark_text(**label, color=GOAL_COLOUR).encode(
-                y="value:Q", x=alt.value("width"), text="label:N"
+                y=alt.Y("value:Q"), x=right_edge, text=alt.Text("label:N")
             )
         )
     description = _trend_description(points, metric_label, goal)
@@ -407,8 +430,8 @@ def nps_distribution_spec(
                 x=x,
                 y=alt.Y("share:Q", stack="zero", bandPosition=0.5),
                 order=alt.Order("position:Q"),
-                text="share_text:N",
-                detail="group:N",
+                text=alt.Text("share_text:N"),
+                detail=alt.Detail("group:N"),
             )
         )
     description = "Promoters, passives and detractors per period. " + "; ".join(
@@ -504,7 +527,7 @@ def scale_distribution_spec(
             legend=alt.Legend(title=None, orient="bottom", direction="vertical"),
         )
     else:
-        colour = alt.value(BAR_COLOUR)
+        colour = alt.ColorValue(BAR_COLOUR)
     base = alt.Chart({"values": rows})
     bars = base.mark_bar().encode(
         x=x,
@@ -518,7 +541,7 @@ def scale_distribution_spec(
         ],
     )
     text = base.mark_text(align="left", dx=4, color=TEXT_COLOUR).encode(
-        x="count:Q", y=y, text="count_text:N"
+        x=alt.X("count:Q"), y=y, text=alt.Text("count_text:N")
     )
     description = f"Answers per scale value (n={total}). " + "; ".join(
         f"{row['label']}: {row['count']}" + (f" ({row['band']})" if bands else "") for row in rows
@@ -592,13 +615,26 @@ def at_width(spec: Spec, width: int) -> Spec:
     return fixed
 
 
+def wide_svg(spec: Spec) -> str:
+    """The chart drawn for desktops and print (``WIDTH``)."""
+    return to_svg(at_width(spec, WIDTH))
+
+
+def narrow_svg(spec: Spec) -> str:
+    """The chart drawn for phones (``NARROW_WIDTH``): near 1:1 in a 390 px screen, so its
+    13 px text stays about 13 px."""
+    return to_svg(at_width(spec, NARROW_WIDTH))
+
+
 def responsive_svg(spec: Spec) -> str:
     """The chart drawn for desktop and print and for phone, in two boxes (``chart-wide``,
     ``chart-narrow``) of which a style rule shows one: a single drawing scaled to a phone
-    would shrink its 13 px text to about 6 px."""
-    wide = to_svg(at_width(spec, WIDTH))
-    narrow = to_svg(at_width(spec, NARROW_WIDTH))
-    return f'<div class="chart-wide">{wide}</div><div class="chart-narrow">{narrow}</div>'
+    would shrink its 13 px text to about 6 px. For self-contained documents (the monthly
+    report, its e-mail and PDF), which can fetch nothing."""
+    return (
+        f'<div class="chart-wide">{wide_svg(spec)}</div>'
+        f'<div class="chart-narrow">{narrow_svg(spec)}</div>'
+    )
 
 
 def trend_svg(points: Sequence[TrendPoint], **options: Any) -> str:

@@ -33,6 +33,7 @@ from cxpulse.web.errors import install_error_handlers
 from cxpulse.web.routes import (
     audit_log,
     auth,
+    chart_images,
     contacts,
     dashboard,
     dashboard_exports,
@@ -191,6 +192,7 @@ def create_app(
         sessions,
         overview,
         dashboard,
+        chart_images,
         dashboard_exports,
         report_pages,
         goal_pages,

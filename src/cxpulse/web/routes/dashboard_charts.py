@@ -1,37 +1,54 @@
-"""The charts of a survey's dashboard, each drawn twice: as SVG on the server (shown with
-JavaScript off, in a desktop and a phone size) and as a Vega-Lite spec that app.js draws
-interactively at the width of its column.
+"""The charts of a survey's dashboard, each in three forms: a Vega-Lite spec that app.js draws
+interactively at the width of its column, and for pages with JavaScript off two SVG drawings
+made on the server, one for desktops (inlined in the page) and one for phones (served by
+``chart_images`` as an image the page links, so that only a phone pays for drawing it).
 
-Charts are a pure function of their numbers, so drawn charts are cached per process.
+Charts are a pure function of their numbers, so built specs and drawn charts are cached per
+process.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from markupsafe import Markup
 
 from cxpulse.report import charts
 from cxpulse.report import dashboard as dashboard_data
 
+ChartName = Literal["trend", "distribution"]
+CHART_NAMES: tuple[ChartName, ...] = ("trend", "distribution")
+
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart twice: SVG drawn on the server (shown with JavaScript off) and its Vega-Lite
-    spec as JSON, which app.js draws interactively (tooltips, its column's width)."""
+    """A chart of the page: its desktop SVG drawn on the server (shown with JavaScript off),
+    its Vega-Lite spec as JSON, which app.js draws interactively (tooltips, its column's
+    width), and what the phone drawing needs (``narrow_svg``)."""
 
     svg: Markup
+    """The desktop drawing (``charts.WIDTH``), with its text alternative."""
     spec: Markup
     """JSON with every ``<`` escaped, safe inside ``<script type="application/json">``."""
+    description: str
+    """The chart's text alternative: the phone image's ``alt``."""
+    source: charts.Spec = field(repr=False, compare=False)
 
 
 def _chart(spec: charts.Spec) -> Chart:
     spec_text = charts.spec_json(spec).replace("<", "\\u003c")
     # SVG made by vl-convert from our own numbers; it escapes the text it draws, and
     # charts.py escapes the description it adds.
-    return Chart(Markup(charts.responsive_svg(spec)), Markup(spec_text))  # noqa: S704
+    wide = Markup(charts.wide_svg(spec))  # noqa: S704
+    return Chart(wide, Markup(spec_text), str(spec.get("description", "")), spec)  # noqa: S704
+
+
+def narrow_svg(chart: Chart) -> str:
+    """The phone drawing of ``chart`` (cached by spec in ``charts``)."""
+    return charts.narrow_svg(chart.source)
 
 
 def survey_charts(view: dashboard_data.DashboardView) -> dict[str, Chart]:

@@ -1,0 +1,81 @@
+"""The phone drawings of a survey dashboard's charts, as SVG images.
+
+A survey's page inlines each chart drawn for desktops and links its phone drawing
+(``charts.NARROW_WIDTH``, whose 13 px text stays about 13 px on a 390 px screen) as an
+``<img loading="lazy">`` in a box that only a narrow screen shows. A desktop browser never
+fetches it, so a view nobody has seen before costs one drawing per chart instead of two; a
+phone without JavaScript fetches it from here.
+
+``GET /app/surveys/{id}/charts/{trend|distribution}.svg?<the view's query>&width=narrow``
+answers the chart of exactly the view the page shows: the same caller, permission
+(``metrics:read``), survey and filters as the page (the helpers of ``dashboard``), the same
+numbers (``dashboard_data.load_view``) and the same cached chart (``dashboard_charts``), so a
+page and its image agree. ``width=wide`` gives the desktop drawing (the page's own inline SVG
+as a file). Problems answer the dashboard's problem page with its status (403, 404), which
+an ``<img>`` shows as its ``alt`` text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from cxpulse.report import charts
+from cxpulse.report import dashboard as dashboard_data
+from cxpulse.report import filters_url as urls
+from cxpulse.store.errors import Invalid
+from cxpulse.web.deps import DbSession
+from cxpulse.web.permissions import Permission
+from cxpulse.web.routes.common import SurveyId
+from cxpulse.web.routes.dashboard import (
+    PageCaller,
+    PageProblem,
+    check_allowed,
+    matched_in_any_case,
+    problem_page,
+    survey_and_filters,
+)
+from cxpulse.web.routes.dashboard_charts import ChartName, survey_charts
+from cxpulse.web.security_headers import NO_CONTENT_CSP
+
+router = APIRouter(include_in_schema=False)
+
+SVG_HEADERS = {
+    # The numbers change as answers arrive and the page is never stored, so the browser
+    # keeps the drawing for this user only and asks again each time (a 304 when unchanged).
+    "Cache-Control": "private, no-cache",
+    # Opened on its own, the drawing may load and run nothing (it has no script anyway).
+    "Content-Security-Policy": NO_CONTENT_CSP,
+}
+
+
+@router.get("/app/surveys/{survey_id}/charts/{name}.svg", response_model=None)
+def chart_image(
+    survey_id: SurveyId,
+    name: ChartName,
+    request: Request,
+    caller: PageCaller,
+    session: DbSession,
+    width: Literal["narrow", "wide"] = Query("narrow"),
+) -> Response | HTMLResponse:
+    try:
+        check_allowed(caller, Permission.METRICS_READ)
+        organisation, survey, parsed = survey_and_filters(request, session, caller, survey_id)
+    except PageProblem as problem:
+        return problem_page(request, problem)
+    filters = matched_in_any_case(session, organisation.id, survey.id, parsed.view)
+    try:
+        view = dashboard_data.load_view(session, organisation, survey, filters)
+    except Invalid:
+        # As the page: a view longer than allowed shows the default view.
+        view = dashboard_data.load_view(session, organisation, survey, urls.ViewFilters())
+    chart = survey_charts(view)[name]
+    svg = charts.narrow_svg(chart.source) if width == "narrow" else str(chart.svg)
+    tag = '"' + hashlib.blake2b(svg.encode(), digest_size=16).hexdigest() + '"'
+    headers = {**SVG_HEADERS, "ETag": tag}
+    if tag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(svg, media_type="image/svg+xml", headers=headers)

@@ -137,6 +137,8 @@ class BulkWriter:
             "received_at": now,
             "source": _literal(SOURCE),
             "invitation_id": "NULL",
+            # Asked only on survey pages after a low score: an import never asked it.
+            "contact_consent": "NULL",
         }
         columns += constants
         values += constants.values()

@@ -139,6 +139,7 @@ def objects(site: Site) -> Objects:
             "goal_id": goal.json()["id"],
             "format": "csv",
             "fmt": "csv",
+            "name": "trend",  # a dashboard chart's image
             "organisation_slug": a.slug,
             "org_slug": a.slug,
             "survey_slug": "support-csat",

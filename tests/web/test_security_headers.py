@@ -139,6 +139,7 @@ def _objects(
         "survey_slug": "support-csat",
         "format": "csv",
         "fmt": "csv",
+        "name": "trend",  # a dashboard chart's image
     }
 
 

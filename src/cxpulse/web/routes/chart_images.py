@@ -17,7 +17,6 @@ an ``<img>`` shows as its ``alt`` text.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -44,9 +43,9 @@ from cxpulse.web.security_headers import NO_CONTENT_CSP
 router = APIRouter(include_in_schema=False)
 
 SVG_HEADERS = {
-    # The numbers change as answers arrive and the page is never stored, so the browser
-    # keeps the drawing for this user only and asks again each time (a 304 when unchanged).
-    "Cache-Control": "private, no-cache",
+    # A signed-in user's numbers: never stored by the browser, like the page that shows them
+    # (a shared computer keeps nothing); the server's chart cache makes a repeat cheap.
+    "Cache-Control": "no-store",
     # Opened on its own, the drawing may load and run nothing (it has no script anyway).
     "Content-Security-Policy": NO_CONTENT_CSP,
 }
@@ -74,8 +73,4 @@ def chart_image(
         view = dashboard_data.load_view(session, organisation, survey, urls.ViewFilters())
     chart = survey_charts(view)[name]
     svg = charts.narrow_svg(chart.source) if width == "narrow" else str(chart.svg)
-    tag = '"' + hashlib.blake2b(svg.encode(), digest_size=16).hexdigest() + '"'
-    headers = {**SVG_HEADERS, "ETag": tag}
-    if tag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(svg, media_type="image/svg+xml", headers=headers)
+    return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from cxpulse.signing import (
@@ -117,3 +119,24 @@ def test_url_safe_base64_round_trips_and_refuses_garbage() -> None:
     for garbage in ("a", "é", "abcde"):
         with pytest.raises(ValueError, match="base64"):
             urlsafe_b64decode(garbage)
+
+
+def test_derived_keys_are_remembered_but_never_shared_between_secrets_or_purposes() -> None:
+    from cxpulse.signing import _KeyCachingSigner
+
+    first = Signer("a-secret-for-the-cache-test")
+    other = Signer("another-secret-for-the-cache-test")
+    token = first.dumps("cache-test", [7], expires_at=int(time.time()) + 60)
+    assert first.loads("cache-test", token).claims == (7,)
+    remembered = {
+        (secret, salt)
+        for secret, salt, _, _ in _KeyCachingSigner._derived
+        if salt.endswith(b"cache-test")
+    }
+    assert remembered == {(b"a-secret-for-the-cache-test", b"cxpulse.token.cache-test")}
+    # A cached key changes nothing about what verifies: another secret or purpose refuses it.
+    with pytest.raises(TokenProblem):
+        other.loads("cache-test", token)
+    with pytest.raises(TokenProblem):
+        first.loads("cache-test-2", token)
+    assert first.loads("cache-test", token).claims == (7,)

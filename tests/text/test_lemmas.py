@@ -1,0 +1,202 @@
+"""Tokens, lemmas, stopwords and clauses per language."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cxpulse.text.comments import LANGUAGES
+from cxpulse.text.lemmas import (
+    NEGATIONS,
+    clauses,
+    content_lemmas,
+    is_stopword,
+    lemmatise,
+    tokens,
+)
+
+
+def test_tokens_keep_letters_of_every_script_and_drop_the_rest() -> None:
+    assert tokens("Não recebi o pedido #4821 (R$ 19,99)!", "pt") == [
+        "não",
+        "recebi",
+        "o",
+        "pedido",
+        "r",
+    ]
+    assert tokens("Испораката доцнеше 3 дена", "mk") == ["испораката", "доцнеше", "дена"]
+    assert tokens("Kundtjänst-ärende: öppet", "sv") == ["kundtjänst", "ärende", "öppet"]
+
+
+def test_a_decomposed_accent_stays_inside_its_word() -> None:
+    decomposed = "entrega ra\u0301pida"
+    assert tokens(decomposed, "pt") == ["entrega", "rápida"]
+
+
+def test_apostrophes_inside_words_and_clitics() -> None:
+    assert lemmatise("I didn't get my order, it's not good. Can't log in!", "en") == (
+        "i", "do", "not", "get", "my", "order", "it", "not", "good", "can", "not", "log", "in",
+    )  # fmt: skip
+    assert lemmatise("We\u2019re waiting", "en") == ("we", "be", "wait")
+    assert lemmatise("L'article n'est pas arrivé", "fr") == (
+        "le", "article", "ne", "être", "pas", "arriver",
+    )  # fmt: skip
+    # Outside English and French an apostrophe simply stays part of the word.
+    assert tokens("zo'n pakket", "nl") == ["zo'n", "pakket"]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "Deliveries arrived late", ("delivery", "arrive", "late")),
+        ("sv", "Leveranserna kom aldrig", ("leverans", "komma", "aldrig")),
+        ("nl", "Ik bestelde twee pakketten", ("ik", "bestellen", "twee", "pakket")),
+        ("mk", "Испораката доцнеше", ("испорака", "доцни")),
+        ("de", "Die Pakete kamen nicht", ("der", "paket", "kommen", "nicht")),
+        ("fr", "Les commandes arrivent jamais", ("le", "commande", "arriver", "jamais")),
+        ("es", "Los pedidos llegaron tarde", ("el", "pedido", "llegar", "tarde")),
+        ("pt", "Os produtos não chegaram", ("o", "produto", "não", "chegar")),
+    ],
+)
+def test_lemmas_in_each_language(language: str, text: str, expected: tuple[str, ...]) -> None:
+    assert lemmatise(text, language) == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_negations_survive_lemmatising_and_are_not_stopwords(language: str) -> None:
+    for word in NEGATIONS[language]:
+        assert lemmatise(word, language) == (word,)
+        assert not is_stopword(word, language)
+
+
+def test_a_language_outside_the_eight_gives_lowercase_tokens() -> None:
+    assert lemmatise("Grazie Mille", "it") == ("grazie", "mille")
+    assert content_lemmas("Grazie Mille", "it") == ("grazie", "mille")
+    assert not is_stopword("e", "it")
+
+
+def test_stopwords_per_language_including_macedonian() -> None:
+    assert is_stopword("the", "en")
+    assert is_stopword("och", "sv")
+    assert is_stopword("het", "nl")
+    assert is_stopword("и", "mk")
+    assert is_stopword("сум", "mk")
+    assert is_stopword("der", "de")
+    assert is_stopword("le", "fr")
+    assert is_stopword("el", "es")
+    assert is_stopword("o", "pt")
+    # Lemmas of listed forms count too ("was" is listed, its lemma "be" as well).
+    assert is_stopword("be", "en")
+
+
+def test_customer_experience_words_are_content_even_where_the_lists_disagree() -> None:
+    assert not is_stopword("order", "en")
+    assert not is_stopword("problem", "en")
+    assert not is_stopword("website", "en")
+    assert not is_stopword("tempo", "pt")
+    assert not is_stopword("retour", "fr")
+
+
+def test_content_lemmas_drop_stopwords_and_numbers() -> None:
+    assert content_lemmas("I ordered 3 items and never received my order", "en") == (
+        "order", "item", "never", "receive", "order",
+    )  # fmt: skip
+    assert content_lemmas("O produto não chegou no prazo, 5 estrelas", "pt") == (
+        "produto", "não", "chegar", "prazo", "estrela",
+    )  # fmt: skip
+    assert content_lemmas("Испораката доцнеше, но персоналот не беше љубезен", "mk") == (
+        "испорака", "доцни", "персонал", "не", "љубезен",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("en", "Fast delivery but rude support", ["Fast delivery", "rude support"]),
+        ("sv", "Snabb leverans men otrevlig personal", ["Snabb leverans", "otrevlig personal"]),
+        ("nl", "Snelle levering maar onbeleefd", ["Snelle levering", "onbeleefd"]),
+        ("mk", "Брза достава, но непријатен персонал", ["Брза достава", "непријатен персонал"]),
+        ("mk", "Добра цена ама лош квалитет", ["Добра цена", "лош квалитет"]),
+        ("de", "Nicht schnell, sondern langsam", ["Nicht schnell", "langsam"]),
+        ("de", "Schnelle Lieferung, aber unfreundlich", ["Schnelle Lieferung", "unfreundlich"]),
+        ("fr", "Livraison rapide mais service nul", ["Livraison rapide", "service nul"]),
+        ("es", "Entrega rápida pero soporte grosero", ["Entrega rápida", "soporte grosero"]),
+        ("pt", "Chegou rápido mas veio quebrado", ["Chegou rápido", "veio quebrado"]),
+        ("pt", "Chegou rápido porém veio quebrado", ["Chegou rápido porém veio quebrado"]),
+        (
+            "pt",
+            "O produto chegou rápido, porém veio quebrado",
+            ["O produto chegou rápido", "veio quebrado"],
+        ),
+        (
+            "es",
+            "La entrega fue rápida, sin embargo llegó roto",
+            ["La entrega fue rápida", "llegó roto"],
+        ),
+    ],
+)
+def test_clauses_split_at_contrast_words(language: str, text: str, expected: list[str]) -> None:
+    assert clauses(text, language) == expected
+
+
+def test_clauses_split_sentences_but_not_numbers() -> None:
+    text = "Paid €19.99 for it. Arrived late!\nSupport was kind; refund took 2.5 weeks... ok?"
+    assert clauses(text, "en") == [
+        "Paid €19.99 for it",
+        "Arrived late",
+        "Support was kind",
+        "refund took 2.5 weeks",
+        "ok",
+    ]
+
+
+def test_a_contrast_adverb_inside_a_clause_does_not_split_it() -> None:
+    assert clauses("The delivery, however, was late", "en") == ["The delivery, however, was late"]
+    assert clauses("However, the support was rude", "en") == ["the support was rude"]
+    assert clauses("The parcel arrived on time however the box was crushed", "en") == [
+        "The parcel arrived on time",
+        "the box was crushed",
+    ]
+
+
+def test_clauses_of_empty_or_letterless_text() -> None:
+    assert clauses("", "en") == []
+    assert clauses("!!! 12345 ...", "en") == []
+    assert clauses("but", "en") == []
+    assert clauses("Fine. But slow", "it") == ["Fine", "But slow"]
+
+
+def test_contrast_words_need_word_boundaries() -> None:
+    # "butter" and "Menu" contain "but" and "men" without being them.
+    assert clauses("The butter was fresh", "en") == ["The butter was fresh"]
+    assert clauses("Menyn var bra", "sv") == ["Menyn var bra"]
+
+
+def test_a_hundred_thousand_comments_lemmatise_in_seconds() -> None:
+    samples = {
+        "en": "Fast delivery but rude support, I didn't get my order and the app crashed",
+        "sv": "Leveransen var sen och kundtjänsten var otrevlig, paketet kom aldrig",
+        "nl": "De bezorging was snel maar de klantenservice was onbeleefd",
+        "mk": "Испораката доцнеше три дена, но персоналот беше љубезен",
+        "de": "Die Lieferung war schnell, aber der Support war unfreundlich",
+        "fr": "Livraison rapide mais service client désagréable, commande jamais reçue",
+        "es": "La entrega fue rápida pero el soporte fue grosero",
+        "pt": "O produto chegou rápido mas veio quebrado, não recomendo",
+    }
+    for language, text in samples.items():
+        content_lemmas(text, language)  # loads each dictionary once, outside the timing
+    words = {language: text.split() for language, text in samples.items()}
+    batch = []
+    for index in range(100_000):
+        language = LANGUAGES[index % len(LANGUAGES)]
+        chosen = words[language]
+        # Rotate the words so that the comments differ, as real ones do.
+        shift = index % len(chosen)
+        batch.append((language, " ".join(chosen[shift:] + chosen[:shift])))
+    started = time.perf_counter()
+    for language, text in batch:
+        lemmatise(text, language)
+    elapsed = time.perf_counter() - started
+    # About 1 s on the 2-core machine; the bound leaves room for a busy test run.
+    assert elapsed < 10.0

@@ -65,6 +65,19 @@ def placeholder(kind: str) -> str:
     return f"[{kind}]"
 
 
+_PLACEHOLDERS = tuple(placeholder(kind) for kind in KINDS)
+
+
+def without_placeholders(text: str) -> str:
+    """Redacted text as an analysis reads it: "[email]" is not the word e-mail, and comments
+    that hold a phone number share no theme."""
+    if "[" not in text:
+        return text
+    for mark in _PLACEHOLDERS:
+        text = text.replace(mark, " ")
+    return text
+
+
 # Characters RFC 5322 allows in an unquoted local part (\w adds the letters of other scripts
 # that internationalised addresses use). Addresses are found from each "@": the local part is
 # read leftwards (a match on the reversed text), the domain rightwards, which keeps the work

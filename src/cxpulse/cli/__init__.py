@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 COMMAND_MODULES: dict[str, str] = {
     "api-key": "api_keys",
     "benchmark": "scoring",
+    "comments": "text_commands",
     "compare": "scoring",
     "contacts": "contacts",
     "create-user": "users",
     "demo": "serving",
     "demo-file": "scoring",
+    "drivers": "text_commands",
     "import": "importing",
     "invite": "invitations",
     "migrate": "serving",
@@ -36,6 +38,7 @@ COMMAND_MODULES: dict[str, str] = {
     "samplesize": "scoring",
     "score": "score_command",
     "serve": "serving",
+    "themes": "text_commands",
     "throttle": "invitations",
     "worker": "worker",
 }

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cxpulse.redaction import KINDS, placeholder, redact
+from cxpulse.redaction import redact, without_placeholders
 from cxpulse.text.comments import (
     CommentAnalysis,
     Sentiment,
@@ -37,7 +37,13 @@ from cxpulse.text.lemmas import clauses, lemmatise
 from cxpulse.text.sentiment import SentimentModel, lexicon_sentiment, train_models
 from cxpulse.text.theme_matching import ThemeMatcher
 
-__all__ = ["CommentInput", "Prepared", "analyse", "learn_and_analyse", "prepare"]
+__all__ = [
+    "CommentInput",
+    "Prepared",
+    "analyse",
+    "learn_and_analyse",
+    "prepare",
+]
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ def prepare(comments: Sequence[CommentInput]) -> Prepared:
     says nothing about the language)."""
     redacted = [redact(comment.text).text for comment in comments]
     languages = detect_languages(
-        [_without_placeholders(text) for text in redacted],
+        [without_placeholders(text) for text in redacted],
         [comment.language_hint for comment in comments],
     )
     return Prepared(comments, redacted, languages)
@@ -89,18 +95,6 @@ def learn_and_analyse(
     prepared = prepare(comments)
     models = train_models(prepared.training_examples())
     return analyse(comments, matcher=matcher, models=models, prepared=prepared), models
-
-
-_PLACEHOLDERS = tuple(placeholder(kind) for kind in KINDS)
-
-
-def _without_placeholders(text: str) -> str:
-    """The redacted text as the analysis reads it: "[email]" is not the word e-mail."""
-    if "[" not in text:
-        return text
-    for mark in _PLACEHOLDERS:
-        text = text.replace(mark, " ")
-    return text
 
 
 @dataclass
@@ -131,7 +125,7 @@ def analyse(
             whole_lemmas.append(())
             continue
         lemmas_of_comment: list[str] = []
-        for clause in clauses(_without_placeholders(text), language):
+        for clause in clauses(without_placeholders(text), language):
             clause_lemmas = lemmatise(clause, language)
             lemmas_of_comment.extend(clause_lemmas)
             found = matcher.match(clause_lemmas, language)
@@ -190,7 +184,7 @@ def _comment_sentiments(
     for language, indexes in unscored.items():
         model = models.get(language)
         predicted = (
-            model.predict([_without_placeholders(redacted[index]) for index in indexes], language)
+            model.predict([without_placeholders(redacted[index]) for index in indexes], language)
             if model is not None
             else [Sentiment.UNKNOWN] * len(indexes)
         )

@@ -26,6 +26,7 @@ a second.
 from __future__ import annotations
 
 import itertools
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -95,24 +96,40 @@ class ThemeMatcher:
             tuple(self._keys.index(key) for key in taxonomy.implied_keys(theme.key))
             for theme in taxonomy.themes
         )
+        # Each language's index is built on its first match: building one lemmatises its
+        # phrases, which loads that language's dictionary (seconds and about 70 MB each), so a
+        # file or an organisation in two languages never pays for the other six.
         self._index: dict[str, dict[str, _Entry]] = {}
-        for position, theme in enumerate(taxonomy.themes):
-            for language, phrases in theme.phrases.items():
-                by_first = self._index.setdefault(language, {})
-                for phrase in phrases:
-                    for lemmas in self._phrase_lemmas(phrase, language):
-                        entry = by_first.setdefault(lemmas[0], _Entry())
-                        if len(lemmas) == 1:
-                            if all(theme_at != position for theme_at, _ in entry.single):
-                                entry.single.append((position, phrase))
-                        else:
-                            entry.by_second.setdefault(lemmas[1], []).append(
-                                _Pattern(lemmas[2:], position, phrase)
-                            )
-        for by_first in self._index.values():
-            for entry in by_first.values():
-                for second, patterns in entry.by_second.items():
-                    entry.by_second[second] = _dedupe(patterns)
+        self._building = threading.Lock()
+
+    def _language_index(self, language: str) -> dict[str, _Entry]:
+        index = self._index.get(language)
+        if index is not None:
+            return index
+        with self._building:
+            index = self._index.get(language)
+            if index is None:
+                index = self._build(language)
+                self._index[language] = index
+        return index
+
+    def _build(self, language: str) -> dict[str, _Entry]:
+        by_first: dict[str, _Entry] = {}
+        for position, theme in enumerate(self._taxonomy.themes):
+            for phrase in theme.phrases.get(language, ()):
+                for lemmas in self._phrase_lemmas(phrase, language):
+                    entry = by_first.setdefault(lemmas[0], _Entry())
+                    if len(lemmas) == 1:
+                        if all(theme_at != position for theme_at, _ in entry.single):
+                            entry.single.append((position, phrase))
+                    else:
+                        entry.by_second.setdefault(lemmas[1], []).append(
+                            _Pattern(lemmas[2:], position, phrase)
+                        )
+        for entry in by_first.values():
+            for second, patterns in entry.by_second.items():
+                entry.by_second[second] = _dedupe(patterns)
+        return by_first
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -159,8 +176,10 @@ class ThemeMatcher:
     def match(self, clause_lemmas: Sequence[str], language: str) -> list[tuple[str, str]]:
         """``(theme key, phrase)`` for each theme found in the clause, in the order they
         appear, each theme once; the themes a found theme implies follow it."""
-        by_first = self._index.get(language)
-        if not by_first or not clause_lemmas:
+        if not clause_lemmas:
+            return []
+        by_first = self._language_index(language)
+        if not by_first:
             return []
         lemmas = _fold(clause_lemmas) if language in ACCENT_FOLDED_LANGUAGES else clause_lemmas
         if by_first.keys().isdisjoint(lemmas):

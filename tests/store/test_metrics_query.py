@@ -380,3 +380,11 @@ def test_combinations_of_groups_match_a_recount(
         for group in itertools.combinations(dims, size):
             found = metrics_query.histograms(session, org.id, survey.id, group_by=list(group))
             assert found == expected(answers, list(group), None), group
+
+
+def test_a_theme_filter_is_never_answered_from_the_rollups() -> None:
+    from cxpulse.store.filters import ResponseFilters
+
+    assert metrics_query.rollups_can_answer(ResponseFilters())
+    # The rollups count scores per day, channel and touchpoint: a theme is not among them.
+    assert not metrics_query.rollups_can_answer(ResponseFilters(theme="delivery"))

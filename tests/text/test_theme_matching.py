@@ -364,3 +364,17 @@ def test_matching_100000_comments_takes_well_under_five_seconds(matcher: ThemeMa
     elapsed = time.perf_counter() - start
     assert found > 100_000
     assert elapsed < 5.0, f"{elapsed:.2f} s"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("My order took 9 days to arrive, far longer than promised.", "en"),
+        ("Det tog 9 dagar innan beställningen kom, mycket längre än utlovat.", "sv"),
+        ("Het duurde 9 dagen voordat mijn bestelling er was.", "nl"),
+        ("Испораката двапати беше одложена без никакво објаснување.", "mk"),
+    ],
+)
+def test_a_delivery_that_took_days_is_a_delay(text: str, language: str) -> None:
+    matcher = ThemeMatcher(starter_taxonomy())
+    assert "delivery-delay" in [key for key, _ in matcher.match_text(text, language)]

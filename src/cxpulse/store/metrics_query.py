@@ -70,6 +70,7 @@ def rollups_can_answer(
         and not filters.search
         and not filters.properties
         and not filters.contact_attributes
+        and filters.theme is None  # the rollups know nothing of comments' themes
         and all(dimension in ROLLUP_DIMENSIONS for dimension in group_by)
         and _day_aligned(filters.start)
         and _day_aligned(filters.end)

@@ -29,6 +29,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+# Importing scikit-learn's linear models draws from Python's global random generator. The
+# in-process worker's comment analysis imports them on first use, in its own thread, which
+# Hypothesis reports as a change of the global random state while it draws examples (the
+# OpenAPI and stateful runs). Importing them here, before any test draws, prevents that.
+import sklearn.linear_model  # noqa: F401
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
+from tests.store.analysis_support import analysed, answer, theme, write
 
 from cxpulse.store import contacts, drilldown, responses
 from cxpulse.store.errors import Invalid
@@ -64,3 +65,26 @@ def test_customer_label() -> None:
     assert drilldown.customer_label(None, "a@x.com", "C-1") == "a@x.com"
     assert drilldown.customer_label(None, None, "C-1") == "C-1"
     assert drilldown.customer_label(None, None, None) is None
+
+
+def test_a_theme_and_redacted_comments(
+    session: Session, org: Organisation, other_org: Organisation, survey: Survey
+) -> None:
+    """``theme`` keeps the answers whose analysed comment mentions the organisation's theme
+    of that key (another organisation's theme of the same key never); every comment shows
+    with personal data replaced: the analysis's text, else redacted as it is read."""
+    delivery = theme(session, org.id, "delivery")
+    theirs = theme(session, other_org.id, "delivery")
+    mentioned = answer(session, org.id, survey.id, 1, "late, mail ann@example.com", at=START)
+    plain = answer(session, org.id, survey.id, 2, "write to bo@example.com", at=START)
+    write(session, org.id, analysed(mentioned, [(delivery.id, "negative")]))
+    session.flush()
+    page = drilldown.drill_page(session, org.id, ResponseFilters(theme="delivery"))
+    assert [row.id for row in page.rows] == [mentioned.id]
+    assert page.rows[0].comment == "late, mail [email]"
+    assert drilldown.drill_page(session, org.id, ResponseFilters(theme="price")).rows == []
+    assert drilldown.drill_page(session, other_org.id, ResponseFilters(theme="delivery")).rows == []
+    assert theirs.key == "delivery"
+    everything = drilldown.drill_page(session, org.id, ResponseFilters(survey_id=survey.id))
+    comments = {row.id: row.comment for row in everything.rows}
+    assert comments[plain.id] == "write to [email]"

@@ -214,3 +214,16 @@ def test_impact_is_overall_minus_without_and_inside_its_interval(
     assert impact.too_small == (min(mentioners.n, without_n) < spec.min_n)
     if everyone.n:
         assert impact.share_ci_low <= impact.share <= impact.share_ci_high
+
+
+def test_the_interval_contains_the_estimate_at_the_edge_of_the_scale() -> None:
+    from cxpulse.metrics import Histogram, MetricSpec
+    from cxpulse.metrics.scales import Scale
+    from cxpulse.text.theme_impact import theme_impact
+
+    spec = MetricSpec.default("csat", Scale(1, 5))
+    # Everyone who mentions the theme is dissatisfied, everyone else satisfied.
+    mentioners = Histogram({1: 37})
+    everyone = Histogram({1: 37, 5: 263})
+    result = theme_impact("delivery", everyone, mentioners, spec, comments=37)
+    assert result.impact_ci_low <= result.impact <= result.impact_ci_high

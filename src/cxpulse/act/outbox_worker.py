@@ -4,7 +4,8 @@
 ``run`` until told to stop. Sending each item is ``act.sending``; the checks before and at
 sending are ``act.send_checks``; the kinds of item beyond invitations and reminders come
 from the registry of ``act.jobs``. The overview (why no crash sends twice) is in
-``act.worker``.
+``act.worker``. Each round also analyses the comments waiting (``act.comment_analysis``),
+so that a new answer's comment is analysed within seconds of being stored.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from cxpulse.act import send_checks
+from cxpulse.act.comment_analysis import CommentAnalyser
 from cxpulse.act.jobs import REGISTRY, JobRegistry
 from cxpulse.act.sending import KINDS, ItemSender, RoundStats
 from cxpulse.collect import invitations as triggers
@@ -50,6 +52,7 @@ class OutboxWorker(ItemSender):
         connection_factory: Callable[[SmtpSettings], SmtpConnection] = SmtpConnection,
         clock: Callable[[], datetime] = utc_now,
         jobs: JobRegistry | None = None,
+        analyse_comments: bool = True,
     ) -> None:
         self.engine = engine
         self.jobs = REGISTRY if jobs is None else jobs
@@ -65,10 +68,17 @@ class OutboxWorker(ItemSender):
         self._accepted = []
         self._next_reminder_check = 0.0
         self._next_stale_check = 0.0
+        self.comments = (
+            CommentAnalyser(self.sessions, self.read_sessions) if analyse_comments else None
+        )
+        """Analyses the comments waiting, a batch a round (None: this worker does not)."""
+        self._comments_waiting = False
 
     def run_once(self) -> RoundStats:
-        """Schedule due reminders and jobs (once a minute), then send one batch of due items."""
+        """Analyse a batch of waiting comments, schedule due reminders and jobs (once a
+        minute), then send one batch of due items."""
         stats = RoundStats()
+        self.analyse_comments()
         if time.monotonic() >= self._next_reminder_check:
             self._next_reminder_check = time.monotonic() + REMINDER_INTERVAL_SECONDS
             stats.reminders_scheduled = self.schedule_reminders()
@@ -103,6 +113,19 @@ class OutboxWorker(ItemSender):
                 self.confirm_accepted()
         return stats
 
+    def analyse_comments(self) -> int:
+        """One batch of the comments waiting for analysis; the count analysed. A failure is
+        logged and never stops the emails."""
+        if self.comments is None:
+            return 0
+        try:
+            done = self.comments.run_once()
+        except Exception:
+            logger.exception("comment analysis round failed")
+            done = 0
+        self._comments_waiting = self.comments.busy(done)
+        return done
+
     def flag_unconfirmed(self) -> int:
         """Items that a dead worker left between its commit and the server's verdict become
         ``unconfirmed``, their invitations saying so; the count."""
@@ -125,7 +148,7 @@ class OutboxWorker(ItemSender):
         for _ in range(max_rounds):
             stats = self.run_once()
             total.add(stats)
-            if stats.claimed == 0:
+            if stats.claimed == 0 and not self._comments_waiting:
                 break
         return total
 
@@ -140,7 +163,7 @@ class OutboxWorker(ItemSender):
                     logger.exception("outbox round failed")
                     stats = RoundStats()
                     stop.wait(5.0)
-                if stats.claimed == 0:
+                if stats.claimed == 0 and not self._comments_waiting:
                     stop.wait(idle_seconds)
         finally:
             try:

@@ -36,6 +36,11 @@ between the end of data and the reply also leaves the item ``unconfirmed``.
 
 The worker keeps one SMTP connection open across messages. ``cxpulse worker`` runs it as a
 process; ``cxpulse serve`` runs one in a thread of the web app (``InlineWorker``).
+
+Each round also analyses a batch of the comments waiting (``act.comment_analysis``): new
+answers within seconds, a taxonomy's changes in the background, sentiment models retrained as
+scored comments arrive. The responses without an analysis are that queue, so nothing is
+added to the submission path, and a failed analysis never stops the emails.
 """
 
 from __future__ import annotations

@@ -77,8 +77,11 @@ def worker(
                 LinkSigner(settings.secret_key, previous_secret_keys=settings.previous_secret_keys),
                 batch_size=batch_size,
                 lock_seconds=lock_seconds,
+                # One thread reads the comments: the text stage's models are large and a
+                # process-wide lock would keep the others waiting anyway.
+                analyse_comments=index == 0,
             )
-            for _ in range(threads)
+            for index in range(threads)
         ]
         if once:
             stats = drain_together(workers)

@@ -15,6 +15,9 @@ that it is part of the caller's transaction.
   (DuckDB), the writer takes off the rows found stored before, and the result is applied
   once at the end with ``rollups.apply_deltas`` (sorted, so PostgreSQL transactions lock
   rollup rows in one order). A mismatch with the rows inserted raises.
+- Redaction at storage: when the organisation stores comments redacted
+  (``Organisation.redact_comments``, read once per import), each comment is replaced by
+  ``store.response_checks.stored_comment`` before it is sent, as on every other door.
 - Contacts: each batch's external ids are created when missing (``ON CONFLICT DO
   NOTHING``), and responses find theirs by a subquery on the unique (organisation,
   external id) index.
@@ -33,6 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from cxpulse.store import rollups
+from cxpulse.store.response_checks import redacts_comments, stored_comment
 from cxpulse.store.response_fields import REQUIRED_IN_ROWS, ROW_FIELDS
 from cxpulse.store.rollups import RollupKey
 
@@ -85,6 +89,12 @@ class BulkWriter:
             raise ValueError(f"bulk import does not support {self.dialect}")
         self.fields = list(fields)
         self._contact = self.fields.index("contact") if "contact" in self.fields else None
+        # Read once per import: rows without a comment field have nothing to redact.
+        self._redact_at = (
+            self.fields.index("comment")
+            if "comment" in self.fields and redacts_comments(session, organisation_id)
+            else None
+        )
         self.organisation_id = int(organisation_id)
         self.survey_id = int(survey_id)
         self.touchpoint = touchpoint
@@ -191,6 +201,8 @@ class BulkWriter:
         """Insert rows holding ``fields``; keys stored before are skipped (and noted)."""
         if self._contact is not None:
             self._add_contacts(rows, self._contact)
+        if self._redact_at is not None:
+            rows = [self._redacted(row, self._redact_at) for row in rows]
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]
             params = tuple(chain.from_iterable(chunk))
@@ -199,6 +211,15 @@ class BulkWriter:
             self.inserted += inserted
             if inserted < len(chunk):
                 self._note_skipped(chunk)
+
+    @staticmethod
+    def _redacted(row: Sequence[Any], index: int) -> Sequence[Any]:
+        comment = row[index]
+        if not comment:
+            return row
+        changed = list(row)
+        changed[index] = stored_comment(comment)
+        return changed
 
     def _note_skipped(self, chunk: Sequence[Sequence[Any]]) -> None:
         """Remember where the rows stored before would have counted, to leave them out."""

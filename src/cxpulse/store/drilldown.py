@@ -1,6 +1,10 @@
 """The responses behind a number of the dashboard, newest first, with their customer.
 
 Keyset pagination on (submitted_at, id) descending: page 100 costs what page 1 does.
+
+Comments are shown with personal data replaced: the redacted text of the comment's current
+analysis, else the comment redacted as the row is read (``store.shown_comments``), so a page
+never shows a comment as it is stored.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from cxpulse.store.cursors import decode_cursor, encode_cursor
 from cxpulse.store.filters import ResponseFilters, filter_conditions, join_contacts
 from cxpulse.store.keyset import after_key
 from cxpulse.store.models import Contact, Response
+from cxpulse.store.shown_comments import exported_comment, with_analysis_join
 
 DRILL_PAGE_SIZE = 50
 
@@ -25,6 +30,7 @@ class DrillRow:
     submitted_at: datetime
     score: float
     comment: str | None
+    """Redacted: personal data replaced (``[email]``, ``[phone]`` ...)."""
     language: str | None
     channel: str | None
     touchpoint: str | None
@@ -68,7 +74,7 @@ def drill_page(
             Response.id,
             Response.submitted_at,
             Response.score,
-            Response.comment,
+            exported_comment().label("comment"),
             Response.language,
             Response.channel,
             Response.touchpoint,
@@ -76,9 +82,10 @@ def drill_page(
             Contact.name,
             Contact.email,
             Contact.external_id,
-        ),
+        ).select_from(Response),
         organisation_id,
     )
+    query = with_analysis_join(query)
     found = session.execute(
         query.where(*conditions)
         .order_by(Response.submitted_at.desc(), Response.id.desc())

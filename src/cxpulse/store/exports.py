@@ -4,6 +4,9 @@ and the matching rows themselves, page by page.
 Rows are read by keyset pagination on (submitted_at, id), each page in its own short read
 transaction: a long export never holds a snapshot open, and rows added meanwhile never shift a
 page. The formats (CSV, XLSX, Parquet) are written by ``cxpulse.web.exporters``.
+
+The ``comment`` column is the shown comment, personal data replaced
+(``store.shown_comments``): an export never holds a comment as it is stored.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cxpulse.store.filters import ResponseFilters, filter_conditions, join_contacts
 from cxpulse.store.keyset import after_key
 from cxpulse.store.models import Response
+from cxpulse.store.shown_comments import exported_comment, with_analysis_join
 
 
 def property_names(session: Session, organisation_id: int, filters: ResponseFilters) -> list[str]:
@@ -52,13 +56,21 @@ def row_pages(
     page_size: int,
 ) -> Iterator[Sequence[Row[Any]]]:
     """The matching responses in (submitted_at, id) order, ``page_size`` rows at a time; each
-    row holds ``fields`` (columns of the responses table) in that order."""
+    row holds ``fields`` (columns of the responses table) in that order, the comment
+    redacted."""
     columns = Response.__mapper__.columns
     unknown = [name for name in fields if name not in columns]
     if unknown or "id" not in fields or "submitted_at" not in fields:
         raise ValueError(f"fields need id and submitted_at and no unknown name: {unknown}")
     conditions, needs_contacts = filter_conditions(organisation_id, filters)
-    base = select(*(columns[name] for name in fields))
+    base = select(
+        *(
+            exported_comment().label("comment") if name == "comment" else columns[name]
+            for name in fields
+        )
+    ).select_from(Response)
+    if "comment" in fields:
+        base = with_analysis_join(base)
     if needs_contacts:
         base = join_contacts(base, organisation_id)
     base = base.where(*conditions).order_by(Response.submitted_at, Response.id)

@@ -15,6 +15,11 @@ Unicode case fold equals the wanted one and records them in ``ResponseFilters.ma
 ``filter_conditions`` then compares with those exact values as bound parameters, so the
 databases' own case rules (SQLite's ``lower`` folds ASCII only) never decide. Filters that
 were not resolved match exactly, as before.
+
+A theme filter (``theme``, a theme's key) keeps the answers whose analysed comment mentions
+that theme of the organisation's taxonomy: a probe of the mentions' primary key (response,
+theme) per answer read, so a drill-down page of 50 costs a few hundred probes at most for a
+theme that one comment in ten mentions. The daily rollups know nothing of themes.
 """
 
 from __future__ import annotations
@@ -24,12 +29,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, false
+from sqlalchemy import ColumnElement, Select, and_, exists, false, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Invalid
-from cxpulse.store.models import Contact, Response
+from cxpulse.store.models import Contact, Response, ResponseTheme, TextTheme
 from cxpulse.store.sql import json_text
 
 COLUMN_DIMENSIONS = ("channel", "touchpoint", "language", "source")
@@ -55,6 +60,8 @@ class ResponseFilters:
     has_comment: bool | None = None
     search: str | None = None
     """Words the comment contains, in any case (wildcards are matched literally)."""
+    theme: str | None = None
+    """The key of a theme (``delivery`` ...) the answer's analysed comment mentions."""
     properties: Mapping[str, str] = field(default_factory=dict)
     contact_attributes: Mapping[str, str] = field(default_factory=dict)
     matched: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -169,6 +176,8 @@ def filter_conditions(organisation_id: int, filters: ResponseFilters) -> tuple[l
         conditions.append(has if filters.has_comment else ~has)
     if filters.search:
         conditions.append(Response.comment.icontains(filters.search, autoescape=True))
+    if filters.theme is not None:
+        conditions.append(mentions_theme(organisation_id, filters.theme))
     for name, wanted in filters.properties.items():
         column = json_text(Response.properties, name)
         conditions.append(matches(column, filters, PROPERTY_PREFIX + name, wanted))
@@ -193,6 +202,19 @@ def matches(
     if len(stored) == 1:
         return column == stored[0]
     return column.in_(stored)
+
+
+def mentions_theme(organisation_id: int, key: str) -> ColumnElement[bool]:
+    """The response's comment mentions the organisation's theme ``key`` (never another
+    organisation's theme of the same key: the theme is looked up in the organisation)."""
+    theme_id = (
+        select(TextTheme.id)
+        .where(TextTheme.organisation_id == organisation_id, TextTheme.key == key)
+        .scalar_subquery()
+    )
+    return exists().where(
+        ResponseTheme.response_id == Response.id, ResponseTheme.theme_id == theme_id
+    )
 
 
 def join_contacts(query: Select[Any], organisation_id: int) -> Select[Any]:

@@ -2,7 +2,7 @@
 organisation) belongs to exactly one organisation.
 
 Changing a model needs a migration in ``migrations/versions`` (tests compare the two).
-The models stay in one module (about 450 lines) because they mirror the migrations as one
+The models stay in one module (about 680 lines) because they mirror the migrations as one
 schema, and SQLAlchemy resolves their relationships within it.
 """
 
@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -46,6 +47,14 @@ OUTBOX_STATES = ("pending", "sending", "completing", "sent", "unconfirmed", "dea
 committed and being completed; ``unconfirmed``: the worker stopped before the SMTP server's
 verdict, so delivery is unknown (never retried: that could send twice); ``dead``: retries
 exhausted."""
+
+COMMENT_SENTIMENTS = ("negative", "neutral", "positive", "unknown")
+SENTIMENT_SOURCES = ("score", "model", "lexicon")
+"""Where a comment's sentiment came from: its score band, the organisation's model, the
+lexicon (``cxpulse.text.comments.SentimentSource``); NULL when it is ``unknown``."""
+THEME_ORIGINS = ("starter", "custom", "discovered")
+"""``starter``: seeded from cxpulse's taxonomy; ``custom``: made by the organisation;
+``discovered``: promoted from a theme that discovery found in the comments."""
 
 MAX_COMMENT_LENGTH = 10_000
 """Longest comment stored, in characters; longer ones are refused, never cut silently."""
@@ -90,6 +99,12 @@ class Organisation(Base):
     """Industry name as the ACSI benchmarks spell it, to compare scores with."""
     throttle_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_THROTTLE_DAYS)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    redact_comments: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Replace personal data in comments when they are stored, not only when shown."""
+    taxonomy_version: Mapped[int] = mapped_column(Integer, default=0)
+    """Grows with every change that alters how comments are analysed (themes, phrases,
+    redaction): analyses of an older version are redone in the background. 0: the starter
+    taxonomy was never seeded (``store.text_themes``)."""
 
 
 class User(Base):
@@ -464,3 +479,201 @@ class LoginAttempt(Base):
     last_success_at: Mapped[datetime | None]
     """The last login from this source: a familiar source skips the account-wide delay."""
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class AnalysedComment(Base):
+    """What the text stage found in one response's comment (``cxpulse.text.comments``).
+
+    The response rows with a comment and no analysis (or one of an older
+    ``taxonomy_version``) are the worker's queue (``act.comment_analysis``). ``survey_id``,
+    ``submitted_at`` and ``score`` are copies of the response's, so that the comments of a
+    survey and period, and their histogram, are one index range.
+    """
+
+    __tablename__ = "comment_analyses"
+    __table_args__ = (
+        CheckConstraint(_one_of("sentiment", COMMENT_SENTIMENTS), name="sentiment"),
+        CheckConstraint(
+            "sentiment_source IS NULL OR " + _one_of("sentiment_source", SENTIMENT_SOURCES),
+            name="sentiment_source",
+        ),
+        # The stale analyses of an organisation are two ranges of this index (below and above
+        # the wanted version), so looking for them costs nothing when there are none.
+        Index(
+            "ix_comment_analyses_organisation_version",
+            "organisation_id",
+            "taxonomy_version",
+            "response_id",
+        ),
+        # Newest first for listings, scores for histograms: both from the index alone.
+        Index(
+            "ix_comment_analyses_survey_submitted",
+            "survey_id",
+            "submitted_at",
+            "response_id",
+            "score",
+        ),
+        Index("ix_comment_analyses_survey_language", "survey_id", "language", "submitted_at"),
+        # Scored comments per language: when a sentiment model is due for retraining.
+        Index(
+            "ix_comment_analyses_organisation_language",
+            "organisation_id",
+            "language",
+            "sentiment_source",
+        ),
+    )
+
+    response_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    submitted_at: Mapped[datetime]
+    score: Mapped[float] = mapped_column(Float)
+    language: Mapped[str | None] = mapped_column(String(8))
+    """ISO 639-1 code the comment was found to be written in; NULL: no letters to go by."""
+    sentiment: Mapped[str] = mapped_column(String(8))
+    sentiment_source: Mapped[str | None] = mapped_column(String(8))
+    redacted_comment: Mapped[str] = mapped_column(Text)
+    """The comment with personal data replaced: what pages and exports show."""
+    taxonomy_version: Mapped[str] = mapped_column(String(32))
+    """The analysis and taxonomy version it was made with (``act.comment_analysis``)."""
+    analysed_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class TextTheme(Base):
+    """A theme of an organisation's taxonomy, found in comments by its phrases."""
+
+    __tablename__ = "text_themes"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "key", name="uq_text_themes_organisation_key"),
+        CheckConstraint(_one_of("origin", THEME_ORIGINS), name="origin"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    key: Mapped[str] = mapped_column(String(64))
+    """Stable name in URLs, exports and the API (``delivery``, ``wrong-or-missing-items``)."""
+    name: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(16))
+    phrases: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``{language: [phrase, ...]}``: what names the theme in each language."""
+    implies: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    """Keys of the themes every mention of this one also counts as (``delivery-delay``
+    implies ``delivery``)."""
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("text_themes.id", ondelete="SET NULL"), index=True
+    )
+    """The theme this one was merged into (then it is inactive)."""
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class ResponseTheme(Base):
+    """One theme mentioned in one response's comment, with the sentiment of the mention.
+
+    ``survey_id``, ``submitted_at`` and ``score`` are copies of the response's, so that the
+    histogram of the answers mentioning a theme in a survey and period is one range of an
+    index that holds every column the count needs.
+    """
+
+    __tablename__ = "response_themes"
+    __table_args__ = (
+        CheckConstraint(_one_of("sentiment", COMMENT_SENTIMENTS), name="sentiment"),
+        Index(
+            "ix_response_themes_survey_theme",
+            "survey_id",
+            "theme_id",
+            "submitted_at",
+            "response_id",
+            "score",
+            "sentiment",
+        ),
+        Index("ix_response_themes_theme_id", "theme_id"),
+        # Rows kept in key order, and the index above holds the key: no rowid to store.
+        {"sqlite_with_rowid": False},
+    )
+
+    # A mention belongs to its analysis: deleting the analysis (or the response, or the
+    # theme) deletes it.
+    response_id: Mapped[int] = mapped_column(
+        BigId,
+        ForeignKey("comment_analyses.response_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("text_themes.id", ondelete="CASCADE"), primary_key=True
+    )
+    # No index of its own: every read names the survey, and the largest table of the text
+    # stage should not pay for one more index on every write.
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    submitted_at: Mapped[datetime]
+    score: Mapped[float] = mapped_column(Float)
+    sentiment: Mapped[str] = mapped_column(String(8))
+
+
+class StoredSentimentModel(Base):
+    """An organisation's sentiment classifier for one language, trained on its own scored
+    comments (``cxpulse.text.sentiment.SentimentModel.to_bytes``)."""
+
+    __tablename__ = "sentiment_models"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    trained_at: Mapped[datetime] = mapped_column(default=utc_now)
+    examples: Mapped[int] = mapped_column(Integer)
+    """Comments it learnt from."""
+    scored_comments_seen: Mapped[int] = mapped_column(Integer)
+    """Scored comments of the language when it was trained: retraining waits for growth."""
+    model: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CommentRollup(Base):
+    """How many analysed comments of a survey got each score, per UTC day: the denominator
+    of a theme's share, kept equal to a recount of ``comment_analyses`` by
+    ``store.comment_rollups`` in the same transaction as each change."""
+
+    __tablename__ = "comment_rollups"
+    __table_args__ = (
+        CheckConstraint("count >= 0", name="count"),
+        {"sqlite_with_rowid": False},
+    )
+
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[float] = mapped_column(Float, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class ThemeRollup(Base):
+    """How many answers of a survey mentioning a theme got each score, per UTC day and
+    sentiment of the mention, kept equal to a recount of ``response_themes``
+    (``store.comment_rollups``): a theme's histogram over a year is a few thousand rows
+    instead of every mention."""
+
+    __tablename__ = "theme_rollups"
+    __table_args__ = (
+        CheckConstraint("count >= 0", name="count"),
+        CheckConstraint(_one_of("sentiment", COMMENT_SENTIMENTS), name="sentiment"),
+        Index("ix_theme_rollups_theme_id", "theme_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("text_themes.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[float] = mapped_column(Float, primary_key=True)
+    sentiment: Mapped[str] = mapped_column(String(8), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)

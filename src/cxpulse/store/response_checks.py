@@ -1,5 +1,10 @@
 """Checking responses before they are stored: a new response's values against its survey's
-scale and limits, the surveys and contacts of a batch, and the batch's idempotency keys."""
+scale and limits, the surveys and contacts of a batch, and the batch's idempotency keys.
+
+Every door that stores a comment passes here (``checked_row``) or through
+``stored_comment`` (a changed comment, the bulk import path), so an organisation that
+redacts at storage (``Organisation.redact_comments``) never has the raw text written.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxpulse.metrics import Scale
+from cxpulse.redaction import redact
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Invalid, NotFound
-from cxpulse.store.models import MAX_COMMENT_LENGTH, SOURCES, Contact, Survey
+from cxpulse.store.models import MAX_COMMENT_LENGTH, SOURCES, Contact, Organisation, Survey
 from cxpulse.store.types import utc_now
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
@@ -52,10 +58,34 @@ class Target:
     slug: str
     scale: Scale
     touchpoint: str | None
+    redact_comments: bool = False
+    """The organisation stores comments redacted (``stored_comment``)."""
 
     @classmethod
-    def of(cls, survey: Survey) -> Target:
-        return cls(survey.organisation_id, survey.id, survey.slug, survey.scale, survey.touchpoint)
+    def of(cls, survey: Survey, *, redact_comments: bool = False) -> Target:
+        return cls(
+            survey.organisation_id,
+            survey.id,
+            survey.slug,
+            survey.scale,
+            survey.touchpoint,
+            redact_comments,
+        )
+
+
+def redacts_comments(session: Session, organisation_id: int) -> bool:
+    """Whether the organisation stores comments redacted: a primary-key read, answered from
+    the session's identity map when the organisation is loaded already."""
+    organisation = session.get(Organisation, organisation_id)
+    return bool(organisation is not None and organisation.redact_comments)
+
+
+def stored_comment(comment: str) -> str:
+    """A checked comment as an organisation that redacts at storage keeps it: personal data
+    replaced (``cxpulse.redaction``). A placeholder can be longer than what it replaces
+    (``[personal id]`` for a ten-digit number), so the text is cut to the store's limit: the
+    length was checked on what the respondent wrote, the only text they can shorten."""
+    return redact(comment).text[:MAX_COMMENT_LENGTH]
 
 
 def _score(target: Target, score: object, index: int | None) -> float:
@@ -85,7 +115,8 @@ def checked_row(
 ) -> dict[str, Any]:
     """The column values of ``item``, checked; raises Invalid naming the field. Every door
     that stores a response (API, survey pages, widget, imports, command line) comes here, so
-    each applies the same rules of ``store._values``: answer times, text, names."""
+    each applies the same rules of ``store._values``: answer times, text, names; and the
+    comment is stored redacted when the target's organisation asks (``stored_comment``)."""
     source = item.source
     if source not in SOURCES:
         raise Invalid("source", f"must be one of {', '.join(SOURCES)}", index=index)
@@ -97,6 +128,8 @@ def checked_row(
         else values.answer_time("submitted_at", item.submitted_at, now=now, index=index)
     )
     comment = values.text("comment", item.comment, MAX_COMMENT_LENGTH, index=index)
+    if comment is not None and target.redact_comments:
+        comment = stored_comment(comment)
     touchpoint = values.text("touchpoint", item.touchpoint, 100, index=index)
     return {
         "organisation_id": target.organisation_id,
@@ -166,7 +199,12 @@ def checked_rows(
     check_contacts(
         session, organisation_id, {i.contact_id for i in items if i.contact_id is not None}
     )
-    targets = {survey_id: Target.of(survey) for survey_id, survey in surveys.items()}
+    # One read per batch, and none when no item carries a comment.
+    redacting = any(item.comment for item in items) and redacts_comments(session, organisation_id)
+    targets = {
+        survey_id: Target.of(survey, redact_comments=redacting)
+        for survey_id, survey in surveys.items()
+    }
     now = utc_now()
     # Positions in errors only help when there is more than one item to tell apart.
     return [

@@ -17,7 +17,7 @@ from sqlalchemy.sql.expression import Executable
 from cxpulse.metrics import Scale
 from cxpulse.store import rollups
 from cxpulse.store.errors import Conflict, Invalid, NotFound, StoreError
-from cxpulse.store.models import Contact, Response, Survey
+from cxpulse.store.models import Contact, Organisation, Response, Survey
 from cxpulse.store.response_checks import (
     KEYED_ATTEMPTS,
     NewResponse,
@@ -52,17 +52,24 @@ class StoredResponse:
 _RESPONSES = cast(Table, Response.__table__)
 _SURVEYS = cast(Table, Survey.__table__)
 _CONTACTS = cast(Table, Contact.__table__)
+_ORGANISATIONS = cast(Table, Organisation.__table__)
 _STORED_COLUMNS = [_RESPONSES.c[name] for name in StoredResponse.__slots__]
 
-# Built once: building a statement costs more than running it on SQLite.
-_SURVEY_TARGETS = select(
-    _SURVEYS.c.organisation_id,
-    _SURVEYS.c.id,
-    _SURVEYS.c.slug,
-    _SURVEYS.c.scale_low,
-    _SURVEYS.c.scale_high,
-    _SURVEYS.c.touchpoint,
-).where(_SURVEYS.c.id.in_(bindparam("ids", expanding=True)))
+# Built once: building a statement costs more than running it on SQLite. The organisation's
+# redaction choice comes with its surveys, so redacting at storage costs no extra read.
+_SURVEY_TARGETS = (
+    select(
+        _SURVEYS.c.organisation_id,
+        _SURVEYS.c.id,
+        _SURVEYS.c.slug,
+        _SURVEYS.c.scale_low,
+        _SURVEYS.c.scale_high,
+        _SURVEYS.c.touchpoint,
+        _ORGANISATIONS.c.redact_comments,
+    )
+    .join(_ORGANISATIONS, _ORGANISATIONS.c.id == _SURVEYS.c.organisation_id)
+    .where(_SURVEYS.c.id.in_(bindparam("ids", expanding=True)))
+)
 _CONTACT_OWNERS = select(_CONTACTS.c.organisation_id, _CONTACTS.c.id).where(
     _CONTACTS.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -190,8 +197,10 @@ def _targets(connection: Connection, wanted: set[tuple[int, int]]) -> dict[tuple
     exist in that organisation."""
     found = connection.execute(_SURVEY_TARGETS, {"ids": [survey_id for _, survey_id in wanted]})
     targets = {
-        (org, survey_id): Target(org, survey_id, slug, Scale(low, high), touchpoint)
-        for org, survey_id, slug, low, high, touchpoint in found
+        (org, survey_id): Target(
+            org, survey_id, slug, Scale(low, high), touchpoint, bool(redact_comments)
+        )
+        for org, survey_id, slug, low, high, touchpoint, redact_comments in found
     }
     return {key: target for key, target in targets.items() if key in wanted}
 

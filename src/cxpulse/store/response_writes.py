@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from cxpulse.store import _values as values
-from cxpulse.store import rollups
+from cxpulse.store import comment_analyses, rollups
 from cxpulse.store.errors import Conflict, NotFound
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Response, Survey
 from cxpulse.store.response_checks import (
@@ -28,7 +28,9 @@ from cxpulse.store.response_checks import (
     check_contacts,
     check_score,
     checked_rows,
+    redacts_comments,
     split_by_key,
+    stored_comment,
 )
 
 
@@ -193,6 +195,8 @@ def delete_response(session: Session, organisation_id: int, response_id: int) ->
     DELETE ... RETURNING decides atomically which of two concurrent deletes removed the row,
     so only that one decrements.
     """
+    # Before the DELETE: the database cascades the analysis rows but not their daily counts.
+    comment_analyses.on_response_deleted(session, organisation_id, response_id)
     gone = session.execute(
         delete(Response)
         .where(Response.organisation_id == organisation_id, Response.id == response_id)
@@ -243,6 +247,8 @@ def update_response(
     if response is None:
         raise NotFound("response", response_id)
     before = rollups.key_of_response(response)
+    analysed_as = (response.comment, response.score, response.language)
+    placed_at = response.submitted_at
     if score is not values.UNSET:
         survey = session.get(Survey, response.survey_id)
         assert survey is not None
@@ -250,7 +256,10 @@ def update_response(
     if submitted_at is not values.UNSET:
         response.submitted_at = values.answer_time("submitted_at", submitted_at)
     if comment is not values.UNSET:
-        response.comment = values.text("comment", comment, MAX_COMMENT_LENGTH)
+        checked = values.text("comment", comment, MAX_COMMENT_LENGTH)
+        if checked is not None and redacts_comments(session, organisation_id):
+            checked = stored_comment(checked)
+        response.comment = checked
     if language is not values.UNSET:
         response.language = values.text("language", language, 35)
     if channel is not values.UNSET:
@@ -269,4 +278,8 @@ def update_response(
     after = rollups.key_of_response(response)
     if after != before:
         rollups.apply_deltas(session, {before: -1, after: 1})
+    reanalyse = analysed_as != (response.comment, response.score, response.language)
+    if reanalyse or placed_at != response.submitted_at:
+        # The analysis copies the score and time, and its sentiment follows the score band.
+        comment_analyses.on_response_changed(session, response, reanalyse=reanalyse)
     return response

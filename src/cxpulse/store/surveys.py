@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from cxpulse.metrics import Metric, Scale
 from cxpulse.metrics.scales import DEFAULT_SCALE, ScaleError, check_scoring
 from cxpulse.store import _values as values
+from cxpulse.store import text_themes
 from cxpulse.store.errors import Conflict, Invalid, NotFound
 from cxpulse.store.models import PRESENTATIONS, SURVEY_STATUSES, Response, Survey
 from cxpulse.store.survey_options import OptionError, parse_options
@@ -256,6 +257,9 @@ def update_survey(
             setattr(survey, field, value)
         raise
     session.flush()
+    if any(before[field] != changes[field] for field in _SCORING_FIELDS.intersection(changes)):
+        # A comment's sentiment follows its score's band: new bands, new analyses.
+        text_themes.bump_version(session, organisation_id)
     return survey
 
 

@@ -177,8 +177,11 @@ def theme_impact(
         impact = low = high = math.nan
     else:
         impact = scored_share * comparison.difference
-        low = scored_share * comparison.ci_low
-        high = scored_share * comparison.ci_high
+        # min/max: the product can round one step past the estimate when the difference sits
+        # on its interval's edge (everyone with the theme at 0%, the rest at 100%), and every
+        # interval of cxpulse contains its estimate.
+        low = min(scored_share * comparison.ci_low, impact)
+        high = max(scored_share * comparison.ci_high, impact)
     share_low, share_high = intervals.wilson(mentions, comments, spec.level)
     return ThemeImpact(
         theme=theme,

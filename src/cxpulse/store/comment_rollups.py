@@ -1,0 +1,248 @@
+"""Daily counts of analysed comments and of theme mentions, kept in step with the analyses.
+
+``comment_rollups`` counts a survey's analysed comments per UTC day and score,
+``theme_rollups`` the answers mentioning each theme, per sentiment of the mention too. Every
+change of ``comment_analyses`` or ``response_themes`` goes through
+``store.comment_analyses`` or ``store.text_themes``, which add the matching deltas here in
+the same transaction, as ``store.rollups`` does for the responses: ``INSERT ... ON CONFLICT
+DO UPDATE SET count = count + excluded.count`` for additions, an update then the removal of
+zero rows for subtractions, keys in sorted order so that two PostgreSQL transactions lock
+them alike. ``recount`` says what they should hold and ``rebuild`` repairs them.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import CursorResult, Table, and_, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
+
+from cxpulse.store.models import AnalysedComment, CommentRollup, ResponseTheme, ThemeRollup
+from cxpulse.store.sql import utc_day
+
+
+class CommentKey(NamedTuple):
+    organisation_id: int
+    survey_id: int
+    day: date
+    score: float
+
+
+class ThemeKey(NamedTuple):
+    organisation_id: int
+    survey_id: int
+    theme_id: int
+    day: date
+    score: float
+    sentiment: str
+
+
+def comment_key(
+    organisation_id: int, survey_id: int, submitted_at: datetime, score: float
+) -> CommentKey:
+    """Where an analysed comment counts; ``submitted_at`` is UTC (the store ensures it)."""
+    return CommentKey(organisation_id, survey_id, submitted_at.date(), float(score))
+
+
+def theme_key(
+    organisation_id: int,
+    survey_id: int,
+    theme_id: int,
+    submitted_at: datetime,
+    score: float,
+    sentiment: str,
+) -> ThemeKey:
+    return ThemeKey(
+        organisation_id, survey_id, theme_id, submitted_at.date(), float(score), sentiment
+    )
+
+
+_COMMENTS = cast(Table, CommentRollup.__table__)
+_THEMES = cast(Table, ThemeRollup.__table__)
+_KEYS: dict[str, list[str]] = {
+    "comment_rollups": ["survey_id", "day", "score"],
+    "theme_rollups": ["survey_id", "theme_id", "day", "score", "sentiment"],
+}
+
+
+def apply(
+    session: Session,
+    comments: Mapping[CommentKey, int] | None = None,
+    themes: Mapping[ThemeKey, int] | None = None,
+) -> None:
+    """Add each delta to the rollups."""
+    _apply(session, _COMMENTS, comments or {})
+    _apply(session, _THEMES, themes or {})
+
+
+def _apply(session: Session, table: Table, deltas: Mapping[Any, int]) -> None:
+    changes = sorted((key, delta) for key, delta in deltas.items() if delta)
+    # Runs of one sign, keeping the sorted order (and so the locking order) across runs.
+    for positive, run in itertools.groupby(changes, key=lambda change: change[1] > 0):
+        batch = list(run)
+        if positive:
+            rows = [{**key._asdict(), "count": delta} for key, delta in batch]
+            session.execute(_upsert(table.name, session.get_bind().dialect.name), rows)
+        else:
+            _subtract(session, table, batch)
+
+
+@functools.cache
+def _upsert(table_name: str, dialect: str) -> Executable:
+    table = _COMMENTS if table_name == _COMMENTS.name else _THEMES
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=_KEYS[table.name], set_={"count": table.c.count + insert.excluded.count}
+    )
+
+
+def _subtract(session: Session, table: Table, changes: list[tuple[Any, int]]) -> None:
+    # Not an upsert: both databases check the CHECK (count >= 0) of the proposed row before
+    # they look for the conflict, so a negative insert would fail even when the row exists.
+    names = _KEYS[table.name]
+    keys = [{f"k_{name}": getattr(key, name) for name in names} for key, _ in changes]
+    matches = and_(*(table.c[name] == bindparam(f"k_{name}") for name in names))
+    for params, (key, delta) in zip(keys, changes, strict=True):
+        updated = session.execute(
+            update(table).where(matches).values(count=table.c.count + delta), params
+        )
+        if cast(CursorResult[Any], updated).rowcount != 1:
+            raise RuntimeError(f"{table.name} {key} is missing: rebuild them to repair it")
+    session.execute(delete(table).where(matches, table.c.count == 0), keys)
+
+
+def count_existing(
+    session: Session, response_ids: Iterable[int]
+) -> tuple[Counter[CommentKey], Counter[ThemeKey]]:
+    """Where the stored analyses and mentions of ``response_ids`` count now: subtract these
+    before changing or removing them."""
+    ids = sorted(set(response_ids))
+    comments: Counter[CommentKey] = Counter()
+    themes: Counter[ThemeKey] = Counter()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for analysis in session.execute(
+            select(
+                AnalysedComment.organisation_id,
+                AnalysedComment.survey_id,
+                AnalysedComment.submitted_at,
+                AnalysedComment.score,
+            ).where(AnalysedComment.response_id.in_(chunk))
+        ):
+            comments[comment_key(*analysis)] += 1
+        for mention in session.execute(
+            select(
+                ResponseTheme.organisation_id,
+                ResponseTheme.survey_id,
+                ResponseTheme.theme_id,
+                ResponseTheme.submitted_at,
+                ResponseTheme.score,
+                ResponseTheme.sentiment,
+            ).where(ResponseTheme.response_id.in_(chunk))
+        ):
+            themes[theme_key(*mention)] += 1
+    return comments, themes
+
+
+def difference(
+    after: tuple[Counter[CommentKey], Counter[ThemeKey]],
+    before: tuple[Counter[CommentKey], Counter[ThemeKey]],
+) -> tuple[Counter[CommentKey], Counter[ThemeKey]]:
+    """The deltas that take the rollups from ``before`` to ``after``."""
+    comments: Counter[CommentKey] = Counter(after[0])
+    comments.subtract(before[0])
+    themes: Counter[ThemeKey] = Counter(after[1])
+    themes.subtract(before[1])
+    return comments, themes
+
+
+# -- checking and repairing --------------------------------------------------------------------
+
+
+def stored(
+    session: Session, organisation_id: int | None = None
+) -> tuple[dict[CommentKey, int], dict[ThemeKey, int]]:
+    """The rollup rows as they are."""
+    comments = select(
+        CommentRollup.organisation_id,
+        CommentRollup.survey_id,
+        CommentRollup.day,
+        CommentRollup.score,
+        CommentRollup.count,
+    )
+    themes = select(
+        ThemeRollup.organisation_id,
+        ThemeRollup.survey_id,
+        ThemeRollup.theme_id,
+        ThemeRollup.day,
+        ThemeRollup.score,
+        ThemeRollup.sentiment,
+        ThemeRollup.count,
+    )
+    if organisation_id is not None:
+        comments = comments.where(CommentRollup.organisation_id == organisation_id)
+        themes = themes.where(ThemeRollup.organisation_id == organisation_id)
+    return (
+        {CommentKey(*row[:4]): int(row[4]) for row in session.execute(comments)},
+        {ThemeKey(*row[:6]): int(row[6]) for row in session.execute(themes)},
+    )
+
+
+def recount(
+    session: Session, organisation_id: int | None = None
+) -> tuple[dict[CommentKey, int], dict[ThemeKey, int]]:
+    """What the rollups should hold: a GROUP BY over the analyses and the mentions."""
+    dialect = session.get_bind().dialect.name
+    analyses = select(
+        AnalysedComment.organisation_id,
+        AnalysedComment.survey_id,
+        utc_day(AnalysedComment.submitted_at, dialect).label("day"),
+        AnalysedComment.score,
+    )
+    mentions = select(
+        ResponseTheme.organisation_id,
+        ResponseTheme.survey_id,
+        ResponseTheme.theme_id,
+        utc_day(ResponseTheme.submitted_at, dialect).label("day"),
+        ResponseTheme.score,
+        ResponseTheme.sentiment,
+    )
+    if organisation_id is not None:
+        analyses = analyses.where(AnalysedComment.organisation_id == organisation_id)
+        mentions = mentions.where(ResponseTheme.organisation_id == organisation_id)
+    # Grouping the subquery's columns, not the expressions: PostgreSQL does not see that two
+    # expressions with separately bound parameters are the same.
+    comments_sub = analyses.subquery()
+    comment_dims = [comments_sub.c[name] for name in CommentKey._fields]
+    themes_sub = mentions.subquery()
+    theme_dims = [themes_sub.c[name] for name in ThemeKey._fields]
+    return (
+        {
+            CommentKey(row[0], row[1], _as_date(row[2]), float(row[3])): int(row[4])
+            for row in session.execute(select(*comment_dims, func.count()).group_by(*comment_dims))
+        },
+        {
+            ThemeKey(row[0], row[1], row[2], _as_date(row[3]), float(row[4]), row[5]): int(row[6])
+            for row in session.execute(select(*theme_dims, func.count()).group_by(*theme_dims))
+        },
+    )
+
+
+def rebuild(session: Session, organisation_id: int) -> None:
+    """Replace an organisation's rollups by a recount: a repair tool."""
+    session.execute(delete(CommentRollup).where(CommentRollup.organisation_id == organisation_id))
+    session.execute(delete(ThemeRollup).where(ThemeRollup.organisation_id == organisation_id))
+    comments, themes = recount(session, organisation_id)
+    apply(session, comments, themes)
+
+
+def _as_date(day: object) -> date:
+    # SQLite hands back the text it stores when the column is read through an expression.
+    return day if isinstance(day, date) else date.fromisoformat(str(day)[:10])

@@ -124,6 +124,12 @@ def objects(site: Site) -> Objects:
         headers=site.owner,
     )
     assert goal.status_code == 201, goal.text
+    theme = site.client.post(
+        "/api/v1/themes",
+        json={"name": "A's theme", "phrases": {"en": ["gift wrap"]}},
+        headers=site.owner,
+    )
+    assert theme.status_code == 201, theme.text
     ids: dict[str, int | str] = {}
     if any("session_id" in r.params for r in routes(site.app)):
         ids["session_id"] = _a_session(site)
@@ -137,6 +143,7 @@ def objects(site: Site) -> Objects:
             "key_id": a.key_id,
             "invitation_id": invited.json()["items"][0]["id"],
             "goal_id": goal.json()["id"],
+            "theme_id": theme.json()["id"],
             "format": "csv",
             "fmt": "csv",
             "name": "trend",  # a dashboard chart's image
@@ -184,6 +191,17 @@ BODIES: dict[tuple[str, str], Any] = {
         "data": {"name": "Taken over", "target": "90", "months": "3", "baseline": "80"}
     },
     ("POST", "/app/surveys/{survey_id}/goals/{goal_id}/delete"): {"data": {}},
+    ("PATCH", "/api/v1/themes/{theme_id}"): {"json": {"name": "Taken over"}},
+    ("POST", "/api/v1/themes/{theme_id}/merge"): {"json": {"into": 1}},
+    ("POST", "/api/v1/surveys/{survey_id}/themes/discovered/promote"): {
+        "json": {"language": "en", "label": "taken over", "phrases": ["taken over"]}
+    },
+    ("POST", "/app/themes/{theme_id}"): {"data": {"name": "Taken over", "phrases_en": "x"}},
+    ("POST", "/app/themes/{theme_id}/merge"): {"data": {"into": "1"}},
+    ("POST", "/app/themes/{theme_id}/delete"): {"data": {"confirm": "yes"}},
+    ("POST", "/app/surveys/{survey_id}/themes/discovered/promote"): {
+        "data": {"language": "en", "label": "taken over", "key": "k", "phrases": "taken over"}
+    },
 }
 """A valid body for each route that takes one, so that only the organisation decides."""
 
@@ -271,5 +289,9 @@ def _unchanged(site: Site, objects: Objects) -> None:
     goals = site.get(f"/api/v1/surveys/{a.survey_id}/goals").json()["items"]
     assert [g["name"] for g in goals] == ["A's goal"], goals
     assert site.get(f"/api/v1/surveys/{a.survey_id}/report-schedule").status_code == 404
+    theme = site.get(f"/api/v1/themes/{objects.ids['theme_id']}").json()
+    assert (theme["name"], theme["active"]) == ("A's theme", True), theme
+    keys = [t["key"] for t in site.get("/api/v1/themes").json()["items"]]
+    assert "taken-over" not in keys, keys
     listed = site.client.get(f"/api/v1/surveys/{a.survey_id}/responses", headers=owner).json()
     assert len(listed["items"]) == 10, "B stored or deleted answers of A"

@@ -64,6 +64,20 @@ def test_url_round_trip_and_errors() -> None:
     assert bad.view == urls.ViewFilters()
 
 
+def test_a_theme_drill_down() -> None:
+    """``theme`` is a theme's key: read in any case, written back, passed to the store."""
+    parsed = urls.parse([("theme", " Delivery-Delay "), ("min_score", "0"), ("max_score", "6")])
+    assert parsed.errors == {}
+    assert parsed.drill.theme == "delivery-delay"
+    assert ("theme", "delivery-delay") in parsed.drill.query_pairs()
+    window = urls.Window(date(2025, 1, 1), date(2025, 2, 1))
+    assert parsed.view.responses(3, window, parsed.drill).theme == "delivery-delay"
+    assert urls.parse([("theme", "no spaces")]).errors == {
+        "theme": "is not a theme's key: lower-case letters, digits and hyphens"
+    }
+    assert urls.parse([("theme", "")]).drill.theme is None
+
+
 def test_nul_characters_are_refused_everywhere() -> None:
     parsed = urls.parse(
         [("by", "property:a\x00"), ("property.x\x00", "1"), ("q", "a\x00"), ("touchpoint", "\x00")]

@@ -19,6 +19,8 @@ from cxpulse.store.errors import NotFound
 from cxpulse.store.models import Invitation, Organisation, Survey
 from cxpulse.store.responses import NewResponse, add_responses
 
+from .themes_support import build as build_themed
+
 SEPTEMBER = datetime(2026, 9, 10, 12, tzinfo=UTC)
 OCTOBER = datetime(2026, 10, 12, 12, tzinfo=UTC)
 TODAY = date(2026, 11, 5)
@@ -284,3 +286,23 @@ def test_report_email_parts(session: Session, org: Organisation, survey: Survey)
     assert "+20.0 vs last month (significant at 95%)" in mail.text
     assert "Channel email: 90.0 (n=40), +40.0 vs last month" in mail.text
     assert mail.html.startswith("<!doctype html>")
+
+
+def test_the_months_themes_and_their_movement(session: Session) -> None:
+    """June of themes_support.py: delivery is 60% of the 50 analysed comments against 50%
+    of May's 40; 5 comments still wait for the worker."""
+    themed = build_themed(session)
+    report = monthly.build_report(
+        session, themed.organisation.id, themed.survey.id, "2025-06", today=date(2025, 9, 1)
+    )
+    assert (report.themes_analysed, report.themes_waiting) == (50, 5)
+    (move,) = report.themes
+    assert move.row.key == "delivery"
+    assert (move.row.share, move.previous_share) == (60.0, 50.0)
+    assert move.change == pytest.approx(10.0)
+    assert not move.significant
+    assert move.change_text == "up 10.0 points, not significant"
+    html = monthly.render_report(report)
+    assert "Themes in the comments" in html
+    assert "5 comments of June 2025 were not analysed yet" in html
+    assert "Delivery" in monthly.render_text(report)

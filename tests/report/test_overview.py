@@ -14,6 +14,8 @@ from cxpulse.report.filters_url import Window
 from cxpulse.store import accounts, responses, surveys
 from cxpulse.store.models import Survey
 
+from .themes_support import build as build_themed
+
 TODAY = date(2025, 9, 10)
 
 
@@ -188,3 +190,23 @@ def test_new_comments_are_counted_up_to_the_cap(
     assert alpha.comments_text == f"more than {cap}"
     billing = next(c for c in cards if c.name == "Billing CSAT")
     assert billing.comments_text == "12"
+
+
+def test_cards_name_their_top_themes(session: Session) -> None:
+    """The 30 days to 30 June hold the analysed comments of themes_support.py: delivery
+    costs 26.7 points; staff (20 mentions) is too few to name."""
+    themed = build_themed(session)
+    found = overview.load_overview(
+        session, themed.organisation.id, [themed.survey], today=date(2025, 6, 30)
+    )
+    (card,) = found.cards
+    assert [row.key for row in card.themes] == ["delivery"]
+    (delivery,) = card.themes
+    assert delivery.direction == "costs"
+    assert delivery.significant
+    assert delivery.impact == pytest.approx(200 / 3 - 70 / 75 * 100)
+    assert card.current_view.drill_query(delivery.drill).endswith("theme=delivery")
+    later = overview.load_overview(
+        session, themed.organisation.id, [themed.survey], today=date(2025, 9, 10)
+    )
+    assert later.cards[0].themes == ()

@@ -124,6 +124,12 @@ def _objects(
         headers=session_headers(app, a.users["owner"]),
     )
     assert spare_key.status_code == 201, spare_key.text
+    theme = client.post(
+        "/api/v1/themes",
+        json={"name": "Gift wrapping", "phrases": {"en": ["gift wrap"]}},
+        headers=key,
+    )
+    assert theme.status_code == 201, theme.text
     return {
         "survey_id": a.survey_id,
         "response_id": a.response_id,
@@ -132,6 +138,7 @@ def _objects(
         "key_id": spare_key.json()["id"],
         "invitation_id": invitation.json()["items"][0]["id"],
         "goal_id": goal.json()["id"],
+        "theme_id": theme.json()["id"],
         # Only writes take a session id (to end it); an unknown one is a 404, which is enough.
         "session_id": 999_999,
         "organisation_slug": a.slug,

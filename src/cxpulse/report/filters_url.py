@@ -19,7 +19,8 @@ Segment values match in any case (``team=billing`` finds "Billing"): the store r
 (``store.segment_values.resolve``).
 
 Drill-down pages add ``min_score``, ``max_score``, ``has_comment``, ``q`` (words searched in
-comments) and ``after`` (the page token of keyset pagination).
+comments), ``theme`` (the key of a theme the comment mentions) and ``after`` (the page token
+of keyset pagination).
 
 What they select is the store's one filter type, ``store.filters.ResponseFilters``: a view
 keeps its segment filters as one (``ViewFilters.where``), a drill-down is one plus its page
@@ -202,6 +203,7 @@ class ViewFilters:
             max_score=drill.max_score,
             has_comment=drill.has_comment,
             search=drill.search,
+            theme=drill.theme,
         )
 
     def between(self, first: date, last: date) -> ViewFilters:
@@ -239,9 +241,9 @@ class ViewFilters:
 
 @dataclass(frozen=True)
 class DrillFilters(ResponseFilters):
-    """What a drill-down adds to its view: which scores, comments and words (``min_score``,
-    ``max_score``, ``has_comment``, ``search``; the view gives the other filters), and the
-    page token ``after``."""
+    """What a drill-down adds to its view: which scores, comments, words and theme
+    (``min_score``, ``max_score``, ``has_comment``, ``search``, ``theme``; the view gives the
+    other filters), and the page token ``after``."""
 
     after: str | None = None
 
@@ -255,6 +257,8 @@ class DrillFilters(ResponseFilters):
             pairs.append(("has_comment", _text(self.has_comment)))
         if self.search:
             pairs.append(("q", self.search))
+        if self.theme:
+            pairs.append(("theme", self.theme))
         return pairs
 
 
@@ -334,6 +338,19 @@ def _source(raw: str, errors: dict[str, str]) -> str | None:
         errors["source"] = f"must be one of {', '.join(SOURCES)}"
         return None
     return value or None
+
+
+def _theme(raw: str, errors: dict[str, str]) -> str | None:
+    """A theme's key: lower-case letters, digits and inner hyphens, as the taxonomy keeps
+    them (a key no theme has matches no answer, like any other filter)."""
+    value = raw.strip().lower()
+    if not value:
+        return None
+    try:
+        return values.slug("theme", value)
+    except Invalid:
+        errors["theme"] = "is not a theme's key: lower-case letters, digits and hyphens"
+        return None
 
 
 def _number(name: str, raw: str, errors: dict[str, str]) -> float | None:
@@ -496,6 +513,7 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
         max_score=max_score,
         has_comment=has_comment,
         search=_clean("q", given.get("q", ""), errors),
+        theme=_theme(given.get("theme", ""), errors),
         after=_clean("after", given.get("after", ""), errors),
     )
     return Parsed(view, drill, errors)

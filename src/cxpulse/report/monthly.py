@@ -115,6 +115,16 @@ def render_text(report: MonthlyReport) -> str:
             f"  {m.dimension} {m.value}: {value_text(m.current)} (n={m.current.n}), {m.change_text}"
             for m in report.movers
         ]
+    if report.themes:
+        lines += [
+            "",
+            "Themes in the comments (impact in points, change of share since last month):",
+        ]
+        lines += [
+            f"  {'▼' if m.row.direction == 'costs' else '▲'} {m.row.name}: {m.row.impact_text} "
+            f"({m.row.interval_text}), {m.row.share:.1f}% of comments, {m.change_text}"
+            for m in report.themes
+        ]
     if report.goals:
         lines += ["", f"Goals (as of {report.goals_as_of.isoformat()}):"]
         for item in report.goals:

@@ -3,8 +3,10 @@
 A handful of grouped queries: the 12-month trend, this and the previous month's scores,
 the segments that moved (``report.monthly_changes``), goals, and the optional sections.
 Sections appear only when their part of cxpulse exists and has something to say: response
-and comment rates (``cxpulse.collect.rates``) when invitations went out in the month; themes
-and follow-ups need the text and case stages (not built yet).
+and comment rates (``cxpulse.collect.rates``) when invitations went out in the month; the
+month's top themes and how their share of the comments moved since the month before
+(``report.themes_view``, ``report.theme_moves``) when comments of the month were analysed;
+follow-ups need the case stage (not built yet).
 """
 
 from __future__ import annotations
@@ -22,13 +24,16 @@ from cxpulse.collect.rates import response_rates
 from cxpulse.metrics import Comparison, Histogram, Metric, MetricResult, MetricSpec, compare, score
 from cxpulse.metrics.scores import DEFAULT_LEVEL, DEFAULT_MIN_N, format_value, nps_bands
 from cxpulse.report import charts
+from cxpulse.report.filters_url import ViewFilters, Window
 from cxpulse.report.headlines import value_with_unit
 from cxpulse.report.monthly_changes import SegmentMove, change_text, segment_movers
 from cxpulse.report.months import month_label, month_name, parse_month, shift_month
 from cxpulse.report.scale_labels import scale_bands, scale_labels
+from cxpulse.report.theme_moves import ThemeMove, theme_moves
+from cxpulse.report.themes_view import themes_view
 from cxpulse.store.errors import NotFound
 from cxpulse.store.metrics_query import histograms
-from cxpulse.store.models import Organisation
+from cxpulse.store.models import Organisation, Survey
 from cxpulse.store.surveys import get_survey
 
 TREND_MONTHS = 12
@@ -117,6 +122,13 @@ class MonthlyReport:
     goals: list[goal_store.GoalReport]
     goals_as_of: date
     extra_sections: list[Section] = field(default_factory=list)
+    themes: list[ThemeMove] = field(default_factory=list)
+    """This month's top themes (what costs the most points, then what wins) with the change
+    of their share of the comments since last month; empty without analysed comments."""
+    themes_analysed: int = 0
+    """Analysed comments of the month (the base of the themes' shares)."""
+    themes_waiting: int = 0
+    """Comments of the month not analysed yet when the report was made."""
     level: float = DEFAULT_LEVEL
     min_n: int = DEFAULT_MIN_N
 
@@ -274,6 +286,7 @@ def build_report(
         for goal in goal_store.list_goals(session, organisation_id, survey_id)
         if goal.baseline_date <= as_of
     ]
+    month_themes = _month_themes(session, organisation_id, survey, first, level, min_n, real_today)
     return MonthlyReport(
         organisation=organisation.name,
         survey_name=survey.name,
@@ -297,9 +310,44 @@ def build_report(
         goals=goal_reports,
         goals_as_of=as_of,
         extra_sections=_optional_sections(session, organisation_id, survey_id, first),
+        themes=month_themes[0],
+        themes_analysed=month_themes[1],
+        themes_waiting=month_themes[2],
         level=level,
         min_n=min_n,
     )
+
+
+def _month_themes(
+    session: Session,
+    organisation_id: int,
+    survey: Survey,
+    first: date,
+    level: float,
+    min_n: int,
+    today: date,
+) -> tuple[list[ThemeMove], int, int]:
+    """The month's top themes with their movement since the month before, the month's
+    analysed comments and those still waiting for the worker."""
+    views = []
+    for month in (first, shift_month(first, -1)):
+        window = Window(month, shift_month(month, 1))
+        views.append(
+            themes_view(
+                session,
+                organisation_id,
+                survey,
+                ViewFilters(start=window.start, to=window.last_day),
+                window,
+                examples=0,
+                count_comments=month == first,
+                today=today,
+                min_n=min_n,
+                level=level,
+            )
+        )
+    current, previous = views
+    return theme_moves(current, previous), current.analysed, current.waiting or 0
 
 
 def _kpi(

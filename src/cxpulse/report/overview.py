@@ -14,6 +14,11 @@ current period through the (survey, submitted_at) index; plus the latest day of 
 whose current period is empty. The rollups make the first two follow the number of surveys
 and days, not of answers; the comment count reads the current period's answers.
 
+Each card also names its **top themes** of the current period (``themes``: the two that
+cost the most points and the one that wins the most, from ``report.themes_view.theme_rows``),
+counted for every survey together by ``report.theme_counts.surveys_counts`` (its days before
+today remembered for a while, today read afresh).
+
 ``attention`` is the place later issues fill (open follow-ups, alerts): a card shows it only
 when it holds something.
 
@@ -41,6 +46,8 @@ from cxpulse.report.comparison_windows import (
 )
 from cxpulse.report.filters_url import DrillFilters, ViewFilters, Window, add_months
 from cxpulse.report.headlines import Headline, headline_specs, headlines, shown_value
+from cxpulse.report.theme_counts import COUNTS, surveys_counts
+from cxpulse.report.themes_view import ThemeInfo, ThemeRow, catalogue_of, theme_rows, top_rows
 from cxpulse.store import overview_counts
 from cxpulse.store.models import Survey
 from cxpulse.store.rollups import latest_day
@@ -132,6 +139,9 @@ class SurveyCard:
     last_answer: date | None
     """Day of the survey's latest answer; read only when the current period has none."""
     sparkline: Sparkline
+    themes: tuple[ThemeRow, ...] = ()
+    """The top themes of the current period: what costs the most points (two), then what
+    wins the most (one); empty while no comment of the period is analysed."""
     attention: tuple[CardItem, ...] = ()
     """Open follow-ups, alerts: filled by later issues, shown only when not empty."""
 
@@ -371,6 +381,7 @@ def survey_card(
     comments: int,
     last_answer: date | None,
     min_n: int = DEFAULT_MIN_N,
+    themes: tuple[ThemeRow, ...] = (),
 ) -> SurveyCard:
     """One survey's card from its counts: ``periods`` is (previous, current)."""
     previous, current = periods
@@ -385,6 +396,7 @@ def survey_card(
         comments=comments,
         last_answer=last_answer,
         sparkline=sparkline(monthly, months, spec),
+        themes=themes,
     )
 
 
@@ -415,6 +427,16 @@ def load_overview(
     comments = overview_counts.commented(
         session, organisation_id, ids, current.start, current.end, COMMENT_CAP
     )
+    counted = surveys_counts(
+        session,
+        organisation_id,
+        ids,
+        current.start,
+        current.end,
+        today=today,
+        cache=COUNTS if cache is not None else None,
+    )
+    catalogue = catalogue_of(session, organisation_id) if ids else {}
     cards = []
     for survey in surveys:
         found = periods[survey.id]
@@ -429,6 +451,26 @@ def load_overview(
                 comments[survey.id],
                 last,
                 min_n,
+                themes=top_themes(
+                    counted[survey.id].themes,
+                    found[1],
+                    counted[survey.id].commented,
+                    catalogue,
+                    survey.metric_spec(min_n=min_n),
+                ),
             )
         )
     return Overview(windows, sorted(cards, key=sort_key), min_n)
+
+
+def top_themes(
+    mentioned: Mapping[int, Histogram],
+    everyone: Histogram,
+    commented: Histogram,
+    catalogue: Mapping[int, ThemeInfo],
+    spec: MetricSpec,
+) -> tuple[ThemeRow, ...]:
+    """A card's top themes: the two that cost the most points, then the one that wins the
+    most (themes with fewer mentions than the minimum n left out)."""
+    rows = theme_rows(mentioned, everyone, commented, catalogue, spec)
+    return (*top_rows(rows, "costs", 2), *top_rows(rows, "wins", 1))

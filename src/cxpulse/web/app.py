@@ -37,6 +37,7 @@ from cxpulse.web.routes import (
     contacts,
     dashboard,
     dashboard_exports,
+    discovered_theme_pages,
     exports,
     goal_pages,
     goals,
@@ -54,6 +55,8 @@ from cxpulse.web.routes import (
     sessions,
     survey_pages,
     surveys,
+    theme_pages,
+    themes_api,
     unsubscribes,
     users,
     widget,
@@ -196,6 +199,9 @@ def create_app(
         dashboard_exports,
         report_pages,
         goal_pages,
+        themes_api,
+        theme_pages,
+        discovered_theme_pages,
     ):
         app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
     app.include_router(import_upload.router)  # limited by CXPULSE_IMPORT_MAX_MB

@@ -559,6 +559,10 @@ class OrganisationSettings(BaseModel):
         description="Least days between two invitations to one contact, across all surveys, "
         "unless a survey sets its own; 0: no throttling."
     )
+    redact_comments: bool = Field(
+        description="Comments are stored with personal data (e-mail addresses, phone, card "
+        "and personal id numbers, IBANs) replaced, not only shown so."
+    )
 
 
 class OrganisationUpdate(Body):
@@ -569,4 +573,10 @@ class OrganisationUpdate(Body):
         None,
         description="0 to 3650; 0 turns throttling off for surveys without their own. "
         "Not sent, or null: unchanged.",
+    )
+    redact_comments: StrictBool | None = Field(
+        None,
+        description="true: comments are stored redacted from now on, and those stored before "
+        "are redacted in the background; false: new comments are stored as written (those "
+        "redacted stay so). Not sent, or null: unchanged.",
     )

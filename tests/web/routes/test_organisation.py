@@ -43,6 +43,7 @@ def test_everyone_reads_only_owners_and_admins_change(
             "slug": "org-a",
             "name": "Org-A",
             "throttle_days": expected,
+            "redact_comments": False,
         }
         changed = client.patch(URL, json={"throttle_days": days}, headers=headers)
         assert changed.status_code == (200 if role in CHANGERS else 403), (role, changed.text)

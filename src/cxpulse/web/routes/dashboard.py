@@ -31,11 +31,11 @@ from sqlalchemy.orm import Session
 from cxpulse import templating
 from cxpulse.act import goals as goal_store
 from cxpulse.metrics import ACSI_CAVEAT, Metric
+from cxpulse.report import comments_view, monthly, themes_view
 from cxpulse.report import dashboard as dashboard_data
 from cxpulse.report import filters_url as urls
-from cxpulse.report import monthly
 from cxpulse.report.filter_choices import FilterChoices, filter_choices
-from cxpulse.store import accounts, segment_values, surveys
+from cxpulse.store import accounts, segment_values, surveys, text_themes
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import SOURCES, Survey
 from cxpulse.web.access import Principal, authenticate
@@ -208,13 +208,17 @@ def survey_page(
         view = dashboard_data.load_view(session, organisation, survey, filters)
     choices = filter_choices(session, organisation.id, survey.id, view.window)
     readable, other_dimensions = choices.breakdowns()
+    can_drill = Permission.RESPONSES_READ in caller.permissions
+    themes, comments = _text_panels(
+        request, session, organisation.id, survey, filters, view, parsed.errors, can_drill
+    )
     context = {
         "survey": survey,
         "view": view,
         "filters": filters,
         "errors": parsed.errors,
         "charts": survey_charts(view),
-        "can_drill": Permission.RESPONSES_READ in caller.permissions,
+        "can_drill": can_drill,
         "can_export": Permission.EXPORTS in caller.permissions,
         "can_set_goals": Permission.SURVEYS_WRITE in caller.permissions,
         "goal_metrics": [m.value for m in goal_store.GOAL_METRICS[Metric(survey.metric)]],
@@ -229,8 +233,62 @@ def survey_page(
         "unmatched": unmatched_hints(filters, choices),
         "report_month": report_month_choice(view, utc_today()),
         "report_max": monthly.month_label(utc_today()),
+        "themes": themes,
+        "comments": comments,
     }
     return render(request, "app/survey.html", context, 422 if parsed.errors else 200)
+
+
+def _theme_name(session: Session, organisation_id: int, key: str | None) -> str | None:
+    """The name of the organisation's theme ``key`` (None without one)."""
+    if key is None:
+        return None
+    try:
+        return text_themes.get_theme_by_key(session, organisation_id, key).name
+    except NotFound:
+        return None
+
+
+def _text_panels(
+    request: Request,
+    session: Session,
+    organisation_id: int,
+    survey: Survey,
+    filters: urls.ViewFilters,
+    view: dashboard_data.DashboardView,
+    errors: dict[str, str],
+    can_read_comments: bool,
+) -> tuple[themes_view.ThemesView, comments_view.CommentsPanel | None]:
+    """The themes panel, and the comments panel for a role that may read responses (comment
+    texts are responses); the panel's own parameters (``comments.*``) are read here, and a
+    bad one is shown beside the view's errors."""
+    themes = themes_view.themes_view(
+        session,
+        organisation_id,
+        survey,
+        filters,
+        view.window,
+        examples=themes_view.EXAMPLES if can_read_comments else 0,
+        comments=view.comment_rate,
+        today=utc_today(),
+        min_n=view.min_n,
+    )
+    if not can_read_comments:
+        return themes, None
+    query, problems = comments_view.parse_comment_query(request.query_params.multi_items())
+    errors.update(problems)
+    offered = [(row.key, row.name) for row in sorted(themes.themes, key=lambda r: -r.mentions)]
+    panel = comments_view.latest_comments(
+        session,
+        organisation_id,
+        survey.id,
+        survey.metric_spec(min_n=view.min_n),
+        filters,
+        view.window,
+        query,
+        themes=offered,
+    )
+    return themes, panel
 
 
 @router.get("/app/surveys/{survey_id}/responses", response_class=HTMLResponse)
@@ -267,6 +325,7 @@ def responses_page(
         if page.next_after
         else None,
         "can_export": Permission.EXPORTS in caller.permissions,
+        "theme_name": _theme_name(session, organisation.id, drill.theme),
         "unmatched": [
             (dimension.replace(":", " ", 1), value, filters.without(dimension).drill_query(drill))
             for dimension, value in filters.where.unmatched()

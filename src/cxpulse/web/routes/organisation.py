@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cxpulse.collect import invitations as triggers
-from cxpulse.store import accounts
+from cxpulse.store import accounts, comment_analyses
 from cxpulse.web import audit
 from cxpulse.web.access import CanManageUsers, CanReadSurveys
 from cxpulse.web.deps import DbSession
@@ -34,7 +34,9 @@ def get_organisation(caller: CanReadSurveys, session: DbSession) -> Organisation
     summary="Change the organisation's settings",
     description="`throttle_days`: the least days between two invitations to one contact, "
     "across all surveys, for surveys without their own; 0 turns throttling off. "
-    "Invitations made already keep their status.",
+    "Invitations made already keep their status. "
+    "`redact_comments`: store comments with personal data replaced; turning it on also "
+    "redacts the comments stored before, in the background.",
     response_model=OrganisationSettings,
     responses=problems(),
 )
@@ -49,6 +51,12 @@ def update_organisation(
         )
         details["throttle_days"] = {"from": previous, "to": body.throttle_days}
     organisation = accounts.get_organisation(session, caller.organisation_id)
+    if body.redact_comments is not None and body.redact_comments != organisation.redact_comments:
+        details["redact_comments"] = {
+            "from": organisation.redact_comments,
+            "to": body.redact_comments,
+        }
+        comment_analyses.set_redact_comments(session, organisation.id, body.redact_comments)
     if details:
         audit.record(session, caller, "update", "organisation", organisation.id, details)
         session.commit()

@@ -1,4 +1,8 @@
-"""Responses: submit one or a batch (idempotently), list with filters, read, delete."""
+"""Responses: submit one or a batch (idempotently), list with filters, read, delete.
+
+Every comment in an answer is shown with personal data replaced (``store.shown_comments``):
+the redacted text of its analysis, else the comment redacted on the spot.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi import Response as HttpResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 
-from cxpulse.store import contacts, responses, segment_values, surveys
+from cxpulse.store import contacts, responses, segment_values, shown_comments, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Response
 from cxpulse.store.responses import MAX_PAGE_SIZE, NewResponse, StoredResponse
@@ -57,13 +62,14 @@ IdempotencyHeader = Annotated[
 ]
 
 
-def response_out(response: Response) -> ResponseOut:
+def response_out(response: Response, comment: str | None) -> ResponseOut:
+    """The response as the API shows it, with ``comment`` (its shown, redacted comment)."""
     return ResponseOut(
         id=response.id,
         survey_id=response.survey_id,
         contact_id=response.contact_id,
         score=response.score,
-        comment=response.comment,
+        comment=comment,
         language=response.language,
         channel=response.channel,
         touchpoint=response.touchpoint,
@@ -147,7 +153,7 @@ def stored_json(stored: StoredResponse) -> bytes:
         survey_id=stored.survey_id,
         contact_id=stored.contact_id,
         score=stored.score,
-        comment=stored.comment,
+        comment=shown_comments.shown_comment(stored.comment),
         language=stored.language,
         channel=stored.channel,
         touchpoint=stored.touchpoint,
@@ -297,13 +303,21 @@ def create_responses_batch(
     created = sum(1 for _, was_created in results if was_created)
     if created == 0:
         http.status_code = status.HTTP_200_OK
+    shown = _shown(session, organisation_id, [stored for stored, _ in results])
     return BatchOut(
         created=created,
         existing=len(results) - created,
         items=[
-            BatchItemOut(**response_out(stored).model_dump(), created=was_created)
+            BatchItemOut(**response_out(stored, shown[stored.id]).model_dump(), created=was_created)
             for stored, was_created in results
         ],
+    )
+
+
+def _shown(session: Session, organisation_id: int, found: list[Response]) -> dict[int, str | None]:
+    """Each response's shown comment, by id."""
+    return shown_comments.shown_comments(
+        session, organisation_id, {response.id: response.comment for response in found}
     )
 
 
@@ -336,8 +350,9 @@ def list_responses(
         after=after,
         limit=limit,
     )
+    shown = _shown(session, caller.organisation_id, list(page.items))
     return ResponsePage(
-        items=[response_out(r) for r in page.items],
+        items=[response_out(r, shown[r.id]) for r in page.items],
         next_cursor=responses.encode_cursor(page.next_after) if page.next_after else None,
     )
 
@@ -362,7 +377,8 @@ def decode_cursor(token: str) -> responses.Cursor:
 def get_response(
     response_id: ResponseId, caller: CanReadResponses, session: DbSession
 ) -> ResponseOut:
-    return response_out(responses.get_response(session, caller.organisation_id, response_id))
+    found = responses.get_response(session, caller.organisation_id, response_id)
+    return response_out(found, _shown(session, caller.organisation_id, [found])[found.id])
 
 
 @router.delete(

@@ -25,10 +25,38 @@ Two cases per size, after one untimed warm-up request each:
    request, so every request also builds both chart specs with Altair and draws them with
    vl-convert (what a view nobody looked at before costs).
 
+With ``--comments`` it measures the target of issue 12 instead: "the dashboard with its
+themes panel still at most 300 ms median at 1M responses with 400,000 comments". The data
+are the commented variant of ``bench/store_metrics.py`` (``store_metrics_comments_<N>``:
+about 40% of the answers carry a comment in English, Swedish, Dutch or Macedonian written by
+the demo's generator). A copy of it has every comment analysed by the worker's own code,
+``act.comment_analysis.analyse_pending`` called until nothing waits (progress and the rate
+in comments/s are printed), and is cached as ``bench/data/dashboard_comments_<N>.sqlite3``;
+its ``.meta.json`` holds the data's key, ``ANALYSIS_VERSION`` and a hash of the source of
+the text stage and of the store and act modules that write analyses, so a cache made by
+other code is never reused (and a reused one must still have nothing waiting). Three pages
+are timed, request by request in turn:
+
+1. ``analysed, analyst``: the page of an analyst (who may read responses), with the themes
+   panel (costs and wins, examples) and the comments panel (latest comments as cards); the
+   script asserts both are there and nothing says "Analysing";
+2. ``analysed, viewer``: the same page for a viewer (no comments panel, themes without
+   examples), on the same database;
+3. ``before analysis, analyst`` (the baseline): the analyst's page of the commented database
+   before analysis, whose panels only say "Analysing about N comments…" (the script
+   asserts it): what the page cost without the panels' data.
+
+Warm: the same URL again and again. Cold: before each request the caches of the first view
+of a period are cleared (the theme counts of ``report.theme_counts`` and the drawn charts).
+The app runs without its inline worker (``inline_worker=False``) in every mode: the worker
+would otherwise analyse comments in this process while the page is timed.
+
 Run from the repository root::
 
     .venv/bin/python bench/dashboard.py                       # 1M and 5M, 15 runs each
     .venv/bin/python bench/dashboard.py --sizes 100000 --runs 5
+    .venv/bin/python bench/dashboard.py --comments            # 1M with 400,000 comments
+    .venv/bin/python bench/dashboard.py --comments --sizes 100000 --runs 5
 
 It prints Markdown tables and the targets with PASS/FAIL. Every answer must be 200, show
 the headline n (of its 30 days) that an independent ``COUNT(*)`` of the responses gives and
@@ -39,11 +67,14 @@ sizes alternate request by request so that the machine's load hits them alike.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import re
+import shutil
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -52,17 +83,20 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import store_metrics
+from cxpulse.act.comment_analysis import ANALYSIS_VERSION, analyse_pending
+from cxpulse.act.comment_pipeline import ensure_starter_taxonomy
 from cxpulse.config import Settings
 from cxpulse.report import dashboard as dashboard_data
+from cxpulse.report import theme_counts
 from cxpulse.report.filters_url import ViewFilters, Window
 from cxpulse.store import security
 from cxpulse.store.db import create_engine_for, session_factory
-from cxpulse.store.models import Response, User
+from cxpulse.store.models import AnalysedComment, Response, User
 from cxpulse.web import create_app
 from cxpulse.web.routes import auth, dashboard_charts
 from cxpulse.web.state import AppState
@@ -74,6 +108,23 @@ TARGET_RATIO = 1.2
 LAST_DAY = date(2024, 12, 31)
 """The last day of the data of ``bench/store_metrics.py``: the view ends there."""
 BENCH_EMAIL = "bench-dashboard@example.com"
+ANALYST_EMAIL = "bench-dashboard-analyst@example.com"
+COMMENTS_SIZE = 1_000_000
+ANALYSIS_BATCH = 5_000
+"""Comments per ``analyse_pending`` call: each call scans the responses for waiting ones, so
+the worker's 500 would spend most of the time scanning."""
+ANALYSIS_SOURCES = (
+    "src/cxpulse/text",
+    "src/cxpulse/act/comment_analysis.py",
+    "src/cxpulse/act/comment_pipeline.py",
+    "src/cxpulse/store/comment_analyses.py",
+    "src/cxpulse/store/comment_queue.py",
+    "src/cxpulse/store/comment_rollups.py",
+    "src/cxpulse/store/text_themes.py",
+    "src/cxpulse/store/sentiment_models.py",
+    "src/cxpulse/store/models.py",
+)
+"""What an analysed database depends on besides its data: its cache key hashes them."""
 
 
 @dataclass
@@ -88,17 +139,19 @@ class Case:
         return statistics.median(self.times_ms)
 
 
-def _viewer(path: Path, organisation_id: int) -> tuple[int, str]:
-    """The benchmark's viewer (created once): its id and password hash."""
+def _viewer(
+    path: Path, organisation_id: int, email: str = BENCH_EMAIL, role: str = "viewer"
+) -> tuple[int, str]:
+    """The benchmark's user of ``role`` (created once): its id and password hash."""
     engine = create_engine_for(f"sqlite:///{path}")
     try:
         with session_factory(engine)() as session:
-            user = session.scalar(select(User).where(User.email == BENCH_EMAIL))
+            user = session.scalar(select(User).where(User.email == email))
             if user is None:
                 user = User(
                     organisation_id=organisation_id,
-                    email=BENCH_EMAIL,
-                    role="viewer",
+                    email=email,
+                    role=role,
                     password_hash=security.hash_password("bench-dashboard-password"),
                 )
                 session.add(user)
@@ -121,17 +174,33 @@ class Target:
     comment_share: float
     """The percentage of the view's responses with a comment: the page's comment rate must
     hold it."""
+    label: str = "page"
+    expect: tuple[str, ...] = ()
+    """Texts the page must hold."""
+    refuse: tuple[str, ...] = ()
+    """Texts the page must not hold."""
 
     @property
     def url(self) -> str:
         return f"/app/surveys/{self.db.survey_id}?to={LAST_DAY.isoformat()}"
 
 
-def open_target(db: store_metrics.Database, stack: ExitStack) -> Target:
-    user_id, password_hash = _viewer(db.path, db.organisation_id)
+def open_target(
+    db: store_metrics.Database,
+    stack: ExitStack,
+    role: str = "viewer",
+    label: str = "page",
+    expect: tuple[str, ...] = (),
+    refuse: tuple[str, ...] = (),
+) -> Target:
+    email = BENCH_EMAIL if role == "viewer" else ANALYST_EMAIL
+    user_id, password_hash = _viewer(db.path, db.organisation_id, email, role)
     engine = create_engine_for(f"sqlite:///{db.path}")
     stack.callback(engine.dispose)
-    settings = Settings(database_url=f"sqlite:///{db.path}", secret_key="bench")
+    # No inline worker: it would analyse comments in this process while the page is timed.
+    settings = Settings(
+        database_url=f"sqlite:///{db.path}", secret_key="bench", inline_worker=False
+    )
     app = create_app(settings, engine)
     state: AppState = app.state.cxpulse
     client = stack.enter_context(TestClient(app, base_url="https://bench"))  # migrates
@@ -152,7 +221,7 @@ def open_target(db: store_metrics.Database, stack: ExitStack) -> Target:
         in_view, commented = _counts(reading, db.survey_id, window)
         answers = _counts(reading, db.survey_id, headline)[0]
     share = 100 * commented / max(1, in_view)
-    return Target(db, client, cookie, answers, share)
+    return Target(db, client, cookie, answers, share, label, expect, refuse)
 
 
 def _counts(session: Session, survey_id: int, window: Window) -> tuple[int, int]:
@@ -190,15 +259,22 @@ def measure(targets: Sequence[Target], runs: int) -> list[Case]:
     return sorted(cases, key=lambda case: (case.rows, case.cold_charts))
 
 
-def _request(target: Target, cold: bool) -> float:
+def _request(target: Target, cold: bool, clear: Callable[[], None] | None = None) -> float:
     if cold:
-        dashboard_charts.clear_chart_caches()
+        (clear or dashboard_charts.clear_chart_caches)()
     started = time.perf_counter()
     answer = target.client.get(target.url, headers={"Cookie": target.cookie})
     elapsed = (time.perf_counter() - started) * 1000
     if answer.status_code != 200:
         raise RuntimeError(f"{target.url} answered {answer.status_code}: {answer.text[:300]}")
-    if f"n = {target.answers}" not in answer.text:
+    for text in target.expect:
+        if text not in answer.text:
+            raise RuntimeError(f"{target.label}: {target.url} does not show {text!r}")
+    for text in target.refuse:
+        if text in answer.text:
+            raise RuntimeError(f"{target.label}: {target.url} shows {text!r}")
+    # An analyst's n is a link to the responses behind it, a viewer's plain text.
+    if not re.search(rf"n = (?:<a [^>]*>)?{target.answers}(?!\d)", answer.text):
         raise RuntimeError(f"{target.url} does not show n = {target.answers}")
     shown = COMMENT_RATE.search(answer.text)
     if shown is None:
@@ -252,12 +328,296 @@ def print_results(cases: Sequence[Case]) -> list[bool | None]:
     return results
 
 
+# --------------------------------------------------------------------------- --comments
+
+
+def _analysis_key(rows: int) -> dict[str, object]:
+    """What an analysed database of ``rows`` responses was made from: reused only if equal."""
+    digest = hashlib.sha256()
+    for name in ANALYSIS_SOURCES:
+        root = store_metrics.REPO / name
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(store_metrics.REPO)).encode())
+                digest.update(path.read_bytes())
+    return {
+        **store_metrics._meta(rows, comments=True),
+        "analysis_version": ANALYSIS_VERSION,
+        "analysis_sources": digest.hexdigest()[:16],
+    }
+
+
+def _comment_counts(sessions: sessionmaker[Session], survey_id: int) -> tuple[int, int]:
+    """(responses with a comment, analyses) of the survey, counted by SQL."""
+    with sessions() as session:
+        comments = session.scalar(
+            select(func.count(Response.comment)).where(Response.survey_id == survey_id)
+        )
+        analysed = session.scalar(
+            select(func.count()).where(AnalysedComment.survey_id == survey_id)
+        )
+    return int(comments or 0), int(analysed or 0)
+
+
+def _analyse_all(path: Path, organisation_id: int, survey_id: int, batch: int) -> str:
+    """Analyse every comment of the database at ``path`` with the worker's code; a summary."""
+    engine = create_engine_for(f"sqlite:///{path}")
+    try:
+        sessions = session_factory(engine)
+        with sessions.begin() as session:
+            ensure_starter_taxonomy(session, organisation_id)
+        total, _ = _comment_counts(sessions, survey_id)
+        print(f"analysis: {total:,} comments, {batch:,} per analyse_pending call", flush=True)
+        started = shown = time.perf_counter()
+        done = 0
+        while found := analyse_pending(sessions, batch=batch, organisation_id=organisation_id):
+            done += found
+            now = time.perf_counter()
+            if now - shown >= 10 or done >= total:
+                shown = now
+                print(
+                    f"analysis: {done:,} of {total:,} ({100 * done / max(1, total):.0f}%), "
+                    f"{done / (now - started):,.0f} comments/s",
+                    flush=True,
+                )
+        seconds = time.perf_counter() - started
+        comments, analysed = _comment_counts(sessions, survey_id)
+        if analysed != comments or done != comments:
+            raise RuntimeError(
+                f"{comments:,} comments, {analysed:,} analyses stored, {done:,} analysed"
+            )
+    finally:
+        engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    if Path(f"{path}-wal").exists():
+        raise RuntimeError(f"{path}-wal is still there after closing the database")
+    return (
+        f"{done:,} comments analysed in {seconds:.1f} s ({done / seconds:,.0f} comments/s, "
+        f"analyse_pending batch {batch:,})"
+    )
+
+
+def _still_analysed(db: store_metrics.Database) -> bool:
+    """Whether a cached analysed database has every comment analysed and nothing waiting
+    (a stale analysis would be analysed here: then the cache is not used)."""
+    engine = create_engine_for(f"sqlite:///{db.path}")
+    try:
+        sessions = session_factory(engine)
+        comments, analysed = _comment_counts(sessions, db.survey_id)
+        if comments == 0 or analysed != comments:
+            return False
+        return analyse_pending(sessions, batch=1, organisation_id=db.organisation_id) == 0
+    finally:
+        engine.dispose()
+
+
+def analysed_database(
+    data_dir: Path, base: store_metrics.Database, regenerate: bool, batch: int
+) -> store_metrics.Database:
+    """A copy of the commented database ``base`` with every comment analysed, cached."""
+    path = data_dir / f"dashboard_comments_{base.rows}.sqlite3"
+    meta_path = path.with_suffix(".meta.json")
+    key = _analysis_key(base.rows)
+    stored: dict[str, object] = {}
+    if not regenerate and path.exists() and meta_path.exists():
+        stored = json.loads(meta_path.read_text())
+    ids = stored.get("organisation_id"), stored.get("survey_id")
+    if (
+        stored
+        and all(stored.get(k) == v for k, v in key.items())
+        and ids
+        == (
+            base.organisation_id,
+            base.survey_id,
+        )
+    ):
+        cached = store_metrics.Database(
+            base.rows,
+            path,
+            base.organisation_id,
+            base.survey_id,
+            base.rollup_rows,
+            f"cached, made earlier: {stored.get('analysis', '?')}",
+        )
+        if _still_analysed(cached):
+            print(f"analysis: cached {path.name} ({stored.get('analysis', '?')})", flush=True)
+            return cached
+        print(f"analysis: {path.name} has comments waiting: analysing a fresh copy", flush=True)
+    meta_path.unlink(missing_ok=True)
+    store_metrics._remove(path)
+    building = path.with_name(path.name + ".building")
+    store_metrics._remove(building)
+    shutil.copyfile(base.path, building)
+    how = _analyse_all(building, base.organisation_id, base.survey_id, batch)
+    building.replace(path)
+    meta = {
+        **key,
+        "organisation_id": base.organisation_id,
+        "survey_id": base.survey_id,
+        "analysis": how,
+    }
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"analysis: {how}", flush=True)
+    return store_metrics.Database(
+        base.rows, path, base.organisation_id, base.survey_id, base.rollup_rows, how
+    )
+
+
+THEMES_SHOWN = ('id="themes"', "What costs the most points", "What wins promoters")
+COMMENTS_SHOWN = ('id="comments"', 'class="cm-card"')
+ANALYSING = "Analysing "
+
+
+def clear_first_view_caches() -> None:
+    """What the first view of a period in a process finds empty: theme counts and charts."""
+    theme_counts.COUNTS.clear()
+    dashboard_charts.clear_chart_caches()
+
+
+def comment_targets(
+    base: store_metrics.Database, analysed: store_metrics.Database, stack: ExitStack
+) -> list[Target]:
+    """The three pages of ``--comments``, each with what it must and must not show."""
+    return [
+        open_target(
+            analysed,
+            stack,
+            "analyst",
+            "analysed, analyst: themes + comments panels",
+            THEMES_SHOWN + COMMENTS_SHOWN,
+            (ANALYSING,),
+        ),
+        open_target(
+            analysed,
+            stack,
+            "viewer",
+            "analysed, viewer: themes panel only",
+            THEMES_SHOWN,
+            (ANALYSING, 'id="comments"'),
+        ),
+        open_target(
+            base,
+            stack,
+            "analyst",
+            "before analysis, analyst (baseline: panels say Analysing)",
+            ('id="themes"', 'id="comments"', ANALYSING),
+            ("What costs the most points",),
+        ),
+    ]
+
+
+def measure_comments(targets: Sequence[Target], runs: int) -> list[Case]:
+    """Warm then cold, the pages alternating request by request, one warm-up each."""
+    cases: list[Case] = []
+    for cold in (False, True):
+        suffix = ", cold" if cold else ", warm"
+        pass_cases = [Case(t.db.rows, t.label + suffix, cold) for t in targets]
+        for target in targets:
+            _request(target, cold, clear_first_view_caches)
+        for _ in range(runs):
+            for target, case in zip(targets, pass_cases, strict=True):
+                case.times_ms.append(_request(target, cold, clear_first_view_caches))
+        cases += pass_cases
+    return cases
+
+
+def print_comment_results(cases: Sequence[Case], comments: int) -> bool | None:
+    """The table and the target; True when met, False when missed, None at another size."""
+    print("| responses | page | runs | min ms | median ms | max ms |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for case in cases:
+        t = case.times_ms
+        print(
+            f"| {case.rows:,} | {case.label} | {len(t)} | {min(t):.1f} | {case.median:.1f} "
+            f"| {max(t):.1f} |"
+        )
+    warm, cold = cases[0], cases[len(cases) // 2]
+    baseline_warm, baseline_cold = cases[len(cases) // 2 - 1], cases[-1]
+    print(
+        f"\nPanels' cost (analysed analyst page minus the baseline): warm "
+        f"{warm.median - baseline_warm.median:+.1f} ms, cold "
+        f"{cold.median - baseline_cold.median:+.1f} ms (medians)."
+    )
+    print("\n| target | measured | result |")
+    print("|---|---|---|")
+    name = (
+        f"dashboard with its themes panel: median <= {TARGET_MS:g} ms at {TARGET_AT:,} "
+        "responses with 400,000 comments"
+    )
+    if warm.rows != TARGET_AT:
+        print(f"| {name} | {warm.median:.1f} ms at {warm.rows:,} ({comments:,} comments) | n/a |")
+        return None
+    ok = warm.median <= TARGET_MS
+    print(
+        f"| {name} | {warm.median:.1f} ms warm, {cold.median:.1f} ms cold "
+        f"({comments:,} comments) | **{'PASS' if ok else 'FAIL'}** |"
+    )
+    return ok
+
+
+def run_comments(args: argparse.Namespace) -> int:
+    load_before = store_metrics._load_average()
+    data_dir = args.data_dir.resolve()
+    sizes = [int(part.replace("_", "")) for part in args.sizes.split(",")]
+    if len(sizes) != 1:
+        raise SystemExit("--comments takes one size")
+    base = store_metrics.prepare(data_dir, sizes[0], args.regenerate, comments=True)
+    analysed = analysed_database(data_dir, base, args.regenerate, args.analysis_batch)
+    engine = create_engine_for(f"sqlite:///{analysed.path}")
+    try:
+        comments, _ = _comment_counts(session_factory(engine, read_only=True), base.survey_id)
+    finally:
+        engine.dispose()
+    with ExitStack() as stack:
+        cases = measure_comments(comment_targets(base, analysed, stack), args.runs)
+    print(
+        f"\n### Dashboard page with the themes and comments panels, {base.rows:,} responses, "
+        f"{comments:,} comments, {args.runs} timed requests per case\n"
+    )
+    result = print_comment_results(cases, comments)
+    print(
+        "\nWall milliseconds per request in this process (TestClient, signed session, "
+        "view to 2024-12-31), after one warm-up request; cold: theme counts and charts "
+        f"cleared before each request. Analysis: {analysed.build}."
+    )
+    print(
+        f"- load average before: {load_before}; after: {store_metrics._load_average()}; "
+        f"nproc {store_metrics._cpus()}"
+    )
+    print("SOME TARGETS MISSED" if result is False else "Done.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000000,5000000", help="responses, commas")
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="responses, commas (default 1000000,5000000; 1000000 "
+        "with --comments, which takes one size)",
+    )
     parser.add_argument("--runs", type=int, default=15, help="timed requests per case")
     parser.add_argument("--data-dir", type=Path, default=store_metrics.BENCH / "data")
+    parser.add_argument(
+        "--comments",
+        action="store_true",
+        help="time the page with its themes and comments panels on the commented data, "
+        "every comment analysed (issue 12's target)",
+    )
+    parser.add_argument(
+        "--analysis-batch",
+        type=int,
+        default=ANALYSIS_BATCH,
+        help="comments per analyse_pending call (--comments)",
+    )
+    parser.add_argument(
+        "--regenerate", action="store_true", help="rebuild the cached databases (--comments)"
+    )
     args = parser.parse_args(argv)
+    if args.comments:
+        args.sizes = args.sizes or str(COMMENTS_SIZE)
+        return run_comments(args)
+    args.sizes = args.sizes or "1000000,5000000"
     sizes = sorted({int(part.replace("_", "")) for part in args.sizes.split(",")})
     databases = [store_metrics.prepare(args.data_dir.resolve(), rows, False) for rows in sizes]
     with ExitStack() as stack:

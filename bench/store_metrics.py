@@ -33,6 +33,15 @@ format SQLAlchemy writes; ``rollups.rebuild`` then fills the daily rollups. The 
 that every row looks alike (one storage format), that ``COUNT(*)`` of the responses is N and
 that the rollups sum to N; a cached database is checked for the last two before use.
 
+With ``comments=True`` (``prepare(..., comments=True)``, used by ``bench/dashboard.py
+--comments``) the database is another file (``store_metrics_comments_<N>.sqlite3``): the same
+answers, times and channels, but the languages are the four of the demo shop's comment texts
+(en, sv, nl, mk) and about 40% of the answers carry a comment written by the product's own
+demo generator (``cxpulse.demo.comment_writing.write_comment``: its mood follows the score,
+its topics and sentences come from ``cxpulse.demo.comment_texts``), drawn from seeded
+generators, so the same N always gives the same comments. Its cache key holds a hash of those
+two modules, so edited texts make a new database.
+
 Run from the repository root, with the project's virtual environment::
 
     .venv/bin/python bench/store_metrics.py                          # 1M and 5M, 15 runs
@@ -53,6 +62,7 @@ import json
 import math
 import os
 import platform
+import random
 import sqlite3
 import statistics
 import subprocess
@@ -71,6 +81,8 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cxpulse.demo import comment_texts, comment_writing
+from cxpulse.demo.survey_plans import NPS_SURVEY
 from cxpulse.store import accounts, metrics_query, rollups, surveys
 from cxpulse.store.db import create_engine_for, head_revision, migrate, session_factory
 from cxpulse.store.models import DailyRollup, Response
@@ -101,6 +113,12 @@ COMMENTS = (
     "It was fine, nothing special.",  # passives
     "Quick and friendly, thank you!",  # promoters
 )
+COMMENTS_GENERATOR = 1
+"""Version of the commented variant's generation (``comments=True``): bump it when it
+changes, so that no cached database of an older one is reused."""
+COMMENTED_SHARE = 0.40
+COMMENT_LANGUAGES = comment_texts.LANGUAGES
+COMMENT_LANGUAGE_SHARES = (0.40, 0.20, 0.20, 0.20)
 API_ROWS = 1_000  # stored through import_responses; the rest in bulk
 BATCH = 100_000
 
@@ -136,9 +154,26 @@ class Draws:
     touchpoints: NDArray[np.int64]
     languages: NDArray[np.int64]
     commented: NDArray[np.bool_]
+    language_names: tuple[str, ...] = LANGUAGES
+    """What the entries of ``languages`` stand for."""
+    texts: list[str | None] | None = None
+    """The comment of each response (None: none), or None for the short stock comments of
+    ``COMMENTS`` on the ``commented`` ones."""
+
+    def comment(self, n: int) -> str | None:
+        """The comment of response ``n`` (None when it has none)."""
+        if self.texts is not None:
+            return self.texts[n]
+        return _comment(int(self.scores[n])) if self.commented[n] else None
 
 
-def draw(rows: int) -> Draws:
+def draw(rows: int, comments: bool = False) -> Draws:
+    """The responses of a database of ``rows``; with ``comments``, the commented variant."""
+    plain = _draw_plain(rows)
+    return _with_comments(plain) if comments else plain
+
+
+def _draw_plain(rows: int) -> Draws:
     rng = np.random.default_rng([SEED, rows])
     offsets = np.sort(rng.integers(0, SECONDS, size=rows, dtype=np.int64))
     channels = rng.choice(len(CHANNELS), size=rows, p=CHANNEL_SHARES)
@@ -161,6 +196,42 @@ def draw(rows: int) -> Draws:
         languages.astype(np.int64),
         commented,
     )
+
+
+def _with_comments(plain: Draws) -> Draws:
+    """``plain`` with the languages of the demo's comment texts and a comment on about
+    ``COMMENTED_SHARE`` of the answers, written by the demo's own generator. Its own seeded
+    generators, so the answers themselves stay those of ``plain``."""
+    rows = len(plain.offsets)
+    rng = np.random.default_rng([SEED, rows, COMMENTS_GENERATOR])
+    languages = rng.choice(len(COMMENT_LANGUAGES), size=rows, p=COMMENT_LANGUAGE_SHARES)
+    commented = rng.random(rows) < COMMENTED_SHARE
+    writer = random.Random(f"{SEED}-{rows}-{COMMENTS_GENERATOR}")
+    texts: list[str | None] = [None] * rows
+    scores: list[int] = plain.scores.tolist()
+    names = [COMMENT_LANGUAGES[i] for i in languages.tolist()]
+    for n in np.flatnonzero(commented).tolist():
+        texts[n] = _written(scores[n], names[n], int(plain.offsets[n]) / SECONDS, writer)
+    return Draws(
+        plain.offsets,
+        plain.scores,
+        plain.channels,
+        plain.touchpoints,
+        languages.astype(np.int64),
+        commented,
+        COMMENT_LANGUAGES,
+        texts,
+    )
+
+
+def _written(score: int, language: str, t: float, rng: random.Random) -> str:
+    """A comment the demo's generator writes for ``score`` at ``t`` (fraction of the period).
+    The generator also decides whether there is one (more often for low scores); here the
+    share is fixed by the draw, so it is asked again until it writes one."""
+    while True:
+        text = comment_writing.write_comment(NPS_SURVEY, score, language, None, t, rng)
+        if text is not None:
+            return text
 
 
 def _comment(score: int) -> str:
@@ -189,14 +260,14 @@ def _bulk_rows(
         high = min(rows, low + BATCH)
         stamps = _stamps(draws.offsets[low:high])
         scores: list[int] = draws.scores[low:high].tolist()
-        commented: list[bool] = draws.commented[low:high].tolist()
+        names = draws.language_names
         yield list(
             zip(
                 repeat(organisation_id),
                 repeat(survey_id),
                 [float(s) for s in scores],
-                [_comment(s) if c else None for s, c in zip(scores, commented, strict=True)],
-                [LANGUAGES[i] for i in draws.languages[low:high].tolist()],
+                [draws.comment(n) for n in range(low, high)],
+                [names[i] for i in draws.languages[low:high].tolist()],
                 [CHANNELS[i] for i in draws.channels[low:high].tolist()],
                 [TOUCHPOINTS[i] for i in draws.touchpoints[low:high].tolist()],
                 stamps,
@@ -215,8 +286,8 @@ def _api_items(draws: Draws, survey_id: int, count: int) -> list[NewResponse]:
                 survey_id=survey_id,
                 score=score,
                 submitted_at=START + timedelta(seconds=int(draws.offsets[n])),
-                comment=_comment(score) if draws.commented[n] else None,
-                language=LANGUAGES[int(draws.languages[n])],
+                comment=draws.comment(n),
+                language=draws.language_names[int(draws.languages[n])],
                 channel=CHANNELS[int(draws.channels[n])],
                 touchpoint=TOUCHPOINTS[int(draws.touchpoints[n])],
                 source="import",
@@ -267,8 +338,33 @@ def _check_formats(session: Session) -> None:
         raise RuntimeError(f"responses are not all stored alike: {found}")
 
 
-def _meta(rows: int) -> dict[str, Any]:
-    return {"generator": GENERATOR_VERSION, "seed": SEED, "rows": rows, "schema": head_revision()}
+def _meta(rows: int, comments: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "generator": GENERATOR_VERSION,
+        "seed": SEED,
+        "rows": rows,
+        "schema": head_revision(),
+    }
+    if comments:
+        meta["comments"] = {
+            "generator": COMMENTS_GENERATOR,
+            "share": COMMENTED_SHARE,
+            "languages": list(COMMENT_LANGUAGES),
+            "language_shares": list(COMMENT_LANGUAGE_SHARES),
+            "writers": _files_digest(
+                [Path(m.__file__ or "") for m in (comment_writing, comment_texts)]
+            ),
+        }
+    return meta
+
+
+def _files_digest(files: Sequence[Path]) -> str:
+    """Short hash of the files' contents (what a cached database was generated with)."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _remove(path: Path) -> None:
@@ -276,12 +372,12 @@ def _remove(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def build(path: Path, rows: int) -> tuple[int, int, str]:
+def build(path: Path, rows: int, comments: bool = False) -> tuple[int, int, str]:
     """Make the database at ``path``; (organisation id, survey id, timings)."""
     building = path.with_name(path.name + ".building")
     _remove(building)
     started = time.perf_counter()
-    draws = draw(rows)
+    draws = draw(rows, comments)
     drawn = time.perf_counter()
     engine = create_engine_for(f"sqlite:///{building}")
     try:
@@ -323,15 +419,17 @@ def build(path: Path, rows: int) -> tuple[int, int, str]:
     return organisation_id, survey_id, timings
 
 
-def prepare(data_dir: Path, rows: int, regenerate: bool) -> Database:
-    """The cached database for ``rows`` responses, built when missing or out of date."""
+def prepare(data_dir: Path, rows: int, regenerate: bool, comments: bool = False) -> Database:
+    """The cached database for ``rows`` responses, built when missing or out of date; with
+    ``comments``, the commented variant (its own file)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / f"store_metrics_{rows}.sqlite3"
+    name = "store_metrics_comments" if comments else "store_metrics"
+    path = data_dir / f"{name}_{rows}.sqlite3"
     meta_path = path.with_suffix(".meta.json")
     stored: dict[str, Any] = {}
     if not regenerate and path.exists() and meta_path.exists():
         stored = json.loads(meta_path.read_text())
-    if stored and all(stored.get(k) == v for k, v in _meta(rows).items()):
+    if stored and all(stored.get(k) == v for k, v in _meta(rows, comments).items()):
         how = f"cached ({stored.get('build', 'build time unknown')})"
         organisation_id, survey_id = int(stored["organisation_id"]), int(stored["survey_id"])
         print(f"data: cached {path.name} ({rows:,} responses)", flush=True)
@@ -339,8 +437,8 @@ def prepare(data_dir: Path, rows: int, regenerate: bool) -> Database:
         print(f"data: building {path.name} ({rows:,} responses) ...", flush=True)
         meta_path.unlink(missing_ok=True)
         _remove(path)
-        organisation_id, survey_id, how = build(path, rows)
-        meta = {**_meta(rows), "organisation_id": organisation_id, "survey_id": survey_id}
+        organisation_id, survey_id, how = build(path, rows, comments)
+        meta = {**_meta(rows, comments), "organisation_id": organisation_id, "survey_id": survey_id}
         meta_path.write_text(json.dumps({**meta, "build": how}, indent=2) + "\n")
         print(f"data: {how}", flush=True)
     engine = create_engine_for(f"sqlite:///{path}")

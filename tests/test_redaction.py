@@ -4,7 +4,6 @@ properties every input keeps (never raises, idempotent, no e-mail address surviv
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 import pytest
@@ -147,14 +146,3 @@ def _typical_comments() -> list[str]:
             "Leveransen var sen, 3 dagar",
         ]
     return [*comments, "Call me on 070-123 45 67", "mail ana@example.com"]
-
-
-def test_a_hundred_thousand_comments_in_a_few_seconds() -> None:
-    comments = _typical_comments()
-    batch = [comments[index % len(comments)] for index in range(100_000)]
-    started = time.perf_counter()
-    for text in batch:
-        redact(text)
-    elapsed = time.perf_counter() - started
-    # About 1 s on the 2-core machine; the bound leaves room for a busy test run.
-    assert elapsed < 8.0

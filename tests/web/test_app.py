@@ -70,6 +70,16 @@ OPERATION_IDS = {
     "getReportSchedule",
     "putReportSchedule",
     "deleteReportSchedule",
+    "createTheme",
+    "deleteTheme",
+    "getResponseThemes",
+    "getSurveyThemes",
+    "getTheme",
+    "listDiscoveredThemes",
+    "listThemes",
+    "mergeTheme",
+    "promoteDiscoveredTheme",
+    "updateTheme",
 }
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -119,6 +119,21 @@ def set_redact_comments(session: Session, organisation_id: int, redact: bool) ->
 # -- writing -----------------------------------------------------------------------------------
 
 
+BACKGROUND_LOCK_TIMEOUT = "100ms"
+"""How long a background write waits for a row lock on PostgreSQL before it gives up (and the
+worker retries next round). Shorter than PostgreSQL's deadlock_timeout (1 s), so that when the
+worker and a request wait on each other the worker's transaction is the one that ends, never
+the customer's submission."""
+
+
+def yield_to_requests(session: Session) -> None:
+    """Make the rest of this (background) transaction give way to requests on PostgreSQL:
+    a lock it cannot take within ``BACKGROUND_LOCK_TIMEOUT`` ends it instead of a request.
+    SQLite has one writer at a time and needs nothing."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = '{BACKGROUND_LOCK_TIMEOUT}'"))
+
+
 def write_analyses(
     session: Session,
     organisation_id: int,
@@ -142,6 +157,7 @@ def write_analyses(
     if not version or len(version) > 32:
         raise Invalid("version", "must be 1 to 32 characters")
     _check(session, organisation_id, analyses)
+    yield_to_requests(session)
     moment = now or utc_now()
     current = _lock_current(session, organisation_id, [a.response_id for a in analyses])
     rows: list[dict[str, Any]] = []

@@ -46,6 +46,7 @@ from cxpulse.report.comparison_windows import (
 )
 from cxpulse.report.filters_url import DrillFilters, ViewFilters, Window, add_months
 from cxpulse.report.headlines import Headline, headline_specs, headlines, shown_value
+from cxpulse.report.line_runs import line_runs
 from cxpulse.report.theme_counts import COUNTS, surveys_counts
 from cxpulse.report.themes_view import ThemeInfo, ThemeRow, catalogue_of, theme_rows, top_rows
 from cxpulse.store import overview_counts
@@ -279,18 +280,7 @@ def sparkline(
             share = (value - low) / (high - low)
             y = round(SPARK_PAD + (1 - share) * inner_h, 1)
         points.append(SparkPoint(month, value, n, x, y))
-    segments: list[str] = []
-    dots: list[SparkPoint] = []
-    run: list[SparkPoint] = []
-    for point in [*points, None]:
-        if point is not None and point.y is not None:
-            run.append(point)
-            continue
-        if len(run) == 1:
-            dots.append(run[0])
-        elif run:
-            segments.append(" ".join(f"{p.x},{p.y}" for p in run))
-        run = []
+    segments, dots = line_runs(points)
     shown = [p for p in points if p.y is not None]
     texts = None
     if len(shown) > 1:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cxpulse.report.filters_url import Window
+from cxpulse.report.line_runs import line_runs
 
 LINE_WIDTH = 120
 LINE_HEIGHT = 28
@@ -84,18 +85,7 @@ def share_line(
         if base:
             y = round(LINE_PAD + (1 - (count / base * 100 - low) / (high - low)) * inner_h, 1)
         points.append(SharePoint(month, count, base, x, y))
-    segments: list[str] = []
-    dots: list[SharePoint] = []
-    run: list[SharePoint] = []
-    for point in [*points, None]:
-        if point is not None and point.y is not None:
-            run.append(point)
-            continue
-        if len(run) == 1:
-            dots.append(run[0])
-        elif run:
-            segments.append(" ".join(f"{p.x},{p.y}" for p in run))
-        run = []
+    segments, dots = line_runs(points)
     shown = [p for p in points if p.y is not None]
     if not shown:
         summary = "No analysed comments in these months."

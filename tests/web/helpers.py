@@ -30,8 +30,15 @@ def password_hash() -> str:
 
 
 def make_app(engine: Engine, **options: Any) -> FastAPI:
-    """The app on ``engine``; the login limit is high unless a test sets it."""
-    chosen: dict[str, Any] = {"login_burst": 1000, "login_per_minute": 1000.0, **options}
+    """The app on ``engine``; the login limit is high unless a test sets it, and comments
+    are not analysed in the background (the tests that need analyses write or run them, so
+    that nothing races them)."""
+    chosen: dict[str, Any] = {
+        "login_burst": 1000,
+        "login_per_minute": 1000.0,
+        "comment_analysis": "off",
+        **options,
+    }
     url = engine.url.render_as_string(False)
     return create_app(Settings(database_url=url, secret_key="test-key", **chosen), engine)
 

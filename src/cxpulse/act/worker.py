@@ -37,10 +37,13 @@ between the end of data and the reply also leaves the item ``unconfirmed``.
 The worker keeps one SMTP connection open across messages. ``cxpulse worker`` runs it as a
 process; ``cxpulse serve`` runs one in a thread of the web app (``InlineWorker``).
 
-Each round also analyses a batch of the comments waiting (``act.comment_analysis``): new
-answers within seconds, a taxonomy's changes in the background, sentiment models retrained as
-scored comments arrive. The responses without an analysis are that queue, so nothing is
-added to the submission path, and a failed analysis never stops the emails.
+Each round of ``cxpulse worker`` also analyses a batch of the comments waiting
+(``act.comment_analysis``): new answers within seconds, a taxonomy's changes in the
+background, sentiment models retrained as scored comments arrive. The responses without an
+analysis are that queue, so nothing is added to the submission path, and a failed analysis
+never stops the emails. ``cxpulse serve`` runs those rounds in a child process of lower
+priority instead (``act.comment_process``, ``start_comment_process``), because in its own
+threads the text stage would hold the interpreter's lock while answers wait.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ import threading
 
 from sqlalchemy import Engine
 
+from cxpulse.act.comment_process import CommentProcess
 from cxpulse.act.outbox_worker import OutboxWorker
 from cxpulse.act.send_checks import SURVEY_CLOSED
 from cxpulse.act.sending import RoundStats
@@ -63,6 +67,7 @@ __all__ = [
     "OutboxWorker",
     "RoundStats",
     "drain_together",
+    "start_comment_process",
     "start_inline_worker",
 ]
 
@@ -122,15 +127,37 @@ class InlineWorker:
 
 def start_inline_worker(engine: Engine, settings: Settings) -> InlineWorker | None:
     """The worker of ``cxpulse serve``, started in a thread; None when
-    ``CXPULSE_INLINE_WORKER=false`` (``cxpulse worker`` runs apart, or a test drives one)."""
+    ``CXPULSE_INLINE_WORKER=false`` (``cxpulse worker`` runs apart, or a test drives one).
+    It analyses comments itself only with ``CXPULSE_COMMENT_ANALYSIS=thread``
+    (``start_comment_process`` covers ``process``)."""
     if not settings.inline_worker:
         return None
     worker = OutboxWorker(
         engine,
         SmtpSettings.from_settings(settings),
         LinkSigner(settings.secret_key, previous_secret_keys=settings.previous_secret_keys),
+        analyse_comments=settings.comment_analysis == "thread",
     )
     inline = InlineWorker(worker)
     inline.start()
     logger.info("outbox worker started in the web process")
     return inline
+
+
+def start_comment_process(engine: Engine, settings: Settings) -> CommentProcess | None:
+    """The child process in which ``cxpulse serve`` analyses the comments of ``engine``'s
+    database, started; None unless ``CXPULSE_COMMENT_ANALYSIS=process`` (the default) and
+    the inline worker runs (without it, ``cxpulse worker`` analyses them), and None for an
+    in-memory SQLite database, which no other process can open."""
+    if not settings.inline_worker or settings.comment_analysis != "process":
+        return None
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        logger.warning("comments are not analysed: an in-memory database has no other process")
+        return None
+    process = CommentProcess(
+        url.render_as_string(hide_password=False),
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    process.start()
+    return process

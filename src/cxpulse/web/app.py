@@ -140,13 +140,16 @@ def create_app(
         state.submissions.start()
         # Sends invitation emails from this process unless CXPULSE_INLINE_WORKER=false
         # (when `cxpulse worker` runs apart, or in tests that drive the worker themselves).
-        from cxpulse.act.worker import start_inline_worker
+        from cxpulse.act.worker import start_comment_process, start_inline_worker
         from cxpulse.report import jobs as report_jobs
 
         # The worker learns the report stage's jobs (the monthly report email) here, at
         # start-up: act cannot import report (docs/architecture.md, extension points).
         report_jobs.register()
         inline_worker = start_inline_worker(state.engine, settings)
+        # Comments are analysed in a child process: the text stage would otherwise hold the
+        # interpreter's lock while answers wait (CXPULSE_COMMENT_ANALYSIS).
+        comment_process = start_comment_process(state.engine, settings)
         _warm_up_charts()
         freeze_startup_objects()
         try:
@@ -154,6 +157,8 @@ def create_app(
         finally:
             if inline_worker is not None:
                 await run_in_threadpool(inline_worker.stop)
+            if comment_process is not None:
+                await run_in_threadpool(comment_process.stop)
             await state.submissions.close()
             state.write_lock = state.connection_slots = None
             thaw_startup_objects()

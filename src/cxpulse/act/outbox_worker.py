@@ -18,10 +18,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from cxpulse.act import send_checks
+from cxpulse.act import loop, send_checks
 from cxpulse.act.comment_analysis import CommentAnalyser
 from cxpulse.act.jobs import REGISTRY, JobRegistry
 from cxpulse.act.sending import KINDS, ItemSender, RoundStats
+from cxpulse.act.tasks import TASKS, TaskContext, TaskRegistry, TaskRunner
 from cxpulse.collect import invitations as triggers
 from cxpulse.collect.links import LinkSigner
 from cxpulse.collect.smtp import SmtpConnection, SmtpSettings
@@ -30,6 +31,8 @@ from cxpulse.store.db import session_factory
 from cxpulse.store.types import utc_now
 
 logger = logging.getLogger("cxpulse.worker")
+
+del loop  # imported for its registrations: the closed loop's task kinds (act.tasks)
 
 DEFAULT_BATCH_SIZE = 200
 REMINDER_INTERVAL_SECONDS = 60.0
@@ -53,6 +56,7 @@ class OutboxWorker(ItemSender):
         clock: Callable[[], datetime] = utc_now,
         jobs: JobRegistry | None = None,
         analyse_comments: bool = True,
+        tasks: TaskRegistry | None = None,
     ) -> None:
         self.engine = engine
         self.jobs = REGISTRY if jobs is None else jobs
@@ -73,6 +77,13 @@ class OutboxWorker(ItemSender):
         )
         """Analyses the comments waiting, a batch a round (None: this worker does not)."""
         self._comments_waiting = False
+        self.tasks = TaskRunner(
+            TaskContext(self.sessions, self.read_sessions, clock, links, smtp),
+            TASKS if tasks is None else tasks,
+            lock_seconds=lock_seconds,
+        )
+        """Runs the closed loop's tasks (rules, webhooks, alerts: ``act.tasks``)."""
+        self._tasks_waiting = False
 
     def run_once(self) -> RoundStats:
         """Analyse a batch of waiting comments, schedule due reminders and jobs (once a
@@ -83,6 +94,8 @@ class OutboxWorker(ItemSender):
             self._next_reminder_check = time.monotonic() + REMINDER_INTERVAL_SECONDS
             stats.reminders_scheduled = self.schedule_reminders()
             self.schedule_jobs()
+            self.tasks.enqueue_due()
+        self.run_tasks()
         if time.monotonic() >= self._next_stale_check:
             # As often as a lock can expire, so that a dead worker's items show soon.
             interval = min(REMINDER_INTERVAL_SECONDS, max(1.0, self.lock_seconds))
@@ -126,6 +139,17 @@ class OutboxWorker(ItemSender):
         self._comments_waiting = self.comments.busy(done)
         return done
 
+    def run_tasks(self) -> int:
+        """One batch of each kind of due task (``act.tasks``); the count handled. A failure
+        is logged and never stops the emails."""
+        try:
+            handled = self.tasks.run_once()
+        except Exception:
+            logger.exception("task round failed")
+            handled = 0
+        self._tasks_waiting = handled > 0
+        return handled
+
     def flag_unconfirmed(self) -> int:
         """Items that a dead worker left between its commit and the server's verdict become
         ``unconfirmed``, their invitations saying so; the count."""
@@ -148,7 +172,7 @@ class OutboxWorker(ItemSender):
         for _ in range(max_rounds):
             stats = self.run_once()
             total.add(stats)
-            if stats.claimed == 0 and not self._comments_waiting:
+            if stats.claimed == 0 and not self._comments_waiting and not self._tasks_waiting:
                 break
         return total
 
@@ -163,7 +187,7 @@ class OutboxWorker(ItemSender):
                     logger.exception("outbox round failed")
                     stats = RoundStats()
                     stop.wait(5.0)
-                if stats.claimed == 0 and not self._comments_waiting:
+                if stats.claimed == 0 and not self._comments_waiting and not self._tasks_waiting:
                     stop.wait(idle_seconds)
         finally:
             try:

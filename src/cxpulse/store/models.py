@@ -230,6 +230,8 @@ class Contact(Base):
     """Free segmentation attributes such as plan or VIP; values are stored as text."""
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    """In E.164 form (+46701234567), for SMS invitations and notifications."""
 
 
 class Response(Base):
@@ -677,3 +679,362 @@ class ThemeRollup(Base):
     score: Mapped[float] = mapped_column(Float, primary_key=True)
     sentiment: Mapped[str] = mapped_column(String(8), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
+
+
+# -- the closed loop (rules, cases, webhooks, alerts, referral codes, privacy) -----------------
+
+CASE_STATES = ("new", "contacted", "resolved", "wont_fix")
+"""A follow-up case's life: ``new`` until someone contacts the customer, ``contacted``,
+then closed as ``resolved`` or ``wont_fix``."""
+CASE_PRIORITIES = ("low", "normal", "high", "urgent")
+CASE_EVENT_KINDS = (
+    "created",
+    "note",
+    "state",
+    "assigned",
+    "priority",
+    "email_out",
+    "email_in",
+    "resurvey",
+)
+WEBHOOK_FORMATS = ("standard", "slack", "teams")
+"""``standard``: a signed JSON event (Standard Webhooks headers); ``slack`` and ``teams``:
+a message for an incoming-webhook URL of those tools (unsigned: the URL is the secret)."""
+DELIVERY_STATES = ("pending", "delivered", "failed", "dead")
+ALERT_KINDS = ("score-drop", "theme-spike", "goal-off-track")
+ALERT_STATES = ("open", "closed")
+INBOUND_PRESETS = ("zendesk", "freshdesk", "shopify", "generic")
+RETENTION_ACTIONS = ("delete", "anonymise")
+
+
+class Rule(Base):
+    """What to do when an answer arrives: conditions and actions (JSON documents validated
+    by ``act.rule_conditions``/``act.rule_actions``), per organisation and optionally per
+    survey. Rules run in ``position`` order."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int | None] = mapped_column(
+        ForeignKey("surveys.id", ondelete="CASCADE"), index=True
+    )
+    """None: every survey of the organisation."""
+    name: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    conditions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class RuleMatch(Base):
+    """A rule that matched an answer, once: the unique key makes running a rule again on
+    the same answer (a retried outbox item) a no-op."""
+
+    __tablename__ = "rule_matches"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "response_id", name="uq_rule_matches_rule_response"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id", ondelete="CASCADE"))
+    response_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="CASCADE"), index=True
+    )
+    matched_at: Mapped[datetime] = mapped_column(default=utc_now)
+    outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What each action did (case id, tag, code, notification queued)."""
+
+
+class ResponseTag(Base):
+    """A label on an answer, set by a rule or a person."""
+
+    __tablename__ = "response_tags"
+    __table_args__ = (
+        UniqueConstraint("response_id", "tag", name="uq_response_tags_response_tag"),
+        Index("ix_response_tags_organisation_tag", "organisation_id", "tag"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    response_id: Mapped[int] = mapped_column(BigId, ForeignKey("responses.id", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Team(Base):
+    """People who share follow-up cases; new cases go round the members in turn."""
+
+    __tablename__ = "teams"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "name", name="uq_teams_organisation_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    last_assigned_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    """Round-robin: the next case goes to the member after this one."""
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class FollowUpCase(Base):
+    """A follow-up of one unhappy answer (or customer), from opening to resolution."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", CASE_STATES), name="state"),
+        CheckConstraint(_one_of("priority", CASE_PRIORITIES), name="priority"),
+        # One case per answer: a rule that runs again never opens a second one.
+        Index("uq_cases_response_id", "response_id", unique=True),
+        Index("ix_cases_organisation_state_due", "organisation_id", "state", "due_at"),
+        Index("ix_cases_assignee", "assignee_user_id", "state"),
+        Index("ix_cases_survey_created", "survey_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    response_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="SET NULL")
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("rules.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    assignee_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16), default="new")
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    due_at: Mapped[datetime | None]
+    first_contact_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    resolution_reason: Mapped[str | None] = mapped_column(Text)
+    reply_token: Mapped[str] = mapped_column(String(64), unique=True)
+    """Random, in the reply address and the inbound endpoint, so that a customer's answer
+    by email finds its case."""
+    resurvey_invitation_id: Mapped[int | None] = mapped_column(BigId)
+    recovery_score: Mapped[float | None] = mapped_column(Float)
+    """The customer's score in the re-survey after resolution."""
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class CaseEvent(Base):
+    """One line of a case's history: a note, a state change, an email out or in."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", CASE_EVENT_KINDS), name="kind"),
+        Index("ix_case_events_case_created", "case_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    """The Message-ID of an email out or in, for threading."""
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class WebhookEndpoint(Base):
+    """Where an organisation's events are posted."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (CheckConstraint(_one_of("format", WEBHOOK_FORMATS), name="format"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(8), default="standard")
+    events: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``{"types": [...]}``: the event types sent here (empty: all)."""
+    secret: Mapped[str] = mapped_column(String(200))
+    """The signing secret (``whsec_`` and base64); it must be kept, not hashed, to sign."""
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_until: Mapped[datetime | None]
+    """During a rotation, deliveries are signed with both secrets until then."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: the delivery log, with every attempt's outcome."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", DELIVERY_STATES), name="state"),
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+        Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(64))
+    """``msg_...``: the same on every attempt and replay, so receivers can deduplicate."""
+    event_type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    delivered_at: Mapped[datetime | None]
+
+
+class Alert(Base):
+    """An anomaly or a goal off track, raised once per incident and updated while it
+    lasts (``key``: what makes two detections the same incident)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ALERT_KINDS), name="kind"),
+        CheckConstraint(_one_of("state", ALERT_STATES), name="state"),
+        Index("ix_alerts_organisation_key_state", "organisation_id", "key", "state"),
+        Index("ix_alerts_organisation_raised", "organisation_id", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(8), default="open")
+    title: Mapped[str] = mapped_column(String(300))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The numbers behind it: segment, day, the drop with its interval, n, the evidence."""
+    raised_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utc_now)
+    closed_at: Mapped[datetime | None]
+
+
+class InboundEndpoint(Base):
+    """A URL on which another system (a helpdesk, a shop) says an interaction happened, so
+    that its customer is invited to a survey right away."""
+
+    __tablename__ = "inbound_endpoints"
+    __table_args__ = (CheckConstraint(_one_of("preset", INBOUND_PRESETS), name="preset"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    preset: Mapped[str] = mapped_column(String(12), default="generic")
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    """The endpoint's public id in its URL."""
+    secret: Mapped[str] = mapped_column(String(200))
+    """Checks the source's signature (HMAC) or shared secret."""
+    mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    delay_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class InboundEvent(Base):
+    """An event received on an inbound endpoint, once per source event id."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint(
+            "endpoint_id", "source_event_id", name="uq_inbound_events_endpoint_source"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("inbound_endpoints.id", ondelete="CASCADE"))
+    source_event_id: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(200))
+    invitation_id: Mapped[int | None] = mapped_column(BigId)
+    received_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ReferralCode(Base):
+    """A personal, single-use code given to a promoter."""
+
+    __tablename__ = "referral_codes"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "code", name="uq_referral_codes_organisation_code"),
+        Index("uq_referral_codes_response_id", "response_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    response_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="SET NULL")
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    code: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    redeemed_at: Mapped[datetime | None]
+    redeemed_reference: Mapped[str | None] = mapped_column(String(200))
+    """What the organisation's shop says it was redeemed on (an order id)."""
+
+
+class LoopSettings(Base):
+    """An organisation's closed-loop settings: SLA per priority, business hours, retention.
+    One row per organisation, made with the defaults on first use."""
+
+    __tablename__ = "loop_settings"
+    __table_args__ = (
+        CheckConstraint(_one_of("retention_action", RETENTION_ACTIONS), name="retention_action"),
+    )
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    business_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``{"days": [0..6 (Monday=0)], "start": "09:00", "end": "17:00"}``; empty: default."""
+    sla_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Business hours to first contact per priority; empty: the defaults."""
+    retention_months: Mapped[int | None] = mapped_column(Integer)
+    """Answers and cases older than this are deleted or anonymised; None: kept."""
+    retention_action: Mapped[str] = mapped_column(String(12), default="anonymise")
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class SmsOptOut(Base):
+    """A phone number that replied STOP (or another opt-out keyword): no more SMS to it."""
+
+    __tablename__ = "sms_opt_outs"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "phone", name="uq_sms_opt_outs_organisation_phone"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    phone: Mapped[str] = mapped_column(String(32))
+    keyword: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utc_now)

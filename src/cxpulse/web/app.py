@@ -31,8 +31,12 @@ from cxpulse.web.api_docs import install_api_docs
 from cxpulse.web.deps import pool_capacity
 from cxpulse.web.errors import install_error_handlers
 from cxpulse.web.routes import (
+    alert_pages,
+    alerts_api,
     audit_log,
     auth,
+    case_pages,
+    cases_api,
     chart_images,
     contacts,
     dashboard,
@@ -42,6 +46,7 @@ from cxpulse.web.routes import (
     goal_pages,
     goals,
     import_upload,
+    inbound_api,
     invitations,
     keys,
     login_pages,
@@ -49,16 +54,23 @@ from cxpulse.web.routes import (
     open_tracking,
     organisation,
     overview,
+    privacy_api,
+    referral_codes,
     report_pages,
     response_rates,
     responses,
+    rule_pages,
+    rules_api,
     sessions,
+    sms_api,
     survey_pages,
     surveys,
     theme_pages,
     themes_api,
     unsubscribes,
     users,
+    webhook_pages,
+    webhooks_api,
     widget,
 )
 from cxpulse.web.schemas import MAX_BODY_BYTES, Health, Problem
@@ -207,6 +219,19 @@ def create_app(
         themes_api,
         theme_pages,
         discovered_theme_pages,
+        # The closed loop (rules, cases, webhooks, alerts, privacy).
+        rules_api,
+        rule_pages,
+        referral_codes,
+        cases_api,
+        case_pages,
+        webhooks_api,
+        webhook_pages,
+        alerts_api,
+        alert_pages,
+        inbound_api,
+        sms_api,
+        privacy_api,
     ):
         app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
     app.include_router(import_upload.router)  # limited by CXPULSE_IMPORT_MAX_MB

@@ -25,14 +25,40 @@ class Permission(StrEnum):
     KEYS_MANAGE = "keys:manage"
     AUDIT_READ = "audit:read"
     OWNERS_MANAGE = "owners:manage"
+    CASES_READ = "cases:read"
+    CASES_WRITE = "cases:write"
+    RULES_WRITE = "rules:write"
+    INTEGRATIONS_MANAGE = "integrations:manage"
+    PRIVACY_MANAGE = "privacy:manage"
 
 
 P = Permission
 
 _VIEWER = frozenset({P.SURVEYS_READ, P.METRICS_READ})
-_AGENT = _VIEWER | {P.RESPONSES_READ, P.RESPONSES_SUBMIT, P.CONTACTS_READ}
-_ANALYST = _AGENT | {P.SURVEYS_WRITE, P.RESPONSES_DELETE, P.CONTACTS_WRITE, P.EXPORTS}
-_ADMIN = _ANALYST | {P.SURVEYS_DELETE, P.USERS_MANAGE, P.KEYS_MANAGE, P.AUDIT_READ}
+# Agents work the follow-up cases; analysts also write the rules that open them; admins
+# connect other systems (webhooks in and out, SMS) and answer privacy requests.
+_AGENT = _VIEWER | {
+    P.RESPONSES_READ,
+    P.RESPONSES_SUBMIT,
+    P.CONTACTS_READ,
+    P.CASES_READ,
+    P.CASES_WRITE,
+}
+_ANALYST = _AGENT | {
+    P.SURVEYS_WRITE,
+    P.RESPONSES_DELETE,
+    P.CONTACTS_WRITE,
+    P.EXPORTS,
+    P.RULES_WRITE,
+}
+_ADMIN = _ANALYST | {
+    P.SURVEYS_DELETE,
+    P.USERS_MANAGE,
+    P.KEYS_MANAGE,
+    P.AUDIT_READ,
+    P.INTEGRATIONS_MANAGE,
+    P.PRIVACY_MANAGE,
+}
 _OWNER = _ADMIN | {P.OWNERS_MANAGE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -44,7 +70,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 }
 
 READ_PERMISSIONS = frozenset(
-    {P.SURVEYS_READ, P.METRICS_READ, P.RESPONSES_READ, P.CONTACTS_READ, P.EXPORTS}
+    {P.SURVEYS_READ, P.METRICS_READ, P.RESPONSES_READ, P.CONTACTS_READ, P.EXPORTS, P.CASES_READ}
 )
 """Permissions that change nothing (exports only read)."""
 

@@ -13,6 +13,7 @@ transactions never hold the write lock, so they do not stall writers.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -203,7 +204,10 @@ def alembic_config(url: str | URL | None = None) -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
+    """The newest revision of the migrations shipped in the package (read once a process:
+    they cannot change while it runs)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -221,6 +225,8 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     SQLite the immediate transaction, lets one migrate while the others wait, then find
     nothing to do.
     """
+    if revision == "head" and current_revision(engine) == head_revision():
+        return  # the usual start: one read instead of loading every migration script
     _run_migration(engine, lambda config: command.upgrade(config, revision))
 
 

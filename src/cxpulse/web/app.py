@@ -163,7 +163,11 @@ def create_app(
         # interpreter's lock while answers wait (CXPULSE_COMMENT_ANALYSIS).
         comment_process = start_comment_process(state.engine, settings)
         _warm_up_charts()
-        freeze_startup_objects()
+        if state.owns_engine:
+            # A serving process (it opened its own database). An app handed an engine is
+            # embedded in a process that starts and stops many (tests): a full collection
+            # at each start would cost more than the pauses it saves.
+            freeze_startup_objects()
         try:
             yield
         finally:
@@ -173,7 +177,8 @@ def create_app(
                 await run_in_threadpool(comment_process.stop)
             await state.submissions.close()
             state.write_lock = state.connection_slots = None
-            thaw_startup_objects()
+            if state.owns_engine:
+                thaw_startup_objects()
             if state.owns_engine:
                 state.engine.dispose()
 

@@ -52,7 +52,7 @@ COMMENT_ANALYSIS_PLACES = ("process", "thread", "off")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-_UNSTRIPPED = frozenset({"secret_key", "smtp_password"})
+_UNSTRIPPED = frozenset({"secret_key", "smtp_password", "sms_token"})
 """Secrets are taken as given: a space may be part of a password."""
 
 
@@ -281,6 +281,21 @@ class Settings(BaseSettings):
         DEFAULT_PUBLIC_URL,
         description="Where the app is reached from outside: the base of links in emails.",
     )
+    # SMS (a Twilio-shaped Messages API; off while no account is set)
+    sms_base_url: WebAddress = Field(
+        "https://api.twilio.com",
+        description="The SMS provider's API (Twilio's Messages API shape).",
+    )
+    sms_account: str | None = Field(
+        None, description="The provider account (Twilio: the Account SID)."
+    )
+    sms_token: str | None = Field(
+        None,
+        repr=False,
+        description="The account's auth token: authenticates sends and checks the signature "
+        "of incoming replies.",
+    )
+    sms_from: str | None = Field(None, description="The sender number (E.164) or sender id of SMS.")
     # Reports
     chromium: str | None = Field(
         None,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.collect import inbound_events
 from cxpulse.collect.inbound_presets import Unmappable
-from cxpulse.store import contacts, outbox
+from cxpulse.store import contacts, outbox, sms_opt_outs
 from cxpulse.store import invitations as invitation_store
 from cxpulse.store.errors import Invalid
 from cxpulse.store.models import (
@@ -264,3 +264,38 @@ def test_two_deliveries_at_once_invite_once(
     assert len({r.invitation_id for r in results}) == 1
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Invitation)) == 1
+
+
+def test_an_sms_endpoint_invites_by_sms_through_the_invitation_path(
+    sessions: sessionmaker[Session], org: Organisation
+) -> None:
+    endpoint = _endpoint(
+        sessions,
+        org,
+        preset="generic",
+        mapping={"channel": "sms", "phone": "tel", "name": "name", "event_id": "id"},
+    )
+    with sessions.begin() as session:
+        session.get(Organisation, org.id).throttle_days = 30  # type: ignore[union-attr]
+    first = _receive(sessions, endpoint, {"id": "a", "tel": "+46 70 123 45 67", "name": "Ana"})
+    assert first.outcome == "scheduled"
+    with sessions() as session:
+        invitation = session.get(Invitation, first.invitation_id)
+        assert invitation is not None
+        assert invitation.channel == "sms"
+        contact = session.get(Contact, invitation.contact_id)
+        assert contact is not None
+        assert (contact.phone, contact.email) == ("+46701234567", None)
+        item = session.scalar(select(OutboxItem))
+        assert item is not None
+        assert (item.kind, item.payload) == ("sms", {"invitation_id": invitation.id})
+    # The same number a day later is the same person: throttled like an address.
+    second = _receive(
+        sessions, endpoint, {"id": "b", "tel": "+46701234567"}, now=NOW + timedelta(days=1)
+    )
+    assert second.outcome.startswith("throttled")
+    with sessions.begin() as session:
+        sms_opt_outs.add_opt_out(session, org.id, "+46701234567", "stop")
+        session.get(Organisation, org.id).throttle_days = 0  # type: ignore[union-attr]
+    third = _receive(sessions, endpoint, {"id": "c", "tel": "+46701234567"})
+    assert third.outcome == "unsubscribed: the number opted out of SMS"

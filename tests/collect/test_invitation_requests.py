@@ -96,7 +96,7 @@ def test_check_request_names_the_field_before_anything_is_stored() -> None:
     check_request(InvitationRequest(email="a@example.com", language="sv", idempotency_key="k"), 0)
     check_request(InvitationRequest(contact_id=3), 0)
     cases = [
-        (InvitationRequest(email="a@example.com", channel="sms"), "channel"),
+        (InvitationRequest(email="a@example.com", channel="fax"), "channel"),
         (InvitationRequest(), "contact_id"),
         (InvitationRequest(contact_id=3, email="a@example.com"), "contact_id"),
         (InvitationRequest(email="not-an-address"), "email"),

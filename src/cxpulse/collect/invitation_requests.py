@@ -20,7 +20,8 @@ from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Contact
 
 MAX_DELAY = timedelta(days=365)
-CHANNELS = ("email",)
+CHANNELS = ("email", "sms")
+"""``sms``: the contact's phone number gets the link (``act.sms_sending``)."""
 
 _DELAY_PART = re.compile(r"(\d{1,6})\s*([smhdw])")
 _DELAY = re.compile(r"(?:\d{1,6}\s*[smhdw]\s*)+")

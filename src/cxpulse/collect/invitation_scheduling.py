@@ -33,6 +33,8 @@ from cxpulse.store.survey_options import parse_options
 from cxpulse.store.types import utc_now
 
 INVITATION_KIND = "invitation"
+SMS_INVITATION_KIND = "sms"
+"""The outbox kind of an invitation by SMS (``act.sms_sending``)."""
 
 
 def outbox_key(kind: str, invitation_id: int) -> str:
@@ -104,7 +106,9 @@ def create_invitations(
         send_at = send_time(request, moment, index)
         properties = values.text_mapping("properties", request.properties, index=index)
         contact, _ = resolve_contact(session, organisation_id, request, index)
-        if not contact.email:
+        if request.channel == "sms" and not contact.phone:
+            raise Invalid("phone", "the contact has no phone number", index=index)
+        if request.channel == "email" and not contact.email:
             raise Invalid("email", "the contact has no email address", index=index)
         plan = _Plan(index, request, send_at, contact, properties=properties)
         plans.append(plan)
@@ -112,7 +116,13 @@ def create_invitations(
             planned_keys[key] = plan
     if plans:
         session.flush()
-        fates = decide_fates(session, organisation, survey, [(p.contact, p.send_at) for p in plans])
+        fates = decide_fates(
+            session,
+            organisation,
+            survey,
+            [(p.contact, p.send_at) for p in plans],
+            channels=[p.request.channel for p in plans],
+        )
         for plan, fate in zip(plans, fates, strict=True):
             plan.status, plan.reason = fate.status, fate.reason
         created = _store(session, organisation_id, survey, plans)
@@ -152,8 +162,8 @@ def _store(
         [
             {
                 "organisation_id": organisation_id,
-                "kind": INVITATION_KIND,
-                "dedupe_key": outbox_key(INVITATION_KIND, row.id),
+                "kind": _kind(row.channel),
+                "dedupe_key": outbox_key(_kind(row.channel), row.id),
                 "payload": {"invitation_id": row.id},
                 "available_at": row.send_at,
             }
@@ -162,6 +172,10 @@ def _store(
         ],
     )
     return rows
+
+
+def _kind(channel: str) -> str:
+    return SMS_INVITATION_KIND if channel == "sms" else INVITATION_KIND
 
 
 def cancel_invitation(session: Session, organisation_id: int, invitation_id: int) -> Invitation:

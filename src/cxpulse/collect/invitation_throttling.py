@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from cxpulse.store import invitations as store
+from cxpulse.store import sms_opt_outs
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Contact, Organisation, Survey
 
@@ -60,16 +61,25 @@ def decide_fates(
     organisation: Organisation,
     survey: Survey,
     candidates: Sequence[tuple[Contact, datetime]],
+    *,
+    channels: Sequence[str] | None = None,
 ) -> list[Fate]:
     """The fate of each ``(contact, send time)``, in order (an earlier one in the batch counts).
 
     Throttled when any other invitation to the contact's address (to this contact or another
     with the address), sent or scheduled, by any survey, lies less than N days before or
-    after this one's send time. Every contact has an email address (checked by the caller).
+    after this one's send time. Each contact has an email address, or for an invitation by
+    SMS (``channels``, default all email) a phone number, checked by the caller; an SMS
+    invitation to a number that opted out is ``unsubscribed``.
     """
+    by_sms = [channel == "sms" for channel in (channels or ["email"] * len(candidates))]
     days = throttle_days(organisation, survey)
-    emails = [contact.email for contact, _ in candidates if contact.email]
+    emails = [
+        c.email for (c, _), sms in zip(candidates, by_sms, strict=True) if c.email and not sms
+    ]
     unsubscribed = store.unsubscribed_among(session, organisation.id, emails)
+    phones = [c.phone for (c, _), sms in zip(candidates, by_sms, strict=True) if c.phone and sms]
+    opted_out = sms_opt_outs.opted_out_among(session, organisation.id, phones)
     window = timedelta(days=days)
     contacted: dict[int, list[datetime]] = {}
     if days > 0:
@@ -82,12 +92,17 @@ def decide_fates(
         )
     by_address: dict[str, list[datetime]] = {}
     fates: list[Fate] = []
-    for contact, send_at in candidates:
-        assert contact.email is not None
-        address = store.normalise_email(contact.email)
-        if address in unsubscribed:
+    for (contact, send_at), sms in zip(candidates, by_sms, strict=True):
+        if sms:
+            assert contact.phone is not None
+            if contact.phone in opted_out:
+                fates.append(Fate("unsubscribed", "the number opted out of SMS"))
+                continue
+        elif contact.email and store.normalise_email(contact.email) in unsubscribed:
             fates.append(Fate("unsubscribed", "the address unsubscribed"))
             continue
+        # A person is their address; one reached by phone only, their number.
+        address = store.normalise_email(contact.email) if contact.email else f"tel:{contact.phone}"
         if days <= 0:
             fates.append(Fate())
             continue

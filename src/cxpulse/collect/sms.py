@@ -127,12 +127,11 @@ class SmsSettings:
     @classmethod
     def from_settings(cls, settings: Settings) -> SmsSettings:
         """The SMS settings of ``settings`` (``CXPULSE_SMS_*``); off where they are absent."""
-        # getattr: an installation whose settings name no SMS provider has SMS off.
         return cls(
-            base_url=str(getattr(settings, "sms_base_url", "") or DEFAULT_BASE_URL),
-            account=str(getattr(settings, "sms_account", "") or ""),
-            token=str(getattr(settings, "sms_token", "") or ""),
-            sender=str(getattr(settings, "sms_from", "") or ""),
+            base_url=settings.sms_base_url or DEFAULT_BASE_URL,
+            account=settings.sms_account or "",
+            token=settings.sms_token or "",
+            sender=settings.sms_from or "",
         )
 
     def messages_url(self) -> str:

@@ -53,6 +53,8 @@ def due_reminders(
         select(Invitation.id, Invitation.organisation_id)
         .where(
             Invitation.survey_id == survey_id,
+            # Reminders are emails; an invitation by SMS gets none.
+            Invitation.channel == "email",
             Invitation.status == "sent",
             Invitation.reminded_at.is_(None),
             Invitation.sent_at <= sent_by,

@@ -25,6 +25,7 @@ COMMAND_MODULES: dict[str, str] = {
     "benchmark": "scoring",
     "comments": "text_commands",
     "compare": "scoring",
+    "contact-data": "privacy_commands",
     "contacts": "contacts",
     "create-user": "users",
     "demo": "serving",

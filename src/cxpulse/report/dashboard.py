@@ -23,6 +23,10 @@ or estimated from a sample above a size), ``invitation_rates``, ``benchmarks`` a
 responses behind a number (``store.drilldown``); ``response_filters`` says which responses
 an export of a view holds.
 
+``follow_ups`` gives the survey's follow-up figures of a period (``report.loop_figures``
+from ``store.case_counts`` and the period's histogram); the view holds those of the
+headline's period, and the overview, the monthly report and the API call it too.
+
 ``latest_day`` (``store.rollups``), ``DrillPage`` (``store.drilldown``), ``metric_rows``
 and ``metric_table`` (``metric_tables``) are imported here for the dashboard's routes.
 """
@@ -38,7 +42,7 @@ from sqlalchemy.orm import Session
 from cxpulse.act import goal_progress
 from cxpulse.collect import rates as rate_store
 from cxpulse.metrics import Histogram, Metric, MetricResult, merge
-from cxpulse.metrics.scores import DEFAULT_MIN_N
+from cxpulse.metrics.scores import DEFAULT_LEVEL, DEFAULT_MIN_N
 from cxpulse.report.benchmarks import Benchmark, pick_benchmark
 from cxpulse.report.charts import ScaleBands
 from cxpulse.report.comment_rate import CommentRate, comment_rate
@@ -71,11 +75,12 @@ from cxpulse.report.headlines import (
 )
 from cxpulse.report.impact import SegmentImpact, segment_impacts
 from cxpulse.report.invitation_rates import InvitationRates, invitation_rates
+from cxpulse.report.loop_figures import LoopFigures, loop_figures
 from cxpulse.report.metric_tables import metric_rows, metric_table
 from cxpulse.report.scale_labels import scale_bands, scale_labels
 from cxpulse.report.trend import Bucket, trend
+from cxpulse.store import case_counts, metrics_query
 from cxpulse.store import goals as goal_rows
-from cxpulse.store import metrics_query
 from cxpulse.store.drilldown import DRILL_PAGE_SIZE, DrillPage, drill_page
 from cxpulse.store.errors import Invalid
 from cxpulse.store.filters import ResponseFilters
@@ -88,6 +93,7 @@ __all__ = [
     "DrillPage",
     "comparison_for",
     "drill_down",
+    "follow_ups",
     "latest_day",
     "load_headline",
     "load_view",
@@ -128,6 +134,9 @@ class DashboardView:
     min_n: int
     goals: list[goal_progress.GoalReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    follow_ups: LoopFigures | None = None
+    """The follow-up figures of the headline's period (every channel and segment: cases
+    are not filtered); None when the survey has no case at all."""
 
     @property
     def goal_line(self) -> goal_progress.GoalReport | None:
@@ -298,7 +307,35 @@ def load_view(
             for goal in goal_rows.list_goals(session, organisation_id, survey_id)
         ],
         notes=notes,
+        follow_ups=follow_ups(
+            session, organisation_id, survey, comparison.current, min_n=min_n, shown_only=True
+        ),
     )
+
+
+def follow_ups(
+    session: Session,
+    organisation_id: int,
+    survey: Survey,
+    window: Window,
+    *,
+    now: datetime | None = None,
+    min_n: int = DEFAULT_MIN_N,
+    level: float = DEFAULT_LEVEL,
+    shown_only: bool = False,
+) -> LoopFigures | None:
+    """The survey's follow-up figures of the days of ``window``: its cases opened then, and
+    its answers submitted then (all of them, whatever a view filters). ``shown_only``: None
+    for a survey without any case, whose pages show no follow-ups."""
+    counts = case_counts.survey_counts(
+        session, organisation_id, [survey.id], window.start, window.end, now=now
+    )[survey.id]
+    if shown_only and not counts.ever:
+        return None
+    answers = metrics_query.histograms(
+        session, organisation_id, survey.id, start=window.start, end=window.end
+    )[()]
+    return loop_figures(counts, answers, survey.metric_spec(level=level, min_n=min_n))
 
 
 def comparison_for(filters: ViewFilters, today: date) -> ComparisonWindows:

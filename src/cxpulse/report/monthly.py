@@ -125,6 +125,13 @@ def render_text(report: MonthlyReport) -> str:
             f"({m.row.interval_text}), {m.row.share:.1f}% of comments, {m.change_text}"
             for m in report.themes
         ]
+    if report.follow_ups:
+        lines += ["", f"Follow-ups: {report.follow_ups.line()}"]
+        for row in report.follow_ups.rows():
+            interval = f" ({row.interval})" if row.interval else ""
+            flag = ", too few cases to read" if row.too_small and row.value != "–" else ""
+            detail = f", {row.detail}" if row.detail else ""
+            lines.append(f"  {row.label}: {row.value}{detail}{interval}; {row.base}{flag}")
     if report.goals:
         lines += ["", f"Goals (as of {report.goals_as_of.isoformat()}):"]
         for item in report.goals:

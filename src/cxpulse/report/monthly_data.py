@@ -6,7 +6,8 @@ Sections appear only when their part of cxpulse exists and has something to say:
 and comment rates (``cxpulse.collect.rates``) when invitations went out in the month; the
 month's top themes and how their share of the comments moved since the month before
 (``report.themes_view``, ``report.theme_moves``) when comments of the month were analysed;
-follow-ups need the case stage (not built yet).
+and the month's follow-ups (``report.loop_figures``: cases opened in the month, their times,
+SLA breaches, closed-loop and recovery rates) when the survey has cases.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from cxpulse.collect.rates import response_rates
 from cxpulse.metrics import Comparison, Histogram, Metric, MetricResult, MetricSpec, compare, score
 from cxpulse.metrics.scores import DEFAULT_LEVEL, DEFAULT_MIN_N, format_value, nps_bands
 from cxpulse.report import charts
+from cxpulse.report.dashboard import follow_ups
 from cxpulse.report.filters_url import ViewFilters, Window
 from cxpulse.report.headlines import value_with_unit
+from cxpulse.report.loop_figures import LoopFigures
 from cxpulse.report.monthly_changes import SegmentMove, change_text, segment_movers
 from cxpulse.report.months import month_label, month_name, parse_month, shift_month
 from cxpulse.report.scale_labels import scale_bands, scale_labels
@@ -129,6 +132,8 @@ class MonthlyReport:
     """Analysed comments of the month (the base of the themes' shares)."""
     themes_waiting: int = 0
     """Comments of the month not analysed yet when the report was made."""
+    follow_ups: LoopFigures | None = None
+    """The month's follow-up figures; None when the survey has no case at all."""
     level: float = DEFAULT_LEVEL
     min_n: int = DEFAULT_MIN_N
 
@@ -313,6 +318,15 @@ def build_report(
         themes=month_themes[0],
         themes_analysed=month_themes[1],
         themes_waiting=month_themes[2],
+        follow_ups=follow_ups(
+            session,
+            organisation_id,
+            survey,
+            Window(first, following),
+            min_n=min_n,
+            level=level,
+            shown_only=True,
+        ),
         level=level,
         min_n=min_n,
     )

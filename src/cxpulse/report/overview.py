@@ -19,8 +19,11 @@ cost the most points and the one that wins the most, from ``report.themes_view.t
 counted for every survey together by ``report.theme_counts.surveys_counts`` (its days before
 today remembered for a while, today read afresh).
 
-``attention`` is the place later issues fill (open follow-ups, alerts): a card shows it only
-when it holds something.
+``attention`` is the place later issues fill (alerts): a card shows it only when it holds
+something. The follow-ups of the current period (``follow_ups``: cases, first contact,
+SLA, closed loop; ``report.loop_figures``) sit in the same place, counted for every survey
+together by ``store.case_counts`` (four statements, and a one-row probe per survey for
+whether it has any case), and shown only for a survey that has cases.
 
 The pure parts (``survey_card``, ``sparkline``, ``sort_key``) take plain values, so tests
 need no database.
@@ -47,9 +50,10 @@ from cxpulse.report.comparison_windows import (
 from cxpulse.report.filters_url import DrillFilters, ViewFilters, Window, add_months
 from cxpulse.report.headlines import Headline, headline_specs, headlines, shown_value
 from cxpulse.report.line_runs import line_runs
+from cxpulse.report.loop_figures import LoopFigures, loop_figures
 from cxpulse.report.theme_counts import COUNTS, surveys_counts
 from cxpulse.report.themes_view import ThemeInfo, ThemeRow, catalogue_of, theme_rows, top_rows
-from cxpulse.store import overview_counts
+from cxpulse.store import case_counts, overview_counts
 from cxpulse.store.models import Survey
 from cxpulse.store.rollups import latest_day
 
@@ -144,7 +148,9 @@ class SurveyCard:
     """The top themes of the current period: what costs the most points (two), then what
     wins the most (one); empty while no comment of the period is analysed."""
     attention: tuple[CardItem, ...] = ()
-    """Open follow-ups, alerts: filled by later issues, shown only when not empty."""
+    """Alerts: filled by later issues, shown only when not empty."""
+    follow_ups: LoopFigures | None = None
+    """The follow-up figures of the current period; None for a survey without any case."""
 
     @property
     def answers(self) -> int:
@@ -372,6 +378,7 @@ def survey_card(
     last_answer: date | None,
     min_n: int = DEFAULT_MIN_N,
     themes: tuple[ThemeRow, ...] = (),
+    follow_ups: LoopFigures | None = None,
 ) -> SurveyCard:
     """One survey's card from its counts: ``periods`` is (previous, current)."""
     previous, current = periods
@@ -387,6 +394,7 @@ def survey_card(
         last_answer=last_answer,
         sparkline=sparkline(monthly, months, spec),
         themes=themes,
+        follow_ups=follow_ups,
     )
 
 
@@ -403,7 +411,8 @@ def load_overview(
     """Every survey's card for the comparison ``choice``, ending ``today`` (UTC).
 
     Three statements for all surveys together (both periods, the months, the comments),
-    plus the latest day of each survey without answers in the current period."""
+    plus the latest day of each survey without answers in the current period, and the
+    follow-ups' counts (``store.case_counts``)."""
     today = today or datetime.now(UTC).date()
     windows = comparison_windows(choice, today)
     ids = [survey.id for survey in surveys]
@@ -427,10 +436,13 @@ def load_overview(
         cache=COUNTS if cache is not None else None,
     )
     catalogue = catalogue_of(session, organisation_id) if ids else {}
+    cases = case_counts.survey_counts(session, organisation_id, ids, current.start, current.end)
     cards = []
     for survey in surveys:
         found = periods[survey.id]
         last = None if found[1].n else latest_day(session, organisation_id, survey.id)
+        spec = survey.metric_spec(min_n=min_n)
+        loop = cases[survey.id]
         cards.append(
             survey_card(
                 survey,
@@ -446,8 +458,9 @@ def load_overview(
                     found[1],
                     counted[survey.id].commented,
                     catalogue,
-                    survey.metric_spec(min_n=min_n),
+                    spec,
                 ),
+                follow_ups=loop_figures(loop, found[1], spec) if loop.ever else None,
             )
         )
     return Overview(windows, sorted(cards, key=sort_key), min_n)

@@ -50,6 +50,7 @@ from cxpulse.web.routes import (
     invitations,
     keys,
     login_pages,
+    loop_figures_api,
     metrics,
     open_tracking,
     organisation,
@@ -237,6 +238,7 @@ def create_app(
         inbound_api,
         sms_api,
         privacy_api,
+        loop_figures_api,
     ):
         app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
     app.include_router(import_upload.router)  # limited by CXPULSE_IMPORT_MAX_MB

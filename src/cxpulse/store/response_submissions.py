@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from cxpulse.metrics import Scale
-from cxpulse.store import rollups
+from cxpulse.store import response_events, rollups
 from cxpulse.store.errors import Conflict, Invalid, NotFound, StoreError
 from cxpulse.store.models import Contact, Organisation, Response, Survey
 from cxpulse.store.response_checks import (
@@ -98,7 +98,8 @@ def add_each(
     is the same: an item whose key is stored already for its survey, or was taken by an
     earlier item of ``entries``, stores nothing and answers the stored response with
     ``created`` False. However many items there are, this costs a few statements (surveys
-    and contacts read, one insert, one rollup upsert, one read of repeats) through
+    and contacts read, one insert, one rollup upsert, one read of repeats, one insert of
+    the new answers' ``response-event`` outbox items) through
     SQLAlchemy Core on the session's connection: it is the path of
     ``POST /surveys/{id}/responses``, which commits many callers' submissions together.
     """
@@ -132,11 +133,13 @@ def add_each(
 
     split = split_by_key(rows)
     created: list[dict[str, Any]] = []
+    created_ids: list[tuple[int, int]] = []
     if split.keyless:
         keyless = [rows[n] for n in split.keyless]
         for n, new_id in zip(split.keyless, _insert_keyless(connection, keyless), strict=True):
             results[positions[n]] = (_stored(rows[n], new_id), True)
             created.append(rows[n])
+            created_ids.append((rows[n]["organisation_id"], new_id))
     pending = split.keyed
     for _ in range(KEYED_ATTEMPTS):
         if not pending:
@@ -154,6 +157,7 @@ def add_each(
             if response_id is not None:
                 results[positions[n]] = (_stored(row, response_id), True)
                 created.append(row)
+                created_ids.append((row["organisation_id"], response_id))
         waiting = [n for n in pending if results[positions[n]] is None]
         if waiting:
             for stored in _existing_stored(connection, [rows[n] for n in waiting]):
@@ -185,6 +189,8 @@ def add_each(
             for row in created
         ],
     )
+    # The rules of the new answers run in the worker: one insert for the whole batch.
+    response_events.queue(session, created_ids)
     complete: list[tuple[StoredResponse, bool] | StoreError] = []
     for result in results:
         assert result is not None

@@ -8,7 +8,10 @@ its job:
   ``MAX_IDEMPOTENCY_KEY_LENGTH``: checking a response before it is stored;
 - ``store/response_writes.py``: ``add_responses``, ``add_response``, ``import_responses``
   (``ImportCounts``), ``update_response``, ``delete_response``: writing, with the daily
-  rollups kept in step in the same transaction;
+  rollups kept in step in the same transaction; ``add_responses`` and ``add_response`` are
+  wrapped here so that every new answer also queues its ``response-event`` outbox item
+  (``store/response_events.py``: the worker runs the organisation's rules on it), which
+  imports of historical files (``import_responses``) do not;
 - ``store/response_submissions.py``: ``add_each`` (``StoredResponse``): submissions from
   many callers at once;
 - ``store/response_reads.py``: ``get_response``, ``find_by_invitation``,
@@ -20,8 +23,15 @@ its job:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cxpulse.store import response_events, response_writes
 from cxpulse.store.cursors import Cursor, decode_cursor, encode_cursor
 from cxpulse.store.filters import ResponseFilters, filter_conditions, join_contacts
+from cxpulse.store.models import Response
 from cxpulse.store.response_checks import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
     NewResponse,
@@ -38,8 +48,6 @@ from cxpulse.store.response_reads import (
 from cxpulse.store.response_submissions import StoredResponse, add_each
 from cxpulse.store.response_writes import (
     ImportCounts,
-    add_response,
-    add_responses,
     delete_response,
     import_responses,
     update_response,
@@ -70,3 +78,33 @@ __all__ = [
     "list_responses",
     "update_response",
 ]
+
+
+def add_responses(
+    session: Session,
+    organisation_id: int,
+    items: Sequence[NewResponse],
+    *,
+    events: bool = True,
+) -> list[tuple[Response, bool]]:
+    """``response_writes.add_responses``, and the ``response-event`` of each new answer in
+    the same transaction (``events=False``: answers that are not news, such as demo data)."""
+    results = response_writes.add_responses(session, organisation_id, items)
+    if events:
+        response_events.queue(
+            session, [(organisation_id, stored.id) for stored, created in results if created]
+        )
+    return results
+
+
+def add_response(
+    session: Session, organisation_id: int, survey_id: int, score: float, **fields: Any
+) -> tuple[Response, bool]:
+    """``response_writes.add_response`` (the same keyword fields), and the new answer's
+    ``response-event`` in the same transaction."""
+    stored, created = response_writes.add_response(
+        session, organisation_id, survey_id, score, **fields
+    )
+    if created:
+        response_events.queue(session, [(organisation_id, stored.id)])
+    return stored, created

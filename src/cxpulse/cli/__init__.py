@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # ``scoring`` registers score, compare, samplesize, benchmark and demo-file in the order the
 # help lists them; ``score`` alone loads only its own module, the one a benchmark times.
 COMMAND_MODULES: dict[str, str] = {
+    "alerts": "alerts_command",
     "api-key": "api_keys",
     "benchmark": "scoring",
     "comments": "text_commands",

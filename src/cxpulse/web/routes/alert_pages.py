@@ -1,7 +1,143 @@
-"""Routes of the closed loop: alerts (pages)."""
+"""The signed-in pages of alerts, plain HTML that works without JavaScript:
+
+- ``/app/alerts``: the organisation's alerts, open ones by default (``?state=closed`` or
+  ``all``), each with its numbers and a link to the dashboard view that shows it;
+- ``/app/alerts/{id}``: one alert: the explanation of every segment it covers, its numbers,
+  and a form to close (acknowledge) it.
+
+Reading needs ``metrics:read``; closing needs ``surveys:write`` and posts the page's CSRF
+token as a field (``access.form_principal``), as the goal forms do. The emails of alerts
+link to the alert's page.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from cxpulse.store import alerts, surveys
+from cxpulse.store.errors import NotFound
+from cxpulse.store.models import Alert
+from cxpulse.web import audit
+from cxpulse.web.access import Principal, form_principal
+from cxpulse.web.alert_schemas import dashboard_link
+from cxpulse.web.deps import DbSession
+from cxpulse.web.permissions import Permission
+from cxpulse.web.routes.dashboard import (
+    PageCaller,
+    PageProblem,
+    check_allowed,
+    problem_page,
+    render,
+)
+from cxpulse.web.same_origin import same_origin
+from cxpulse.web.schemas import MAX_ID
+
+router = APIRouter(include_in_schema=False)
+
+AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
+STATES = {"open": "open", "closed": "closed", "all": None}
+KIND_WORDS = {
+    "score-drop": "Score drop",
+    "theme-spike": "Theme spike",
+    "goal-off-track": "Goal off track",
+}
+PAGE_SIZE = 100
+
+
+def _survey_names(session: Session, organisation_id: int) -> dict[int, str]:
+    return {survey.id: survey.name for survey in surveys.list_surveys(session, organisation_id)}
+
+
+def _row(alert: Alert, names: dict[int, str]) -> dict[str, Any]:
+    details = dict(alert.details or {})
+    segments = details.get("segments")
+    return {
+        "alert": alert,
+        "kind": KIND_WORDS.get(alert.kind, alert.kind),
+        "survey": names.get(alert.survey_id or 0, ""),
+        "details": details,
+        "segments": segments if isinstance(segments, list) else [],
+        "link": dashboard_link(alert),
+        "unit": "" if details.get("metric") in ("ces", "mean") else " pts",
+    }
+
+
+@router.get("/app/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
+    try:
+        check_allowed(caller, Permission.METRICS_READ)
+    except PageProblem as problem:
+        return problem_page(request, problem)
+    chosen = request.query_params.get("state", "open")
+    if chosen not in STATES:
+        chosen = "open"
+    page = alerts.list_alerts(
+        session, caller.organisation_id, state=STATES[chosen], limit=PAGE_SIZE
+    )
+    names = _survey_names(session, caller.organisation_id)
+    context = {
+        "rows": [_row(alert, names) for alert in page.items],
+        "state": chosen,
+        "states": list(STATES),
+        "more": page.next_before is not None,
+        "page_size": PAGE_SIZE,
+    }
+    return render(request, "app/alerts/list.html", context)
+
+
+def _missing() -> PageProblem:
+    return PageProblem(404, "Not found", "There is no such alert in your organisation.")
+
+
+@router.get("/app/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_page(
+    alert_id: AlertId, request: Request, caller: PageCaller, session: DbSession
+) -> HTMLResponse:
+    try:
+        check_allowed(caller, Permission.METRICS_READ)
+        alert = alerts.get_alert(session, caller.organisation_id, alert_id)
+    except PageProblem as problem:
+        return problem_page(request, problem)
+    except NotFound:
+        return problem_page(request, _missing(), back="/app/alerts")
+    context = {
+        **_row(alert, _survey_names(session, caller.organisation_id)),
+        "can_close": Permission.SURVEYS_WRITE in caller.permissions and alert.state == "open",
+        "notice": "The alert was closed." if "closed" in request.query_params else None,
+    }
+    return render(request, "app/alerts/alert.html", context)
+
+
+async def _form_caller(request: Request, session: Session) -> Principal:
+    if not same_origin(request):
+        raise PageProblem(403, "Not saved", "The form came from another site.")
+    form = await request.form()
+    token = form.get("csrf_token")
+    try:
+        caller = form_principal(request, session, token if isinstance(token, str) else "")
+    except HTTPException as error:
+        if error.status_code == 401:
+            raise PageProblem(401, "Not saved", "Your session has ended: log in again.") from None
+        raise PageProblem(403, "Not saved", str(error.detail)) from None
+    check_allowed(caller, Permission.SURVEYS_WRITE)
+    return caller
+
+
+@router.post("/app/alerts/{alert_id}/close")
+async def close_alert_form(request: Request, alert_id: AlertId, session: DbSession) -> Response:
+    back = f"/app/alerts/{alert_id}"
+    try:
+        caller = await _form_caller(request, session)
+        alert, changed = alerts.close_alert(session, caller.organisation_id, alert_id)
+        if changed:
+            audit.record(session, caller, "close", "alert", alert.id, {"kind": alert.kind})
+        session.commit()
+    except PageProblem as problem:
+        return problem_page(request, problem, signed_in=problem.status_code != 401, back=back)
+    except NotFound:
+        return problem_page(request, _missing(), back="/app/alerts")
+    return RedirectResponse(f"{back}?closed=1", status_code=303)

@@ -26,7 +26,15 @@ from cxpulse.store.outbox import Claimed
 ItemComposer = Callable[[Session, Claimed, SmtpSettings], Composed | None]
 """Turns a claimed outbox item into the email to send (None: nothing to send)."""
 
-EXPECTED_KINDS = ("report", "login-notice")
+EXPECTED_KINDS = (
+    "report",
+    "login-notice",
+    "case-reply",
+    "rule-notice",
+    "promoter-email",
+    "passive-email",
+    "alert-email",
+)
 """Kinds that cxpulse's own stages queue (``report``: the monthly report emails). The worker
 claims them even when no handler is registered, so that a process started without the
 registration says so instead of never sending them."""

@@ -1,9 +1,30 @@
-"""The closed loop's tasks, registered with the worker (``act.tasks.TASKS``).
+"""The closed loop's kinds of background work, registered with the worker.
 
-The worker (``act.outbox_worker``) imports this module, so every process that runs a worker
-knows every kind of task. Each module below registers its own kinds when imported.
+Tasks (``act.tasks.TASKS``): the alert scan (hourly per organisation), the rules of each
+new answer, recording re-survey scores on
+their cases, retention, SMS. Emails (``act.jobs.REGISTRY``): replies to customers from a
+case, rule notices, promoter and passive emails, alerts. The worker
+(``act.outbox_worker``) imports this module, so every process that runs a worker knows them
+all; ``register`` again with the process's settings configures what needs them (the SMS
+provider).
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from cxpulse.act import alert_runner, cases, response_events, retention, sms_sending
+from cxpulse.collect.sms import SmsSettings
+
+__all__ = ["register"]
+
+
+def register(sms: SmsSettings | None = None) -> None:
+    """Register every kind of the closed loop (idempotent); ``sms``: the provider's settings
+    (without them SMS items wait for a worker that has some)."""
+    alert_runner.register()
+    cases.register()
+    response_events.register()
+    retention.register()
+    sms_sending.register(sms)
+
+
+register()

@@ -53,11 +53,13 @@ import threading
 
 from sqlalchemy import Engine
 
+from cxpulse.act import loop
 from cxpulse.act.comment_process import CommentProcess
 from cxpulse.act.outbox_worker import OutboxWorker
 from cxpulse.act.send_checks import SURVEY_CLOSED
 from cxpulse.act.sending import RoundStats
 from cxpulse.collect.links import LinkSigner
+from cxpulse.collect.sms import SmsSettings
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.config import Settings
 
@@ -132,6 +134,7 @@ def start_inline_worker(engine: Engine, settings: Settings) -> InlineWorker | No
     (``start_comment_process`` covers ``process``)."""
     if not settings.inline_worker:
         return None
+    loop.register(SmsSettings.from_settings(settings))
     worker = OutboxWorker(
         engine,
         SmtpSettings.from_settings(settings),

@@ -58,9 +58,10 @@ def worker(
     CXPULSE_MAIL_FROM and CXPULSE_PUBLIC_URL. Run as many as you like: they never send the
     same email twice. Set CXPULSE_INLINE_WORKER=false on `cxpulse serve` when this runs.
     """
-    from cxpulse.act import login_notices
+    from cxpulse.act import login_notices, loop
     from cxpulse.act.worker import OutboxWorker, drain_together
     from cxpulse.collect.links import LinkSigner
+    from cxpulse.collect.sms import SmsSettings
     from cxpulse.collect.smtp import SmtpSettings
     from cxpulse.report.jobs import register
 
@@ -68,6 +69,7 @@ def worker(
     login_notices.register()  # the email to an account whose logins were locked
     settings = settings_for(database)
     smtp = SmtpSettings.from_settings(settings)
+    loop.register(SmsSettings.from_settings(settings))  # the closed loop's tasks and emails
     with open_store(settings) as sessions:
         engine = sessions.kw["bind"]
         workers = [

@@ -4,25 +4,63 @@
 opened, an alert raised) or of the task that learnt of it (a new answer's rules): it stores
 one delivery per subscribed endpoint and queues it in the outbox, so an event is sent if and
 only if its cause was committed. Event types: ``EVENT_TYPES``.
+
+Every event has an id (``msg_`` and 22 random characters) that stays the same on every
+attempt and replay, so receivers can deduplicate. The body sent to a standard endpoint is
+``{"type", "timestamp", "data"}`` (``event_body``); Slack and Teams endpoints get a message
+made from it at sending time (``act.webhook_delivery``).
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-__all__ = ["EVENT_TYPES", "publish"]
+from cxpulse.store import webhooks
+from cxpulse.store.errors import NotFound
+from cxpulse.store.types import utc_now
 
-EVENT_TYPES = (
-    "response.created",
-    "response.updated",
-    "case.created",
-    "case.updated",
-    "alert.fired",
-    "theme.spiked",
-)
+__all__ = [
+    "EVENT_TYPES",
+    "NOTIFICATION",
+    "TEST_EVENT",
+    "new_event_id",
+    "notify_endpoint",
+    "publish",
+]
+
+EVENT_TYPES = webhooks.EVENT_TYPES
+NOTIFICATION = "notification"
+"""A rule's "notify" action towards one endpoint (not subscribed to: the rule names it)."""
+TEST_EVENT = "webhook.test"
+_EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_TITLE_LENGTH = 200
+MAX_TEXT_LENGTH = 3000
+
+
+def new_event_id() -> str:
+    """``msg_`` and 22 URL-safe random characters (128 bits)."""
+    return "msg_" + secrets.token_urlsafe(16)
+
+
+def _event_id(given: str | None) -> str:
+    if given is None:
+        return new_event_id()
+    # The id is signed as "id.timestamp.body": a dot in it could make two requests alike.
+    if not _EVENT_ID.fullmatch(given):
+        raise ValueError("an event id is 1 to 64 letters, digits, '_' or '-'")
+    return given
+
+
+def event_body(event_type: str, data: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    """What a standard endpoint receives as JSON."""
+    stamp = at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return {"type": event_type, "timestamp": stamp, "data": dict(data)}
 
 
 def publish(
@@ -39,10 +77,22 @@ def publish(
     for the same event (a retried task) and it is queued once per endpoint."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
-    # The webhook deliveries are built in act.webhook_delivery; until an endpoint exists
-    # there is nothing to queue.
-    del session, organisation_id, data, event_id
-    return 0
+    chosen = _event_id(event_id)
+    endpoint_ids = webhooks.subscribed(session, organisation_id, event_type)
+    if not endpoint_ids:
+        return 0
+    now = utc_now()
+    return len(
+        webhooks.add_deliveries(
+            session,
+            organisation_id,
+            endpoint_ids,
+            event_id=chosen,
+            event_type=event_type,
+            payload=event_body(event_type, data, now),
+            now=now,
+        )
+    )
 
 
 def notify_endpoint(
@@ -60,4 +110,44 @@ def notify_endpoint(
     organisation: a message for a Slack or Teams incoming webhook, a signed
     ``notification`` event for a standard one; False when the endpoint is not the
     organisation's or is disabled."""
-    raise NotImplementedError("webhook notifications are being built")
+    try:
+        endpoint = webhooks.get_endpoint(session, organisation_id, endpoint_id)
+    except NotFound:
+        return False
+    if not endpoint.enabled:
+        return False
+    body = {
+        "title": title[:MAX_TITLE_LENGTH],
+        "text": text[:MAX_TEXT_LENGTH],
+        "link": link,
+        "details": dict(data or {}),
+    }
+    now = utc_now()
+    webhooks.add_deliveries(
+        session,
+        organisation_id,
+        [endpoint.id],
+        event_id=_event_id(event_id),
+        event_type=NOTIFICATION,
+        payload=event_body(NOTIFICATION, body, now),
+        now=now,
+    )
+    return True
+
+
+def send_test(session: Session, organisation_id: int, endpoint_id: int) -> int:
+    """Queue a ``webhook.test`` event to one endpoint (enabled or not: a person asked);
+    the delivery's id."""
+    endpoint = webhooks.get_endpoint(session, organisation_id, endpoint_id)
+    now = utc_now()
+    data = {"endpoint_id": endpoint.id, "message": "A test event from cxpulse."}
+    (delivery_id,) = webhooks.add_deliveries(
+        session,
+        organisation_id,
+        [endpoint.id],
+        event_id=new_event_id(),
+        event_type=TEST_EVENT,
+        payload=event_body(TEST_EVENT, data, now),
+        now=now,
+    )
+    return delivery_id

@@ -34,6 +34,7 @@ EXPECTED_KINDS = (
     "promoter-email",
     "passive-email",
     "alert-email",
+    "webhook-disabled",
 )
 """Kinds that cxpulse's own stages queue (``report``: the monthly report emails). The worker
 claims them even when no handler is registered, so that a process started without the

@@ -1,17 +1,23 @@
 """The closed loop's kinds of background work, registered with the worker.
 
-Tasks (``act.tasks.TASKS``): the alert scan (hourly per organisation), the rules of each
-new answer, recording re-survey scores on
-their cases, retention, SMS. Emails (``act.jobs.REGISTRY``): replies to customers from a
-case, rule notices, promoter and passive emails, alerts. The worker
-(``act.outbox_worker``) imports this module, so every process that runs a worker knows them
-all; ``register`` again with the process's settings configures what needs them (the SMS
-provider).
+Tasks (``act.tasks.TASKS``): the alert scan (hourly per organisation), the rules of each new
+answer, recording re-survey scores on their cases, retention, SMS, webhook deliveries.
+Emails (``act.jobs.REGISTRY``): replies to customers from a case, rule notices, promoter and
+passive emails, alerts, a switched-off webhook. The worker (``act.outbox_worker``) imports
+this module, so every process that runs a worker knows them all; ``register`` again with
+the process's settings configures what needs them (the SMS provider).
 """
 
 from __future__ import annotations
 
-from cxpulse.act import alert_runner, cases, response_events, retention, sms_sending
+from cxpulse.act import (
+    alert_runner,
+    cases,
+    response_events,
+    retention,
+    sms_sending,
+    webhook_delivery,
+)
 from cxpulse.collect.sms import SmsSettings
 
 __all__ = ["register"]
@@ -25,6 +31,7 @@ def register(sms: SmsSettings | None = None) -> None:
     response_events.register()
     retention.register()
     sms_sending.register(sms)
+    webhook_delivery.register()
 
 
 register()

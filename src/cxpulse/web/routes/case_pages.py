@@ -17,7 +17,6 @@ pages share their form helpers.
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timedelta
 from typing import Annotated, Any, cast
 from urllib.parse import urlencode
@@ -28,7 +27,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from cxpulse import templating
 from cxpulse.act import cases
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store import accounts, loop_settings, surveys, teams
@@ -212,21 +210,6 @@ def _names(session: Session, organisation_id: int) -> dict[int, str]:
     return {
         user.id: user.name or user.email for user in accounts.list_users(session, organisation_id)
     }
-
-
-@functools.cache
-def _stylesheet() -> str:
-    return templating.render("app/cases/cases.css", {})
-
-
-@router.get("/app/cases/cases.css")
-def case_stylesheet() -> Response:
-    """The case pages' styles (same origin, so the pages' style-src 'self' allows them)."""
-    return Response(
-        _stylesheet(),
-        media_type="text/css",
-        headers={"Cache-Control": "public, max-age=3600"},
-    )
 
 
 # -- the inbox ---------------------------------------------------------------------------------

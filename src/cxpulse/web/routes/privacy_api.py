@@ -26,6 +26,7 @@ from cxpulse.web.privacy_schemas import (
     RetentionOut,
 )
 from cxpulse.web.routes.common import ContactId, problems
+from cxpulse.web.security_headers import EXPORT_CSP
 from cxpulse.web.state import AppState, app_state, database_turn
 
 router = APIRouter(tags=["privacy"])
@@ -72,6 +73,8 @@ def export_contact_data(
         headers={
             "Content-Disposition": f'attachment; filename="contact-{contact_id}.json"',
             "Cache-Control": "no-store",
+            # A download, like the exports: sandboxed if a browser ever renders it.
+            "Content-Security-Policy": EXPORT_CSP,
         },
     )
 

@@ -48,7 +48,7 @@ DEFAULT_MIN_N = 30
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 DEFAULT_MAIL_FROM = "cxpulse@localhost"
-COMMENT_ANALYSIS_PLACES = ("process", "thread", "off")
+BACKGROUND_PLACES = ("process", "thread", "off")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -79,11 +79,11 @@ def _flag(value: object) -> object:
     raise ValueError(f"must be true or false (or 1/0, yes/no, on/off), got {value!r}")
 
 
-def _comment_analysis(value: object) -> object:
+def _background_place(value: object) -> object:
     if not isinstance(value, str):
         return value
     text = value.strip().lower()
-    if text not in COMMENT_ANALYSIS_PLACES:
+    if text not in BACKGROUND_PLACES:
         raise ValueError(f"must be process, thread or off, got {value!r}")
     return text
 
@@ -178,7 +178,7 @@ WebAddress = Annotated[str, BeforeValidator(_web_address)]
 EmailAddress = Annotated[str, BeforeValidator(_email_address)]
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
 ProxyList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_proxy_list)]
-CommentAnalysisPlace = Annotated[str, BeforeValidator(_comment_analysis)]
+BackgroundPlace = Annotated[str, BeforeValidator(_background_place)]
 
 
 class Settings(BaseSettings):
@@ -258,12 +258,13 @@ class Settings(BaseSettings):
         description="`cxpulse serve` sends the outbox's emails from its own process; false "
         "when `cxpulse worker` runs apart.",
     )
-    comment_analysis: CommentAnalysisPlace = Field(
+    background_work: BackgroundPlace = Field(
         "process",
-        description="Where `cxpulse serve` analyses new comments (themes, sentiment): "
+        description="Where `cxpulse serve` does its background work besides sending emails "
+        "(analysing comments; the closed loop's rules, webhooks, alerts, retention, SMS): "
         "`process`, a child process at a lower priority, so that answers being served never "
-        "wait for it; `thread`, the worker's thread in the server's own process (less "
-        "memory, slower answers while it runs); `off`, not at all (`cxpulse worker` does it).",
+        "wait for it; `thread`, the worker's thread in the server's own process (less memory, "
+        "slower answers while it runs); `off`, not at all (`cxpulse worker` does it).",
     )
     # Email
     smtp_host: str = Field("localhost", description="The SMTP server (relay).")

@@ -36,7 +36,7 @@ def make_app(engine: Engine, **options: Any) -> FastAPI:
     chosen: dict[str, Any] = {
         "login_burst": 1000,
         "login_per_minute": 1000.0,
-        "comment_analysis": "off",
+        "background_work": "off",
         **options,
     }
     url = engine.url.render_as_string(False)

@@ -41,9 +41,10 @@ Each round of ``cxpulse worker`` also analyses a batch of the comments waiting
 (``act.comment_analysis``): new answers within seconds, a taxonomy's changes in the
 background, sentiment models retrained as scored comments arrive. The responses without an
 analysis are that queue, so nothing is added to the submission path, and a failed analysis
-never stops the emails. ``cxpulse serve`` runs those rounds in a child process of lower
-priority instead (``act.comment_process``, ``start_comment_process``), because in its own
-threads the text stage would hold the interpreter's lock while answers wait.
+never stops the emails. ``cxpulse serve`` runs those rounds, and the closed loop's tasks
+(``act.tasks``), in a child process of lower priority instead (``act.background_process``,
+``start_background_process``), because in its own threads the text stage and the tasks
+would hold the interpreter's lock while answers wait.
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ import threading
 from sqlalchemy import Engine
 
 from cxpulse.act import loop
-from cxpulse.act.comment_process import CommentProcess
+from cxpulse.act.background_process import BackgroundProcess, TaskSettings
 from cxpulse.act.outbox_worker import OutboxWorker
 from cxpulse.act.send_checks import SURVEY_CLOSED
 from cxpulse.act.sending import RoundStats
+from cxpulse.act.tasks import TaskRegistry
 from cxpulse.collect.links import LinkSigner
 from cxpulse.collect.sms import SmsSettings
 from cxpulse.collect.smtp import SmtpSettings
@@ -69,7 +71,7 @@ __all__ = [
     "OutboxWorker",
     "RoundStats",
     "drain_together",
-    "start_comment_process",
+    "start_background_process",
     "start_inline_worker",
 ]
 
@@ -130,16 +132,19 @@ class InlineWorker:
 def start_inline_worker(engine: Engine, settings: Settings) -> InlineWorker | None:
     """The worker of ``cxpulse serve``, started in a thread; None when
     ``CXPULSE_INLINE_WORKER=false`` (``cxpulse worker`` runs apart, or a test drives one).
-    It analyses comments itself only with ``CXPULSE_COMMENT_ANALYSIS=thread``
-    (``start_comment_process`` covers ``process``)."""
+    It sends the emails; it analyses comments and runs the closed loop's tasks itself only
+    with ``CXPULSE_BACKGROUND_WORK=thread`` (``start_background_process`` covers
+    ``process``)."""
     if not settings.inline_worker:
         return None
     loop.register(SmsSettings.from_settings(settings))
+    in_thread = settings.background_work == "thread"
     worker = OutboxWorker(
         engine,
         SmtpSettings.from_settings(settings),
         LinkSigner(settings.secret_key, previous_secret_keys=settings.previous_secret_keys),
-        analyse_comments=settings.comment_analysis == "thread",
+        analyse_comments=in_thread,
+        tasks=None if in_thread else TaskRegistry(),
     )
     inline = InlineWorker(worker)
     inline.start()
@@ -147,20 +152,29 @@ def start_inline_worker(engine: Engine, settings: Settings) -> InlineWorker | No
     return inline
 
 
-def start_comment_process(engine: Engine, settings: Settings) -> CommentProcess | None:
+def start_background_process(engine: Engine, settings: Settings) -> BackgroundProcess | None:
     """The child process in which ``cxpulse serve`` analyses the comments of ``engine``'s
-    database, started; None unless ``CXPULSE_COMMENT_ANALYSIS=process`` (the default) and
-    the inline worker runs (without it, ``cxpulse worker`` analyses them), and None for an
-    in-memory SQLite database, which no other process can open."""
-    if not settings.inline_worker or settings.comment_analysis != "process":
+    database and runs the closed loop's tasks, started; None unless
+    ``CXPULSE_BACKGROUND_WORK=process`` (the default) and the inline worker runs (without
+    it, ``cxpulse worker`` does this work), and None for an in-memory SQLite database,
+    which no other process can open."""
+    if not settings.inline_worker or settings.background_work != "process":
         return None
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        logger.warning("comments are not analysed: an in-memory database has no other process")
+        logger.warning(
+            "no background process: an in-memory database cannot be opened by another process"
+        )
         return None
-    process = CommentProcess(
+    process = BackgroundProcess(
         url.render_as_string(hide_password=False),
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        tasks=TaskSettings(
+            secret_key=settings.secret_key,
+            previous_secret_keys=tuple(settings.previous_secret_keys),
+            smtp=SmtpSettings.from_settings(settings),
+            sms=SmsSettings.from_settings(settings),
+        ),
     )
     process.start()
     return process

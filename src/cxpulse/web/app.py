@@ -153,7 +153,7 @@ def create_app(
         state.submissions.start()
         # Sends invitation emails from this process unless CXPULSE_INLINE_WORKER=false
         # (when `cxpulse worker` runs apart, or in tests that drive the worker themselves).
-        from cxpulse.act.worker import start_comment_process, start_inline_worker
+        from cxpulse.act.worker import start_background_process, start_inline_worker
         from cxpulse.report import jobs as report_jobs
 
         # The worker learns the report stage's jobs (the monthly report email) here, at
@@ -161,8 +161,8 @@ def create_app(
         report_jobs.register()
         inline_worker = start_inline_worker(state.engine, settings)
         # Comments are analysed in a child process: the text stage would otherwise hold the
-        # interpreter's lock while answers wait (CXPULSE_COMMENT_ANALYSIS).
-        comment_process = start_comment_process(state.engine, settings)
+        # interpreter's lock while answers wait (CXPULSE_BACKGROUND_WORK).
+        background = start_background_process(state.engine, settings)
         _warm_up_charts()
         if state.owns_engine:
             # A serving process (it opened its own database). An app handed an engine is
@@ -174,8 +174,8 @@ def create_app(
         finally:
             if inline_worker is not None:
                 await run_in_threadpool(inline_worker.stop)
-            if comment_process is not None:
-                await run_in_threadpool(comment_process.stop)
+            if background is not None:
+                await run_in_threadpool(background.stop)
             await state.submissions.close()
             state.write_lock = state.connection_slots = None
             if state.owns_engine:

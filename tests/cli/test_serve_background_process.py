@@ -52,7 +52,7 @@ def test_the_child_runs_beside_the_server_and_leaves_with_it(tmp_path: Path) -> 
     env = {
         **os.environ,
         "CXPULSE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-        "CXPULSE_COMMENT_ANALYSIS": "process",
+        "CXPULSE_BACKGROUND_WORK": "process",
         "CXPULSE_INLINE_WORKER": "true",
     }
     log = tmp_path / "serve.err"

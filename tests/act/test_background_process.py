@@ -1,6 +1,7 @@
-"""Comment analysis in a child process, on SQLite and PostgreSQL: a new answer is analysed
-within seconds by another process (the server's interpreter never runs the text stage), the
-child runs at a lower priority, stops when told, and is only started where it can work."""
+"""Background work in a child process, on SQLite and PostgreSQL: a new answer is analysed
+and its rules run within seconds by another process (the server's interpreter never runs the
+text stage or the tasks), the child runs at a lower priority, stops when told, and is only
+started where it can work."""
 
 from __future__ import annotations
 
@@ -13,20 +14,25 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from cxpulse.act.comment_process import CommentProcess
-from cxpulse.act.worker import start_comment_process, start_inline_worker
+from cxpulse.act import rules
+from cxpulse.act.background_process import BackgroundProcess, TaskSettings
+from cxpulse.act.worker import start_background_process, start_inline_worker
+from cxpulse.collect.sms import SmsSettings
+from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.config import ConfigError, Settings
-from cxpulse.store import comment_listing, responses
+from cxpulse.store import comment_listing, response_tags, responses
 from cxpulse.store.db import create_engine_for
 from cxpulse.store.models import Organisation, Survey
 
 AT = datetime(2024, 5, 2, 10, tzinfo=UTC)
 
 
-def _answer(sessions: sessionmaker[Session], org: Organisation, survey: Survey, text: str) -> int:
+def _answer(
+    sessions: sessionmaker[Session], org: Organisation, survey: Survey, text: str, score: int = 5
+) -> int:
     with sessions.begin() as session:
         response, _ = responses.add_response(
-            session, org.id, survey.id, 5, submitted_at=AT, comment=text
+            session, org.id, survey.id, score, submitted_at=AT, comment=text
         )
         return response.id
 
@@ -44,6 +50,11 @@ def _wait_for(
         time.sleep(0.05)
 
 
+def _tags(sessions: sessionmaker[Session], org: Organisation, response_id: int) -> list[str]:
+    with sessions() as session:
+        return response_tags.tags_of(session, org.id, [response_id]).get(response_id, [])
+
+
 def _niceness(pid: int) -> int:
     # Field 19 of /proc/PID/stat; the command name (field 2) may hold spaces, so count
     # from its closing parenthesis.
@@ -55,8 +66,20 @@ def _niceness(pid: int) -> int:
 def test_a_child_process_analyses_new_answers(
     engine: Engine, sessions: sessionmaker[Session], org: Organisation, survey: Survey
 ) -> None:
-    process = CommentProcess(
-        engine.url.render_as_string(hide_password=False), busy_timeout_ms=5000, idle_seconds=0.2
+    with sessions.begin() as session:
+        rules.create_rule(
+            session,
+            org.id,
+            name="Unhappy customers",
+            conditions={"band": "bottom"},
+            actions={"tag": ["call-back"]},
+        )
+    tasks = TaskSettings("k", (), SmtpSettings(), SmsSettings())
+    process = BackgroundProcess(
+        engine.url.render_as_string(hide_password=False),
+        busy_timeout_ms=5000,
+        tasks=tasks,
+        idle_seconds=0.2,
     )
     process.start()
     try:
@@ -71,6 +94,12 @@ def test_a_child_process_analyses_new_answers(
         _wait_for(sessions, org, _answer(sessions, org, survey, "Friendly staff"), 600)
         response_id = _answer(sessions, org, survey, "Fast delivery, great price!")
         comment = _wait_for(sessions, org, response_id, 30)
+        # The closed loop's tasks run there too: a one-star answer gets its rule's tag.
+        unhappy = _answer(sessions, org, survey, "Nobody called back", score=1)
+        started = time.monotonic()
+        while not _tags(sessions, org, unhappy):
+            assert time.monotonic() - started < 30, "the rule did not run within 30 s"
+            time.sleep(0.05)
     finally:
         process.stop(timeout=30)
     assert sorted(m.key for m in comment.themes) == ["delivery", "price"]
@@ -86,7 +115,7 @@ def test_a_child_process_analyses_new_answers(
 
 
 def test_stopping_a_process_never_started_is_harmless() -> None:
-    process = CommentProcess("sqlite:////nonexistent/x.db", busy_timeout_ms=100)
+    process = BackgroundProcess("sqlite:////nonexistent/x.db", busy_timeout_ms=100)
     process.stop()
     assert process.pid is None
     assert not process.is_alive()
@@ -109,13 +138,13 @@ def test_serve_starts_the_child_only_where_it_analyses(
         {
             "CXPULSE_DATABASE_URL": url,
             "CXPULSE_INLINE_WORKER": inline,
-            "CXPULSE_COMMENT_ANALYSIS": place,
+            "CXPULSE_BACKGROUND_WORK": place,
         },
         cwd=tmp_path,
     )
     engine = create_engine_for(url)
     try:
-        process = start_comment_process(engine, settings)
+        process = start_background_process(engine, settings)
         try:
             assert (process is not None) is starts
         finally:
@@ -125,18 +154,20 @@ def test_serve_starts_the_child_only_where_it_analyses(
         engine.dispose()
 
 
-def test_the_inline_worker_analyses_only_when_told_to(tmp_path: Path) -> None:
+def test_the_inline_worker_does_background_work_only_when_told_to(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     engine = create_engine_for(url)
     try:
         for place, analyses in [("thread", True), ("process", False), ("off", False)]:
             settings = Settings.from_env(
-                {"CXPULSE_DATABASE_URL": url, "CXPULSE_COMMENT_ANALYSIS": place}, cwd=tmp_path
+                {"CXPULSE_DATABASE_URL": url, "CXPULSE_BACKGROUND_WORK": place}, cwd=tmp_path
             )
             inline = start_inline_worker(engine, settings)
             assert inline is not None
             try:
                 assert (inline.worker.comments is not None) is analyses
+                # The closed loop's tasks go with the comments: in the thread or elsewhere.
+                assert bool(inline.worker.tasks.registry.kinds()) is analyses
             finally:
                 inline.stop()
     finally:
@@ -147,17 +178,17 @@ def test_an_in_memory_database_gets_no_child(tmp_path: Path) -> None:
     settings = Settings.from_env({"CXPULSE_DATABASE_URL": "sqlite://"}, cwd=tmp_path)
     engine = create_engine_for("sqlite://")
     try:
-        assert start_comment_process(engine, settings) is None
+        assert start_background_process(engine, settings) is None
     finally:
         engine.dispose()
 
 
 @pytest.mark.parametrize("value", ["child", "yes", "1"])
 def test_an_unknown_place_is_a_clear_error(tmp_path: Path, value: str) -> None:
-    with pytest.raises(ConfigError, match=r"CXPULSE_COMMENT_ANALYSIS.*process, thread or off"):
-        Settings.from_env({"CXPULSE_COMMENT_ANALYSIS": value}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match=r"CXPULSE_BACKGROUND_WORK.*process, thread or off"):
+        Settings.from_env({"CXPULSE_BACKGROUND_WORK": value}, cwd=tmp_path)
 
 
 def test_the_place_is_read_in_any_case(tmp_path: Path) -> None:
-    settings = Settings.from_env({"CXPULSE_COMMENT_ANALYSIS": " Thread "}, cwd=tmp_path)
-    assert settings.comment_analysis == "thread"
+    settings = Settings.from_env({"CXPULSE_BACKGROUND_WORK": " Thread "}, cwd=tmp_path)
+    assert settings.background_work == "thread"

@@ -390,11 +390,15 @@ def contact_needles(
     comments: Iterable[str],
 ) -> set[str]:
     """What a stored payload that quotes the contact holds: their address, phone number and
-    comments anywhere in it; their external id and name as a whole value (``"1234"`` with
-    its quotes), unless the name is long enough to be told apart (two words, six letters),
-    so that an id "123" or a name "Ann" does not match every payload with those letters."""
+    comments (as written and as shown, redacted) anywhere in it; their external id and name
+    as a whole value (``"1234"`` with its quotes), unless the name is long enough to be told
+    apart (two words, six letters), so that an id "123" or a name "Ann" does not match every
+    payload with those letters."""
     needles: set[str] = set()
-    anywhere = [email, *(c for c in comments if len(c.strip()) >= 8)]
+    quoted = [c for c in comments if len(c.strip()) >= 8]
+    # Events and notices quote a comment as it is shown: with its personal data redacted.
+    shown = [redaction.redact(c).text for c in quoted]
+    anywhere = [email, *quoted, *(text for text in shown if len(text.strip()) >= 8)]
     whole = [external_id]
     digits = sum(ch.isdigit() for ch in phone or "")
     (anywhere if digits >= 7 else whole).append(phone)

@@ -3,14 +3,16 @@
 The routes come from the app itself (``app.routes``), so a route added later is in the
 matrix without anyone listing it. Each is either public by design (the table ``PUBLIC``, with
 the reason) or refuses an anonymous caller. Every signed-in route whose path names an object
-(a survey, a response, a contact, a user, a key, an invitation, a goal) is called by each role
+(a survey, a response, a contact, a user, a key, an invitation, a goal, a case, a rule,
+a webhook endpoint or delivery, an alert, a referral code) is called by each role
 of organisation B and by both of B's API keys with the ids of organisation A's objects: the
 answer must be 404 (or 403 when the role may not use the route at all), never a 2xx or a
 redirect, never a 5xx, and never a body naming organisation A. Afterwards A's objects are
 checked to be unchanged. Routes that list (no id) are read by B too, and must show nothing of
 A. A route with a path parameter this file cannot fill, or a body it does not know (a 422),
 fails the test until A's object is added to the ``objects`` fixture or the body to ``BODIES``.
-Routes that name A's objects in their body instead (bulk changes, assignments) are tried by
+Routes that name A's objects in their body instead (bulk changes, assignments, a rule's
+actions, a delivery replayed through another endpoint) are tried by
 ``test_bodies_naming_objects_of_organisation_a_are_refused``.
 """
 
@@ -27,12 +29,14 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import iter_route_contexts
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.web.helpers import Org, bearer, session_headers
 
-from cxpulse.store import cases, inbound, teams
-from cxpulse.store.models import ROLES, FollowUpCase
+from cxpulse.act import events, rules
+from cxpulse.store import alerts, cases, inbound, referral_codes, teams, webhooks
+from cxpulse.store.models import ROLES, FollowUpCase, ReferralCode, WebhookEndpoint
 from cxpulse.web.tokens import CSRF_HEADER
 
 from .site import Site, sound
@@ -72,18 +76,6 @@ PUBLIC: dict[tuple[str, str], str] = {
 }
 """Routes anyone may call, and why. Every other route must refuse an anonymous caller."""
 
-PENDING_MODULES = {
-    "cxpulse.web.routes.rules_api",
-    "cxpulse.web.routes.rule_pages",
-    "cxpulse.web.routes.referral_codes",
-    "cxpulse.web.routes.webhooks_api",
-    "cxpulse.web.routes.webhook_pages",
-    "cxpulse.web.routes.alerts_api",
-    "cxpulse.web.routes.alert_pages",
-}
-"""Route modules not finished yet, left out of the matrix until they are: then the module
-leaves this set, and its objects join the ``objects`` fixture and its bodies ``BODIES``."""
-
 FORMATS = {"format", "fmt"}
 """Path parameters that name a file format, not an object."""
 
@@ -107,9 +99,6 @@ class Route:
 
 def routes(app: FastAPI) -> Iterator[Route]:
     for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute) and route.endpoint.__module__ in PENDING_MODULES:
-            continue
         path = context.path
         assert path is not None
         for method in sorted(context.methods or {"*"}):
@@ -122,6 +111,8 @@ def unclassified(app: FastAPI) -> list[Route]:
 
 SAME_NAMES: dict[str, dict[str, str]] = {
     "/api/v1/inbound-endpoints/": {"endpoint_id": "inbound_endpoint_id"},
+    "/api/v1/webhook-endpoints/": {"endpoint_id": "webhook_endpoint_id"},
+    "/app/webhooks/": {"endpoint_id": "webhook_endpoint_id"},
 }
 """Path parameters whose name means another object under another path (by path prefix):
 the key in ``Objects.ids`` of the object meant."""
@@ -155,12 +146,21 @@ class Objects:
 @dataclass(frozen=True)
 class LoopObjects:
     """An organisation's objects of the closed loop: a team with its agent, a case of the
-    organisation's first answer (in that team, assigned to the agent, with one note), and an
-    inbound endpoint."""
+    organisation's first answer (in that team, assigned to the agent, with one note), an
+    inbound endpoint, a webhook endpoint with one delivery, a rule whose actions name the
+    team, the agent and the webhook endpoint, an open alert and an unredeemed referral code
+    of the first answer."""
 
     team_id: int
     case_id: int
     endpoint_id: int
+    webhook_endpoint_id: int
+    delivery_id: int
+    rule_id: int
+    alert_id: int
+    code: str
+    secret: str
+    """The webhook endpoint's signing secret."""
 
 
 NOTE = "Called the customer back"
@@ -199,7 +199,63 @@ def _loop_objects(session: Session, org: Org) -> LoopObjects:
         secret=secrets.token_hex(16),
         mapping={"email": "customer.email"},
     )
-    return LoopObjects(team.id, row.id, endpoint.id)
+    hook = webhooks.create_endpoint(
+        session, org.id, url=HOOK_URL, description="Ops channel", events=["response.created"]
+    )
+    assert events.publish(session, org.id, "response.created", {"id": org.response_id}) == 1
+    delivery = webhooks.list_deliveries(session, org.id, hook.id)[0]
+    rule = rules.create_rule(
+        session, org.id, name=RULE_NAME, **_rule_documents(org, team.id, hook.id)
+    )
+    recorded = alerts.record_detection(
+        session,
+        org.id,
+        survey_id=org.survey_id,
+        kind="score-drop",
+        key=f"score-drop:{org.survey_id}",
+        title="CSAT fell",
+        details={"explanation": "CSAT fell by 9 points"},
+        quiet_days=3,
+    )
+    assert recorded is not None
+    code = referral_codes.issue(
+        session,
+        org.id,
+        response_id=org.response_id,
+        survey_id=org.survey_id,
+        contact_id=org.contact_id,
+    )
+    return LoopObjects(
+        team.id,
+        row.id,
+        endpoint.id,
+        hook.id,
+        delivery.id,
+        rule.id,
+        recorded.alert.id,
+        code,
+        hook.secret,
+    )
+
+
+HOOK_URL = "http://127.0.0.1:9/hooks"
+"""Each organisation's webhook endpoint: a loopback address nobody listens on."""
+RULE_NAME = "Detractors to Billing"
+
+
+def _rule_documents(org: Org, team_id: int, endpoint_id: int) -> dict[str, Any]:
+    """What each organisation's rule holds: its survey, and actions naming its own team,
+    agent and webhook endpoint."""
+    agent = org.users["agent"]
+    return {
+        "survey_id": org.survey_id,
+        "conditions": {"band": "detractor"},
+        "actions": {
+            "case": {"priority": "high", "team_id": team_id, "assignee_user_id": agent},
+            "email": {"user_ids": [agent]},
+            "notify": {"endpoint_ids": [endpoint_id]},
+        },
+    }
 
 
 def _orgs(site: Site) -> dict[str, Org]:
@@ -254,6 +310,12 @@ def objects(site: Site, loops: dict[str, LoopObjects]) -> Objects:
             "case_id": loops["a"].case_id,
             "team_id": loops["a"].team_id,
             "inbound_endpoint_id": loops["a"].endpoint_id,
+            "webhook_endpoint_id": loops["a"].webhook_endpoint_id,
+            "delivery_id": loops["a"].delivery_id,
+            "rule_id": loops["a"].rule_id,
+            "alert_id": loops["a"].alert_id,
+            "code": loops["a"].code,
+            "webhook_secret": loops["a"].secret,  # not a path parameter: for the checks
             "format": "csv",
             "fmt": "csv",
             "name": "trend",  # a dashboard chart's image
@@ -326,12 +388,21 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/inbound-endpoints/{endpoint_id}"): {
         "json": {"name": "Taken over", "enabled": False}
     },
+    ("PATCH", "/api/v1/rules/{rule_id}"): {"json": {"name": "Taken over", "enabled": False}},
+    ("POST", "/app/rules/{rule_id}"): {"data": {"name": "Taken over", "tags": "taken-over"}},
+    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id}"): {
+        "json": {"url": "https://taken.example/hook", "enabled": False}
+    },
+    ("POST", "/app/webhooks/{endpoint_id}"): {"data": {"url": "https://taken.example/hook"}},
+    ("POST", "/app/webhooks/{endpoint_id}/delete"): {"data": {"confirm": "yes"}},
+    ("POST", "/api/v1/referral-codes/{code}/redeem"): {"json": {"reference": "order-1"}},
     # A's contact's address (c1@example.com) is the confirmation erasing asks for.
     ("POST", "/api/v1/contacts/{contact_id}/erase"): {
         "json": {"mode": "delete", "confirm": "c1@example.com"}
     },
 }
-"""A valid body for each route that takes one, so that only the organisation decides."""
+"""A valid body for each route that takes one, so that only the organisation decides (a
+signed-in page's form without fields gets an empty one with its CSRF token)."""
 
 
 def _callers(site: Site) -> dict[str, dict[str, str]]:
@@ -343,7 +414,12 @@ def _callers(site: Site) -> dict[str, dict[str, str]]:
 
 
 def _send(site: Site, route: Route, url: str, headers: dict[str, str]) -> httpx.Response:
-    return _request(site, route.method, url, headers, BODIES.get((route.method, route.path), {}))
+    # A form without a body still carries the CSRF token, so that the organisation decides,
+    # not the missing token.
+    form: dict[str, Any] = (
+        {"data": {}} if route.method == "POST" and route.path.startswith("/app/") else {}
+    )
+    return _request(site, route.method, url, headers, BODIES.get((route.method, route.path), form))
 
 
 def _request(
@@ -438,6 +514,62 @@ def _unchanged(site: Site, objects: Objects) -> None:
     endpoint = site.get(f"/api/v1/inbound-endpoints/{objects.ids['inbound_endpoint_id']}").json()
     assert (endpoint["name"], endpoint["enabled"]) == ("Helpdesk", True), endpoint
     assert site.get("/api/v1/organisation/retention").json()["months"] is None
+    _rules_unchanged(site, a, int(objects.ids["team_id"]), int(objects.ids["webhook_endpoint_id"]))
+    ids = objects.ids
+    _webhooks_unchanged(
+        site,
+        a,
+        int(ids["webhook_endpoint_id"]),
+        int(ids["delivery_id"]),
+        str(ids["webhook_secret"]),
+    )
+    alert = site.get(f"/api/v1/alerts/{objects.ids['alert_id']}").json()
+    assert (alert["state"], alert["title"]) == ("open", "CSAT fell"), alert
+    with site.db() as session:
+        code = session.scalars(
+            select(ReferralCode).where(ReferralCode.organisation_id == a.id)
+        ).one()
+        assert code.code == objects.ids["code"]
+        assert (code.redeemed_at, code.redeemed_reference) == (None, None), "B redeemed A's code"
+
+
+def _rules_unchanged(site: Site, org: Org, team_id: int, endpoint_id: int) -> None:
+    """The organisation has its one rule, as ``_loop_objects`` made it."""
+    owner = session_headers(site.app, org.users["owner"])
+    listed = site.client.get("/api/v1/rules", headers=owner)
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    found = [(r["name"], r["enabled"], r["survey_id"]) for r in items]
+    assert found == [(RULE_NAME, True, org.survey_id)], found
+    actions = items[0]["actions"]
+    agent = org.users["agent"]
+    named = (
+        actions["case"]["team_id"],
+        actions["case"]["assignee_user_id"],
+        actions["email"]["user_ids"],
+        actions["notify"]["endpoint_ids"],
+    )
+    assert named == (team_id, agent, [agent], [endpoint_id]), actions
+
+
+def _webhooks_unchanged(
+    site: Site, org: Org, endpoint_id: int, delivery_id: int, secret: str
+) -> None:
+    """The organisation's one webhook endpoint keeps its address, state and secret, and its
+    log holds only the delivery ``_loop_objects`` queued."""
+    owner = session_headers(site.app, org.users["owner"])
+    listed = site.client.get("/api/v1/webhook-endpoints", headers=owner)
+    assert listed.status_code == 200, listed.text
+    found = [(e["id"], e["url"], e["enabled"]) for e in listed.json()["items"]]
+    assert found == [(endpoint_id, HOOK_URL, True)], found
+    log = site.client.get(f"/api/v1/webhook-endpoints/{endpoint_id}/deliveries", headers=owner)
+    assert log.status_code == 200, log.text
+    assert [d["id"] for d in log.json()["items"]] == [delivery_id], log.json()
+    with site.db() as session:
+        endpoint = session.get(WebhookEndpoint, endpoint_id)
+        assert endpoint is not None
+        assert endpoint.secret == secret, "the secret was rotated"
+        assert endpoint.previous_secret is None, "the secret was rotated"
 
 
 def _teams_unchanged(site: Site, org: Org) -> None:
@@ -518,6 +650,71 @@ def _attempts(
             f"/app/cases/{mine.case_id}/assignment",
             {"data": {"assignee": "none", "team": str(theirs.team_id)}},
         ),
+        *_rule_attempts(a, theirs, mine),
+        # A's delivery replayed through B's own endpoint.
+        (
+            "POST",
+            f"/api/v1/webhook-endpoints/{mine.webhook_endpoint_id}/deliveries/"
+            f"{theirs.delivery_id}/replay",
+            {},
+        ),
+        (
+            "POST",
+            f"/app/webhooks/{mine.webhook_endpoint_id}/deliveries/{theirs.delivery_id}/replay",
+            {"data": {}},
+        ),
+    ]
+
+
+def _rule_attempts(
+    a: Org, theirs: LoopObjects, mine: LoopObjects
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """B's rules (new, or B's own changed) whose survey or actions name A's objects."""
+    agent = a.users["agent"]
+    named: list[dict[str, Any]] = [
+        {"case": {"team_id": theirs.team_id}},
+        {"case": {"assignee_user_id": agent}},
+        {"email": {"user_ids": [agent]}},
+        {"notify": {"endpoint_ids": [theirs.webhook_endpoint_id]}},
+    ]
+    made = [
+        ("POST", "/api/v1/rules", {"json": {"name": "Taken over", "actions": actions}})
+        for actions in named
+    ]
+    changed = [
+        ("PATCH", f"/api/v1/rules/{mine.rule_id}", {"json": {"actions": actions}})
+        for actions in named
+    ]
+    form = {"name": "Taken over", "tags": "taken-over"}
+    forms = [
+        {"case": "on", "case_team_id": str(theirs.team_id)},
+        {"case": "on", "case_assignee_user_id": str(agent)},
+        {"notice_users": str(agent)},
+        {"endpoints": str(theirs.webhook_endpoint_id)},
+        {"survey_id": str(a.survey_id)},
+    ]
+    pages = [
+        ("POST", url, {"data": form | fields})
+        for url in ("/app/rules/new", f"/app/rules/{mine.rule_id}")
+        for fields in forms
+    ]
+    tag = {"tag": ["taken-over"]}
+    return [
+        *made,
+        *changed,
+        *pages,
+        (
+            "POST",
+            "/api/v1/rules",
+            {"json": {"name": "x", "survey_id": a.survey_id, "actions": tag}},
+        ),
+        ("PATCH", f"/api/v1/rules/{mine.rule_id}", {"json": {"survey_id": a.survey_id}}),
+        ("POST", "/api/v1/rules/test", {"json": {"survey_id": a.survey_id}}),
+        (
+            "POST",
+            "/app/rules/new",
+            {"data": form | {"survey_id": str(a.survey_id), "intent": "test"}},
+        ),
     ]
 
 
@@ -555,6 +752,9 @@ def test_bodies_naming_objects_of_organisation_a_are_refused(
     _unchanged(site, objects)
     _case_unchanged(site, b, loops["b"].case_id, loops["b"].team_id)
     _teams_unchanged(site, b)
+    mine = loops["b"]
+    _rules_unchanged(site, b, mine.team_id, mine.webhook_endpoint_id)
+    _webhooks_unchanged(site, b, mine.webhook_endpoint_id, mine.delivery_id, mine.secret)
     for org in (a, b):
         owner = session_headers(site.app, org.users["owner"])
         listed = site.client.get("/api/v1/cases", headers=owner)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -22,10 +22,11 @@ from cxpulse.store import alerts, surveys
 from cxpulse.store.errors import NotFound
 from cxpulse.store.models import Alert
 from cxpulse.web import audit
-from cxpulse.web.access import Principal, form_principal
+from cxpulse.web.access import Principal
 from cxpulse.web.alert_schemas import dashboard_link
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
+from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.dashboard import (
     PageCaller,
     PageProblem,
@@ -33,7 +34,6 @@ from cxpulse.web.routes.dashboard import (
     problem_page,
     render,
 )
-from cxpulse.web.same_origin import same_origin
 from cxpulse.web.schemas import MAX_ID
 
 router = APIRouter(include_in_schema=False)
@@ -113,17 +113,7 @@ def alert_page(
 
 
 async def _form_caller(request: Request, session: Session) -> Principal:
-    if not same_origin(request):
-        raise PageProblem(403, "Not saved", "The form came from another site.")
-    form = await request.form()
-    token = form.get("csrf_token")
-    try:
-        caller = form_principal(request, session, token if isinstance(token, str) else "")
-    except HTTPException as error:
-        if error.status_code == 401:
-            raise PageProblem(401, "Not saved", "Your session has ended: log in again.") from None
-        raise PageProblem(403, "Not saved", str(error.detail)) from None
-    check_allowed(caller, Permission.SURVEYS_WRITE)
+    caller, _ = await page_forms.form_caller(request, session, Permission.SURVEYS_WRITE)
     return caller
 
 

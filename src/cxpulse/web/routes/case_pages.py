@@ -22,7 +22,7 @@ from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -35,10 +35,11 @@ from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import CASE_PRIORITIES, FollowUpCase, User
 from cxpulse.store.types import utc_now
 from cxpulse.web import audit
-from cxpulse.web.access import Principal, form_principal
+from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.errors import FieldErrors
 from cxpulse.web.permissions import Permission
+from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.cases_api import decode_cursor, encode_cursor
 from cxpulse.web.routes.dashboard import (
     PageCaller,
@@ -47,7 +48,6 @@ from cxpulse.web.routes.dashboard import (
     problem_page,
     render,
 )
-from cxpulse.web.same_origin import same_origin
 from cxpulse.web.schemas import MAX_ID, MAX_SMALL_ID
 from cxpulse.web.state import AppState
 
@@ -176,22 +176,11 @@ def _id(text: str, field: str, limit: int = MAX_SMALL_ID) -> int:
 
 
 async def _caller(request: Request, session: Session) -> tuple[Principal, FormData]:
-    if not same_origin(request):
-        raise PageProblem(403, "Not saved", "The form came from another site.")
-    form = await request.form()
-    token = form.get("csrf_token")
-    try:
-        caller = form_principal(request, session, token if isinstance(token, str) else "")
-    except HTTPException as error:
-        if error.status_code == 401:
-            raise PageProblem(401, "Not saved", "Your session has ended: log in again.") from None
-        raise PageProblem(403, "Not saved", str(error.detail)) from None
-    check_allowed(caller, Permission.CASES_WRITE)
-    return caller, form
+    return await page_forms.form_caller(request, session, Permission.CASES_WRITE)
 
 
 def _problem(request: Request, problem: PageProblem, back: str) -> HTMLResponse:
-    return problem_page(request, problem, signed_in=problem.status_code != 401, back=back)
+    return page_forms.form_problem(request, problem, back)
 
 
 def _missing() -> PageProblem:

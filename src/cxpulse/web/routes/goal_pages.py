@@ -12,19 +12,19 @@ import math
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from cxpulse.act import goals
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.web import audit
-from cxpulse.web.access import Principal, form_principal
+from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
+from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.common import SurveyId
-from cxpulse.web.routes.dashboard import PageProblem, check_allowed, problem_page
-from cxpulse.web.same_origin import same_origin
+from cxpulse.web.routes.dashboard import PageProblem
 from cxpulse.web.schemas import MAX_SMALL_ID
 
 router = APIRouter(include_in_schema=False)
@@ -90,22 +90,11 @@ def goal_fields(form: FormData) -> dict[str, object]:
 
 
 async def _caller(request: Request, session: DbSession) -> tuple[Principal, FormData]:
-    if not same_origin(request):
-        raise PageProblem(403, "Not saved", "The form came from another site.")
-    form = await request.form()
-    token = form.get("csrf_token")
-    try:
-        caller = form_principal(request, session, token if isinstance(token, str) else "")
-    except HTTPException as error:
-        if error.status_code == 401:
-            raise PageProblem(401, "Not saved", "Your session has ended: log in again.") from None
-        raise PageProblem(403, "Not saved", str(error.detail)) from None
-    check_allowed(caller, Permission.SURVEYS_WRITE)
-    return caller, form
+    return await page_forms.form_caller(request, session, Permission.SURVEYS_WRITE)
 
 
 def _problem(request: Request, problem: PageProblem, back: str) -> HTMLResponse:
-    return problem_page(request, problem, signed_in=problem.status_code != 401, back=back)
+    return page_forms.form_problem(request, problem, back)
 
 
 def _back(survey_id: int) -> str:

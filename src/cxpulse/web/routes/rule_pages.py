@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -29,9 +29,10 @@ from cxpulse.store import rules as store
 from cxpulse.store.errors import NotFound
 from cxpulse.store.models import CASE_PRIORITIES, Rule
 from cxpulse.web import audit
-from cxpulse.web.access import Principal, form_principal
+from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
+from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.dashboard import (
     PageCaller,
     PageProblem,
@@ -49,7 +50,6 @@ from cxpulse.web.rule_forms import (
     posted_values,
     summary,
 )
-from cxpulse.web.same_origin import same_origin
 from cxpulse.web.schemas import MAX_SMALL_ID
 
 router = APIRouter(include_in_schema=False)
@@ -59,22 +59,11 @@ LIST = "/app/rules"
 
 
 async def _form_caller(request: Request, session: Session) -> tuple[Principal, FormData]:
-    if not same_origin(request):
-        raise PageProblem(403, "Not saved", "The form came from another site.")
-    form = await request.form()
-    token = form.get("csrf_token")
-    try:
-        caller = form_principal(request, session, token if isinstance(token, str) else "")
-    except HTTPException as error:
-        if error.status_code == 401:
-            raise PageProblem(401, "Not saved", "Your session has ended: log in again.") from None
-        raise PageProblem(403, "Not saved", str(error.detail)) from None
-    check_allowed(caller, Permission.RULES_WRITE)
-    return caller, form
+    return await page_forms.form_caller(request, session, Permission.RULES_WRITE)
 
 
 def _problem(request: Request, problem: PageProblem, back: str = LIST) -> HTMLResponse:
-    return problem_page(request, problem, signed_in=problem.status_code != 401, back=back)
+    return page_forms.form_problem(request, problem, back)
 
 
 def _missing() -> PageProblem:

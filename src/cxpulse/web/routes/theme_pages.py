@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -30,9 +30,10 @@ from cxpulse.store.errors import Conflict, Invalid, NotFound
 from cxpulse.store.text_themes import MAX_PHRASE_LENGTH, MAX_PHRASES_PER_LANGUAGE
 from cxpulse.text.comments import LANGUAGES
 from cxpulse.web import audit
-from cxpulse.web.access import Principal, form_principal
+from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
+from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.dashboard import (
     PageCaller,
     PageProblem,
@@ -40,7 +41,6 @@ from cxpulse.web.routes.dashboard import (
     problem_page,
     render,
 )
-from cxpulse.web.same_origin import same_origin
 from cxpulse.web.schemas import MAX_SMALL_ID
 
 router = APIRouter(include_in_schema=False)
@@ -103,22 +103,11 @@ def _error_field(error: Invalid | Conflict) -> str:
 
 
 async def form_caller(request: Request, session: Session) -> tuple[Principal, FormData]:
-    if not same_origin(request):
-        raise PageProblem(403, "Not saved", "The form came from another site.")
-    form = await request.form()
-    token = form.get("csrf_token")
-    try:
-        caller = form_principal(request, session, token if isinstance(token, str) else "")
-    except HTTPException as error:
-        if error.status_code == 401:
-            raise PageProblem(401, "Not saved", "Your session has ended: log in again.") from None
-        raise PageProblem(403, "Not saved", str(error.detail)) from None
-    check_allowed(caller, Permission.SURVEYS_WRITE)
-    return caller, form
+    return await page_forms.form_caller(request, session, Permission.SURVEYS_WRITE)
 
 
 def form_problem(request: Request, problem: PageProblem, back: str) -> HTMLResponse:
-    return problem_page(request, problem, signed_in=problem.status_code != 401, back=back)
+    return page_forms.form_problem(request, problem, back)
 
 
 def _missing_theme() -> PageProblem:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -28,12 +28,12 @@ from cxpulse.store import cursors, webhooks
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import DELIVERY_STATES, WEBHOOK_FORMATS, WebhookEndpoint
 from cxpulse.web import audit
-from cxpulse.web.access import Principal, form_principal
+from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
+from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.dashboard import PageCaller, PageProblem, check_allowed, problem_page
 from cxpulse.web.routes.dashboard import render as render_page
-from cxpulse.web.same_origin import same_origin
 from cxpulse.web.schemas import MAX_ID, MAX_SMALL_ID
 
 router = APIRouter(include_in_schema=False)
@@ -98,22 +98,11 @@ def _events(form: FormData) -> list[str]:
 
 
 async def _form_caller(request: Request, session: Session) -> tuple[Principal, FormData]:
-    if not same_origin(request):
-        raise PageProblem(403, "Not saved", "The form came from another site.")
-    form = await request.form()
-    token = form.get("csrf_token")
-    try:
-        caller = form_principal(request, session, token if isinstance(token, str) else "")
-    except HTTPException as error:
-        if error.status_code == 401:
-            raise PageProblem(401, "Not saved", "Your session has ended: log in again.") from None
-        raise PageProblem(403, "Not saved", str(error.detail)) from None
-    check_allowed(caller, Permission.INTEGRATIONS_MANAGE)
-    return caller, form
+    return await page_forms.form_caller(request, session, Permission.INTEGRATIONS_MANAGE)
 
 
 def _form_problem(request: Request, problem: PageProblem, back: str) -> HTMLResponse:
-    return problem_page(request, problem, signed_in=problem.status_code != 401, back=back)
+    return page_forms.form_problem(request, problem, back)
 
 
 def _missing() -> PageProblem:

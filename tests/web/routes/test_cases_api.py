@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.store.models import AuditLog, CaseEvent, FollowUpCase, OutboxItem
 
-from ..helpers import World, bearer, session_headers
+from ..helpers import BASE_URL, World, bearer, make_app, session_headers
 
 
 def _open(client: TestClient, key: str, response_id: int, **fields: object) -> dict[str, Any]:
@@ -294,3 +294,15 @@ def test_bad_bodies_are_422(client: TestClient, world: World, body: dict[str, ob
         client.post("/api/v1/cases", headers=bearer(world.a.write_key), json=body).status_code
         == 422
     )
+
+
+def test_the_inbound_email_door_is_rate_limited_per_address(engine: Engine) -> None:
+    app = make_app(engine, public_burst=2, public_per_minute=1.0)
+    with TestClient(app, base_url=BASE_URL) as client:
+        body = {"to": "reply+nothing@cx.example", "in-reply-to": "<x@cx.example>", "text": "hi"}
+        answers = [client.post("/api/v1/cases/inbound-email", json=body) for _ in range(3)]
+    # The first two reach the check of the reply address (no such case); the third is
+    # refused before any work.
+    assert [a.status_code for a in answers[:2]] == [404, 404]
+    assert answers[2].status_code == 429
+    assert int(answers[2].headers["Retry-After"]) >= 1

@@ -63,7 +63,8 @@ from cxpulse.web.errors import FieldErrors
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import UserId, problems
 from cxpulse.web.schemas import MAX_ID, MAX_SMALL_ID
-from cxpulse.web.state import AppState
+from cxpulse.web.state import AppState, app_state
+from cxpulse.web.tokens import retry_after_header
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
@@ -353,6 +354,16 @@ def _inbound_fields(raw: dict[str, Any]) -> dict[str, str]:
     openapi_extra={"security": []},
 )
 async def receive_case_email(request: Request, session: DbSession) -> Response:
+    # A public door: limited per address like the survey pages, before any work.
+    wait = app_state(request).public_limiter.take(
+        request.client.host if request.client else "unknown"
+    )
+    if wait:
+        return JSONResponse(
+            {"detail": "too many requests from this address; retry later"},
+            429,
+            headers={"Retry-After": retry_after_header(wait)},
+        )
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw: Any
     try:

@@ -1,7 +1,8 @@
 """Every page a person sees fits a 1366 px screen and a 390 px phone, with the demo data.
 
 The demo shop (``cxpulse.demo.seed_demo``: three surveys, a year of answers, contacts and
-invitations) is written into a temporary SQLite file and served by a real uvicorn; a second
+invitations, and the closed loop of its last month: rules, a team, cases, the alert scan)
+is written into a temporary SQLite file and served by a real uvicorn; a second
 live server on another origin is the shop page that embeds the widget. Chromium opens each
 page at both widths and checks, with ``browser_support.fit_problems``:
 
@@ -10,7 +11,8 @@ page at both widths and checks, with ``browser_support.fit_problems``:
 - no visible text, chart text included, is drawn smaller than 12 px.
 
 Signed-in pages are visited without a goal, with filters and breakdowns, and with a goal
-made through the goal form (a goal adds the widest tables). Each page leaves a full-page
+made through the goal form (a goal adds the widest tables); the closed loop's pages (cases,
+rules, alerts) with the demo's own. Each page leaves a full-page
 screenshot in test-artifacts/screenshots/<page>-<width>.png, to be looked at, and the
 problems of all pages are reported together, so one run lists everything left to fix.
 """
@@ -37,7 +39,7 @@ from cxpulse.collect.links import LinkSigner
 from cxpulse.config import Settings
 from cxpulse.demo.seed import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, seed_demo
 from cxpulse.store.db import create_engine_for, session_factory
-from cxpulse.store.models import Invitation, Survey
+from cxpulse.store.models import Alert, FollowUpCase, Invitation, Rule, Survey
 from cxpulse.web import create_app
 
 pytestmark = pytest.mark.slow
@@ -61,12 +63,24 @@ class DemoSurvey:
     metric: str
 
 
+@dataclass(frozen=True)
+class DemoLoop:
+    """Ids of the demo's closed loop whose pages are visited."""
+
+    case_ids: dict[str, int]
+    """A case of each state, by state."""
+    rule_ids: list[int]
+    alert_id: int | None
+    """The alert the scan raised, if its detector found something."""
+
+
 @dataclass
 class Site:
     url: str
     widget_host: str
     surveys: list[DemoSurvey]
     unsubscribe_token: str
+    loop: DemoLoop
     browser: Browser
     shots: Path = field(default_factory=lambda: support.artifact_dir("screenshots"))
 
@@ -91,8 +105,9 @@ def widget_host(api_url: str) -> FastAPI:
     return app
 
 
-def _seed(url: str, host_origin: str) -> tuple[list[DemoSurvey], str]:
-    """The demo shop, its surveys open to the widget host; and an unsubscribe link's token."""
+def _seed(url: str, host_origin: str) -> tuple[list[DemoSurvey], str, DemoLoop]:
+    """The demo shop, its surveys open to the widget host; an unsubscribe link's token; and
+    the pages of its closed loop."""
     engine = create_engine_for(url)
     try:
         with session_factory(engine)() as session:
@@ -104,9 +119,17 @@ def _seed(url: str, host_origin: str) -> tuple[list[DemoSurvey], str]:
             invitation = session.scalars(select(Invitation).order_by(Invitation.id)).first()
             assert invitation is not None, "the demo sends invitations"
             token = LinkSigner(SECRET).issue("unsubscribe", invitation.id, invitation.survey_id)
+            cases: dict[str, int] = {}
+            for row in session.scalars(select(FollowUpCase).order_by(FollowUpCase.id)):
+                cases.setdefault(row.state, row.id)
+            loop = DemoLoop(
+                case_ids=cases,
+                rule_ids=list(session.scalars(select(Rule.id).order_by(Rule.position))),
+                alert_id=session.scalar(select(Alert.id).order_by(Alert.id).limit(1)),
+            )
             session.commit()
         found = [DemoSurvey(s.id, s.slug, s.metric) for s in summary.surveys]
-        return found, token
+        return found, token, loop
     finally:
         engine.dispose()
 
@@ -120,11 +143,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     host = support.LiveServer(widget_host(api.url))
     try:
         with api, host:  # the app's start-up migrates the database the seed then fills
-            surveys, token = _seed(url, host.url)
+            surveys, token, loop = _seed(url, host.url)
             with sync_playwright() as playwright:
                 browser = support.launch_chromium(playwright)
                 try:
-                    yield Site(api.url, host.url, surveys, token, browser)
+                    yield Site(api.url, host.url, surveys, token, loop, browser)
                 finally:
                     browser.close()
     finally:
@@ -204,9 +227,12 @@ def test_signed_in_pages_without_goals(visits: Visits) -> None:
     site = visits.site
     visits.log_in()
     visits.visit("overview", "/app")
+    # The demo's cases: each survey's card has its follow-up figures.
+    assert visits.page.locator(".ov-follow-ups").count() == len(site.surveys)
     for survey in site.surveys:
         _survey_pages(visits, survey)
         assert visits.page.locator("#goals-table tbody tr").count() == 0, "no goal yet"
+        assert visits.page.locator("#follow-ups-table").is_visible(), survey.slug
         base = f"/app/surveys/{survey.id}"
         visits.visit(f"{survey.slug}-responses", f"{base}/responses")
         visits.visit(
@@ -221,6 +247,25 @@ def test_signed_in_pages_without_goals(visits: Visits) -> None:
     visits.visit("sessions", "/app/sessions")
     visits.visit("problem", "/app/surveys/999999")
     visits.finish("signed-in")
+
+
+def test_closed_loop_pages(visits: Visits) -> None:
+    loop = visits.site.loop
+    assert set(loop.case_ids) == {"new", "contacted", "resolved", "wont_fix"}
+    visits.log_in()
+    visits.visit("cases", "/app/cases")
+    visits.visit("cases-overdue", "/app/cases", view="overdue")
+    visits.visit("cases-resolved", "/app/cases", state="resolved")
+    for state, case_id in sorted(loop.case_ids.items()):
+        visits.visit(f"case-{state}", f"/app/cases/{case_id}")
+    visits.visit("rules", "/app/rules")
+    visits.visit("rule-new", "/app/rules/new")
+    for index, rule_id in enumerate(loop.rule_ids):
+        visits.visit(f"rule-{index + 1}", f"/app/rules/{rule_id}")
+    visits.visit("alerts", "/app/alerts")
+    if loop.alert_id is not None:
+        visits.visit("alert", f"/app/alerts/{loop.alert_id}")
+    visits.finish("closed-loop")
 
 
 def _add_goal(visits: Visits, survey: DemoSurvey) -> None:

@@ -17,6 +17,8 @@ What is written is drawn elsewhere in this package (``survey_plans``, ``contacts
 - relationship NPS drops after a price increase halfway through the period, most for the
   free plan;
 - returns CES jumps when a new returns portal launches at 55% of the period;
+- the closed loop runs over the last month (``loop_seed``): a team, three rules, and the
+  unhappy answers' follow-up cases worked to resolution, with the figures they give;
 - comments are written in the customer's language (English, Swedish, Dutch, Macedonian in
   Cyrillic), positive, negative or mixed according to the score, about delivery, support,
   returns, price and the app.
@@ -33,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from cxpulse.demo.contacts import CONTACT_PREFIX, DemoContact, contact_rows, demo_contact
 from cxpulse.demo.invitations import seed_invitations
+from cxpulse.demo.loop_seed import LoopSummary, seed_loop
 from cxpulse.demo.responses import generate_responses, months_before
 from cxpulse.demo.survey_plans import DEMO_COLLECT_OPTIONS, SURVEY_PLANS, SurveyPlan
 from cxpulse.store import accounts, audit, demo_data, security, surveys, system_accounts
@@ -80,6 +83,8 @@ class DemoSummary:
     contacts: int
     contacts_added: int
     surveys: list[SurveySummary]
+    loop: LoopSummary | None = None
+    """The closed loop's team, rules and cases (``demo.loop_seed``)."""
 
     @property
     def responses(self) -> int:
@@ -141,7 +146,11 @@ def seed_demo(
             SurveySummary(survey.id, survey.slug, survey.name, survey.metric, total, added)
         )
 
-    if organisation_created or contacts_added or any(s.added for s in summaries):
+    # Last: the rules are judged on the answers just written.
+    loop = seed_loop(session, organisation.id, now=end, seed=seed)
+
+    added = contacts_added or any(s.added for s in summaries)
+    if organisation_created or added or loop.rules_added or loop.cases_added:
         audit.record(
             session,
             organisation.id,
@@ -155,6 +164,8 @@ def seed_demo(
                 "seed": seed,
                 "contacts_added": contacts_added,
                 "responses_added": {s.slug: s.added for s in summaries},
+                "rules_added": loop.rules_added,
+                "cases_added": loop.cases_added,
             },
         )
     return DemoSummary(
@@ -168,6 +179,7 @@ def seed_demo(
         contacts=len(contacts),
         contacts_added=contacts_added,
         surveys=summaries,
+        loop=loop,
     )
 
 

@@ -408,6 +408,9 @@ def _case_page(
         "priorities": CASE_PRIORITIES,
         "event_words": EVENT_WORDS,
         "timeline_words": TIMELINE_WORDS,
+        # A year of answers and invitations makes a long column: the latest first, the
+        # rest one click away.
+        "timeline_limit": None if request.query_params.get("timeline") == "all" else 15,
         "can_edit": Permission.CASES_WRITE in caller.permissions,
         "reply_refusal": reply_refusal,
         "errors": errors or {},

@@ -409,3 +409,51 @@ def test_a_rule_opens_a_case_and_notifies_an_endpoint_once(
     for delivery in notes:
         assert "a@b.example" not in str(delivery.payload)
     assert outcome == {"case_id": case.id, "notified": [endpoint.id]}
+
+
+def test_a_changed_answer_sends_response_updated_once_per_change(
+    sessions: sessionmaker[Session], org: Organisation, nps: Survey, rule_worker: OutboxWorker
+) -> None:
+    with sessions.begin() as session:
+        endpoint = WebhookEndpoint(
+            organisation_id=org.id,
+            url="https://hooks.example/cx",
+            format="standard",
+            events={"types": ["response.updated"]},
+            secret="whsec_dGVzdA==",
+        )
+        session.add(endpoint)
+        session.flush()
+        rule = rules.create_rule(
+            session,
+            org.id,
+            name="Detractors",
+            conditions={"band": "detractor"},
+            actions={"tag": ["call-back"]},
+        )
+        ((answer, _),) = responses.add_responses(
+            session, org.id, [NewResponse(survey_id=nps.id, score=9)]
+        )
+    _drain(rule_worker)
+    with sessions.begin() as session:
+        # The customer changes their mind: now a detractor.
+        responses.update_response(session, org.id, answer.id, score=2)
+    _drain(rule_worker)
+    # A retry of the same item changes nothing.
+    with sessions.begin() as session:
+        session.execute(update(OutboxItem).where(OutboxItem.kind == KIND).values(state="pending"))
+    _drain(rule_worker)
+    with sessions() as session:
+        deliveries = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+        ).all()
+        tags = response_tags.tags_of(session, org.id, [answer.id])
+        matches = session.scalars(select(RuleMatch).where(RuleMatch.rule_id == rule.id)).all()
+    # Only the change is sent (the endpoint takes response.updated only), once, and the
+    # rule that the change made true ran on it.
+    assert [d.event_type for d in deliveries] == ["response.updated"]
+    assert deliveries[0].event_id.startswith(f"response-{answer.id}-")
+    assert deliveries[0].payload["type"] == "response.updated"
+    assert deliveries[0].payload["data"]["score"] == 2
+    assert tags == {answer.id: ["call-back"]}
+    assert len(matches) == 1

@@ -127,6 +127,7 @@ def _handle(
     public_url: str,
     now: datetime,
     links: LinkSigner,
+    change: int | None = None,
 ) -> bool:
     """Run the rules of one answer; True while some rule waits for the comment's analysis."""
     patient = now - row.received_at < WAIT_FOR_ANALYSIS
@@ -152,12 +153,14 @@ def _handle(
         rule_matches.set_outcome(session, match_id, outcome)
     matched = sorted(rule_id for rule_id, response_id in done if response_id == row.id)
     tags = response_tags.tags_of(session, row.organisation_id, [row.id]).get(row.id, [])
+    # ``change``: the outbox item of a changed answer, whose id names this change in every
+    # retry of it.
     events.publish(
         session,
         row.organisation_id,
-        "response.created",
+        "response.created" if change is None else "response.updated",
         _event_data(row, survey, matched, tags),
-        event_id=f"response-{row.id}-created",
+        event_id=f"response-{row.id}-created" if change is None else f"response-{row.id}-{change}",
     )
     return waiting
 
@@ -182,14 +185,17 @@ def run(context: TaskContext, items: Sequence[Claimed]) -> list[Outcome]:
 
 
 def _organisations_without_work(organisations: set[int], context: TaskContext) -> set[int]:
-    """The organisations with no enabled rule and no endpoint for ``response.created``."""
+    """The organisations with no enabled rule and no endpoint for answers' events."""
     with context.read_sessions() as session:
         found = store.enabled_rules(session, organisations)
         with_rules = {organisation for organisation, rules in found.items() if rules}
         return {
             organisation
             for organisation in organisations - with_rules
-            if not webhooks.subscribed(session, organisation, "response.created")
+            if not any(
+                webhooks.subscribed(session, organisation, kind)
+                for kind in ("response.created", "response.updated")
+            )
         }
 
 
@@ -221,6 +227,7 @@ def _run(context: TaskContext, items: Sequence[Claimed], now: datetime) -> list[
                         public_url=context.smtp.public_url,
                         now=now,
                         links=context.links,
+                        change=item.id if item.payload.get("updated") else None,
                     )
             except Exception as error:
                 logger.exception("the rules of response %s failed", row.id)

@@ -2,12 +2,16 @@
 answer, queued in the transaction that stores it, so the answer's rules run (and its
 ``response.created`` event is sent) if and only if the answer was committed.
 
-One multi-row insert per batch of answers: this is on the submission path, whose cost is
-watched (``bench/``). Imports of historical files queue nothing: their answers are not news.
+A changed answer (a second answer through the same invitation link, an edit through the API)
+queues one more with ``"updated": true``, so that its rules run again on what changed and
+``response.updated`` is sent. One multi-row insert per batch of answers: this is on the
+submission path, whose cost is watched (``bench/``). Imports of historical files queue
+nothing: their answers are not news.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
@@ -38,4 +42,15 @@ def queue(session: Session, created: Iterable[tuple[int, int]]) -> None:
             }
             for organisation_id, response_id in created
         ],
+    )
+
+
+def queue_update(session: Session, organisation_id: int, response_id: int) -> None:
+    """Queue the event of a changed answer (each change its own, so none is lost)."""
+    outbox.enqueue(
+        session,
+        organisation_id,
+        KIND,
+        f"{dedupe_key(response_id)}:updated:{uuid.uuid4().hex}",
+        {"response_id": response_id, "updated": True},
     )

@@ -8,8 +8,9 @@ its job:
   ``MAX_IDEMPOTENCY_KEY_LENGTH``: checking a response before it is stored;
 - ``store/response_writes.py``: ``add_responses``, ``add_response``, ``import_responses``
   (``ImportCounts``), ``update_response``, ``delete_response``: writing, with the daily
-  rollups kept in step in the same transaction; ``add_responses`` and ``add_response`` are
-  wrapped here so that every new answer also queues its ``response-event`` outbox item
+  rollups kept in step in the same transaction; ``add_responses``, ``add_response`` and
+  ``update_response`` are wrapped here so that every new or changed answer also queues its
+  ``response-event`` outbox item
   (``store/response_events.py``: the worker runs the organisation's rules on it), which
   imports of historical files (``import_responses``) do not;
 - ``store/response_submissions.py``: ``add_each`` (``StoredResponse``): submissions from
@@ -50,8 +51,8 @@ from cxpulse.store.response_writes import (
     ImportCounts,
     delete_response,
     import_responses,
-    update_response,
 )
+from cxpulse.store.response_writes import update_response as _update_response
 
 __all__ = [
     "MAX_IDEMPOTENCY_KEY_LENGTH",
@@ -108,3 +109,13 @@ def add_response(
     if created:
         response_events.queue(session, [(organisation_id, stored.id)])
     return stored, created
+
+
+def update_response(
+    session: Session, organisation_id: int, response_id: int, **changes: Any
+) -> Response:
+    """``response_writes.update_response``, and the changed answer's ``response-event``
+    (its rules run again on what changed; ``response.updated`` is sent)."""
+    updated = _update_response(session, organisation_id, response_id, **changes)
+    response_events.queue_update(session, organisation_id, response_id)
+    return updated

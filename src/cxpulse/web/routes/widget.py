@@ -32,7 +32,7 @@ from cxpulse.collect.widget_submit import (
     thanks_message,
     widget_config,
 )
-from cxpulse.store import accounts, responses, surveys
+from cxpulse.store import accounts, response_writes, responses, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Survey
 from cxpulse.store.responses import NewResponse
@@ -213,7 +213,10 @@ async def _store_with_consent(
     def write() -> bool:
         with state.sessions() as session:
             ((stored, created),) = responses.add_responses(session, organisation_id, [item])
-            responses.update_response(session, organisation_id, stored.id, contact_consent=consent)
+            # Part of storing the answer, not a change of it: no response.updated event.
+            response_writes.update_response(
+                session, organisation_id, stored.id, contact_consent=consent
+            )
             session.commit()
             return created
 

@@ -350,9 +350,7 @@ def run_actions(
             response_id=answer.id,
             rule_id=rule.id,
             # The case's own limit; a rule's and a survey's names are 200 characters each.
-            title=(actions.case.title or f"{rule.name}, score {answer.score:g}")[
-                :MAX_TITLE
-            ],
+            title=(actions.case.title or f"{rule.name}, score {answer.score:g}")[:MAX_TITLE],
             priority=actions.case.priority,
             team_id=actions.case.team_id,
             assignee_user_id=actions.case.assignee_user_id,

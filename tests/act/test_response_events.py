@@ -19,6 +19,8 @@ from tests.smtp_server import SmtpTestServer
 from cxpulse.act import response_events, rules
 from cxpulse.act.jobs import JobRegistry
 from cxpulse.act.outbox_worker import OutboxWorker
+from cxpulse.act.rule_actions import parse_actions
+from cxpulse.act.rule_conditions import InvalidRule
 from cxpulse.act.tasks import TaskRegistry
 from cxpulse.collect.links import LinkSigner
 from cxpulse.store import contacts, outbox, response_tags, responses, surveys
@@ -457,3 +459,36 @@ def test_a_changed_answer_sends_response_updated_once_per_change(
     assert deliveries[0].payload["data"]["score"] == 2
     assert tags == {answer.id: ["call-back"]}
     assert len(matches) == 1
+
+
+def test_a_rule_texts_staff_once_and_refuses_a_bad_number(
+    sessions: sessionmaker[Session], org: Organisation, nps: Survey, rule_worker: OutboxWorker
+) -> None:
+    with pytest.raises(InvalidRule) as refused:
+        parse_actions({"sms": {"phones": ["+46701234567", "0701234567", 7]}})
+    assert [p.field for p in refused.value.problems] == [
+        "actions.sms.phones.1",
+        "actions.sms.phones.2",
+    ]
+    with sessions.begin() as session:
+        rule = rules.create_rule(
+            session,
+            org.id,
+            name="Detractors",
+            conditions={"band": "detractor"},
+            actions={"sms": {"phones": ["+46 70 123 45 67"]}},
+        )
+        ((_answer, _),) = responses.add_responses(
+            session, org.id, [NewResponse(survey_id=nps.id, score=1, comment="Call a@b.example")]
+        )
+    _drain(rule_worker)
+    with sessions.begin() as session:
+        session.execute(update(OutboxItem).where(OutboxItem.kind == KIND).values(state="pending"))
+    _drain(rule_worker)
+    with sessions() as session:
+        texts = session.scalars(select(OutboxItem).where(OutboxItem.kind == "sms")).all()
+        outcome = session.scalar(select(RuleMatch.outcome).where(RuleMatch.rule_id == rule.id))
+    assert [t.payload["phone"] for t in texts] == ["+46701234567"]
+    assert texts[0].payload["text"].startswith("Detractors: Shop NPS: score 1.")
+    assert "a@b.example" not in texts[0].payload["text"]
+    assert outcome == {"texted": 1}

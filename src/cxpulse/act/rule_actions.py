@@ -7,6 +7,7 @@ The document (at least one action)::
       "case": {"priority": "high", "team_id": 2, "assignee_user_id": null, "title": null},
       "email": {"user_ids": [4], "addresses": ["cx-lead@example.com"]},
       "notify": {"endpoint_ids": [3]},
+      "sms": {"phones": ["+46701234567"]},
       "tag": ["vip-detractor"],
       "review_request": true,
       "referral_code": true,
@@ -15,8 +16,9 @@ The document (at least one action)::
 
 ``case`` opens a follow-up case (``act.cases.open_case``); ``email`` queues a "rule-notice"
 email to users of the organisation or to addresses; ``notify`` posts to the organisation's
-webhook endpoints (Slack, Teams or signed JSON: ``act.events.notify_endpoint``); ``tag``
-labels the answer. The customer emails go to promoters and passives only, whatever the
+webhook endpoints (Slack, Teams or signed JSON: ``act.events.notify_endpoint``); ``sms``
+texts the notice to staff phones (``act.sms_sending``, at most once each); ``tag`` labels
+the answer. The customer emails go to promoters and passives only, whatever the
 conditions say: ``review_request`` (the survey's review link) and ``referral_code`` (a
 personal single-use code) to a promoter, one "promoter-email" holding both;
 ``passive_question`` ("what would make it a 10?") to a passive. None goes to an address
@@ -33,8 +35,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cxpulse.act import cases, events
+from cxpulse.act import cases, events, sms_sending
 from cxpulse.act.rule_conditions import InvalidRule, Problem, band_of
+from cxpulse.collect import sms
 from cxpulse.collect.links import UNSUBSCRIBE_LINK_DAYS, LinkSigner
 from cxpulse.redaction import redact
 from cxpulse.store import _values as values
@@ -64,6 +67,7 @@ KNOWN_KEYS = (
     "case",
     "email",
     "notify",
+    "sms",
     "tag",
     "review_request",
     "referral_code",
@@ -88,6 +92,7 @@ class Actions:
     user_ids: tuple[int, ...] = ()
     addresses: tuple[str, ...] = ()
     endpoint_ids: tuple[int, ...] = ()
+    phones: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     review_request: bool = False
     referral_code: bool = False
@@ -198,6 +203,33 @@ def _tags(value: object, where: str, problems: list[Problem]) -> list[str]:
     return out
 
 
+def _phones(value: object, where: str, given: bool, problems: list[Problem]) -> list[str]:
+    """The ``sms`` action's ``{"phones": [...]}``: E.164 numbers (the same rule as a
+    contact's phone), at most ``MAX_RECIPIENTS``."""
+    document = _object(value, where, problems) or {}
+    _unknown(document, ("phones",), where, problems)
+    raw = document.get("phones") or []
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        problems.append(Problem(f"{where}.phones", "must be a list of phone numbers"))
+        return []
+    phones: list[str] = []
+    for n, item in enumerate(raw):
+        try:
+            number = sms.e164(f"{where}.phones.{n}", item)
+        except Invalid as error:
+            problems.append(Problem(f"{where}.phones.{n}", error.message))
+            continue
+        if number not in phones:
+            phones.append(number)
+    if len(phones) > MAX_RECIPIENTS:
+        problems.append(Problem(f"{where}.phones", f"at most {MAX_RECIPIENTS} numbers"))
+    if given and not raw:
+        problems.append(Problem(f"{where}.phones", "needs at least one phone number"))
+    return phones
+
+
 def parse_actions(document: object, prefix: str = "actions") -> Actions:
     """Check an actions document; ``InvalidRule`` naming every problem's field."""
     if document is None:
@@ -249,6 +281,9 @@ def parse_actions(document: object, prefix: str = "actions") -> Actions:
         problems.append(Problem(f"{prefix}.notify.endpoint_ids", "needs at least one endpoint"))
     if endpoint_ids:
         stored["notify"] = {"endpoint_ids": endpoint_ids}
+    phones = _phones(document.get("sms"), f"{prefix}.sms", "sms" in document, problems)
+    if phones:
+        stored["sms"] = {"phones": phones}
     tags = _tags(document.get("tag"), f"{prefix}.tag", problems)
     if tags:
         stored["tag"] = tags
@@ -266,6 +301,7 @@ def parse_actions(document: object, prefix: str = "actions") -> Actions:
         user_ids=tuple(user_ids),
         addresses=tuple(addresses),
         endpoint_ids=tuple(endpoint_ids),
+        phones=tuple(phones),
         tags=tuple(tags),
         document=stored,
         **flags,
@@ -365,6 +401,13 @@ def run_actions(
             queued += 1
     if recipients:
         outcome["notices"] = queued
+    texted = 0
+    for phone in actions.phones:
+        text = f"{rule.name}: {notice_text(rule, survey, answer)}"
+        if sms_sending.queue_sms(session, org, phone, text, dedupe_key=f"{key}:{phone}"):
+            texted += 1
+    if actions.phones:
+        outcome["texted"] = texted
     link = f"{public_url}/app/surveys/{survey.id}/responses"
     for endpoint_id in actions.endpoint_ids:
         sent = events.notify_endpoint(

@@ -23,7 +23,9 @@ KIND = "response-event"
 
 
 def dedupe_key(response_id: int) -> str:
-    return f"{KIND}:{response_id}"
+    """A new key for each event: an answer's event is queued once, in the answer's own
+    transaction, and SQLite may give a deleted answer's id to the next one."""
+    return f"{KIND}:{response_id}:{uuid.uuid4().hex[:16]}"
 
 
 def queue(session: Session, created: Iterable[tuple[int, int]]) -> None:
@@ -51,6 +53,6 @@ def queue_update(session: Session, organisation_id: int, response_id: int) -> No
         session,
         organisation_id,
         KIND,
-        f"{dedupe_key(response_id)}:updated:{uuid.uuid4().hex}",
+        f"{dedupe_key(response_id)}:updated",
         {"response_id": response_id, "updated": True},
     )

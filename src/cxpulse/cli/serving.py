@@ -244,7 +244,8 @@ def demo(
 
     Three surveys (CSAT after a support ticket, relationship NPS, CES after a return), 1,500
     contacts and thousands of responses with segments and comments in English, Swedish, Dutch
-    and Macedonian. Running it again reuses the demo shop: nothing is duplicated. The admin
+    and Macedonian, and a month of follow-up cases opened by four rules. Running it again
+    reuses the demo shop: nothing is duplicated. The admin
     login is demo-admin@example.com with the password cxpulse-demo.
     """
     from cxpulse.demo.seed import seed_demo

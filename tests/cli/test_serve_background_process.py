@@ -1,6 +1,8 @@
 """``cxpulse serve`` analyses comments in a child process of lower priority, through the real
-console script: the child is there while the server runs, and it leaves by itself when the
-server is killed without a chance to stop it (kill -9), so no orphan keeps working."""
+console script: the child is there while the server runs, it leaves by itself when the
+server is killed without a chance to stop it (kill -9), so no orphan keeps working, and
+Ctrl+C in a terminal or a service manager's stop (a signal to the whole process group)
+stops both promptly."""
 
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_the_child_runs_beside_the_server_and_leaves_with_it(tmp_path: Path) -> None:
+def _serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
     port = free_port()
     env = {
         **os.environ,
@@ -64,33 +66,68 @@ def test_the_child_runs_beside_the_server_and_leaves_with_it(tmp_path: Path) -> 
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
+            # A process group of its own, as a terminal gives a command.
+            start_new_session=True,
         )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "the server did not come up in 60 s"
-                time.sleep(0.2)
-        children: list[int] = []
-        while not children:
-            assert time.monotonic() < deadline, "no child process analyses comments"
-            children = _children(server.pid)
-            time.sleep(0.1)
-        [child] = children
-        while _niceness(child) < 10:
-            assert time.monotonic() < deadline, "the child kept the server's priority"
-            time.sleep(0.1)
+    return server, port, log
 
+
+def _child_of(server: subprocess.Popen[bytes], port: int, log: Path) -> int:
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.poll() is None, log.read_text()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):
+                break
+        except (urllib.error.URLError, ConnectionError):
+            assert time.monotonic() < deadline, "the server did not come up in 60 s"
+            time.sleep(0.2)
+    children: list[int] = []
+    while not children:
+        assert time.monotonic() < deadline, "no child process analyses comments"
+        children = _children(server.pid)
+        time.sleep(0.1)
+    [child] = children
+    while _niceness(child) < 10:
+        assert time.monotonic() < deadline, "the child kept the server's priority"
+        time.sleep(0.1)
+    return child
+
+
+def test_the_child_runs_beside_the_server_and_leaves_with_it(tmp_path: Path) -> None:
+    server, port, log = _serve(tmp_path)
+    try:
+        child = _child_of(server, port, log)
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
         gone = time.monotonic() + 15
         while _alive(child):
             assert time.monotonic() < gone, "the child outlived its server by 15 s"
             time.sleep(0.1)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_group_stops_the_server_and_its_child(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    server, port, log = _serve(tmp_path)
+    try:
+        child = _child_of(server, port, log)
+        # What a terminal does on Ctrl+C (SIGINT), and `timeout` or a service manager on
+        # stop (SIGTERM): the signal reaches every process of the group. The server must
+        # still stop its child and exit (it once waited forever on a child killed so).
+        time.sleep(3.0)  # the child idles between rounds: the moment that once hung
+        os.killpg(server.pid, signum)
+        server.wait(timeout=30)
+        gone = time.monotonic() + 15
+        while _alive(child):
+            assert time.monotonic() < gone, "the child outlived its server by 15 s"
+            time.sleep(0.1)
+        assert "Finished server process" in log.read_text()
     finally:
         if server.poll() is None:
             server.kill()

@@ -23,9 +23,10 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
-from multiprocessing.synchronize import Event
 
 from cxpulse.collect.sms import SmsSettings
 from cxpulse.collect.smtp import SmtpSettings
@@ -70,7 +71,6 @@ class BackgroundProcess:
         # "spawn": a forked child would inherit the server's threads, sockets and event loop
         # half way through whatever they were doing.
         self._context = multiprocessing.get_context("spawn")
-        self._stop = self._context.Event()
         self._arguments = (database_url, busy_timeout_ms, tasks, idle_seconds, niceness)
         self._process: multiprocessing.process.BaseProcess | None = None
 
@@ -84,7 +84,7 @@ class BackgroundProcess:
     def start(self) -> None:
         process = self._context.Process(
             target=_run,
-            args=(*self._arguments, self._stop, os.getpid()),
+            args=(*self._arguments, os.getpid()),
             name="cxpulse-background",
             daemon=True,
         )
@@ -93,12 +93,15 @@ class BackgroundProcess:
         logger.info("background work started in process %s", process.pid)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Ask the child to finish its round and wait for it; killed after ``timeout``
-        (what it did not write is done again later)."""
+        """Ask the child to finish its round (SIGTERM) and wait for it; killed after
+        ``timeout`` (what it did not write is done again later)."""
         process, self._process = self._process, None
         if process is None:
             return
-        self._stop.set()
+        # A signal, not a shared Event: Ctrl+C in a terminal reaches the whole process
+        # group, and an Event whose waiter died that way blocks whoever sets it.
+        if process.is_alive():
+            process.terminate()
         process.join(timeout)
         if process.is_alive():
             process.kill()
@@ -111,10 +114,13 @@ def _run(
     tasks: TaskSettings | None,
     idle_seconds: float,
     niceness: int,
-    stop: Event,
     parent_pid: int,
 ) -> None:
-    """The child's life: rounds of work until stopped or orphaned."""
+    """The child's life: rounds of work until stopped (SIGTERM) or orphaned."""
+    stop = threading.Event()
+    # Ctrl+C reaches the whole process group: the server decides when its child stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     if niceness:
         # First: importing the text stage is already work. Where lowering is not allowed,
         # the child runs at the server's priority.

@@ -33,7 +33,8 @@ from cxpulse.store.types import BigId, JsonDocument, UTCDateTime, utc_now
 
 ROLES = ("owner", "admin", "analyst", "agent", "viewer")
 API_KEY_SCOPES = ("read", "write")
-SURVEY_STATUSES = ("draft", "active", "closed")
+SURVEY_STATUSES = ("draft", "active", "closed", "archived")
+"""``archived``: closed and hidden from the survey list and overview; its answers stay."""
 METRICS = tuple(m.value for m in Metric)
 SOURCES = ("api", "import", "web", "email", "widget", "demo")
 PRESENTATIONS = ("numbers", "stars", "emoji", "thumbs")
@@ -101,6 +102,18 @@ class Organisation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     redact_comments: Mapped[bool] = mapped_column(Boolean, default=False)
     """Replace personal data in comments when they are stored, not only when shown."""
+    default_language: Mapped[str] = mapped_column(String(35), default="en")
+    """The language new surveys start in and emails fall back to."""
+    accent_colour: Mapped[str | None] = mapped_column(String(7))
+    """Branding: ``#rrggbb`` for buttons and links of survey pages, the widget and emails."""
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """Branding: a small image (PNG, JPEG or WebP) shown on survey pages and emails."""
+    logo_type: Mapped[str | None] = mapped_column(String(32))
+    """The logo's media type."""
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    """The display name of emails' From header; ``None``: the organisation's name."""
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    """Where customers' replies to emails go; ``None``: no Reply-To header."""
     taxonomy_version: Mapped[int] = mapped_column(Integer, default=0)
     """Grows with every change that alters how comments are analysed (themes, phrases,
     redaction): analyses of an older version are redone in the background. 0: the starter
@@ -127,6 +140,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     last_login_at: Mapped[datetime | None]
+    invited_at: Mapped[datetime | None]
+    """Set when a colleague was invited by email and has not chosen a password yet."""
 
 
 class ApiKey(Base):
@@ -269,6 +284,11 @@ class Response(Base):
     invitation_id: Mapped[int | None] = mapped_column(BigId)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     contact_consent: Mapped[bool | None] = mapped_column(Boolean)
+    unverified: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Came through an unsigned link (a helpdesk's email template): anyone could have sent
+    it, so reports can leave it out."""
+    import_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    """The browser import that stored it (``ImportRun``), so that a whole import can be undone."""
     """After a low score, whether the respondent agreed to be contacted about it: ``None``
     when not asked (only a low score on a survey that asks, where the respondent is known)."""
 
@@ -1038,3 +1058,76 @@ class SmsOptOut(Base):
     phone: Mapped[str] = mapped_column(String(32))
     keyword: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+QUESTION_KINDS = ("rating", "choice", "text")
+"""Follow-up questions: ``rating``, an attribute on a scale (delivery, support ...);
+``choice``, one of a list; ``text``, a short answer."""
+
+
+class SurveyQuestion(Base):
+    """An optional follow-up question of a survey, shown after the main answer."""
+
+    __tablename__ = "survey_questions"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", QUESTION_KINDS), name="kind"),
+        Index("ix_survey_questions_survey_position", "survey_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(64))
+    """A short name for exports and filters, such as ``delivery``."""
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``{language: text}``: the question in each language."""
+    choices: Mapped[list[Any]] = mapped_column(JsonDocument, default=list)
+    """For ``choice``: ``[{"key": ..., "labels": {language: text}}]``."""
+    scale_low: Mapped[int | None] = mapped_column(Integer)
+    scale_high: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class ResponseAnswer(Base):
+    """One answer to a follow-up question, attached to its response."""
+
+    __tablename__ = "response_answers"
+    __table_args__ = (
+        UniqueConstraint(
+            "response_id", "question_id", name="uq_response_answers_response_question"
+        ),
+        Index("ix_response_answers_question_score", "question_id", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    response_id: Mapped[int] = mapped_column(BigId, ForeignKey("responses.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("survey_questions.id", ondelete="CASCADE"))
+    score: Mapped[float | None] = mapped_column(Float)
+    choice: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ImportRun(Base):
+    """One import of past answers from the browser: what was stored, so it can be undone."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = _org_fk()
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    preset: Mapped[str | None] = mapped_column(String(32))
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_stored: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    undone_at: Mapped[datetime | None]

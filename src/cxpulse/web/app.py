@@ -31,6 +31,7 @@ from cxpulse.web.api_docs import install_api_docs
 from cxpulse.web.deps import pool_capacity
 from cxpulse.web.errors import install_error_handlers
 from cxpulse.web.routes import (
+    account_pages,
     alert_pages,
     alerts_api,
     audit_log,
@@ -38,15 +39,20 @@ from cxpulse.web.routes import (
     case_pages,
     cases_api,
     chart_images,
+    contact_pages,
     contacts,
     dashboard,
     dashboard_exports,
     discovered_theme_pages,
     exports,
+    follow_up_pages,
+    follow_ups_api,
     goal_pages,
     goals,
+    import_pages,
     import_upload,
     inbound_api,
+    invitation_pages,
     invitations,
     keys,
     login_pages,
@@ -63,11 +69,17 @@ from cxpulse.web.routes import (
     rule_pages,
     rules_api,
     sessions,
+    settings_pages,
+    setup_pages,
+    share_pages,
     sms_api,
+    survey_builder_pages,
     survey_pages,
     surveys,
+    team_pages,
     theme_pages,
     themes_api,
+    unsigned_answers,
     unsubscribes,
     users,
     webhook_pages,
@@ -216,6 +228,16 @@ def create_app(
         widget,
         login_pages,
         sessions,
+        # The browser workspace (set-up, surveys, sharing, team, settings), before the
+        # dashboard: /app/surveys/new must not be read as a survey id.
+        setup_pages,
+        team_pages,
+        account_pages,
+        survey_builder_pages,
+        follow_ups_api,
+        follow_up_pages,
+        share_pages,
+        unsigned_answers,
         overview,
         dashboard,
         chart_images,
@@ -241,7 +263,9 @@ def create_app(
         loop_figures_api,
     ):
         app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
-    app.include_router(import_upload.router)  # limited by CXPULSE_IMPORT_MAX_MB
+    # Uploads (files of answers, contacts, invitees; a logo): each route sets its own limit.
+    for module in (import_upload, import_pages, contact_pages, invitation_pages, settings_pages):
+        app.include_router(module.router)
     # Styles, scripts and fonts of the pages: ours, never from a CDN.
     # The chart bundle is a file of the report stage, which draws the charts.
     app.mount(

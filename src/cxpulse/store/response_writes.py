@@ -170,8 +170,11 @@ def add_response(
     source: str = "api",
     invitation_id: int | None = None,
     idempotency_key: str | None = None,
+    unverified: bool = False,
 ) -> tuple[Response, bool]:
-    """Store one response; see ``add_responses`` for idempotency."""
+    """Store one response; see ``add_responses`` for idempotency. ``unverified``: it came
+    through an unsigned link (``collect/unsigned_answers.py``), marked in the same
+    transaction."""
     item = NewResponse(
         survey_id=survey_id,
         score=score,
@@ -186,7 +189,11 @@ def add_response(
         invitation_id=invitation_id,
         idempotency_key=idempotency_key,
     )
-    return add_responses(session, organisation_id, [item])[0]
+    stored, created = add_responses(session, organisation_id, [item])[0]
+    if created and unverified:
+        stored.unverified = True
+        session.flush()
+    return stored, created
 
 
 def delete_response(session: Session, organisation_id: int, response_id: int) -> None:

@@ -18,6 +18,8 @@ that it is part of the caller's transaction.
 - Redaction at storage: when the organisation stores comments redacted
   (``Organisation.redact_comments``, read once per import), each comment is replaced by
   ``store.response_checks.stored_comment`` before it is sent, as on every other door.
+- Undo: a browser import passes its run's id (``store.import_runs``), written into every
+  row it inserts (``import_run_id``); rows stored before keep theirs.
 - Contacts: each batch's external ids are created when missing (``ON CONFLICT DO
   NOTHING``), and responses find theirs by a subquery on the unique (organisation,
   external id) index.
@@ -75,6 +77,7 @@ class BulkWriter:
         fields: Sequence[str],
         received_at: datetime,
         touchpoint: str | None = None,
+        import_run_id: int | None = None,
     ) -> None:
         unknown = [name for name in fields if name not in ROW_FIELDS]
         if unknown or any(name not in fields for name in REQUIRED_IN_ROWS):
@@ -98,6 +101,7 @@ class BulkWriter:
         self.organisation_id = int(organisation_id)
         self.survey_id = int(survey_id)
         self.touchpoint = touchpoint
+        self.import_run_id = None if import_run_id is None else int(import_run_id)
         self.now = instant_text(received_at, self.dialect)
         self.inserted = 0
         self.contacts_created = 0
@@ -149,6 +153,10 @@ class BulkWriter:
             "invitation_id": "NULL",
             # Asked only on survey pages after a low score: an import never asked it.
             "contact_consent": "NULL",
+            # Unverified marks answers through unsigned links: an import is the organisation's.
+            "unverified": "FALSE",
+            # The browser import that stores them, so that it can be undone as a whole.
+            "import_run_id": "NULL" if self.import_run_id is None else str(self.import_run_id),
         }
         columns += constants
         values += constants.values()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from cxpulse.collect.bulk import BulkWriter
 from cxpulse.collect.import_options import ImportOptions, Progress, SurveyTarget
 from cxpulse.collect.import_plan import Plan
+from cxpulse.collect.import_preview import PREVIEW_ROWS, PreviewRow, preview_rows
 from cxpulse.collect.import_report import first_bad_cells, write_bad_cells
 from cxpulse.collect.import_results import (
     MAX_SHOWN,
@@ -96,6 +97,11 @@ class PreparedImport:
         if limit == MAX_SHOWN:
             self._first = cells
         return cells
+
+    def preview(self, limit: int = PREVIEW_ROWS) -> list[PreviewRow]:
+        """The first data rows as they will be read: scores, dates, problems."""
+        dated = "submitted_at" in self._plan.columns
+        return preview_rows(self._source, self._plan, dated=dated, limit=limit)
 
     def write_report(self, path: str | Path) -> int:
         """Write every invalid cell to a CSV file (line, column, value, reason); the count.
@@ -198,8 +204,11 @@ class PreparedImport:
         *,
         actor: str = audit.SYSTEM,
         progress: Progress | None = None,
+        import_run_id: int | None = None,
     ) -> ImportResult:
         """Insert the valid rows within ``session``'s transaction; the caller commits.
+
+        ``import_run_id``: the run (``store.import_runs``) every stored row is tagged with.
 
         Refuses with :class:`InvalidRowsError` when rows are invalid and not to be skipped,
         and with :class:`ImportTooLarge` when DuckDB cannot sort them within its memory (in
@@ -228,6 +237,7 @@ class PreparedImport:
             fields=fields,
             received_at=self.received,
             touchpoint=self.target.touchpoint,
+            import_run_id=import_run_id,
         )
         done, total = 0, self.valid
         if progress is not None:
@@ -244,6 +254,7 @@ class PreparedImport:
         result = self.result(
             stored=True, imported=writer.inserted, contacts=writer.contacts_created
         )
+        details: dict[str, object] = {} if import_run_id is None else {"run": import_run_id}
         audit.record(
             session,
             self.target.organisation_id,
@@ -252,6 +263,7 @@ class PreparedImport:
             entity="survey",
             entity_id=self.target.survey_id,
             details={
+                **details,
                 "file": result.file,
                 "rows": result.rows,
                 "imported": result.imported,

@@ -177,16 +177,21 @@ def import_file(
     report: str | Path | None = None,
     actor: str = audit.SYSTEM,
     progress: Progress | None = None,
+    import_run_id: int | None = None,
 ) -> ImportResult:
     """Read, check and store a file in ``session``'s transaction (the caller commits).
 
-    ``report``: write every invalid cell there (also when the import is refused). Raises
+    ``report``: write every invalid cell there (also when the import is refused);
+    ``import_run_id``: tag every stored response with this run (``collect.import_runs``
+    creates it, for imports that can be undone). Raises
     :class:`ImportInputError` or :class:`InvalidRowsError`; nothing is written then.
     """
     with prepare_import(path, target, options, progress) as prepared:
         report_rows = prepared.write_report(report) if report is not None else None
         try:
-            result = prepared.store(session, actor=actor, progress=progress)
+            result = prepared.store(
+                session, actor=actor, progress=progress, import_run_id=import_run_id
+            )
         except InvalidRowsError as error:
             error.result.report_rows = report_rows
             raise

@@ -179,3 +179,59 @@ def test_a_survey_stored_before_the_band_check_stays_editable(
         surveys.update_survey(session, org.id, survey.id, bottom_max=1)
     surveys.update_survey(session, org.id, survey.id, top_min=None)
     assert survey.metric_spec().thresholds == Thresholds(top_min=4, bottom_max=2)
+
+
+def test_status_actions_and_archived_surveys(session: Session, org: Organisation) -> None:
+    draft = surveys.create_survey(session, org.id, slug="d", name="D", metric="csat")
+    kept = surveys.create_survey(session, org.id, slug="k", name="K", metric="csat")
+    with pytest.raises(Invalid, match="draft cannot be closed"):
+        surveys.change_status(session, org.id, draft.id, "close")
+    with pytest.raises(Invalid) as unknown:
+        surveys.change_status(session, org.id, draft.id, "explode")
+    assert unknown.value.field == "action"
+    steps = ["activate", "close", "reopen", "archive", "unarchive"]
+    seen = [surveys.change_status(session, org.id, draft.id, step) for step in steps]
+    assert [(before, survey.status) for survey, before in seen][-1] == ("archived", "closed")
+    surveys.change_status(session, org.id, draft.id, "archive")
+    assert [s.slug for s in surveys.list_surveys(session, org.id)] == ["d", "k"]
+    assert [s.slug for s in surveys.list_surveys(session, org.id, include_archived=False)] == ["k"]
+    assert [s.slug for s in surveys.list_surveys(session, org.id, status="archived")] == ["d"]
+    assert kept.status == "draft"
+    # The API may set the status directly, archived included.
+    surveys.update_survey(session, org.id, kept.id, status="archived")
+    assert kept.status == "archived"
+
+
+def test_a_duplicate_takes_every_setting_but_no_answers(
+    session: Session, org: Organisation, survey: Survey
+) -> None:
+    surveys.update_survey(
+        session,
+        org.id,
+        survey.id,
+        questions={"en": {"question": "How was it?"}},
+        collect_options={"reasons": ["Slow"], "link_days": 7},
+        reminder_days=4,
+        touchpoint="after chat",
+        status="active",
+    )
+    copied = surveys.duplicate_survey(session, org.id, survey.id)
+    assert copied.id != survey.id
+    assert copied.name == f"{survey.name} (copy)"
+    assert copied.slug == f"{survey.slug}-copy"
+    assert copied.status == "draft"
+    for field in ("metric", "scale_low", "scale_high", "questions", "collect_options"):
+        assert getattr(copied, field) == getattr(survey, field), field
+    assert (copied.reminder_days, copied.touchpoint) == (4, "after chat")
+    copied.questions["en"]["question"] = "Changed"  # a copy, not the same document
+    assert survey.questions["en"]["question"] == "How was it?"
+    again = surveys.duplicate_survey(session, org.id, survey.id)
+    assert again.slug == f"{survey.slug}-copy-2"
+    answers = select(func.count()).select_from(Response).where(Response.survey_id == copied.id)
+    assert session.scalar(answers) == 0
+    long = surveys.create_survey(session, org.id, slug="a" * 64, name="N" * 200, metric="nps")
+    longer = surveys.duplicate_survey(session, org.id, long.id)
+    assert len(longer.slug) == 64
+    assert longer.slug.endswith("-copy")
+    assert len(longer.name) == 200
+    assert longer.name.endswith(" (copy)")

@@ -2,95 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from cxpulse.metrics import Metric, Scale
-from cxpulse.metrics.scales import DEFAULT_SCALE, ScaleError, check_scoring
 from cxpulse.store import _values as values
+from cxpulse.store import survey_rules as rules
 from cxpulse.store import text_themes
 from cxpulse.store.errors import Conflict, Invalid, NotFound
-from cxpulse.store.models import PRESENTATIONS, SURVEY_STATUSES, Response, Survey
-from cxpulse.store.survey_options import OptionError, parse_options
+from cxpulse.store.models import Response, Survey, SurveyQuestion
 
-QUESTION_FIELDS = ("question", "comment_prompt")
-
-
-def _questions(value: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise Invalid("questions", "must map a language to {question, comment_prompt}")
-    result: dict[str, dict[str, str]] = {}
-    for language, texts in value.items():
-        lang = values.required_text("questions", language, 35)
-        if not isinstance(texts, Mapping):
-            raise Invalid(f"questions.{lang}", "must be {question, comment_prompt}")
-        unknown = set(texts) - set(QUESTION_FIELDS)
-        if unknown:
-            raise Invalid(f"questions.{lang}", f"unknown fields {sorted(unknown)}")
-        entry: dict[str, str] = {}
-        for field in QUESTION_FIELDS:
-            text = values.text(f"questions.{lang}.{field}", texts.get(field), 2000)
-            if text is not None:
-                entry[field] = text
-        result[lang] = entry
-    return result
-
-
-def _check_scoring(survey: Survey, *, settings_changed: bool = True) -> None:
-    """Build the metric spec once, so a survey that cannot be scored is never stored.
-
-    Scale and bands must also fit each other when they are set; a survey stored before that
-    rule stays editable (a new name, a status) until its scoring settings change.
-    """
-    try:
-        spec = survey.metric_spec()
-        if settings_changed:
-            own_bands = survey.top_min is not None and survey.bottom_max is not None
-            check_scoring(spec.metric, spec.scale, spec.thresholds, own_bands=own_bands)
-    except ScaleError as error:
-        raise Invalid(error.field, error.message) from None
-    except ValueError as error:
-        raise Invalid("scale", str(error)) from None
-
-
-_SCORING_FIELDS = frozenset({"metric", "scale_low", "scale_high", "top_min", "bottom_max"})
-
-
-def _metric(value: str) -> str:
-    try:
-        return Metric(value).value
-    except ValueError:
-        raise Invalid("metric", f"must be one of {', '.join(m.value for m in Metric)}") from None
-
-
-def _status(value: str) -> str:
-    if value not in SURVEY_STATUSES:
-        raise Invalid("status", f"must be one of {', '.join(SURVEY_STATUSES)}")
-    return value
-
-
-def _scale(metric: str, low: int | None, high: int | None) -> Scale:
-    default = DEFAULT_SCALE[Metric(metric)]
-    try:
-        return Scale(
-            default.low if low is None else int(low), default.high if high is None else int(high)
-        )
-    except ValueError as error:
-        raise Invalid("scale", str(error)) from None
-
-
-def _check_default_language(survey: Survey) -> None:
-    if survey.questions and survey.default_language not in survey.questions:
-        raise Invalid(
-            "default_language",
-            f"{survey.default_language!r} has no question text; "
-            f"languages given: {', '.join(sorted(survey.questions))}",
-        )
+QUESTION_FIELDS = rules.QUESTION_FIELDS
+_SCORING_FIELDS = rules.SCORING_FIELDS
 
 
 def create_survey(
@@ -115,29 +41,31 @@ def create_survey(
 ) -> Survey:
     """A new survey; the scale defaults to the metric's usual one (1-5, 0-10, 1-7)."""
     values.slug("slug", slug)
-    metric = _metric(metric)
-    scale = _scale(metric, scale_low, scale_high)
+    metric = rules.metric(metric)
+    scale = rules.scale(metric, scale_low, scale_high)
     survey = Survey(
         organisation_id=organisation_id,
         slug=slug,
-        name=values.required_text("name", name, 200),
+        name=values.required_text("name", name, rules.MAX_NAME),
         metric=metric,
         scale_low=scale.low,
         scale_high=scale.high,
-        top_min=top_min,
-        bottom_max=bottom_max,
-        questions=_questions(questions),
-        default_language=values.required_text("default_language", default_language, 35),
-        touchpoint=values.text("touchpoint", touchpoint, 100),
-        status=_status(status),
+        top_min=rules.threshold("top_min", top_min),
+        bottom_max=rules.threshold("bottom_max", bottom_max),
+        questions=rules.questions(questions),
+        default_language=values.required_text(
+            "default_language", default_language, rules.MAX_LANGUAGE
+        ),
+        touchpoint=values.text("touchpoint", touchpoint, rules.MAX_TOUCHPOINT),
+        status=rules.status(status),
         presentation=presentation,
-        collect_options=_collect_options(collect_options),
-        throttle_days=_days("throttle_days", throttle_days, 3650),
-        reminder_days=_days("reminder_days", reminder_days, 365),
+        collect_options=rules.collect_options(collect_options),
+        throttle_days=rules.days("throttle_days", throttle_days, rules.MAX_THROTTLE_DAYS),
+        reminder_days=rules.days("reminder_days", reminder_days, rules.MAX_REMINDER_DAYS),
     )
-    _check_scoring(survey)
-    _check_presentation(survey)
-    _check_default_language(survey)
+    rules.check_scoring(survey)
+    rules.check_presentation(survey)
+    rules.check_default_language(survey)
     taken = select(Survey.id).where(Survey.organisation_id == organisation_id, Survey.slug == slug)
     if session.scalar(taken) is not None:
         raise Conflict("slug", f"a survey {slug!r} exists already")
@@ -165,11 +93,20 @@ def get_survey_by_slug(session: Session, organisation_id: int, slug: str) -> Sur
 
 
 def list_surveys(
-    session: Session, organisation_id: int, *, status: str | None = None
+    session: Session,
+    organisation_id: int,
+    *,
+    status: str | None = None,
+    include_archived: bool = True,
 ) -> list[Survey]:
+    """The organisation's surveys, oldest first; ``status`` only those with it;
+    ``include_archived=False`` leaves archived surveys out (the overview, the survey list),
+    while lists that name surveys of stored rows (alerts, cases) still need them."""
     query = select(Survey).where(Survey.organisation_id == organisation_id)
     if status is not None:
-        query = query.where(Survey.status == _status(status))
+        query = query.where(Survey.status == rules.status(status))
+    elif not include_archived:
+        query = query.where(Survey.status != "archived")
     return list(session.scalars(query.order_by(Survey.id)))
 
 
@@ -210,11 +147,11 @@ def update_survey(
             raise Conflict("slug", f"a survey {slug!r} exists already")
         changes["slug"] = slug
     if name is not values.UNSET:
-        changes["name"] = values.required_text("name", name, 200)
+        changes["name"] = values.required_text("name", name, rules.MAX_NAME)
     if metric is not values.UNSET:
-        changes["metric"] = _metric(metric)
+        changes["metric"] = rules.metric(metric)
     if scale_low is not values.UNSET or scale_high is not values.UNSET:
-        scale = _scale(
+        scale = rules.scale(
             changes.get("metric", survey.metric),
             survey.scale_low if scale_low is values.UNSET else scale_low,
             survey.scale_high if scale_high is values.UNSET else scale_high,
@@ -225,33 +162,39 @@ def update_survey(
                 raise Invalid("scale", "cannot change the scale of a survey that has responses")
             changes["scale_low"], changes["scale_high"] = scale.low, scale.high
     if top_min is not values.UNSET:
-        changes["top_min"] = top_min
+        changes["top_min"] = rules.threshold("top_min", top_min)
     if bottom_max is not values.UNSET:
-        changes["bottom_max"] = bottom_max
+        changes["bottom_max"] = rules.threshold("bottom_max", bottom_max)
     if questions is not values.UNSET:
-        changes["questions"] = _questions(questions)
+        changes["questions"] = rules.questions(questions)
     if default_language is not values.UNSET:
-        changes["default_language"] = values.required_text("default_language", default_language, 35)
+        changes["default_language"] = values.required_text(
+            "default_language", default_language, rules.MAX_LANGUAGE
+        )
     if touchpoint is not values.UNSET:
-        changes["touchpoint"] = values.text("touchpoint", touchpoint, 100)
+        changes["touchpoint"] = values.text("touchpoint", touchpoint, rules.MAX_TOUCHPOINT)
     if status is not values.UNSET:
-        changes["status"] = _status(status)
+        changes["status"] = rules.status(status)
     if presentation is not values.UNSET:
         changes["presentation"] = presentation
     if collect_options is not values.UNSET:
-        changes["collect_options"] = _collect_options(collect_options)
+        changes["collect_options"] = rules.collect_options(collect_options)
     if throttle_days is not values.UNSET:
-        changes["throttle_days"] = _days("throttle_days", throttle_days, 3650)
+        changes["throttle_days"] = rules.days(
+            "throttle_days", throttle_days, rules.MAX_THROTTLE_DAYS
+        )
     if reminder_days is not values.UNSET:
-        changes["reminder_days"] = _days("reminder_days", reminder_days, 365)
+        changes["reminder_days"] = rules.days(
+            "reminder_days", reminder_days, rules.MAX_REMINDER_DAYS
+        )
 
     before = {field: getattr(survey, field) for field in changes}
     for field, value in changes.items():
         setattr(survey, field, value)
     try:
-        _check_scoring(survey, settings_changed=not _SCORING_FIELDS.isdisjoint(changes))
-        _check_default_language(survey)
-        _check_presentation(survey)
+        rules.check_scoring(survey, settings_changed=not _SCORING_FIELDS.isdisjoint(changes))
+        rules.check_default_language(survey)
+        rules.check_presentation(survey)
     except Invalid:
         for field, value in before.items():
             setattr(survey, field, value)
@@ -270,27 +213,78 @@ def delete_survey(session: Session, organisation_id: int, survey_id: int) -> Non
     session.flush()
 
 
-def _collect_options(document: Mapping[str, Any] | None) -> dict[str, Any]:
-    try:
-        return parse_options(document).to_document()
-    except OptionError as error:
-        raise Invalid(f"collect_options.{error.field}", error.message) from None
+def change_status(
+    session: Session, organisation_id: int, survey_id: int, action: str
+) -> tuple[Survey, str]:
+    """Apply a status ``action`` (``survey_rules.STATUS_ACTIONS``); returns the survey and
+    its status before. ``Invalid`` when the action cannot start from the current status."""
+    survey = get_survey(session, organisation_id, survey_id)
+    before = survey.status
+    survey.status = rules.next_status(before, action)
+    session.flush()
+    return survey, before
 
 
-def _days(field: str, value: int | None, most: int) -> int | None:
-    if value is not None and not 1 <= value <= most:
-        raise Invalid(field, f"must be from 1 to {most} days, or null")
-    return value
+COPY_SUFFIX = " (copy)"
 
 
-def _check_presentation(survey: Survey) -> None:
-    """Stars and emoji show 1-5, thumbs 0-1; numbers fit any scale."""
-    needs = {"stars": (1, 5), "emoji": (1, 5), "thumbs": (0, 1)}
-    if survey.presentation not in PRESENTATIONS:
-        raise Invalid("presentation", f"must be one of {', '.join(PRESENTATIONS)}")
-    wanted = needs.get(survey.presentation)
-    if wanted is not None and (survey.scale_low, survey.scale_high) != wanted:
-        low, high = wanted
-        raise Invalid(
-            "presentation", f"{survey.presentation} show a {low}-{high} scale, not {survey.scale}"
+MAX_SLUG = 64
+
+
+def _free_slug(session: Session, organisation_id: int, slug: str) -> str:
+    """``slug-copy``, else ``slug-copy-2``, ``-3`` ...: the first not taken, at most
+    ``MAX_SLUG`` characters."""
+    taken = set(
+        session.scalars(
+            select(Survey.slug).where(
+                Survey.organisation_id == organisation_id, Survey.slug.contains("-copy")
+            )
         )
+    )
+    number = 1
+    while True:
+        suffix = "-copy" if number == 1 else f"-copy-{number}"
+        candidate = slug[: MAX_SLUG - len(suffix)].rstrip("-") + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+def duplicate_survey(session: Session, organisation_id: int, survey_id: int) -> Survey:
+    """A draft copy of the survey with every setting and follow-up question, named
+    "… (copy)", under a new slug; none of its answers, invitations or goals."""
+    original = get_survey(session, organisation_id, survey_id)
+    name = original.name[: rules.MAX_NAME - len(COPY_SUFFIX)] + COPY_SUFFIX
+    copied = Survey(
+        organisation_id=organisation_id,
+        slug=_free_slug(session, organisation_id, original.slug),
+        status="draft",
+        **{field: copy.deepcopy(getattr(original, field)) for field in rules.SETTING_FIELDS},
+    )
+    copied.name = name
+    session.add(copied)
+    session.flush()
+    follow_ups = session.scalars(
+        select(SurveyQuestion)
+        .where(
+            SurveyQuestion.organisation_id == organisation_id,
+            SurveyQuestion.survey_id == original.id,
+        )
+        .order_by(SurveyQuestion.position, SurveyQuestion.id)
+    )
+    for question in list(follow_ups):
+        session.add(
+            SurveyQuestion(
+                organisation_id=organisation_id,
+                survey_id=copied.id,
+                position=question.position,
+                kind=question.kind,
+                key=question.key,
+                labels=copy.deepcopy(question.labels),
+                choices=copy.deepcopy(question.choices),
+                scale_low=question.scale_low,
+                scale_high=question.scale_high,
+            )
+        )
+    session.flush()
+    return copied

@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from cxpulse.store import _values as values
+from cxpulse.store import survey_rules
 from cxpulse.store.models import MAX_COMMENT_LENGTH
 
 MAX_ID = 2**63 - 1
@@ -45,7 +46,8 @@ MAX_BATCH_BODY_BYTES = 48_000_000
 """Largest batch body: room for 1,000 responses with comments at their longest."""
 
 MetricName = Literal["csat", "dsat", "nps", "ces", "mean"]
-SurveyStatus = Literal["draft", "active", "closed"]
+SurveyStatus = Literal["draft", "active", "closed", "archived"]
+"""``archived``: closed and hidden from the survey list and overview (``store.survey_rules``)."""
 Role = Literal["owner", "admin", "analyst", "agent", "viewer"]
 KeyScope = Literal["read", "write"]
 Source = Literal["api", "import", "web", "email", "widget", "demo"]
@@ -158,8 +160,20 @@ Password = Annotated[
     str, StringConstraints(max_length=MAX_PASSWORD_LENGTH), AfterValidator(_valid_unicode)
 ]
 # Strict: JSON true/false or "5" are not numbers here (pydantic would read true as 1).
-ScaleEnd = Annotated[int, Field(strict=True, ge=-1000, le=1000)]
-Threshold = Annotated[float, Field(strict=True, ge=-1000, le=1000, allow_inf_nan=False)]
+# The survey limits are store.survey_rules', which the builder's form and the store use too.
+ScaleEnd = Annotated[
+    int,
+    Field(strict=True, ge=-survey_rules.SCALE_END_LIMIT, le=survey_rules.SCALE_END_LIMIT),
+]
+Threshold = Annotated[
+    float,
+    Field(
+        strict=True,
+        ge=-survey_rules.THRESHOLD_LIMIT,
+        le=survey_rules.THRESHOLD_LIMIT,
+        allow_inf_nan=False,
+    ),
+]
 Score = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 _IN = ConfigDict(extra="forbid")
@@ -207,8 +221,8 @@ class QuestionText(Body):
 
 
 Presentation = Literal["numbers", "stars", "emoji", "thumbs"]
-ThrottleDays = Annotated[int, Field(strict=True, ge=1, le=3650)]
-ReminderDays = Annotated[int, Field(strict=True, ge=1, le=365)]
+ThrottleDays = Annotated[int, Field(strict=True, ge=1, le=survey_rules.MAX_THROTTLE_DAYS)]
+ReminderDays = Annotated[int, Field(strict=True, ge=1, le=survey_rules.MAX_REMINDER_DAYS)]
 COLLECT_OPTIONS_HELP = (
     "Survey page, email and widget options: comment (bool), reasons (list of texts shown "
     "after a low score), reasons_i18n, review_url, referral_url, allowed_origins (web "

@@ -177,3 +177,28 @@ def test_bands_off_the_survey_scale_are_a_422_naming_the_field(
     created = client.post(URL, json=own_scale, headers=headers)
     assert created.status_code == 201, created.text
     assert created.json()["scale"] == "1-4"
+
+
+def test_archived_surveys_through_the_api(client: TestClient, world: World) -> None:
+    """The status "archived" (closed and hidden in the browser's lists) is the API's too:
+    set, filtered on and listed; the list without a filter still names every survey."""
+    org = world.a
+    headers = bearer(org.write_key)
+    url = f"{URL}/{org.survey_id}"
+    archived = client.patch(url, json={"status": "archived"}, headers=headers)
+    assert archived.status_code == 200, archived.text
+    assert archived.json()["status"] == "archived"
+    only = client.get(URL, params={"status": "archived"}, headers=headers).json()["items"]
+    assert [s["id"] for s in only] == [org.survey_id]
+    assert client.get(URL, params={"status": "active"}, headers=headers).json()["items"] == []
+    assert [s["id"] for s in client.get(URL, headers=headers).json()["items"]] == [org.survey_id]
+    created = client.post(
+        URL,
+        json={"slug": "old", "name": "Old", "metric": "csat", "status": "archived"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    refused = client.patch(url, json={"status": "hidden"}, headers=headers)
+    assert refused.status_code == 422
+    back = client.patch(url, json={"status": "active"}, headers=headers)
+    assert back.json()["status"] == "active"

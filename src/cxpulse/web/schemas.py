@@ -369,6 +369,9 @@ class ResponseOut(BaseModel):
     idempotency_key: str | None
     contact_consent: bool | None = None
     """Whether the customer allowed a follow-up after a low score; null when not asked."""
+    unverified: bool = False
+    """True when it came through an unsigned helpdesk link (docs/sharing.md): anyone with
+    the link could have sent it."""
 
 
 class BatchItemOut(ResponseOut):

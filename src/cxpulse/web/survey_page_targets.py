@@ -49,7 +49,7 @@ def _options(survey: Survey) -> CollectOptions:
 
 
 def _check_status(survey: Survey) -> None:
-    if survey.status == "closed":
+    if survey.status in ("closed", "archived"):
         raise problems.closed()
     if survey.status != "active":
         raise problems.not_open()

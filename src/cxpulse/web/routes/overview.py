@@ -45,7 +45,7 @@ def surveys_page(request: Request, caller: PageCaller, session: DbSession) -> HT
     overview = overview_data.load_overview(
         session,
         caller.organisation_id,
-        surveys.list_surveys(session, caller.organisation_id),
+        surveys.list_surveys(session, caller.organisation_id, include_archived=False),
         choice or DEFAULT_COMPARISON,
         today=utc_today(),
         min_n=app_state(request).settings.min_n,

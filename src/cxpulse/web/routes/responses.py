@@ -79,6 +79,7 @@ def response_out(response: Response, comment: str | None) -> ResponseOut:
         source=response.source,
         idempotency_key=response.idempotency_key,
         contact_consent=response.contact_consent,
+        unverified=bool(response.unverified),
     )
 
 

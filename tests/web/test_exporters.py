@@ -144,3 +144,43 @@ def test_csv_cells_write_booleans_as_json_does() -> None:
     assert exporters._csv_cell(True) == "true"
     assert exporters._csv_cell(False) == "false"
     assert exporters._csv_cell(None) == ""
+
+
+def test_an_export_of_one_survey_has_a_column_per_follow_up_question(
+    db: sessionmaker[Session], world: World
+) -> None:
+    from cxpulse.collect import follow_up_changes
+    from cxpulse.store.exports import follow_up_columns
+
+    a = world.a
+    with db() as session:
+        for raw in (
+            {"kind": "rating", "key": "delivery", "labels": {"en": "D?"}},
+            {"kind": "text", "key": "improve", "labels": {"en": "Why?"}},
+        ):
+            follow_up_changes.create_question(session, a.id, a.survey_id, raw)
+        follow_up_changes.record_answers(
+            session,
+            a.id,
+            a.response_id,
+            {"delivery": "4", "improve": "=mail me at ann@example.com"},
+        )
+        session.commit()
+        chosen = ResponseFilters(survey_id=a.survey_id)
+        plan = exporters.ExportPlan(
+            a.id,
+            chosen,
+            property_names(session, a.id, chosen),
+            follow_up_columns(session, a.id, chosen),
+        )
+        assert follow_up_columns(session, a.id, ResponseFilters()) == []
+    assert plan.columns[-2:] == ["q_delivery", "q_improve"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(exporters.csv_chunks(db, plan)).decode())))
+    first = next(r for r in rows if r["id"] == str(a.response_id))
+    assert first["q_delivery"] == "4"
+    assert "ann@example.com" not in first["q_improve"]  # redacted as comments are
+    assert first["q_improve"].startswith("'=")  # and neutralised
+    assert sum(1 for r in rows if r["q_delivery"]) == 1
+    table = pq.read_table(io.BytesIO(b"".join(exporters.parquet_chunks(db, plan))))
+    assert table.schema.field("q_delivery").type == pa.float64()
+    assert sorted(v for v in table.column("q_delivery").to_pylist() if v is not None) == [4.0]

@@ -34,6 +34,8 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from cxpulse.demo.contacts import CONTACT_PREFIX, DemoContact, contact_rows, demo_contact
+from cxpulse.demo.follow_up_seed import SURVEY_SLUG as FOLLOW_UP_SURVEY
+from cxpulse.demo.follow_up_seed import seed_follow_ups
 from cxpulse.demo.invitations import seed_invitations
 from cxpulse.demo.loop_seed import LoopSummary, seed_loop
 from cxpulse.demo.responses import generate_responses, months_before
@@ -145,6 +147,10 @@ def seed_demo(
         summaries.append(
             SurveySummary(survey.id, survey.slug, survey.name, survey.metric, total, added)
         )
+
+    for summary in summaries:
+        if summary.slug == FOLLOW_UP_SURVEY:
+            seed_follow_ups(session, organisation.id, summary.id, seed)
 
     # Last: the rules are judged on the answers just written.
     loop = seed_loop(session, organisation.id, now=end, seed=seed)

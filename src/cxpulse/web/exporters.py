@@ -2,7 +2,9 @@
 
 Rows are read ``PAGE_SIZE`` at a time by ``cxpulse.store.exports`` (keyset pagination, each
 page in its own short read transaction). Response properties become one column each
-(``property.<name>``), found by one DISTINCT query over the same filters.
+(``property.<name>``), found by one DISTINCT query over the same filters. An export of one
+survey then has one column per follow-up question (``q_<key>``: a rating's score, a choice's
+key, a text redacted), read with each page.
 
 - CSV is streamed as it is read. Every text cell, headers included, is neutralised against
   spreadsheet formulas (``cxpulse.csv_safety``).
@@ -48,6 +50,7 @@ XLSX_MAX_ROWS = 1_048_575
 BASE_COLUMNS: tuple[str, ...] = EXPORT_COLUMNS
 """The header before the property columns (``store.response_fields``)."""
 PROPERTY_COLUMN = "property."
+QUESTION_COLUMN = "q_"
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,37 @@ class ExportPlan:
     organisation_id: int
     filters: ResponseFilters
     property_names: Sequence[str]
+    questions: Sequence[tuple[int, str, str]] = ()
+    """(id, key, kind) of the survey's follow-up questions, one column each."""
 
     @property
     def columns(self) -> list[str]:
-        return [*BASE_COLUMNS, *(PROPERTY_COLUMN + name for name in self.property_names)]
+        return [
+            *BASE_COLUMNS,
+            *(PROPERTY_COLUMN + name for name in self.property_names),
+            *(QUESTION_COLUMN + key for _, key, _ in self.questions),
+        ]
+
+
+def _answer(kind: str, value: Any) -> Any:
+    """A follow-up answer in its column's type (a question whose kind changed may hold
+    older answers of another type: those are left empty rather than mistyped)."""
+    if kind == "rating":
+        return _score(value) if isinstance(value, int | float) else None
+    return value if isinstance(value, str) else None
+
+
+def _pages(
+    sessions: sessionmaker[Session], plan: ExportPlan, page_size: int | None
+) -> Iterator[tuple[Sequence[Row[Any]], dict[int, dict[int, Any]]]]:
+    return exports.answer_pages(
+        sessions,
+        plan.organisation_id,
+        plan.filters,
+        [*BASE_COLUMNS, "properties"],
+        page_size or PAGE_SIZE,
+        [question_id for question_id, _, _ in plan.questions],
+    )
 
 
 def pages(
@@ -66,25 +96,34 @@ def pages(
 ) -> Iterator[Sequence[Row[Any]]]:
     """The matching rows in (submitted_at, id) order, a page at a time: the base columns,
     then the properties."""
-    return exports.row_pages(
-        sessions,
-        plan.organisation_id,
-        plan.filters,
-        [*BASE_COLUMNS, "properties"],
-        page_size or PAGE_SIZE,
-    )
+    for rows, _ in _pages(sessions, plan, page_size):
+        yield rows
+
+
+def value_pages(
+    sessions: sessionmaker[Session], plan: ExportPlan, page_size: int | None = None
+) -> Iterator[list[list[Any]]]:
+    """The rows of ``pages`` as values in column order: the base columns, the properties
+    spread into theirs, then the follow-up answers."""
+    for rows, answers in _pages(sessions, plan, page_size):
+        page = []
+        for row in rows:
+            values = list(row[: len(BASE_COLUMNS)])
+            properties: dict[str, str] = row[len(BASE_COLUMNS)] or {}
+            values.extend(properties.get(name) for name in plan.property_names)
+            given = answers.get(row.id, {})
+            values.extend(_answer(kind, given.get(qid)) for qid, _, kind in plan.questions)
+            page.append(values)
+        yield page
 
 
 def _score(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def _plain(row: Row[Any], names: Sequence[str]) -> list[Any]:
-    """Row values in column order: properties spread into their columns."""
-    values = list(row[: len(BASE_COLUMNS)])
+def _plain(values: list[Any]) -> list[Any]:
+    """Row values in column order, the score as a whole number where it is one."""
     values[4] = _score(values[4])
-    properties: dict[str, str] = row[len(BASE_COLUMNS)] or {}
-    values.extend(properties.get(name) for name in names)
     return values
 
 
@@ -109,11 +148,11 @@ def csv_chunks(
     writer.writerow([neutralise_cell(name) for name in plan.columns])
     first = buffer.getvalue().encode("utf-8")
     yield (b"\xef\xbb\xbf" + first) if bom else first
-    for page in pages(sessions, plan):
+    for page in value_pages(sessions, plan):
         buffer.seek(0)
         buffer.truncate()
         for row in page:
-            writer.writerow([_csv_cell(v) for v in _plain(row, plan.property_names)])
+            writer.writerow([_csv_cell(v) for v in _plain(row)])
         yield buffer.getvalue().encode("utf-8")
 
 
@@ -133,9 +172,9 @@ def xlsx_chunks(sessions: sessionmaker[Session], plan: ExportPlan) -> Iterator[b
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("responses")
     sheet.append([_xlsx_cell(name) for name in plan.columns])
-    for page in pages(sessions, plan):
+    for page in value_pages(sessions, plan):
         for row in page:
-            sheet.append([_xlsx_cell(v) for v in _plain(row, plan.property_names)])
+            sheet.append([_xlsx_cell(v) for v in _plain(row)])
     with tempfile.TemporaryFile() as file:
         workbook.save(file)
         file.seek(0)
@@ -186,17 +225,18 @@ def parquet_schema(plan: ExportPlan) -> pa.Schema:
         pa.field("contact_consent", pa.bool_()),
     ]
     fields += [pa.field(PROPERTY_COLUMN + name, pa.string()) for name in plan.property_names]
+    fields += [
+        pa.field(QUESTION_COLUMN + key, pa.float64() if kind == "rating" else pa.string())
+        for _, key, kind in plan.questions
+    ]
     return pa.schema(fields)
 
 
-def _table(schema: pa.Schema, rows: Iterable[Row[Any]], names: Sequence[str]) -> pa.Table:
+def _table(schema: pa.Schema, rows: Iterable[list[Any]]) -> pa.Table:
     columns: list[list[Any]] = [[] for _ in schema.names]
     for row in rows:
-        for column, value in zip(columns, row[: len(BASE_COLUMNS)], strict=False):
+        for column, value in zip(columns, row, strict=True):
             column.append(value)
-        properties: dict[str, str] = row[len(BASE_COLUMNS)] or {}
-        for offset, name in enumerate(names):
-            columns[len(BASE_COLUMNS) + offset].append(properties.get(name))
     return pa.Table.from_arrays(
         [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)],
         schema=schema,
@@ -207,16 +247,16 @@ def parquet_chunks(sessions: sessionmaker[Session], plan: ExportPlan) -> Iterato
     schema = parquet_schema(plan)
     sink = _Drain()
     writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, compression="zstd")
-    pending: list[Row[Any]] = []
+    pending: list[list[Any]] = []
     try:
-        for page in pages(sessions, plan):
+        for page in value_pages(sessions, plan):
             pending.extend(page)
             if len(pending) >= ROW_GROUP_SIZE:
-                writer.write_table(_table(schema, pending, plan.property_names))
+                writer.write_table(_table(schema, pending))
                 pending.clear()
                 yield sink.take()
         if pending:
-            writer.write_table(_table(schema, pending, plan.property_names))
+            writer.write_table(_table(schema, pending))
     finally:
         writer.close()
     yield sink.take()
@@ -224,7 +264,12 @@ def parquet_chunks(sessions: sessionmaker[Session], plan: ExportPlan) -> Iterato
 
 def plan_export(session: Session, organisation_id: int, filters: ResponseFilters) -> ExportPlan:
     """What an export of the responses ``filters`` match writes: its rows and columns."""
-    return ExportPlan(organisation_id, filters, property_names(session, organisation_id, filters))
+    return ExportPlan(
+        organisation_id,
+        filters,
+        property_names(session, organisation_id, filters),
+        exports.follow_up_columns(session, organisation_id, filters),
+    )
 
 
 def too_many_for_xlsx(session: Session, organisation_id: int, filters: ResponseFilters) -> bool:

@@ -68,6 +68,45 @@ def request_form_tokens(request: Request) -> FormTokens:
     return form_tokens(settings.secret_key, tuple(settings.previous_secret_keys))
 
 
+FOLLOW_UP_SECONDS = 24 * 3600
+"""How long the thank-you page's follow-up form may stay open."""
+FOLLOW_UP_PURPOSE = "follow-up-answers"
+
+
+class FollowUpTokens:
+    """Tokens of ``cxpulse.signing`` (a salt of their own) naming the response just given and
+    its survey: only whoever gave the response holds one, so nobody can add answers to
+    another's response by changing an id."""
+
+    def __init__(self, secret_key: str, *, previous_secret_keys: Sequence[str] = ()) -> None:
+        self._signer = Signer(secret_key, previous_secret_keys)
+
+    def issue(self, response_id: int, survey_id: int, *, now: float | None = None) -> str:
+        expires = int((time.time() if now is None else now) + FOLLOW_UP_SECONDS)
+        return self._signer.dumps(FOLLOW_UP_PURPOSE, [response_id, survey_id], expires_at=expires)
+
+    def verify(self, token: str | None, *, now: float | None = None) -> tuple[int, int]:
+        """(response id, survey id); raises ``ValueError`` for a forged or expired token."""
+        if not token:
+            raise ValueError("missing follow-up token")
+        signed = self._signer.loads(FOLLOW_UP_PURPOSE, token, now=now)
+        match signed.claims:
+            case (int() as response_id, int() as survey_id):
+                return response_id, survey_id
+            case _:
+                raise ValueError("damaged follow-up token")
+
+
+@functools.cache
+def follow_up_tokens(secret_key: str, previous_secret_keys: tuple[str, ...] = ()) -> FollowUpTokens:
+    return FollowUpTokens(secret_key, previous_secret_keys=previous_secret_keys)
+
+
+def request_follow_up_tokens(request: Request) -> FollowUpTokens:
+    settings = app_state(request).settings
+    return follow_up_tokens(settings.secret_key, tuple(settings.previous_secret_keys))
+
+
 def guard(request: Request) -> None:
     """Rate limit and cross-site checks, before the body is read."""
     state = app_state(request)
@@ -123,6 +162,19 @@ def check_form_token(request: Request, form: Form, survey_id: int) -> str:
     tokens = request_form_tokens(request)
     try:
         return tokens.verify(field(form, "form_token"), survey_id)
+    except ValueError:
+        raise PageProblem(
+            403,
+            problems.NOT_SENT,
+            "The page was open for too long or was changed. Please reload it and answer again.",
+        ) from None
+
+
+def check_follow_up_token(request: Request, form: Form) -> tuple[int, int]:
+    """(response id, survey id) of the follow-up form's token; ``PageProblem`` unless ours
+    and not expired."""
+    try:
+        return request_follow_up_tokens(request).verify(field(form, "follow_up_token"))
     except ValueError:
         raise PageProblem(
             403,

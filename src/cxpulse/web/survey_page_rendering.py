@@ -5,7 +5,8 @@ every page carries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -14,9 +15,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from cxpulse import i18n, templating
 from cxpulse.collect import answers, questions
-from cxpulse.store.models import MAX_COMMENT_LENGTH
+from cxpulse.collect.follow_ups import DEFAULT_SCALE, MAX_TEXT_ANSWER, Problem
+from cxpulse.store.models import MAX_COMMENT_LENGTH, SurveyQuestion
+from cxpulse.store.survey_questions import FollowUpPage
 from cxpulse.web.security_headers import PUBLIC_PAGE_HEADERS
-from cxpulse.web.survey_page_forms import Form, field, request_form_tokens
+from cxpulse.web.survey_page_forms import (
+    Form,
+    field,
+    request_follow_up_tokens,
+    request_form_tokens,
+)
 from cxpulse.web.survey_page_problems import PageProblem
 from cxpulse.web.survey_page_targets import Target
 
@@ -44,6 +52,13 @@ def shown_language(request: Request, target: Target, form: Form) -> str:
     """The language the form was shown in (sent back by it), else negotiated again."""
     sent = i18n.normalise(field(form, "lang"))
     return sent or language(request, target)
+
+
+def form_language(request: Request, form: Form) -> str:
+    """The language a form without a survey behind it was shown in, else negotiated."""
+    return i18n.normalise(field(form, "lang")) or i18n.negotiate(
+        accept_language=request.headers.get("accept-language")
+    )
 
 
 def wants_json(request: Request) -> bool:
@@ -192,16 +207,140 @@ def retry_page(
     )
 
 
+FOLLOW_UP_ACTION = "/s/follow-up"
+"""Where the thank-you page's follow-up form posts (``routes.survey_pages``)."""
+
+
+@dataclass(frozen=True)
+class FollowUpField:
+    """One follow-up question as the thank-you page's form shows it."""
+
+    name: str
+    """The form field: ``q_<key>``."""
+    kind: str
+    label: str
+    label_language: str
+    points: list[int]
+    choices: list[tuple[str, str, str]]
+    """(key, label, label's language) of each choice."""
+    value: str
+    error: str | None
+
+
+def _worded(labels: Mapping[str, Any], language: str, default_language: str) -> tuple[str, str]:
+    """The label in ``language``, else the default language's, else any; and its language."""
+    for candidate in (language, default_language, *labels):
+        text = labels.get(candidate)
+        if isinstance(text, str) and text.strip():
+            return text, candidate
+    return "", language
+
+
+def follow_up_fields(
+    follow_ups: Sequence[SurveyQuestion],
+    language: str,
+    default_language: str,
+    *,
+    form: Form | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> list[FollowUpField]:
+    """The questions in the respondent's language, with what was sent kept."""
+    found: list[FollowUpField] = []
+    for question in follow_ups:
+        name = f"q_{question.key}"
+        label, label_language = _worded(question.labels or {}, language, default_language)
+        low = DEFAULT_SCALE[0] if question.scale_low is None else question.scale_low
+        high = DEFAULT_SCALE[1] if question.scale_high is None else question.scale_high
+        choices = [
+            (str(c.get("key")), *_worded(c.get("labels") or {}, language, default_language))
+            for c in question.choices or []
+            if isinstance(c, Mapping)
+        ]
+        sent = (field(form, name) or "") if form is not None else ""
+        found.append(
+            FollowUpField(
+                name=name,
+                kind=question.kind,
+                label=label,
+                label_language=label_language,
+                points=list(range(low, high + 1)) if question.kind == "rating" else [],
+                choices=choices,
+                value=sent[:MAX_TEXT_ANSWER] if question.kind == "text" else sent,
+                error=(errors or {}).get(question.key),
+            )
+        )
+    return found
+
+
+def _follow_up_context(
+    request: Request,
+    fields: list[FollowUpField],
+    response_id: int,
+    survey_id: int,
+) -> dict[str, Any]:
+    if not fields:
+        return {"follow_ups": []}
+    return {
+        "follow_ups": fields,
+        "follow_up_action": FOLLOW_UP_ACTION,
+        "follow_up_token": request_follow_up_tokens(request).issue(response_id, survey_id),
+        "max_text": MAX_TEXT_ANSWER,
+    }
+
+
+def follow_up_retry(
+    request: Request,
+    page: FollowUpPage,
+    language: str,
+    response_id: int,
+    survey_id: int,
+    form: Form,
+    problems: Sequence[Problem],
+) -> HTMLResponse:
+    """The follow-up form again (422), each message by its question, what was sent kept."""
+    gettext, _ = i18n.gettext_for(DOMAIN, language)
+    errors: dict[str, str] = {}
+    for problem in problems:
+        errors.setdefault(problem.field, gettext(problem.message) % dict(problem.params))
+    fields = follow_up_fields(
+        page.questions, language, page.default_language, form=form, errors=errors
+    )
+    return _render(
+        "thanks.html",
+        422,
+        language,
+        title=gettext("A few more questions (optional)"),
+        organisation=page.organisation_name,
+        only_follow_ups=True,
+        error=gettext("Please check the answers marked below."),
+        **_follow_up_context(request, fields, response_id, survey_id),
+    )
+
+
+def follow_up_done(language: str) -> Response:
+    """After the follow-up answers: thanks, and nothing more to fill in."""
+    gettext, _ = i18n.gettext_for(DOMAIN, language)
+    return _render(
+        "message.html",
+        200,
+        language,
+        title=gettext("Thank you"),
+        message=gettext("Your answers have been recorded."),
+    )
+
+
 def thanks(
     request: Request,
     target: Target,
     language: str,
     recorded: answers.Recorded,
     change_url: str | None,
+    follow_ups: Sequence[SurveyQuestion] = (),
 ) -> Response:
     """The thank-you page, or JSON: a text for the band of the score (after a low score it
     says the answer was heard and what happens with it, and whether the respondent allowed
-    a contact); review and referral links for a top score."""
+    a contact); review and referral links for a top score; the survey's follow-up questions
+    as a small form bound to the response just given."""
     spec = target.survey.metric_spec()
     score_band = questions.band(recorded.score, spec)
     message = questions.thanks_in(
@@ -240,6 +379,14 @@ def thanks(
         review_url=target.options.review_url if top else None,
         referral_url=target.options.referral_url if top else None,
         change_url=change_url,
+        only_follow_ups=False,
+        error=None,
+        **_follow_up_context(
+            request,
+            follow_up_fields(follow_ups, language, target.survey.default_language),
+            recorded.response_id,
+            target.survey.id,
+        ),
     )
 
 

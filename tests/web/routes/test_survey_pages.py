@@ -617,3 +617,118 @@ def test_consent_is_ignored_where_the_survey_does_not_ask(
     )
     personal = [r for r in _responses(db, shop.nps_id) if r.invitation_id is not None]
     assert [r.contact_consent for r in personal] == [None]
+
+
+# -- follow-up questions on the thank-you page ---------------------------------------------
+
+
+def _add_follow_ups(db: sessionmaker[Session], shop: Shop) -> None:
+    from cxpulse.collect import follow_up_changes
+
+    with db() as session:
+        for raw in (
+            {
+                "kind": "rating",
+                "key": "delivery",
+                "labels": {"en": "How was the <delivery>?", "sv": "Hur var leveransen?"},
+            },
+            {
+                "kind": "choice",
+                "key": "found_us",
+                "labels": {"en": "How did you find us?"},
+                "choices": [
+                    {"key": "friend", "labels": {"en": "A friend"}},
+                    {"key": "search", "labels": {"en": "Search"}},
+                ],
+            },
+            {"kind": "text", "key": "improve", "labels": {"en": "What could we do better?"}},
+        ):
+            follow_up_changes.create_question(session, shop.org_id, shop.nps_id, raw)
+        session.commit()
+
+
+def _follow_up_token(html: str) -> str:
+    found = re.search(r'name="follow_up_token" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def test_the_thanks_page_asks_the_follow_ups_and_stores_them_to_that_response(
+    client: TestClient, db: sessionmaker[Session], shop: Shop
+) -> None:
+    from cxpulse.store import response_answers
+
+    _add_follow_ups(db, shop)
+    token = _token(client, "/s/shop/nps")
+    thanks = client.post("/s/shop/nps", data={"form_token": token, "lang": "en", "score": "9"})
+    assert thanks.status_code == 200, thanks.text
+    assert "A few more questions (optional)" in thanks.text
+    assert "How was the &lt;delivery&gt;?" in thanks.text
+    assert thanks.text.count('name="q_delivery"') == 5
+    assert 'action="/s/follow-up"' in thanks.text
+    [response] = _responses(db, shop.nps_id)
+    more = _follow_up_token(thanks.text)
+
+    refused = client.post(
+        "/s/follow-up",
+        data={"follow_up_token": more, "lang": "en", "q_delivery": "8", "q_improve": "Faster"},
+    )
+    assert refused.status_code == 422
+    assert "Choose a number from 1 to 5." in refused.text
+    assert ">Faster</textarea>" in refused.text  # what was typed is kept
+
+    done = client.post(
+        "/s/follow-up",
+        data={
+            "follow_up_token": _follow_up_token(refused.text),
+            "lang": "en",
+            "q_delivery": "4",
+            "q_found_us": "friend",
+            "q_improve": "",
+        },
+    )
+    assert done.status_code == 200, done.text
+    assert "Your answers have been recorded." in done.text
+    with db() as session:
+        [stored] = response_answers.answers_of(session, shop.org_id, [response.id]).values()
+    assert [(a.key, a.score, a.choice) for a in stored] == [
+        ("delivery", 4.0, None),
+        ("found_us", None, "friend"),
+    ]
+
+
+def test_follow_ups_need_the_signed_token_of_the_response(
+    app: FastAPI, client: TestClient, db: sessionmaker[Session], shop: Shop
+) -> None:
+    from cxpulse.web.survey_page_forms import FollowUpTokens
+
+    _add_follow_ups(db, shop)
+    forged = client.post("/s/follow-up", data={"follow_up_token": "1.abc", "q_delivery": "4"})
+    assert forged.status_code == 403
+    assert client.post("/s/follow-up", data={"q_delivery": "4"}).status_code == 403
+    # Signed with another key (or for another purpose): refused all the same.
+    other = FollowUpTokens("another-key").issue(1, shop.nps_id)
+    assert client.post("/s/follow-up", data={"follow_up_token": other}).status_code == 403
+    expired = FollowUpTokens("test-key").issue(1, shop.nps_id, now=time.time() - 2 * 86400)
+    assert client.post("/s/follow-up", data={"follow_up_token": expired}).status_code == 403
+    form_token = _token(client, "/s/shop/nps")  # a survey form's token is not a follow-up's
+    assert client.post("/s/follow-up", data={"follow_up_token": form_token}).status_code == 403
+
+
+def test_a_personal_link_in_swedish_shows_the_follow_ups_in_swedish(
+    app: FastAPI, client: TestClient, db: sessionmaker[Session], shop: Shop
+) -> None:
+    _add_follow_ups(db, shop)
+    path = "/r/" + _link(app, shop.swedish_invitation_id, shop.nps_id)
+    token = _token(client, path)
+    thanks = client.post(path, data={"form_token": token, "lang": "sv", "score": "3"})
+    assert thanks.status_code == 200, thanks.text
+    assert "Några frågor till (frivilligt)" in thanks.text
+    assert "Hur var leveransen?" in thanks.text
+    assert 'lang="en">How did you find us?' in thanks.text  # no Swedish label: marked English
+    json_answer = client.post(
+        path,
+        data={"form_token": _token(client, path), "lang": "sv", "score": "4"},
+        headers={"Accept": "application/json"},
+    )
+    assert json_answer.json()["status"] == "recorded"

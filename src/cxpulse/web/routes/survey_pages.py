@@ -10,6 +10,10 @@
 - ``POST`` to either address stores the answer (or updates the one stored before through
   the same form or invitation) and shows the thank-you page; asked for JSON
   (``Accept: application/json``, as survey.js does) it answers ``{"status": "recorded"}``.
+- The thank-you page shows the survey's follow-up questions (if any) as a small form, all
+  optional, posting to ``POST /s/follow-up`` with a signed, expiring token naming the
+  response just given (``survey_page_forms.FollowUpTokens``): the answers can only be added
+  to that response. Sent again, they replace the earlier ones.
 
 Every POST is rate limited per client address, must carry a signed, expiring form token
 (``cxpulse.signing``, bound to the survey) and must not come from another site
@@ -27,13 +31,27 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from cxpulse.collect import answers
+from cxpulse.collect import answers, follow_up_changes
+from cxpulse.collect.follow_ups import InvalidQuestion
+from cxpulse.store import survey_questions
 from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store.models import SurveyQuestion
 from cxpulse.web import survey_page_problems as problems
-from cxpulse.web.state import app_state
-from cxpulse.web.survey_page_forms import Form, check_form_token, guard, parse, read_form
+from cxpulse.web.state import AppState, app_state
+from cxpulse.web.survey_page_forms import (
+    Form,
+    check_follow_up_token,
+    check_form_token,
+    field,
+    guard,
+    parse,
+    read_form,
+)
 from cxpulse.web.survey_page_problems import PageProblem
 from cxpulse.web.survey_page_rendering import (
+    follow_up_done,
+    follow_up_retry,
+    form_language,
     language,
     problem_page,
     retry_page,
@@ -41,6 +59,7 @@ from cxpulse.web.survey_page_rendering import (
     shown_language,
     survey_page,
     thanks,
+    wants_json,
 )
 from cxpulse.web.survey_page_targets import (
     Target,
@@ -68,6 +87,19 @@ def _answer_or_retry(
     assert rejected is not None
     return retry_page(
         request, target, chosen, form, rejected, action=action, switch_languages=switchable
+    )
+
+
+async def _follow_ups(request: Request, state: AppState, target: Target) -> list[SurveyQuestion]:
+    """The survey's follow-up questions for the thank-you page (none for JSON: survey.js
+    keeps the form open and the page shows them after its Send)."""
+    if wants_json(request):
+        return []
+    survey = target.survey
+    return await with_session(
+        state,
+        writes=False,
+        work=lambda s: survey_questions.page_questions(s, survey.organisation_id, survey.id),
     )
 
 
@@ -160,7 +192,8 @@ async def submit_public(organisation_slug: str, survey_slug: str, request: Reque
             return answers.update_public(session, survey, stored.id, answer, language=chosen)
 
         recorded = await with_session(state, writes=True, work=update)
-    return thanks(request, target, chosen, recorded, change_url=None)
+    follow_ups = await _follow_ups(request, state, target)
+    return thanks(request, target, chosen, recorded, change_url=None, follow_ups=follow_ups)
 
 
 @router.post("/r/{token}", max_body_size=ROUTE_BODY_LIMIT)
@@ -195,4 +228,41 @@ async def submit_personal(token: str, request: Request) -> Response:
         recorded = await with_session(state, writes=True, work=store)
     except PageProblem as problem:
         return problem_page(request, problem, chosen)
-    return thanks(request, target, chosen, recorded, change_url=f"/r/{token}")
+    follow_ups = await _follow_ups(request, state, target)
+    return thanks(
+        request, target, chosen, recorded, change_url=f"/r/{token}", follow_ups=follow_ups
+    )
+
+
+@router.post("/s/follow-up", max_body_size=ROUTE_BODY_LIMIT)
+async def submit_follow_up(request: Request) -> Response:
+    """The thank-you page's follow-up answers, stored to the response its token names."""
+    state = app_state(request)
+    try:
+        guard(request)
+        form = await read_form(request)
+        response_id, survey_id = check_follow_up_token(request, form)
+    except PageProblem as problem:
+        return problem_page(request, problem)
+    chosen = form_language(request, form)
+    page = await with_session(
+        state,
+        writes=False,
+        work=lambda s: survey_questions.follow_up_page(s, response_id, survey_id),
+    )
+    if page is None:
+        return problem_page(request, problems.not_found(), chosen)
+    sent = {q.key: field(form, f"q_{q.key}") for q in page.questions}
+    try:
+        await with_session(
+            state,
+            writes=True,
+            work=lambda s: follow_up_changes.record_answers(
+                s, page.organisation_id, response_id, sent
+            ),
+        )
+    except InvalidQuestion as error:
+        return follow_up_retry(request, page, chosen, response_id, survey_id, form, error.problems)
+    except NotFound:
+        return problem_page(request, problems.not_found(), chosen)
+    return follow_up_done(chosen)

@@ -187,3 +187,12 @@ def cancel_invitation(session: Session, organisation_id: int, invitation_id: int
             "status", f"is {invitation.status}; only a scheduled invitation can be cancelled"
         )
     return invitation
+
+
+def cancel_scheduled(session: Session, organisation_id: int, survey_id: int) -> list[int]:
+    """Withdraw every invitation of the survey still scheduled; their ids (the worker drops
+    their emails). Those a worker is sending at this moment stay sent."""
+    surveys.get_survey(session, organisation_id, survey_id)
+    return store.cancel_scheduled_of_survey(
+        session, organisation_id, survey_id, "cancelled before sending"
+    )

@@ -6,7 +6,7 @@ The work is split by job; this module re-exports their public names so that call
 - ``cxpulse.collect.invitation_requests``: a request, its checks, its contact, its send time;
 - ``cxpulse.collect.invitation_throttling``: the throttle window and unsubscribes;
 - ``cxpulse.collect.invitation_scheduling``: storing invitations with their outbox items,
-  cancelling one;
+  cancelling one, or every scheduled one of a survey;
 - ``cxpulse.collect.invitation_reminders``: enqueueing the reminders that are due.
 
 Below: the invitation a verified link names (the link itself is signed and checked by
@@ -32,6 +32,7 @@ from cxpulse.collect.invitation_scheduling import (
     INVITATION_KIND,
     Triggered,
     cancel_invitation,
+    cancel_scheduled,
     create_invitations,
     outbox_key,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "LinkTarget",
     "Triggered",
     "cancel_invitation",
+    "cancel_scheduled",
     "create_invitations",
     "invitation_for_link",
     "outbox_key",

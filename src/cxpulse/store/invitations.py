@@ -266,3 +266,50 @@ def remove_unsubscribe(session: Session, organisation_id: int, email: str) -> bo
         )
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def cancel_scheduled_of_survey(
+    session: Session, organisation_id: int, survey_id: int, reason: str
+) -> list[int]:
+    """Mark every invitation of the survey that is still ``scheduled`` ``cancelled`` with
+    ``reason``; their ids. Conditional in the database, like ``cancel_if_scheduled``, so an
+    invitation a worker is sending meanwhile stays sent."""
+    ids = list(
+        session.scalars(
+            update(Invitation)
+            .where(
+                Invitation.organisation_id == organisation_id,
+                Invitation.survey_id == survey_id,
+                Invitation.status == "scheduled",
+            )
+            .values(status="cancelled", reason=reason)
+            .returning(Invitation.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.expire_all()
+    return sorted(int(i) for i in ids)
+
+
+def with_key_prefix(
+    session: Session, organisation_id: int, survey_id: int, prefix: str, since: datetime
+) -> list[tuple[Invitation, str | None]]:
+    """The survey's invitations made since ``since`` whose idempotency key starts with
+    ``prefix``, in id order, each with its contact's address: the invitations one form made.
+
+    Bounded by ``ix_invitations_survey_created`` (survey and creation time) before the key
+    is compared, so the cost is that of the survey's invitations since the form was issued.
+    """
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = session.execute(
+        select(Invitation, Contact.email)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .where(
+            Invitation.organisation_id == organisation_id,
+            Invitation.survey_id == survey_id,
+            Invitation.created_at >= since,
+            Invitation.idempotency_key.like(pattern, escape="\\"),
+        )
+        .order_by(Invitation.id)
+    ).all()
+    return [(invitation, email) for invitation, email in rows]

@@ -3,7 +3,11 @@
 Addresses are stored in their canonical form (``store.email_addresses``) by every write here,
 and looked up in it, so that ``Ana@X.test`` and ``ana@x.test`` are one person to find, to
 throttle and to unsubscribe. Two contacts may still share an address when the
-organisation's own ids (``external_id``) say they are two records."""
+organisation's own ids (``external_id``) say they are two records.
+
+A phone number arrives here in E.164 form: its rule (``collect.sms.e164``) needs the phone
+number library, which belongs to ``collect`` (``collect.contact_edits`` applies it for the
+API and the pages); the store keeps only its length."""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from cxpulse.store import _values as values
 from cxpulse.store import email_addresses
 from cxpulse.store.errors import Conflict, NotFound
 from cxpulse.store.models import Contact
+
+MAX_PHONE_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ def create_contact(
     name: str | None = None,
     locale: str | None = None,
     attributes: Mapping[str, object] | None = None,
+    phone: str | None = None,
 ) -> Contact:
     external = values.text("external_id", external_id, 200)
     _check_external_id_free(session, organisation_id, external)
@@ -58,6 +65,7 @@ def create_contact(
         name=values.text("name", name, 200),
         locale=values.text("locale", locale, 35),
         attributes=values.text_mapping("attributes", attributes),
+        phone=values.text("phone", phone, MAX_PHONE_LENGTH),
     )
     session.add(contact)
     session.flush()
@@ -143,6 +151,7 @@ def update_contact(
     name: str | values.Unset | None = values.UNSET,
     locale: str | values.Unset | None = values.UNSET,
     attributes: Mapping[str, object] | values.Unset = values.UNSET,
+    phone: str | values.Unset | None = values.UNSET,
 ) -> Contact:
     """Change the given fields; ``attributes`` replaces the whole set."""
     contact = get_contact(session, organisation_id, contact_id)
@@ -158,6 +167,8 @@ def update_contact(
         contact.locale = values.text("locale", locale, 35)
     if attributes is not values.UNSET:
         contact.attributes = values.text_mapping("attributes", attributes)
+    if phone is not values.UNSET:
+        contact.phone = values.text("phone", phone, MAX_PHONE_LENGTH)
     session.flush()
     return contact
 

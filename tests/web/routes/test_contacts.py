@@ -186,3 +186,28 @@ def test_contact_files_follow_the_encoding_rule_of_imports(
     )
     assert controls.status_code == 422
     assert controls.json()["detail"][0]["loc"] == ["body", "file", "line", 2, "name"]
+
+
+def test_a_contacts_phone_follows_the_one_rule_of_phone_numbers(
+    client: TestClient, world: World
+) -> None:
+    # The pages and the API share collect.contact_edits: E.164, stored normalised.
+    headers = bearer(world.a.write_key)
+    created = client.post(
+        URL, json={"email": "p@example.com", "phone": "+46 70 123 45 67"}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["phone"] == "+46701234567"
+    refused = client.post(
+        URL, json={"email": "q@example.com", "phone": "0701234567"}, headers=headers
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "phone"]
+    cleared = client.patch(f"{URL}/{created.json()['id']}", json={"phone": None}, headers=headers)
+    assert cleared.json()["phone"] is None
+    csv_text = "external_id,phone\nph-1,+46701234567\nph-2,12\n"
+    answer = client.post(
+        "/api/v1/contacts/import", files={"file": ("c.csv", csv_text, "text/csv")}, headers=headers
+    )
+    assert answer.status_code == 422
+    assert [p["loc"] for p in answer.json()["detail"]] == [["body", "file", "line", 3, "phone"]]

@@ -1,5 +1,10 @@
 """Contacts: the people who answer, with the attributes scores are segmented by; one at a
-time or imported from a CSV file."""
+time or imported from a CSV file.
+
+The rules of one contact are ``collect.contact_edits``'s (shared with the pages of
+``/app/contacts``), those of a file ``collect.contacts_csv``'s (shared with the pages and
+``cxpulse contacts import``). The API offers no re-subscribe: an unsubscribe is undone only
+from a contact's page, with a reason recorded in the audit log."""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StringConstraints
 
+from cxpulse.collect import contact_edits
 from cxpulse.collect.contacts_csv import import_contacts
 from cxpulse.store import contacts
 from cxpulse.store.models import Contact
@@ -29,13 +35,31 @@ from cxpulse.web.routes.csv_uploads import (
 from cxpulse.web.schemas import (
     ContactCreate,
     ContactOut,
-    ContactPage,
-    ContactUpdate,
     FieldProblems,
     Text320,
 )
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+
+PhoneText = Annotated[str, StringConstraints(max_length=40)]
+PHONE_HELP = "In international form, such as +46701234567; stored in E.164 form."
+
+
+class ContactWithPhoneCreate(ContactCreate):
+    phone: PhoneText | None = Field(None, description=PHONE_HELP)
+
+
+class ContactWithPhoneUpdate(ContactWithPhoneCreate):
+    """Only the fields sent change; ``attributes`` replaces the whole set."""
+
+
+class ContactWithPhoneOut(ContactOut):
+    phone: str | None
+
+
+class ContactWithPhonePage(BaseModel):
+    items: list[ContactWithPhoneOut]
+    next_cursor: str | None
 
 
 class ContactImportProblem(BaseModel):
@@ -51,8 +75,8 @@ class ContactImportOut(BaseModel):
     problems: list[ContactImportProblem]
 
 
-def contact_out(contact: Contact) -> ContactOut:
-    return ContactOut.model_validate(contact)
+def contact_out(contact: Contact) -> ContactWithPhoneOut:
+    return ContactWithPhoneOut.model_validate(contact)
 
 
 @router.get(
@@ -60,7 +84,7 @@ def contact_out(contact: Contact) -> ContactOut:
     operation_id="listContacts",
     summary="List contacts",
     description="In id order, `limit` at a time; pass `next_cursor` back as `cursor`.",
-    response_model=ContactPage,
+    response_model=ContactWithPhonePage,
     responses=problems(),
 )
 def list_contacts(
@@ -69,12 +93,12 @@ def list_contacts(
     email: Annotated[Text320 | None, Query(description="Only contacts with this email.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
-) -> ContactPage:
+) -> ContactWithPhonePage:
     after = decode_id_cursor("contact", cursor) if cursor else None
     page = contacts.list_contacts(
         session, caller.organisation_id, email=email, after=after, limit=limit
     )
-    return ContactPage(
+    return ContactWithPhonePage(
         items=[contact_out(c) for c in page.items],
         next_cursor=encode_id_cursor("contact", page.next_after) if page.next_after else None,
     )
@@ -85,11 +109,13 @@ def list_contacts(
     operation_id="createContact",
     summary="Create a contact",
     status_code=status.HTTP_201_CREATED,
-    response_model=ContactOut,
+    response_model=ContactWithPhoneOut,
     responses=problems(409),
 )
-def create_contact(body: ContactCreate, caller: CanWriteContacts, session: DbSession) -> ContactOut:
-    contact = contacts.create_contact(session, caller.organisation_id, **body.model_dump())
+def create_contact(
+    body: ContactWithPhoneCreate, caller: CanWriteContacts, session: DbSession
+) -> ContactWithPhoneOut:
+    contact = contact_edits.create_contact(session, caller.organisation_id, **body.model_dump())
     audit.record(session, caller, "create", "contact", contact.id)
     session.commit()
     return contact_out(contact)
@@ -99,10 +125,12 @@ def create_contact(body: ContactCreate, caller: CanWriteContacts, session: DbSes
     "/{contact_id}",
     operation_id="getContact",
     summary="Get a contact",
-    response_model=ContactOut,
+    response_model=ContactWithPhoneOut,
     responses=problems(404),
 )
-def get_contact(contact_id: ContactId, caller: CanReadContacts, session: DbSession) -> ContactOut:
+def get_contact(
+    contact_id: ContactId, caller: CanReadContacts, session: DbSession
+) -> ContactWithPhoneOut:
     return contact_out(contacts.get_contact(session, caller.organisation_id, contact_id))
 
 
@@ -111,16 +139,19 @@ def get_contact(contact_id: ContactId, caller: CanReadContacts, session: DbSessi
     operation_id="updateContact",
     summary="Change a contact",
     description="Only the fields sent change; `attributes` replaces the whole set.",
-    response_model=ContactOut,
+    response_model=ContactWithPhoneOut,
     responses=problems(404, 409),
 )
 def update_contact(
-    contact_id: ContactId, body: ContactUpdate, caller: CanWriteContacts, session: DbSession
-) -> ContactOut:
+    contact_id: ContactId,
+    body: ContactWithPhoneUpdate,
+    caller: CanWriteContacts,
+    session: DbSession,
+) -> ContactWithPhoneOut:
     changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
     if "attributes" in changes and changes["attributes"] is None:
         changes["attributes"] = {}
-    contact = contacts.update_contact(session, caller.organisation_id, contact_id, **changes)
+    contact = contact_edits.update_contact(session, caller.organisation_id, contact_id, changes)
     audit.record(session, caller, "update", "contact", contact.id, {"fields": sorted(changes)})
     session.commit()
     return contact_out(contact)
@@ -147,7 +178,8 @@ def delete_contact(contact_id: ContactId, caller: CanWriteContacts, session: DbS
     operation_id="importContacts",
     summary="Create or update contacts from a CSV file",
     description=(
-        "Columns `external_id,email,name,locale` and any other column as an attribute. A row "
+        "Columns `external_id,email,name,locale,phone` and any other column as an attribute "
+        "(`phone` in international form, such as +46701234567). A row "
         "updates the contact with its external id, else with its email, else creates one. "
         "All rows or none, unless `skip_invalid=true`. Files up to 10 MB."
     ),

@@ -7,6 +7,11 @@ headers offer one-click unsubscribe (RFC 8058) to mail programs.
 
 The Message-ID is made from the invitation id alone, so a message sent twice would show up
 as the same message; the worker makes sure it is not sent twice at all.
+
+An organisation's branding (``Branding``: sender name, Reply-To, accent colour, logo) is
+optional everywhere: without it an email looks and is addressed as before. The logo is an
+``<img>`` with an absolute URL (``/brand/<slug>/logo?v=<hash>``, served publicly), never an
+attachment, so that a message stays small.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
+from urllib.parse import quote
 
 from cxpulse import i18n, templating
 from cxpulse.collect.links import UNSUBSCRIBE_LINK_DAYS, LinkSigner
 from cxpulse.collect.questions import EMOJI_FACES, THUMB_FACES, question_for
 from cxpulse.collect.smtp import SmtpSettings
-from cxpulse.store.models import Contact, Invitation, Survey
+from cxpulse.store import logo_images
+from cxpulse.store.models import Contact, Invitation, Organisation, Survey
+from cxpulse.store.organisation_settings import logo_version
 from cxpulse.store.survey_options import parse_options
 from cxpulse.store.types import utc_now
 
@@ -35,6 +43,11 @@ HTML_TEMPLATE = "email/invitation.html"
 # The answer page's faces, so that the face clicked in the email is the face shown there.
 _EMOJI = dict(enumerate(EMOJI_FACES, start=1))
 _THUMBS = dict(enumerate(THUMB_FACES, start=0))
+DEFAULT_ACCENT = "#1f4e8c"
+"""The buttons' and links' colour of emails of an organisation without its own."""
+LOGO_BOX = (240, 64)
+"""The largest size, in pixels, a logo is drawn at in an email (kept in proportion)."""
+_COLOUR = re.compile(r"#[0-9a-f]{6}")
 # A line break inside a header value is only allowed as folding: CRLF then a space or tab.
 _BAD_LINE_BREAK = re.compile(r"\r(?!\n[ \t])|(?<!\r)\n|\r\n(?![ \t])")
 
@@ -71,6 +84,74 @@ class Composed:
     @property
     def recipients(self) -> tuple[str, ...]:
         return (self.recipient, *self.also_to)
+
+
+@dataclass(frozen=True)
+class Branding:
+    """How an organisation's emails look and whom they come from; None: cxpulse's default."""
+
+    sender_name: str | None = None
+    """The From header's display name (the address stays ``CXPULSE_MAIL_FROM``'s)."""
+    reply_to: str | None = None
+    accent_colour: str | None = None
+    """``#rrggbb``, for buttons and links."""
+    logo_url: str | None = None
+    """Absolute, so that mail programs can load it."""
+    logo_width: int | None = None
+    logo_height: int | None = None
+
+    @classmethod
+    def of(cls, organisation: Organisation, public_url: str) -> Branding:
+        """The branding of ``organisation``; its name when it set no sender name."""
+        logo_url = width = height = None
+        data, kind = organisation.logo, organisation.logo_type
+        if data and kind in logo_images.TYPES:
+            slug = quote(organisation.slug, safe="")
+            logo_url = f"{public_url.rstrip('/')}/brand/{slug}/logo?v={logo_version(data)}"
+            size = logo_images.dimensions(data, kind)
+            if size is not None:
+                width, height = logo_images.shown_size(*size, *LOGO_BOX)
+        return cls(
+            sender_name=organisation.sender_name or organisation.name,
+            reply_to=organisation.reply_to,
+            accent_colour=organisation.accent_colour,
+            logo_url=logo_url,
+            logo_width=width,
+            logo_height=height,
+        )
+
+    @property
+    def accent(self) -> str:
+        """The accent colour if it is a well-formed one (it goes into style attributes)."""
+        colour = (self.accent_colour or "").lower()
+        return colour if _COLOUR.fullmatch(colour) else DEFAULT_ACCENT
+
+
+def brand_context(branding: Branding | None, organisation_name: str) -> dict[str, Any]:
+    """What the email templates read of the branding: ``accent``, and ``logo`` (None or its
+    ``url``, ``width``, ``height`` and ``alt``)."""
+    chosen = branding or Branding()
+    logo = None
+    if chosen.logo_url:
+        logo = {
+            "url": chosen.logo_url,
+            "width": chosen.logo_width,
+            "height": chosen.logo_height,
+            "alt": organisation_name,
+        }
+    return {"accent": chosen.accent, "logo": logo}
+
+
+def sender_headers(settings: SmtpSettings, branding: Branding | None) -> list[tuple[str, str]]:
+    """``From`` (the branding's sender name with the configured address) and, when the
+    organisation set one, ``Reply-To``."""
+    if branding is None or not branding.sender_name:
+        headers = [("From", address_header(*parseaddr(settings.mail_from)))]
+    else:
+        headers = [("From", address_header(branding.sender_name, settings.from_address))]
+    if branding is not None and branding.reply_to:
+        headers.append(("Reply-To", address_header("", branding.reply_to)))
+    return headers
 
 
 def header_text(text: str) -> str:
@@ -168,8 +249,10 @@ def compose(
     settings: SmtpSettings,
     reminder: bool = False,
     now: float | None = None,
+    branding: Branding | None = None,
 ) -> Composed:
-    """The whole email, ready for SMTP; ``contact.email`` must be set."""
+    """The whole email, ready for SMTP; ``contact.email`` must be set. ``branding``: the
+    organisation's (``Branding.of``), else cxpulse's look and the configured sender."""
     assert contact.email, "a contact without an address cannot be emailed"
     language = language_of(invitation, contact, survey)
     gettext, _ngettext = i18n.gettext_for(DOMAIN, language)
@@ -220,6 +303,7 @@ def compose(
         "pixel_url": pixel_url,
         "reminder": reminder,
         "subject": subject,
+        **brand_context(branding, organisation_name),
     }
     text_body = templating.render(TEXT_TEMPLATE, context)
     html_body = templating.render(HTML_TEMPLATE, context)
@@ -227,7 +311,7 @@ def compose(
     ident = message_id(invitation.id, settings, reminder=reminder)
     headers = [
         ("Subject", header_text(subject)),
-        ("From", address_header(*parseaddr(settings.mail_from))),
+        *sender_headers(settings, branding),
         ("To", address_header(contact.name or "", contact.email)),
         ("Date", format_datetime(utc_now())),
         ("Message-ID", ident),

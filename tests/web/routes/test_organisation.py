@@ -3,11 +3,14 @@ the audit entry, and the throttle taking effect on the next invitations."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.store.logo_samples import SVG, png
 
 from cxpulse.store.models import ROLES, AuditLog, Organisation
 
@@ -44,6 +47,15 @@ def test_everyone_reads_only_owners_and_admins_change(
             "name": "Org-A",
             "throttle_days": expected,
             "redact_comments": False,
+            "default_language": "en",
+            "industry": None,
+            "sender_name": None,
+            "reply_to": None,
+            "accent_colour": None,
+            "accent_contrast": None,
+            "accent_warning": None,
+            "logo_url": None,
+            "logo_type": None,
         }
         changed = client.patch(URL, json={"throttle_days": days}, headers=headers)
         assert changed.status_code == (200 if role in CHANGERS else 403), (role, changed.text)
@@ -70,7 +82,16 @@ def test_everyone_reads_only_owners_and_admins_change(
         {"throttle_days": True},
         {"throttle_days": "7"},
         {"throttle_days": 1.5},
-        {"name": "Renamed"},
+        {"slug": "renamed"},
+        {"name": ""},
+        {"name": "A\nB"},
+        {"default_language": "xx"},
+        {"industry": "Dragon taming"},
+        {"reply_to": "nobody"},
+        {"sender_name": "Acme\r\nBcc: x@evil.example"},
+        {"accent_colour": "red"},
+        {"logo": "not base64!"},
+        {"logo": base64.b64encode(SVG).decode()},
     ],
 )
 def test_bad_settings_are_refused_by_field(
@@ -147,3 +168,74 @@ def test_a_survey_cannot_turn_throttling_off_for_itself(client: TestClient, worl
     )
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["body", "throttle_days"]
+
+
+def test_branding_and_email_settings_change_together_and_are_audited(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    owner = session_headers(app, world.a.users["owner"])
+    logo = png(120, 40)
+    body = {
+        "name": "Org A Ltd",
+        "default_language": "de",
+        "industry": "Banks",
+        "sender_name": "Org A Support",
+        "reply_to": "Help@Org-A.Example",
+        "accent_colour": "#FFCC00",
+        "logo": base64.b64encode(logo).decode(),
+    }
+    answer = client.patch(URL, json=body, headers=owner)
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert got["name"] == "Org A Ltd"
+    assert got["industry"] == "banks"
+    assert got["reply_to"] == "help@org-a.example"
+    assert got["accent_colour"] == "#ffcc00"
+    # A colour hard to read is saved, with a warning and its contrast.
+    assert got["accent_contrast"] == 1.51
+    assert "below the 4.5:1" in got["accent_warning"]
+    assert got["logo_type"] == "image/png"
+    assert got["logo_url"].startswith("/brand/org-a/logo?v=")
+    served = client.get(got["logo_url"])
+    assert served.content == logo
+    with db() as session:
+        [entry] = session.scalars(select(AuditLog).where(AuditLog.entity == "organisation")).all()
+    assert entry.details["industry"] == {"from": None, "to": "banks"}
+    assert entry.details["logo"]["to"] == "image/png"
+    # An empty text clears; the logo is removed with "".
+    cleared = client.patch(
+        URL, json={"accent_colour": "", "logo": "", "reply_to": ""}, headers=owner
+    ).json()
+    assert (cleared["accent_colour"], cleared["logo_url"], cleared["reply_to"]) == (
+        None,
+        None,
+        None,
+    )
+    assert client.get("/brand/org-a/logo").status_code == 404
+
+
+def test_every_refused_field_is_listed_and_nothing_changes(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    owner = session_headers(app, world.a.users["owner"])
+    body = {"name": "Kept?", "throttle_days": 5, "reply_to": "x", "accent_colour": "#12"}
+    answer = client.patch(URL, json=body, headers=owner)
+    assert answer.status_code == 422
+    assert {tuple(p["loc"]) for p in answer.json()["detail"]} == {
+        ("body", "reply_to"),
+        ("body", "accent_colour"),
+    }
+    assert client.get(URL, headers=owner).json()["name"] == "Org-A"
+    assert _throttle(db, world.a.id) == 30
+
+
+def test_a_logo_too_large_is_refused_by_its_field(
+    app: FastAPI, client: TestClient, world: World
+) -> None:
+    owner = session_headers(app, world.a.users["owner"])
+    big = base64.b64encode(png(601, 20)).decode()
+    answer = client.patch(URL, json={"logo": big}, headers=owner)
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["body", "logo"]
+    assert "601 x 20 pixels" in problem["msg"]

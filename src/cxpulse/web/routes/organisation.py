@@ -1,17 +1,18 @@
 """The caller's organisation and its settings: anyone may read them, owners and admins
-change them."""
+change them (the rules are ``collect.organisation_changes``', shared with ``/app/settings``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cxpulse.collect import invitations as triggers
-from cxpulse.store import accounts, comment_analyses
+from cxpulse.collect.organisation_changes import InvalidSettings, change_settings
+from cxpulse.store import accounts
 from cxpulse.web import audit
 from cxpulse.web.access import CanManageUsers, CanReadSurveys
 from cxpulse.web.deps import DbSession
+from cxpulse.web.errors import FieldErrors, field_error
+from cxpulse.web.organisation_schemas import OrganisationSettings, OrganisationUpdate
 from cxpulse.web.routes.common import problems
-from cxpulse.web.schemas import OrganisationSettings, OrganisationUpdate
 
 router = APIRouter(prefix="/api/v1/organisation", tags=["organisation"])
 
@@ -24,8 +25,7 @@ router = APIRouter(prefix="/api/v1/organisation", tags=["organisation"])
     responses=problems(),
 )
 def get_organisation(caller: CanReadSurveys, session: DbSession) -> OrganisationSettings:
-    organisation = accounts.get_organisation(session, caller.organisation_id)
-    return OrganisationSettings.model_validate(organisation)
+    return OrganisationSettings.of(accounts.get_organisation(session, caller.organisation_id))
 
 
 @router.patch(
@@ -36,28 +36,28 @@ def get_organisation(caller: CanReadSurveys, session: DbSession) -> Organisation
     "across all surveys, for surveys without their own; 0 turns throttling off. "
     "Invitations made already keep their status. "
     "`redact_comments`: store comments with personal data replaced; turning it on also "
-    "redacts the comments stored before, in the background.",
+    "redacts the comments stored before, in the background. "
+    "Branding (`accent_colour`, `logo`) shows on survey pages, the widget and emails; "
+    "`sender_name` and `reply_to` address the emails. Every refused field is listed in "
+    "the 422. docs/settings.md describes each setting.",
     response_model=OrganisationSettings,
     responses=problems(),
 )
 def update_organisation(
     body: OrganisationUpdate, caller: CanManageUsers, session: DbSession
 ) -> OrganisationSettings:
-    details: dict[str, object] = {}
-    # null means "leave as is", as for the other settings that cannot be empty (updateUser).
-    if body.throttle_days is not None:
-        previous = triggers.set_organisation_throttle(
-            session, caller.organisation_id, body.throttle_days
+    organisation_id = caller.organisation_id
+    try:
+        # null means "leave as is", as for the other settings that cannot be empty (updateUser).
+        details = change_settings(
+            session, organisation_id, body.change(), throttle_days=body.throttle_days
         )
-        details["throttle_days"] = {"from": previous, "to": body.throttle_days}
-    organisation = accounts.get_organisation(session, caller.organisation_id)
-    if body.redact_comments is not None and body.redact_comments != organisation.redact_comments:
-        details["redact_comments"] = {
-            "from": organisation.redact_comments,
-            "to": body.redact_comments,
-        }
-        comment_analyses.set_redact_comments(session, organisation.id, body.redact_comments)
+    except InvalidSettings as refused:
+        session.rollback()
+        raise FieldErrors(
+            [field_error(["body", field], message) for field, message in refused.problems.items()]
+        ) from None
     if details:
-        audit.record(session, caller, "update", "organisation", organisation.id, details)
+        audit.record(session, caller, "update", "organisation", organisation_id, details)
         session.commit()
-    return OrganisationSettings.model_validate(organisation)
+    return OrganisationSettings.of(accounts.get_organisation(session, organisation_id))

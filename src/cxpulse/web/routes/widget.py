@@ -35,6 +35,7 @@ from cxpulse.collect.widget_submit import (
 from cxpulse.store import accounts, response_writes, responses, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Survey
+from cxpulse.store.organisation_checks import darker
 from cxpulse.store.responses import NewResponse
 from cxpulse.store.survey_options import (
     CollectOptions,
@@ -66,6 +67,8 @@ class _Target:
     survey: Survey
     """Detached from its session: read only."""
     options: CollectOptions
+    accent_colour: str | None = None
+    """The organisation's branding (its settings), for the prompt's buttons."""
 
 
 def _find(state: AppState, org_slug: str, survey_slug: str) -> _Target | None:
@@ -81,7 +84,14 @@ def _find(state: AppState, org_slug: str, survey_slug: str) -> _Target | None:
             # Checked when written; a bad stored document allows no site rather than failing.
             logger.warning("survey %s has unusable collection options: %s", survey.id, error)
             options = CollectOptions()
-        return _Target(organisation.id, organisation.slug, organisation.name, survey, options)
+        return _Target(
+            organisation.id,
+            organisation.slug,
+            organisation.name,
+            survey,
+            options,
+            organisation.accent_colour,
+        )
 
 
 async def _target(request: Request, org_slug: str, survey_slug: str) -> _Target | None:
@@ -169,6 +179,9 @@ async def widget_prompt(
     config = widget_config(
         target.survey, target.organisation_slug, target.organisation_name, target.options, language
     )
+    if target.accent_colour:
+        config["accent"] = target.accent_colour
+        config["accent_dark"] = darker(target.accent_colour)
     return _answer(
         config,
         200,

@@ -125,9 +125,9 @@
     "  cursor: pointer; font-size: 16px; line-height: 1.2; text-align: center;",
     "  overflow-wrap: anywhere; user-select: none; }",
     ".scale label:hover { background: #e2e8f5; }",
-    ".scale input:checked + label { background: #0b4fbf; border-color: #0b4fbf;",
+    ".scale input:checked + label { background: var(--accent, #0b4fbf); border-color: var(--accent, #0b4fbf);",
     "  color: #ffffff; font-weight: 600; }",
-    ".scale input:focus-visible + label { outline: 3px solid #0b4fbf; outline-offset: 2px; }",
+    ".scale input:focus-visible + label { outline: 3px solid var(--accent, #0b4fbf); outline-offset: 2px; }",
     ".anchors { display: flex; justify-content: space-between; gap: 12px;",
     "  margin-top: 4px; font-size: 13px; color: #444444; }",
     ".scale label.face { flex-direction: column; gap: 2px; font-size: 22px; }",
@@ -135,7 +135,7 @@
     ".scale.stars label { color: #6b6b6b; }",
     ".scale.stars input:checked + label, .scale.stars label:has(~ input:checked) {",
     "  background: #fff4dc; border-color: #8a5a00; color: #8a5a00; }",
-    ".scale.stars input:checked + label { border-color: #0b4fbf; border-width: 2px; }",
+    ".scale.stars input:checked + label { border-color: var(--accent, #0b4fbf); border-width: 2px; }",
     // Scales with words (emoji, thumbs, agreement) are a list: words beside their face.
     ".scale.worded, .scale.worded.wide { grid-template-columns: 1fr; }",
     ".scale.worded label { flex-direction: row; justify-content: flex-start; gap: 10px;",
@@ -144,13 +144,13 @@
     ".scale.worded input:checked + label .words { color: #ffffff; }",
     ".consent { display: flex; align-items: center; gap: 8px; min-height: 32px;",
     "  margin-top: 12px; font-size: 15px; }",
-    ".consent input { flex: none; width: 20px; height: 20px; margin: 0; accent-color: #0b4fbf; }",
-    ".consent input:focus-visible { outline: 3px solid #0b4fbf; outline-offset: 2px; }",
+    ".consent input { flex: none; width: 20px; height: 20px; margin: 0; accent-color: var(--accent, #0b4fbf); }",
+    ".consent input:focus-visible { outline: 3px solid var(--accent, #0b4fbf); outline-offset: 2px; }",
     ".reasons { margin-top: 12px; }",
     ".reasons legend { font-size: 15px; margin-bottom: 4px; }",
     ".reason { display: flex; align-items: center; gap: 8px; min-height: 32px; }",
-    ".reason input { width: 20px; height: 20px; margin: 0; accent-color: #0b4fbf; }",
-    ".reason input:focus-visible { outline: 3px solid #0b4fbf; outline-offset: 2px; }",
+    ".reason input { width: 20px; height: 20px; margin: 0; accent-color: var(--accent, #0b4fbf); }",
+    ".reason input:focus-visible { outline: 3px solid var(--accent, #0b4fbf); outline-offset: 2px; }",
     "[hidden] { display: none !important; }",
     "label.comment { display: block; margin: 14px 0 4px; font-size: 15px; }",
     "textarea { box-sizing: border-box; width: 100%; min-height: 72px; padding: 8px;",
@@ -158,15 +158,15 @@
     "  border-radius: 6px; resize: vertical; }",
     ".actions { display: flex; align-items: center; gap: 12px; margin-top: 14px; }",
     "button { font: inherit; cursor: pointer; border-radius: 6px; }",
-    "button.send { min-height: 44px; padding: 0 20px; background: #0b4fbf; color: #ffffff;",
-    "  border: 1px solid #0b4fbf; font-weight: 600; }",
-    "button.send:hover { background: #083b8f; }",
+    "button.send { min-height: 44px; padding: 0 20px; background: var(--accent, #0b4fbf); color: #ffffff;",
+    "  border: 1px solid var(--accent, #0b4fbf); font-weight: 600; }",
+    "button.send:hover { background: var(--accent-dark, #083b8f); }",
     "button.close { position: absolute; top: 8px; right: 8px; width: 36px; height: 36px;",
     "  background: transparent; color: #1b1b1b; border: 1px solid transparent;",
     "  font-size: 22px; line-height: 1; }",
     "button.close:hover { border-color: #6b6b6b; }",
     "button:focus-visible, textarea:focus-visible {",
-    "  outline: 3px solid #0b4fbf; outline-offset: 2px; }",
+    "  outline: 3px solid var(--accent, #0b4fbf); outline-offset: 2px; }",
     ".message { margin: 0; font-size: 15px; }",
     ".message.error { color: #a4161a; }",
     "@media (max-width: 480px) {",
@@ -209,6 +209,13 @@
       "aria-labelledby": headingId,
       "lang": config.language,
     });
+    // The organisation's accent colour (its settings), checked again here since it goes into
+    // a style: a custom property set through the CSSOM, which a strict site policy allows.
+    var colour = /^#[0-9a-f]{6}$/;
+    if (colour.test(config.accent || "") && colour.test(config.accent_dark || "")) {
+      panel.style.setProperty("--accent", config.accent);
+      panel.style.setProperty("--accent-dark", config.accent_dark);
+    }
     var close = element("button", {
       "type": "button", "class": "close", "aria-label": config.texts.close,
     }, "\u00D7");

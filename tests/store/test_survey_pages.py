@@ -8,13 +8,17 @@ from sqlalchemy.orm import Session
 
 from cxpulse.store import contacts, survey_pages, surveys
 from cxpulse.store.models import Invitation, Organisation, Survey
+from cxpulse.store.organisation_settings import Brand
+
+ACME_BRAND = Brand("acme", "Acme", None, has_logo=False)
+"""The page reads the branding with the survey: none set."""
 
 
 def test_a_public_link_finds_the_survey_of_its_organisation_only(
     session: Session, org: Organisation, other_org: Organisation, survey: Survey
 ) -> None:
     found = survey_pages.public_survey(session, "acme", "support-csat")
-    assert found == survey_pages.PageSurvey(survey, "Acme")
+    assert found == survey_pages.PageSurvey(survey, "Acme", ACME_BRAND)
     assert survey_pages.public_survey(session, "globex", "support-csat") is None
     assert survey_pages.public_survey(session, "acme", "nope") is None
     assert survey_pages.public_survey(session, "nope", "support-csat") is None
@@ -60,7 +64,7 @@ def test_a_personal_link_finds_invitation_survey_and_locale(
     invitation = _invite(session, org, survey, locale="sv-SE")
     found = survey_pages.invited_survey(session, invitation.id, survey.id)
     assert found == survey_pages.InvitedSurvey(
-        invitation, survey_pages.PageSurvey(survey, "Acme"), "sv-SE"
+        invitation, survey_pages.PageSurvey(survey, "Acme", ACME_BRAND), "sv-SE"
     )
     plain = _invite(session, org, survey)
     found_plain = survey_pages.invited_survey(session, plain.id, survey.id)

@@ -23,7 +23,7 @@ from cxpulse.act import send_checks
 from cxpulse.act.jobs import JobRegistry, NoHandler
 from cxpulse.collect import invitations as triggers
 from cxpulse.collect.links import LinkSigner
-from cxpulse.collect.mailer import Composed, compose
+from cxpulse.collect.mailer import Branding, Composed, compose
 from cxpulse.collect.smtp import (
     DeliveryUnknown,
     SmtpConnection,
@@ -123,6 +123,7 @@ class ItemSender:
                 links=self.links,
                 settings=self.smtp_settings,
                 reminder=reminder,
+                branding=Branding.of(organisation, self.smtp_settings.public_url),
             )
         except Exception as error:  # a broken template or stored value: retrying cannot help
             logger.exception("cannot compose the email of invitation %s", invitation_id)

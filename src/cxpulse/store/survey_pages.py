@@ -15,14 +15,16 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cxpulse.store.models import Contact, Invitation, Organisation, Survey
+from cxpulse.store.organisation_settings import Brand
 
 
 @dataclass(frozen=True)
 class PageSurvey:
-    """A survey and the name of its organisation, which the page shows."""
+    """A survey and the name and branding of its organisation, which the page shows."""
 
     survey: Survey
     organisation_name: str
+    brand: Brand | None = None
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,21 @@ class InvitedSurvey:
     """The invited contact's locale, which chooses the page's language before the survey's."""
 
 
-def _with_organisation_name() -> Select[Survey, str]:
-    return select(Survey, Organisation.name).join(
-        Organisation, Organisation.id == Survey.organisation_id
-    )
+def _with_organisation_name() -> Select[Survey, str, str, str | None, str | None]:
+    # The branding comes in the same read: a survey page costs no extra query for it.
+    return select(
+        Survey,
+        Organisation.name,
+        Organisation.slug,
+        Organisation.accent_colour,
+        Organisation.logo_type,
+    ).join(Organisation, Organisation.id == Survey.organisation_id)
+
+
+def _page(
+    survey: Survey, name: str, slug: str, accent: str | None, logo_type: str | None
+) -> PageSurvey:
+    return PageSurvey(survey, name, Brand(slug, name, accent, logo_type is not None))
 
 
 def public_survey(
@@ -54,10 +67,10 @@ def public_survey(
     ).one_or_none()
     if row is None:
         return None
-    survey, name = row
+    page = _page(*row)
     if detach:
-        session.expunge(survey)
-    return PageSurvey(survey, name)
+        session.expunge(page.survey)
+    return page
 
 
 def invited_survey(
@@ -83,10 +96,9 @@ def invited_survey(
     )
     page = None
     if row is not None:
-        survey, name = row
-        page = PageSurvey(survey, name)
+        page = _page(*row)
         if detach:
-            session.expunge(survey)
+            session.expunge(page.survey)
     if detach:
         session.expunge(invitation)
     return InvitedSurvey(invitation, page, locale)

@@ -133,6 +133,7 @@ def survey_page(
         language,
         title=target.organisation_name,
         organisation=target.organisation_name,
+        brand=target.brand,
         question=questions.question_in(
             survey.questions,
             survey.metric,
@@ -372,6 +373,7 @@ def thanks(
         200,
         language,
         title=gettext("Thank you"),
+        brand=target.brand,
         band=score_band,
         message=message,
         consent_note=consent_note,

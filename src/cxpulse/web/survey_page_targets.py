@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cxpulse.collect.links import LinkProblem
 from cxpulse.store import survey_pages
 from cxpulse.store.models import Invitation, Survey
+from cxpulse.store.organisation_settings import Brand
 from cxpulse.store.survey_options import CollectOptions, OptionError, parse_options
 from cxpulse.web import survey_page_problems as problems
 from cxpulse.web.state import AppState, database_turn
@@ -31,6 +32,8 @@ class Target:
     options: CollectOptions
     invitation: Invitation | None = None
     contact_locale: str | None = None
+    brand: Brand | None = None
+    """The organisation's logo and accent colour, drawn by the page's layout."""
 
     @property
     def asks_consent(self) -> bool:
@@ -63,7 +66,7 @@ def public_target(
     if found is None:
         raise problems.not_found()
     _check_status(found.survey)
-    return Target(found.organisation_name, found.survey, _options(found.survey))
+    return Target(found.organisation_name, found.survey, _options(found.survey), brand=found.brand)
 
 
 def personal_target(
@@ -94,6 +97,7 @@ def personal_target(
         _options(survey),
         found.invitation,
         found.contact_locale,
+        brand=found.page.brand,
     )
 
 

@@ -35,6 +35,8 @@ EXPECTED_KINDS = (
     "passive-email",
     "alert-email",
     "webhook-disabled",
+    "user-invitation",
+    "password-reset",
 )
 """Kinds that cxpulse's own stages queue (``report``: the monthly report emails). The worker
 claims them even when no handler is registered, so that a process started without the

@@ -4,14 +4,24 @@ page, the session and CSRF cookies, rate limits, login CSRF and open redirects.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from tests.smtp_server import SmtpTestServer
 
+from cxpulse.act.worker import OutboxWorker
+from cxpulse.store.models import AuditLog
 from cxpulse.web.tokens import CSRF_COOKIE, SESSION_COOKIE
 
-from ..helpers import BASE_URL, PASSWORD, World, make_app
+from ..helpers import BASE_URL, PASSWORD, World, make_app, session_headers
+from .mail_support import PUBLIC_URL, email_parts
+
+NEW_PASSWORD = "a brand new password"
 
 
 def test_pages_redirect_to_login_when_signed_out(client: TestClient, world: World) -> None:
@@ -112,3 +122,85 @@ def test_login_from_another_site_is_refused(client: TestClient, world: World) ->
         follow_redirects=False,
     )
     assert same.status_code == 303
+
+
+@pytest.mark.usefixtures("no_inline_worker")
+def test_a_forgotten_password_is_reset_by_email(
+    app: FastAPI,
+    client: TestClient,
+    world: World,
+    db: sessionmaker[Session],
+    worker: OutboxWorker,
+    server: SmtpTestServer,
+) -> None:
+    login = client.get("/login")
+    assert 'href="/password/forgot"' in login.text
+    assert client.get("/password/forgot").status_code == 200
+    # The same answer for an address with an account and for one without.
+    answers = [
+        client.post("/password/forgot", data={"email": email}, follow_redirects=False)
+        for email in ("nobody@nowhere.example", world.a.emails["analyst"].upper())
+    ]
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["location"] == answers[1].headers["location"] == "/login?done=reset"
+    assert "an email with a link" in client.get("/login?done=reset").text
+    other_browser = session_headers(app, world.a.users["analyst"])
+    worker.drain()
+    (received,) = server.wait_for(1)
+    assert received.recipients == [world.a.emails["analyst"]]
+    text, html = email_parts(received.parsed())
+    (url,) = re.findall(rf"{re.escape(PUBLIC_URL)}/password/reset/\S+", text)
+    link = url.removeprefix(PUBLIC_URL)
+    assert f'href="{url}"' in html
+    # Not an invitation's link.
+    assert client.get(link.replace("/password/reset/", "/invite/")).status_code == 410
+    page = client.get(link)
+    assert page.status_code == 200
+    assert world.a.emails["analyst"] in page.text
+    differs = client.post(link, data={"password": NEW_PASSWORD, "password_again": "other one"})
+    assert differs.status_code == 422
+    assert 'id="chosen-password-again-error"' in differs.text
+    chosen = client.post(
+        link,
+        data={"password": NEW_PASSWORD, "password_again": NEW_PASSWORD},
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303
+    assert SESSION_COOKIE in client.cookies
+    assert client.get("/api/v1/auth/me").json()["user"]["id"] == world.a.users["analyst"]
+    # The user's other sessions ended; the old password no longer works; the link is used.
+    assert client.get("/api/v1/auth/me", headers=other_browser).status_code == 401
+    client.cookies.clear()
+    old = {"email": world.a.emails["analyst"], "password": PASSWORD}
+    assert client.post("/login", data=old).status_code == 401
+    assert client.get(link).status_code == 410
+    with db() as session:
+        actions = list(session.scalars(select(AuditLog.action).order_by(AuditLog.id)))
+    assert "request_password_reset" in actions
+    assert "reset_password" in actions
+
+
+def test_forgot_password_is_rate_limited_and_checks_the_address(
+    engine: Engine, world: World
+) -> None:
+    app = make_app(engine, login_burst=2, login_per_minute=1.0)
+    with TestClient(app, base_url=BASE_URL) as client:
+        bad = client.post("/password/forgot", data={"email": "not an address"})
+        assert bad.status_code == 422
+        assert 'id="forgot-email-error"' in bad.text
+        for _ in range(2):
+            data = {"email": world.a.emails["viewer"]}
+            assert (
+                client.post("/password/forgot", data=data, follow_redirects=False).status_code
+                == 303
+            )
+        limited = client.post("/password/forgot", data={"email": world.a.emails["viewer"]})
+        assert limited.status_code == 429
+        assert int(limited.headers["retry-after"]) >= 1
+        cross = client.post(
+            "/password/forgot",
+            data={"email": "x@y.example"},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert cross.status_code == 403
+        assert client.get("/password/reset/damaged-token").status_code == 410

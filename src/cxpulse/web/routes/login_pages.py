@@ -2,7 +2,9 @@
 
 The login form runs the JSON login of ``routes/auth.py`` itself (same rate limit, lockouts,
 password check, new session, audit entry and cookies) and turns its answer into a page or a
-redirect. Logging out ends the session on the server, not only in the browser.
+redirect. Logging out ends the session on the server, not only in the browser. On a
+database without any user, the front door and the login page lead to the set-up page
+(``setup_pages``). Forgotten passwords and accepted invitations are ``password_pages``'s.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 from cxpulse.store import web_sessions
 from cxpulse.web.access import csrf_matches
 from cxpulse.web.deps import DbSession
-from cxpulse.web.routes import auth
+from cxpulse.web.routes import auth, password_pages, setup_pages
 from cxpulse.web.routes.dashboard import PageProblem, problem_page, render
 from cxpulse.web.same_origin import same_origin
 from cxpulse.web.schemas import LoginIn
@@ -24,6 +26,9 @@ from cxpulse.web.state import app_state
 from cxpulse.web.tokens import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
+# The pages that choose a password through an emailed link live in a module of their own;
+# this router carries them, as the app registers this module.
+router.include_router(password_pages.router)
 
 
 def _safe_next(target: str | None) -> str:
@@ -34,14 +39,21 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/", include_in_schema=False)
-def home() -> RedirectResponse:
-    """The service's front door: the dashboard (which asks for a login first)."""
+async def home(request: Request) -> RedirectResponse:
+    """The service's front door: the dashboard (which asks for a login first), or the
+    set-up page while nobody has an account."""
+    if await setup_pages.needs_set_up(request):
+        return RedirectResponse(setup_pages.SETUP_PAGE, status_code=303)
     return RedirectResponse("/app", status_code=303)
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return render(request, "app/login.html", {"next": _safe_next(next), "email": ""})
+@router.get("/login", response_class=HTMLResponse, response_model=None)
+async def login_page(request: Request, next: str | None = None) -> Response:
+    if await setup_pages.needs_set_up(request):
+        return RedirectResponse(setup_pages.SETUP_PAGE, status_code=303)
+    notice = password_pages.LOGIN_NOTICES.get(request.query_params.get("done", ""))
+    context = {"next": _safe_next(next), "email": "", "notice": notice}
+    return render(request, "app/login.html", context)
 
 
 @router.post("/login", response_class=HTMLResponse)

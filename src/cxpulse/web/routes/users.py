@@ -1,25 +1,20 @@
-"""Users of the caller's organisation. Owners and admins; only owners touch owners."""
+"""Users of the caller's organisation. Owners and admins; only owners touch owners (the rule
+of ``web.user_changes``, shared with the team page)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 
 from cxpulse.store import accounts
-from cxpulse.web import audit
-from cxpulse.web.access import CanManageUsers, Principal
+from cxpulse.web import audit, user_changes
+from cxpulse.web.access import CanManageUsers
 from cxpulse.web.deps import DbSession
-from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import UserId, problems
 from cxpulse.web.schemas import UserCreate, UserList, UserOut, UserUpdate
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
-
-
-def _may_touch_owner(caller: Principal) -> None:
-    if Permission.OWNERS_MANAGE not in caller.permissions:
-        raise HTTPException(403, "only an owner may create, change or grant the owner role")
 
 
 @router.get(
@@ -49,8 +44,7 @@ def list_users(caller: CanManageUsers, session: DbSession) -> UserList:
     responses=problems(409),
 )
 def create_user(body: UserCreate, caller: CanManageUsers, session: DbSession) -> UserOut:
-    if body.role == "owner":
-        _may_touch_owner(caller)
+    user_changes.may_grant(caller, body.role)
     user = accounts.create_user(
         session,
         caller.organisation_id,
@@ -86,17 +80,12 @@ def get_user(user_id: UserId, caller: CanManageUsers, session: DbSession) -> Use
 def update_user(
     user_id: UserId, body: UserUpdate, caller: CanManageUsers, session: DbSession
 ) -> UserOut:
-    organisation_id = caller.organisation_id
-    user = accounts.get_user(session, organisation_id, user_id)
     changes: dict[str, Any] = {
         name: getattr(body, name)
         for name in body.model_fields_set
         if getattr(body, name) is not None or name == "name"
     }
-    if user.role == "owner" or changes.get("role") == "owner":
-        _may_touch_owner(caller)
     # The store refuses (409) to leave the organisation without an active owner.
-    user = accounts.update_user(session, organisation_id, user_id, **changes)
-    audit.record(session, caller, "update", "user", user.id, {"fields": sorted(changes)})
+    user = user_changes.update_user(session, caller, user_id, changes)
     session.commit()
     return UserOut.model_validate(user)

@@ -201,6 +201,21 @@ class Settings(BaseSettings):
         DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
         description="How long an SQLite writer waits for the write lock, in milliseconds.",
     )
+    # Backups
+    backup_dir: str | None = Field(
+        None,
+        description="Where `cxpulse backup` and the scheduled backups write; default: a "
+        "`backups` folder beside the SQLite file, else in the working directory.",
+    )
+    backup_every_hours: PositiveNumber | None = Field(
+        None,
+        description="The worker backs the database up this often, in hours (empty: never).",
+    )
+    backup_keep: PositiveInt = Field(
+        7,
+        description="Scheduled backups keep this many of the newest backups in "
+        "CXPULSE_BACKUP_DIR and delete the older ones.",
+    )
     # Signing
     secret_key: str = Field(
         "",

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from cxpulse.act import (
     alert_runner,
+    backup_task,
     cases,
     response_events,
     retention,
     sms_sending,
+    user_emails,
     webhook_delivery,
 )
 from cxpulse.collect.sms import SmsSettings
@@ -27,11 +29,15 @@ def register(sms: SmsSettings | None = None) -> None:
     """Register every kind of the closed loop (idempotent); ``sms``: the provider's settings
     (without them SMS items wait for a worker that has some)."""
     alert_runner.register()
+    backup_task.register()
     cases.register()
     response_events.register()
     retention.register()
     sms_sending.register(sms)
     webhook_delivery.register()
+    # The team's emails (invitations, password resets) are sent by any worker, not only
+    # the web process's own.
+    user_emails.register()
 
 
 register()

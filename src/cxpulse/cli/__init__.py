@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES: dict[str, str] = {
     "alerts": "alerts_command",
     "api-key": "api_keys",
+    "backup": "backup_command",
     "benchmark": "scoring",
     "comments": "text_commands",
     "compare": "scoring",
@@ -37,6 +38,7 @@ COMMAND_MODULES: dict[str, str] = {
     "migrate": "serving",
     "rates": "rates",
     "report": "reporting",
+    "restore": "backup_command",
     "samplesize": "scoring",
     "score": "score_command",
     "serve": "serving",

@@ -7,6 +7,8 @@ server listens."""
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.smtp_server import SmtpTestServer, free_port
 from tests.store.logo_samples import SVG, png
 
+from cxpulse.store import backups
 from cxpulse.store.models import AuditLog, Organisation
 from cxpulse.web.tokens import CSRF_COOKIE
 
@@ -243,3 +246,19 @@ def test_no_smtp_server_is_told_in_words_not_a_500(engine: Engine, world: World)
     text = html.unescape(answer.text)
     assert "The test email was not sent." in text
     assert f"Could not reach the SMTP server 127.0.0.1:{port}: the connection was refused" in text
+
+
+def test_owners_and_admins_see_how_old_the_newest_backup_is(
+    tmp_path: Path, engine: Engine, world: World
+) -> None:
+    app = make_app(engine, backup_dir=str(tmp_path), backup_every_hours=24)
+    with TestClient(app, base_url=BASE_URL) as client:
+        headers, _ = _browser(app, world.a.users["admin"])
+        page = client.get(PAGE, headers=headers)
+        assert "Backups: No backup yet. The worker takes one every 24 hours." in page.text
+        taken = datetime.now(UTC) - timedelta(hours=5, minutes=10)
+        (tmp_path / backups.backup_name("sqlite", taken)).write_bytes(b"")
+        page = client.get(PAGE, headers=headers)
+        assert "Backups: The newest backup is 5 hours old." in html.unescape(page.text)
+        viewer, _ = _browser(app, world.a.users["viewer"])
+        assert 'id="backup-age"' not in client.get(PAGE, headers=viewer).text

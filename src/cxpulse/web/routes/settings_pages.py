@@ -29,11 +29,12 @@ from cxpulse import i18n
 from cxpulse.collect import sample_email
 from cxpulse.collect.organisation_changes import InvalidSettings, change_settings
 from cxpulse.collect.smtp import SmtpSettings
-from cxpulse.store import accounts, logo_images
+from cxpulse.store import accounts, backups, logo_images
 from cxpulse.store import organisation_checks as checks
 from cxpulse.store.errors import Invalid
 from cxpulse.store.models import Organisation
 from cxpulse.store.organisation_settings import SettingsChange, logo_version
+from cxpulse.store.types import utc_now
 from cxpulse.web import audit
 from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
@@ -134,8 +135,27 @@ def _page(
             "height": logo_images.MAX_HEIGHT,
         },
         "links": LINKS,
+        "backup": _backup_line(request) if EDIT in caller.permissions else None,
     }
     return render_page(request, "app/settings/index.html", context, status_code)
+
+
+def _backup_line(request: Request) -> str:
+    """How old the installation's newest backup is, in words: a backup nobody watches is
+    one nobody notices stopping."""
+    settings = app_state(request).settings
+    age = backups.newest_backup_age(backups.backup_folder(settings), utc_now())
+    every = settings.backup_every_hours
+    schedule = (
+        f"The worker takes one every {every:g} hours."
+        if every
+        else "No backups are scheduled (CXPULSE_BACKUP_EVERY_HOURS); take one with cxpulse backup."
+    )
+    if age is None:
+        return f"No backup yet. {schedule}"
+    hours = age.total_seconds() / 3600
+    told = f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
+    return f"The newest backup is {told} old. {schedule}"
 
 
 def _notice(request: Request) -> str | None:

@@ -81,8 +81,11 @@ def start(
     source: str | None = None,
     now: datetime | None = None,
 ) -> Started:
-    """A new session of ``user`` (flushed, not committed); clears the user's long-ended ones."""
+    """A new session of ``user`` (flushed, not committed); clears the user's long-ended ones.
+    A new session is a sign-in, whatever door it came through (the login form, the first
+    run's set-up, an invitation or reset link), so it is the user's last login too."""
     moment = now or utc_now()
+    user.last_login_at = moment
     secret = secrets.token_urlsafe(SECRET_BYTES)
     row = WebSession(
         organisation_id=user.organisation_id,

@@ -430,6 +430,9 @@ class ContactCreate(Body):
     name: Text200 | None = None
     locale: Text35 | None = None
     attributes: Attributes | None = Field(None, description="Such as plan or vip; stored as text.")
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="In international form, such as +46701234567; stored in E.164 form."
+    )
 
 
 class ContactUpdate(ContactCreate):
@@ -444,6 +447,7 @@ class ContactOut(BaseModel):
     name: str | None
     locale: str | None
     attributes: dict[str, str]
+    phone: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -560,40 +564,3 @@ class AuditPage(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     database: Literal["ok"]
-
-
-# Organisation settings
-
-OrganisationThrottleDays = Annotated[int, Field(strict=True, ge=0, le=3650)]
-
-
-class OrganisationSettings(BaseModel):
-    model_config = _OUT
-    id: int
-    slug: str
-    name: str
-    throttle_days: int = Field(
-        description="Least days between two invitations to one contact, across all surveys, "
-        "unless a survey sets its own; 0: no throttling."
-    )
-    redact_comments: bool = Field(
-        description="Comments are stored with personal data (e-mail addresses, phone, card "
-        "and personal id numbers, IBANs) replaced, not only shown so."
-    )
-
-
-class OrganisationUpdate(Body):
-    """Only the fields sent change."""
-
-    model_config = _IN
-    throttle_days: OrganisationThrottleDays | None = Field(
-        None,
-        description="0 to 3650; 0 turns throttling off for surveys without their own. "
-        "Not sent, or null: unchanged.",
-    )
-    redact_comments: StrictBool | None = Field(
-        None,
-        description="true: comments are stored redacted from now on, and those stored before "
-        "are redacted in the background; false: new comments are stored as written (those "
-        "redacted stay so). Not sent, or null: unchanged.",
-    )

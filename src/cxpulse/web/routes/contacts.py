@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel
 
 from cxpulse.collect import contact_edits
 from cxpulse.collect.contacts_csv import import_contacts
@@ -35,31 +35,13 @@ from cxpulse.web.routes.csv_uploads import (
 from cxpulse.web.schemas import (
     ContactCreate,
     ContactOut,
+    ContactPage,
+    ContactUpdate,
     FieldProblems,
     Text320,
 )
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
-
-PhoneText = Annotated[str, StringConstraints(max_length=40)]
-PHONE_HELP = "In international form, such as +46701234567; stored in E.164 form."
-
-
-class ContactWithPhoneCreate(ContactCreate):
-    phone: PhoneText | None = Field(None, description=PHONE_HELP)
-
-
-class ContactWithPhoneUpdate(ContactWithPhoneCreate):
-    """Only the fields sent change; ``attributes`` replaces the whole set."""
-
-
-class ContactWithPhoneOut(ContactOut):
-    phone: str | None
-
-
-class ContactWithPhonePage(BaseModel):
-    items: list[ContactWithPhoneOut]
-    next_cursor: str | None
 
 
 class ContactImportProblem(BaseModel):
@@ -75,8 +57,8 @@ class ContactImportOut(BaseModel):
     problems: list[ContactImportProblem]
 
 
-def contact_out(contact: Contact) -> ContactWithPhoneOut:
-    return ContactWithPhoneOut.model_validate(contact)
+def contact_out(contact: Contact) -> ContactOut:
+    return ContactOut.model_validate(contact)
 
 
 @router.get(
@@ -84,7 +66,7 @@ def contact_out(contact: Contact) -> ContactWithPhoneOut:
     operation_id="listContacts",
     summary="List contacts",
     description="In id order, `limit` at a time; pass `next_cursor` back as `cursor`.",
-    response_model=ContactWithPhonePage,
+    response_model=ContactPage,
     responses=problems(),
 )
 def list_contacts(
@@ -93,12 +75,12 @@ def list_contacts(
     email: Annotated[Text320 | None, Query(description="Only contacts with this email.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
-) -> ContactWithPhonePage:
+) -> ContactPage:
     after = decode_id_cursor("contact", cursor) if cursor else None
     page = contacts.list_contacts(
         session, caller.organisation_id, email=email, after=after, limit=limit
     )
-    return ContactWithPhonePage(
+    return ContactPage(
         items=[contact_out(c) for c in page.items],
         next_cursor=encode_id_cursor("contact", page.next_after) if page.next_after else None,
     )
@@ -109,12 +91,10 @@ def list_contacts(
     operation_id="createContact",
     summary="Create a contact",
     status_code=status.HTTP_201_CREATED,
-    response_model=ContactWithPhoneOut,
+    response_model=ContactOut,
     responses=problems(409),
 )
-def create_contact(
-    body: ContactWithPhoneCreate, caller: CanWriteContacts, session: DbSession
-) -> ContactWithPhoneOut:
+def create_contact(body: ContactCreate, caller: CanWriteContacts, session: DbSession) -> ContactOut:
     contact = contact_edits.create_contact(session, caller.organisation_id, **body.model_dump())
     audit.record(session, caller, "create", "contact", contact.id)
     session.commit()
@@ -125,12 +105,10 @@ def create_contact(
     "/{contact_id}",
     operation_id="getContact",
     summary="Get a contact",
-    response_model=ContactWithPhoneOut,
+    response_model=ContactOut,
     responses=problems(404),
 )
-def get_contact(
-    contact_id: ContactId, caller: CanReadContacts, session: DbSession
-) -> ContactWithPhoneOut:
+def get_contact(contact_id: ContactId, caller: CanReadContacts, session: DbSession) -> ContactOut:
     return contact_out(contacts.get_contact(session, caller.organisation_id, contact_id))
 
 
@@ -139,15 +117,15 @@ def get_contact(
     operation_id="updateContact",
     summary="Change a contact",
     description="Only the fields sent change; `attributes` replaces the whole set.",
-    response_model=ContactWithPhoneOut,
+    response_model=ContactOut,
     responses=problems(404, 409),
 )
 def update_contact(
     contact_id: ContactId,
-    body: ContactWithPhoneUpdate,
+    body: ContactUpdate,
     caller: CanWriteContacts,
     session: DbSession,
-) -> ContactWithPhoneOut:
+) -> ContactOut:
     changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
     if "attributes" in changes and changes["attributes"] is None:
         changes["attributes"] = {}

@@ -189,9 +189,9 @@ def test_upload_map_preview_import_report_and_undo(
     assert _counts(db, a.id) != before_counts
     assert _dashboard(client, world) != before_metrics
 
-    listing = client.get("/app/imports", headers=analyst).text
-    assert "answers.csv" in listing
-    assert "Analyst of org-a" in listing
+    listed = client.get("/app/imports", headers=analyst).text
+    assert "answers.csv" in listed
+    assert "Analyst of org-a" in listed
     # Another organisation sees neither the run nor its page.
     other, _ = _browser(app, world.b.users["analyst"])
     assert "answers.csv" not in client.get("/app/imports", headers=other).text

@@ -58,7 +58,7 @@ def test_help_shows_no_placeholders(path: tuple[str, ...]) -> None:
 
 def test_score_help_names_its_values() -> None:
     text = _help(("score",))
-    assert "Usage: cxpulse score [OPTIONS] FILE" in text
+    assert "Usage: cxpulse score [OPTIONS] [FILE]" in text
     assert re.search(r"--score\s+-s\s+COLUMN", text)
     assert re.search(r"--level\s+LEVEL", text)
     # A switch takes no value, so none is shown.

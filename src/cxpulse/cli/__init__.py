@@ -33,6 +33,7 @@ COMMAND_MODULES: dict[str, str] = {
     "demo": "serving",
     "demo-file": "scoring",
     "drivers": "text_commands",
+    "export-parquet": "lake_export",
     "import": "importing",
     "invite": "invitations",
     "migrate": "serving",

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxpulse.cli.console import OutputFormat, console
+from cxpulse.cli.console import OutputFormat, console, fail
+from cxpulse.cli.engine_scoring import (
+    EngineArg,
+    EngineDatabaseArg,
+    OrgArg,
+    SurveyArg,
+    TableArg,
+)
 from cxpulse.cli.root import app
 from cxpulse.cli.scoring_options import (
     FORMATS_HELP,
@@ -18,12 +25,12 @@ from cxpulse.cli.scoring_options import (
     ByArg,
     DateArg,
     DateFormatArg,
-    FileArg,
     LevelArg,
     MetricArg,
     MinNArg,
     NpsMethodArg,
     NpsMethodOption,
+    OptionalFileArg,
     PeriodArg,
     ScaleArg,
     ScoreArg,
@@ -66,12 +73,15 @@ def _cycle_collection_paused() -> Iterator[None]:
         "Examples:\n\n"
         "cxpulse score answers.csv --metric nps --score 'Likelihood to recommend' "
         "--date created --period month --by region\n\n"
-        "cxpulse score zendesk.xlsx -m csat -s Rating --scale 1-5 --format json"
+        "cxpulse score zendesk.xlsx -m csat -s Rating --scale 1-5 --format json\n\n"
+        "cxpulse score answers.parquet --engine spark -m nps -s ltr --by region\n\n"
+        "cxpulse score --engine postgres --table responses --survey checkout --org acme "
+        "-m csat --by channel --date submitted_at"
     )
 )
 @_cycle_collection_paused()
 def score(
-    file: FileArg,
+    file: OptionalFileArg = None,
     metric: MetricArg = Metric.CSAT,
     score_column: ScoreArg = "score",
     by: ByArg = None,
@@ -99,11 +109,17 @@ def score(
     digits: Annotated[
         int, typer.Option("--digits", min=0, max=10, metavar="N", help="Decimals shown.")
     ] = 1,
+    engine: EngineArg = None,
+    table: TableArg = None,
+    survey: SurveyArg = None,
+    org: OrgArg = None,
+    database: EngineDatabaseArg = None,
 ) -> None:
     """Score a file of answers, overall and per group, with confidence intervals.
 
     Blank answers are not scored (they are counted as skipped). Values off the scale stop the
-    command unless --skip-invalid is given.
+    command unless --skip-invalid is given. --engine counts in DuckDB, PostgreSQL or Spark
+    through Ibis, from FILE or from a --table of that engine (docs/engines.md).
     """
     from cxpulse.report.score_table import (
         document,
@@ -116,12 +132,46 @@ def score(
     )
 
     check_period_has_date(period, date)
-    spec = metric_spec(metric, scale, level, min_n, top_min, bottom_max, nps_method)
     if date is not None:
         period = period or Period.MONTH
-    found = read_histograms(
-        file, spec, score_column, list(by or []), date, date_format, period, skip_invalid
-    )
+    if engine is None:
+        if table is not None or survey is not None or org is not None or database is not None:
+            fail("--table, --survey, --org and --database need --engine", code=2)
+        if file is None:
+            fail("give a FILE to score (or --engine ENGINE --table NAME)", code=2)
+        spec = metric_spec(metric, scale, level, min_n, top_min, bottom_max, nps_method)
+        found = read_histograms(
+            file, spec, score_column, list(by or []), date, date_format, period, skip_invalid
+        )
+    else:
+        from cxpulse.cli.engine_scoring import (
+            EngineChoice,
+            check_choice,
+            database_for,
+            read_with_engine,
+            survey_scope,
+        )
+
+        choice = EngineChoice(engine, table, survey, org, database)
+        check_choice(file, choice)
+        scope = None
+        url = database_for(choice)
+        if survey is not None:
+            scope, url = survey_scope(choice)
+            scale = scale or f"{scope.scale_low}-{scope.scale_high}"
+        spec = metric_spec(metric, scale, level, min_n, top_min, bottom_max, nps_method)
+        found = read_with_engine(
+            choice,
+            file,
+            score=score_column,
+            scale=spec.scale,
+            by=list(by or []),
+            date=date,
+            period=period,
+            skip_invalid=skip_invalid,
+            scope=scope,
+            database=url,
+        )
     scored = scored_groups(found.group_columns, found.groups, spec)
     skipped = skipped_answers(found)
     output = chosen_format(output)

@@ -134,6 +134,14 @@ FileArg = Annotated[
     ),
 ]
 
+OptionalFileArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="CSV, TSV, XLSX, Parquet or JSON Lines file (or --engine ENGINE --table NAME).",
+        show_default=False,
+    ),
+]
+
 
 def metric_spec(
     metric: Metric,

@@ -127,6 +127,10 @@ def test_rules_run_once_with_their_actions(
             password_hash="h",
         )
         session.add(user)
+        branded = session.get(Organisation, org.id)
+        assert branded is not None
+        branded.sender_name, branded.reply_to = "Acme Care", "care@acme.example"
+        branded.accent_colour = "#7a2e8c"
         session.flush()
         vip = _contact(session, org, "vip@customer.example", attributes={"vip": "Yes"})
         fan = _contact(session, org, "fan@customer.example", name="Fay", locale="sv")
@@ -190,6 +194,11 @@ def test_rules_run_once_with_their_actions(
     assert "https://reviews.example/acme" in body
     assert "Skriv ett omdöme" in body  # the survey page's words, in the answer's language
     assert promoter_mail["Content-Language"] == "sv"
+    # The organisation's sender, reply-to and accent colour, as on its invitations.
+    assert promoter_mail["From"].addresses[0].display_name == "Acme Care"
+    assert str(promoter_mail["Reply-To"]) == "care@acme.example"
+    html = promoter_mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "#7a2e8c" in html
     passive_body = messages["meh@customer.example"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "What would make it a 10?" in passive_body
     # Answered through an invitation: the invitation's own unsubscribe link, one click.

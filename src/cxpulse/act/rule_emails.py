@@ -17,7 +17,7 @@ or to a respondent who said no to being contacted; a detractor never gets one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,7 +26,15 @@ from cxpulse import i18n, templating
 from cxpulse.act.jobs import REGISTRY, JobHandler, JobRegistry
 from cxpulse.act.rule_actions import NOTICE_KIND, PASSIVE_KIND, PROMOTER_KIND, notice_text
 from cxpulse.act.rule_conditions import band_of
-from cxpulse.collect.mailer import Composed, address_header, header_text, multipart_alternative
+from cxpulse.collect.mailer import (
+    Branding,
+    Composed,
+    address_header,
+    brand_context,
+    header_text,
+    multipart_alternative,
+    sender_headers,
+)
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store import rule_inputs
 from cxpulse.store.invitations import is_unsubscribed
@@ -49,13 +57,17 @@ def _message(
     language: str,
     template: str,
     context: dict[str, Any],
+    branding: Branding | None = None,
 ) -> Composed:
     ident = f"<cxpulse.{kind}.{item.id}@{smtp.domain}>"
     leave = item.payload.get("unsubscribe_url")
     context = {**context, "subject": subject, "language": language, "unsubscribe_url": leave}
+    if branding is not None:
+        # A customer's email carries the organisation's look and sender, as invitations do.
+        context.update(brand_context(branding, str(context.get("organisation", ""))))
     headers = [
         ("Subject", header_text(subject)),
-        ("From", address_header(*parseaddr(smtp.mail_from))),
+        *sender_headers(smtp, branding),
         ("To", address_header(to_name, to)),
         ("Date", format_datetime(utc_now())),
         ("Message-ID", ident),
@@ -124,10 +136,10 @@ def compose_notice(session: Session, item: Claimed, smtp: SmtpSettings) -> Compo
 
 
 def _customer(
-    session: Session, item: Claimed, band: str
-) -> tuple[rule_inputs.AnswerRow, Survey, str] | None:
-    """The answer, its survey and the organisation's name, when the respondent may still
-    get this email."""
+    session: Session, item: Claimed, band: str, smtp: SmtpSettings
+) -> tuple[rule_inputs.AnswerRow, Survey, str, Branding | None] | None:
+    """The answer, its survey, the organisation's name and branding, when the respondent may
+    still get this email."""
     inputs = rule_inputs.load(session, [int(item.payload["response_id"])])
     answer = inputs.answers.get(int(item.payload["response_id"]))
     if answer is None or answer.organisation_id != item.organisation_id:
@@ -140,7 +152,9 @@ def _customer(
     if is_unsubscribed(session, answer.organisation_id, answer.contact_email):
         return None
     organisation = session.get(Organisation, answer.organisation_id)
-    return answer, survey, organisation.name if organisation else ""
+    if organisation is None:
+        return answer, survey, "", None
+    return answer, survey, organisation.name, Branding.of(organisation, smtp.public_url)
 
 
 def _language(answer: rule_inputs.AnswerRow, survey: Survey) -> str:
@@ -160,10 +174,10 @@ def _texts(language: str) -> tuple[Callable[[str], str], Callable[[str], str]]:
 
 
 def compose_promoter(session: Session, item: Claimed, smtp: SmtpSettings) -> Composed | None:
-    found = _customer(session, item, "top")
+    found = _customer(session, item, "top", smtp)
     if found is None:
         return None
-    answer, survey, organisation = found
+    answer, survey, organisation, branding = found
     assert answer.contact_email is not None
     options = parse_options(survey.collect_options)
     review_url = options.review_url if item.payload.get("review") else None
@@ -192,14 +206,15 @@ def compose_promoter(session: Session, item: Claimed, smtp: SmtpSettings) -> Com
         language=language,
         template="promoter",
         context=context,
+        branding=branding,
     )
 
 
 def compose_passive(session: Session, item: Claimed, smtp: SmtpSettings) -> Composed | None:
-    found = _customer(session, item, "middle")
+    found = _customer(session, item, "middle", smtp)
     if found is None:
         return None
-    answer, survey, organisation = found
+    answer, survey, organisation, branding = found
     assert answer.contact_email is not None
     language = _language(answer, survey)
     emails, pages = _texts(language)
@@ -224,6 +239,7 @@ def compose_passive(session: Session, item: Claimed, smtp: SmtpSettings) -> Comp
         language=language,
         template="passive",
         context=context,
+        branding=branding,
     )
 
 

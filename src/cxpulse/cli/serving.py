@@ -77,6 +77,24 @@ def default_workers() -> int:
     return 1
 
 
+def refuse_sqlite_workers(settings: Settings, workers: int) -> None:
+    """Stop (code 2) when several server processes are asked for on SQLite.
+
+    SQLite's one writer at a time is queued inside one process (``web.state.database_turn``),
+    and answers are committed in groups by that process; several processes would fight over
+    the file's lock instead, and each would count the rate limits on its own. PostgreSQL
+    shares all of that between processes (docs/deployment.md, "Several processes")."""
+    from cxpulse.store.db import is_sqlite
+
+    if is_sqlite(settings.database_url):
+        fail(
+            f"--workers {workers} needs PostgreSQL: SQLite is served by one process. Set "
+            "CXPULSE_DATABASE_URL=postgresql://user:password@host/database (or --database), "
+            "or leave out --workers",
+            code=2,
+        )
+
+
 def _run_server(
     settings: Settings,
     host: str,
@@ -183,7 +201,8 @@ def serve(
             "--workers",
             min=1,
             max=64,
-            help="Server processes sharing the port. Default: 1.",
+            help="Server processes sharing the port (PostgreSQL only: SQLite is served by "
+            "one process). Default: 1.",
             show_default=False,
         ),
     ] = None,
@@ -203,6 +222,8 @@ def serve(
     if reload and workers is not None and workers > 1:
         fail("--reload runs one server process: leave out --workers", code=2)
     settings = settings_for(database)
+    if workers is not None and workers > 1:
+        refuse_sqlite_workers(settings, workers)
     _check_port_free(host, port)
     # The app migrates on start too; doing it first turns a database problem into one line.
     with open_store(settings):

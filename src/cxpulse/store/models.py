@@ -1131,3 +1131,21 @@ class ImportRun(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     undone_at: Mapped[datetime | None]
+
+
+class RateBucket(Base):
+    """One client's token bucket of one rate limit, shared by every process of a PostgreSQL
+    deployment (``store.rate_buckets``; on SQLite, one process, the buckets stay in memory).
+
+    The bucket is kept as the moment it is full again (``full_at``, seconds since the epoch by
+    the database's clock, so machines with different clocks agree); a row past that moment is
+    the same as no row and is purged. On PostgreSQL the table is UNLOGGED: a database crash
+    forgets the buckets (every client starts full), which costs nothing worth a WAL write."""
+
+    __tablename__ = "rate_buckets"
+
+    bucket: Mapped[str] = mapped_column(String(120), primary_key=True)
+    """``<limit>:<client>``, such as ``login:203.0.113.7``."""
+    full_at: Mapped[float] = mapped_column(Float)
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    """Whether the last attempt was let through (read back by the statement that took it)."""

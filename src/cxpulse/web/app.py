@@ -27,6 +27,7 @@ from cxpulse import __version__
 from cxpulse.config import Settings, get_settings
 from cxpulse.store import db
 from cxpulse.store.db import create_engine_for, is_sqlite, migrate, session_factory
+from cxpulse.store.rate_buckets import SharedBuckets
 from cxpulse.web.api_docs import install_api_docs
 from cxpulse.web.deps import pool_capacity
 from cxpulse.web.errors import install_error_handlers
@@ -96,7 +97,7 @@ from cxpulse.web.state import (
     freeze_startup_objects,
     thaw_startup_objects,
 )
-from cxpulse.web.tokens import SessionSigner, TokenBucket
+from cxpulse.web.tokens import SessionSigner, limiter
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -141,6 +142,9 @@ def create_app(
         engine = create_engine_for(
             settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
         )
+    # Several processes share one PostgreSQL database, and so their rate limits; SQLite runs
+    # one process, which keeps them in memory (docs/deployment.md, "Several processes").
+    shared = None if is_sqlite(engine) else SharedBuckets(engine.url)
     state = AppState(
         settings=settings,
         engine=engine,
@@ -152,8 +156,9 @@ def create_app(
             options.session_max_age_seconds,
             previous_secret_keys=settings.previous_secret_keys,
         ),
-        login_limiter=TokenBucket(options.login_burst, options.login_per_minute),
-        public_limiter=TokenBucket(options.public_burst, options.public_per_minute),
+        login_limiter=limiter("login", options.login_burst, options.login_per_minute, shared),
+        public_limiter=limiter("public", options.public_burst, options.public_per_minute, shared),
+        rate_buckets=shared,
     )
 
     @asynccontextmanager
@@ -190,6 +195,8 @@ def create_app(
                 await run_in_threadpool(background.stop)
             await state.submissions.close()
             state.write_lock = state.connection_slots = None
+            if state.rate_buckets is not None:
+                state.rate_buckets.close()
             if state.owns_engine:
                 thaw_startup_objects()
             if state.owns_engine:
@@ -205,6 +212,9 @@ def create_app(
         redoc_url=None,
     )
     app.state.cxpulse = state
+    app.state.unsigned_answers_limiter = limiter(
+        "unsigned", unsigned_answers.UNSIGNED_BURST, unsigned_answers.UNSIGNED_PER_MINUTE, shared
+    )
     install_error_handlers(app)
     install_api_docs(app)
     # Responses first: routes are matched in order, and submissions are the busiest route.

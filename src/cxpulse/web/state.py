@@ -21,6 +21,7 @@ from cxpulse.act import login_notices
 from cxpulse.collect.links import LinkSigner
 from cxpulse.config import Settings
 from cxpulse.store.login_attempts import DEFAULT_POLICY, LockoutPolicy
+from cxpulse.store.rate_buckets import SharedBuckets
 from cxpulse.web.key_cache import KeyCache
 from cxpulse.web.tokens import SessionSigner, TokenBucket
 
@@ -77,6 +78,9 @@ class AppState:
     """API keys checked in the last seconds, for the submission route (see ``key_cache``)."""
     submissions: SubmissionWriter = field(init=False)
     """Commits single submissions in groups (see ``submissions``); started by the lifespan."""
+    rate_buckets: SharedBuckets | None = None
+    """On PostgreSQL, the rate limits' buckets shared by every process (``store.rate_buckets``);
+    None on SQLite, whose single process counts in memory."""
     lockout: LockoutPolicy = DEFAULT_POLICY
     """When wrong passwords lock an account's logins (``store.login_attempts``)."""
     next_lockout_purge: float = 0.0

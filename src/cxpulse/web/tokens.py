@@ -11,6 +11,7 @@ change or a deactivated user end it at once.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import secrets
 import threading
@@ -19,6 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cxpulse.signing import Claim, Signer, TokenProblem
+from cxpulse.store.rate_buckets import BucketsUnavailable, SharedBuckets
+
+logger = logging.getLogger("cxpulse.web")
 
 SESSION_COOKIE = "cxpulse_session"
 CSRF_COOKIE = "cxpulse_csrf"
@@ -82,8 +86,8 @@ def client_key(address: str) -> str:
 class TokenBucket:
     """Per-client token buckets: ``burst`` attempts at once, ``per_minute`` regained a minute.
 
-    In memory, per process: behind several processes each one counts on its own, which still
-    bounds guessing to a small multiple of the rate.
+    In memory, per process: the limiter of one process (SQLite's single server process).
+    Several processes on PostgreSQL share theirs through the database (``SharedTokenBucket``).
     """
 
     MAX_CLIENTS = 10_000
@@ -114,6 +118,22 @@ class TokenBucket:
             self._buckets[client] = (tokens, now)
             return (1 - tokens) / self.rate
 
+    def wait(self, client: str) -> float:
+        """What ``take`` would answer, without spending a token (``client`` as counted by
+        ``client_key`` already)."""
+        with self._lock:
+            now = self._clock()
+            tokens, last = self._buckets.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+    def settle(self, client: str, tokens: float) -> None:
+        """Set ``client``'s bucket (counted by ``client_key`` already) to ``tokens`` now."""
+        with self._lock:
+            self._buckets[client] = (min(self.burst, max(0.0, tokens)), self._clock())
+            if len(self._buckets) > self.MAX_CLIENTS:
+                self._forget_full(self._clock())
+
     def _forget_full(self, now: float) -> None:
         """Drop clients whose bucket has refilled: they are indistinguishable from new ones."""
         full = [
@@ -128,6 +148,75 @@ class TokenBucket:
             by_age = sorted(self._buckets, key=lambda client: self._buckets[client][1])
             for client in by_age[: len(by_age) // 2]:
                 del self._buckets[client]
+
+
+class SharedTokenBucket(TokenBucket):
+    """The same limit, counted for every process on one PostgreSQL database.
+
+    Each allowed attempt costs one short statement (``store.rate_buckets``). This process's
+    own buckets mirror the last state the database answered, refilled since: other
+    processes can only have spent more, so a client this memory refuses is refused without
+    a statement (a client hammering a limit costs no database work until its bucket
+    refills). When the database does not answer in time, the process falls back on its own
+    buckets, the limit of one process, and says so in the log once a minute at most.
+    """
+
+    PURGE_SECONDS = 60.0
+    """How often a process deletes the buckets that are full again."""
+
+    def __init__(
+        self,
+        name: str,
+        burst: int,
+        per_minute: float,
+        buckets: SharedBuckets,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(burst, per_minute, clock)
+        self.name = name
+        self.per_minute = per_minute
+        self.buckets = buckets
+        self._next_purge = clock() + self.PURGE_SECONDS
+        self._next_warning = 0.0
+
+    def take(self, client: str) -> float:
+        client = client_key(client)
+        wait = self.wait(client)
+        if wait:
+            return wait
+        try:
+            taken = self.buckets.take(f"{self.name}:{client}", self.burst, self.per_minute)
+        except BucketsUnavailable as error:
+            self._warn(error)
+            return super().take(client)
+        self.settle(client, taken.tokens(self.burst, self.per_minute))
+        self._purge_now_and_then()
+        return taken.wait(self.burst, self.per_minute)
+
+    def _purge_now_and_then(self) -> None:
+        now = self._clock()
+        if now < self._next_purge:
+            return
+        self._next_purge = now + self.PURGE_SECONDS
+        try:
+            self.buckets.purge()
+        except BucketsUnavailable as error:
+            self._warn(error)
+
+    def _warn(self, error: BucketsUnavailable) -> None:
+        now = self._clock()
+        if now >= self._next_warning:
+            self._next_warning = now + 60.0
+            logger.warning(
+                "the %s limit is counted by this process alone for now: %s", self.name, error
+            )
+
+
+def limiter(name: str, burst: int, per_minute: float, buckets: SharedBuckets | None) -> TokenBucket:
+    """The limit ``name``: shared through ``buckets`` (PostgreSQL), else in this process."""
+    if buckets is None:
+        return TokenBucket(burst, per_minute)
+    return SharedTokenBucket(name, burst, per_minute, buckets)
 
 
 def retry_after_header(seconds: float) -> str:

@@ -107,11 +107,11 @@ def request_follow_up_tokens(request: Request) -> FollowUpTokens:
     return follow_up_tokens(settings.secret_key, tuple(settings.previous_secret_keys))
 
 
-def guard(request: Request) -> None:
+async def guard(request: Request) -> None:
     """Rate limit and cross-site checks, before the body is read."""
     state = app_state(request)
     client = request.client.host if request.client else "unknown"
-    wait = state.public_limiter.take(client)
+    wait = await state.public_limiter.take_async(client)
     if wait:
         raise PageProblem(
             429,

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from starlette.concurrency import run_in_threadpool
+
 from cxpulse.signing import Claim, Signer, TokenProblem
 from cxpulse.store.rate_buckets import BucketsUnavailable, SharedBuckets
 
@@ -118,6 +120,10 @@ class TokenBucket:
             self._buckets[client] = (tokens, now)
             return (1 - tokens) / self.rate
 
+    async def take_async(self, client: str) -> float:
+        """``take`` from an async handler: in memory it cannot block the event loop."""
+        return self.take(client)
+
     def wait(self, client: str) -> float:
         """What ``take`` would answer, without spending a token (``client`` as counted by
         ``client_key`` already)."""
@@ -192,6 +198,15 @@ class SharedTokenBucket(TokenBucket):
         self.settle(client, taken.tokens(self.burst, self.per_minute))
         self._purge_now_and_then()
         return taken.wait(self.burst, self.per_minute)
+
+    async def take_async(self, client: str) -> float:
+        """``take`` from an async handler: a refusal from memory at once, an allowed
+        attempt's statement in the thread pool, so that the event loop never waits on the
+        database."""
+        wait = self.wait(client_key(client))
+        if wait:
+            return wait
+        return await run_in_threadpool(self.take, client)
 
     def _purge_now_and_then(self) -> None:
         now = self._clock()

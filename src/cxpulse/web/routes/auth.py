@@ -213,7 +213,7 @@ def clear_session_cookies(response: Response, state: AppState) -> None:
 async def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
     state = app_state(request)
     address = client_address(request)
-    wait = state.login_limiter.take(address)
+    wait = await state.login_limiter.take_async(address)
     if wait > 0:
         raise HTTPException(
             429,

@@ -355,7 +355,7 @@ def _inbound_fields(raw: dict[str, Any]) -> dict[str, str]:
 )
 async def receive_case_email(request: Request, session: DbSession) -> Response:
     # A public door: limited per address like the survey pages, before any work.
-    wait = app_state(request).public_limiter.take(
+    wait = await app_state(request).public_limiter.take_async(
         request.client.host if request.client else "unknown"
     )
     if wait:

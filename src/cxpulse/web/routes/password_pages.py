@@ -98,7 +98,7 @@ async def forgot_form(request: Request) -> Response:
         return _forgot_page(request, email, {"email": error.message}, 422)
     # The login's limit, per client: guessing addresses here costs what guessing them there
     # does (and each address gets at most one email every few minutes, see act.user_emails).
-    wait = state.login_limiter.take(address)
+    wait = await state.login_limiter.take_async(address)
     if wait > 0:
         errors = {"email": "too many requests from your address: try again in a minute"}
         page = _forgot_page(request, email, errors, 429)

@@ -152,7 +152,7 @@ async def personal_page(token: str, request: Request) -> Response:
 async def submit_public(organisation_slug: str, survey_slug: str, request: Request) -> Response:
     state = app_state(request)
     try:
-        guard(request)
+        await guard(request)
         form = await read_form(request)
         cache = target_cache(request)
         target = cache.get((organisation_slug, survey_slug))
@@ -200,7 +200,7 @@ async def submit_public(organisation_slug: str, survey_slug: str, request: Reque
 async def submit_personal(token: str, request: Request) -> Response:
     state = app_state(request)
     try:
-        guard(request)
+        await guard(request)
         form = await read_form(request)
         target = await with_session(
             state, writes=False, work=lambda s: personal_target(state, s, token)
@@ -239,7 +239,7 @@ async def submit_follow_up(request: Request) -> Response:
     """The thank-you page's follow-up answers, stored to the response its token names."""
     state = app_state(request)
     try:
-        guard(request)
+        await guard(request)
         form = await read_form(request)
         response_id, survey_id = check_follow_up_token(request, form)
     except PageProblem as problem:

@@ -62,9 +62,9 @@ def limiter(request: Request) -> TokenBucket:
     return found
 
 
-def _limit(request: Request) -> None:
+async def _limit(request: Request) -> None:
     client = request.client.host if request.client else "unknown"
-    wait = limiter(request).take(client)
+    wait = await limiter(request).take_async(client)
     if wait:
         raise PageProblem(
             429,
@@ -135,8 +135,8 @@ async def unsigned_page(organisation_slug: str, survey_slug: str, request: Reque
 async def submit_unsigned(organisation_slug: str, survey_slug: str, request: Request) -> Response:
     state = app_state(request)
     try:
-        _limit(request)
-        guard(request)
+        await _limit(request)
+        await guard(request)
         found = _placeholders(request)
         form = await read_form(request)
         target = await with_session(

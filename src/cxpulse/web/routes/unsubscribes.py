@@ -169,7 +169,7 @@ async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
 async def unsubscribe(token: str, request: Request) -> Response:
     state = app_state(request)
     client = request.client.host if request.client else "unknown"
-    wait = state.public_limiter.take(client)
+    wait = await state.public_limiter.take_async(client)
     if wait:
         return Response(status_code=429, headers={"Retry-After": retry_after_header(wait)})
     try:

@@ -242,7 +242,7 @@ async def widget_answer(request: Request, org_slug: str, survey_slug: str) -> JS
     """Store one answer; 201 when stored, 200 when its ``key`` was stored already."""
     state = app_state(request)
     # Before any database work: a flood costs a dictionary lookup per request.
-    wait = state.public_limiter.take(_client(request))
+    wait = await state.public_limiter.take_async(_client(request))
     if wait > 0:
         return _answer(
             {"detail": "too many answers from this address; retry later"},

@@ -4,16 +4,19 @@ The routes come from the app itself (``app.routes``), so a route added later is 
 matrix without anyone listing it. Each is either public by design (the table ``PUBLIC``, with
 the reason) or refuses an anonymous caller. Every signed-in route whose path names an object
 (a survey, a response, a contact, a user, a key, an invitation, a goal, a case, a rule,
-a webhook endpoint or delivery, an alert, a referral code) is called by each role
+a webhook endpoint or delivery, an alert, a referral code, a follow-up question, an import,
+an upload waiting for its mapping) is called by each role
 of organisation B and by both of B's API keys with the ids of organisation A's objects: the
 answer must be 404 (or 403 when the role may not use the route at all), never a 2xx or a
 redirect, never a 5xx, and never a body naming organisation A. Afterwards A's objects are
 checked to be unchanged. Routes that list (no id) are read by B too, and must show nothing of
 A. A route with a path parameter this file cannot fill, or a body it does not know (a 422),
 fails the test until A's object is added to the ``objects`` fixture or the body to ``BODIES``.
-Routes that name A's objects in their body instead (bulk changes, assignments, a rule's
-actions, a delivery replayed through another endpoint) are tried by
-``test_bodies_naming_objects_of_organisation_a_are_refused``.
+Routes that name A's objects in their body or query instead (bulk changes, assignments, a
+rule's actions, a delivery replayed through another endpoint, A's question under B's survey,
+the invitation and import forms) are tried by
+``test_bodies_naming_objects_of_organisation_a_are_refused``; pages whose query only picks a
+starting choice, by ``test_queries_naming_objects_of_organisation_a_offer_nothing_of_them``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -35,8 +39,10 @@ from sqlalchemy.orm import Session
 from tests.web.helpers import Org, bearer, session_headers
 
 from cxpulse.act import events, rules
+from cxpulse.collect import follow_up_changes
 from cxpulse.store import alerts, cases, inbound, referral_codes, teams, webhooks
-from cxpulse.store.models import ROLES, FollowUpCase, ReferralCode, WebhookEndpoint
+from cxpulse.store.models import ROLES, FollowUpCase, ImportRun, ReferralCode, WebhookEndpoint
+from cxpulse.web.routes import contact_import_pages, import_pages
 from cxpulse.web.tokens import CSRF_HEADER
 
 from .site import Site, sound
@@ -73,6 +79,29 @@ PUBLIC: dict[tuple[str, str], str] = {
     "is the credential, the signed token names the organisation",
     ("POST", "/api/v1/cases/inbound-email"): "a customer's emailed answer to a case: the "
     "case's reply address and the case email it answers are the credential",
+    ("POST", "/s/follow-up"): "follow-up answers from a thank-you page: a signed token names "
+    "the response just given",
+    ("GET", "/t/{organisation_slug}/{survey_slug}"): "a helpdesk email's unsigned door to an "
+    "active survey: its public page, and GET never writes",
+    ("POST", "/t/{organisation_slug}/{survey_slug}"): "answers by that door, with the page's "
+    "signed form token, limited per address and marked unverified",
+    ("GET", "/brand/{organisation_slug}/logo"): "an organisation's logo, for its survey pages "
+    "and emails",
+    ("HEAD", "/brand/{organisation_slug}/logo"): "an organisation's logo, for its survey pages "
+    "and emails",
+    ("GET", "/brand/{organisation_slug}/brand.css"): "an organisation's accent colour, for its "
+    "survey pages",
+    ("HEAD", "/brand/{organisation_slug}/brand.css"): "an organisation's accent colour, for "
+    "its survey pages",
+    ("GET", "/setup"): "the first run's set-up: only while the database has no user (a 404 after)",
+    ("POST", "/setup"): "the first run's set-up form: only while the database has no user",
+    ("GET", "/password/forgot"): "asking for a password link",
+    ("POST", "/password/forgot"): "asking for a password link: the same answer whether or not "
+    "the address has an account",
+    ("GET", "/password/reset/{token}"): "a password link from an email: the signed token",
+    ("POST", "/password/reset/{token}"): "choosing a password by that link: the signed token",
+    ("GET", "/invite/{token}"): "a colleague's invitation from an email: the signed token",
+    ("POST", "/invite/{token}"): "accepting it by choosing a password: the signed token",
 }
 """Routes anyone may call, and why. Every other route must refuse an anonymous caller."""
 
@@ -113,9 +142,17 @@ SAME_NAMES: dict[str, dict[str, str]] = {
     "/api/v1/inbound-endpoints/": {"endpoint_id": "inbound_endpoint_id"},
     "/api/v1/webhook-endpoints/": {"endpoint_id": "webhook_endpoint_id"},
     "/app/webhooks/": {"endpoint_id": "webhook_endpoint_id"},
+    "/app/imports/new/": {"token": "import_token"},
+    "/app/contacts/import/": {"token": "contact_import_token"},
 }
 """Path parameters whose name means another object under another path (by path prefix):
 the key in ``Objects.ids`` of the object meant."""
+WELL_FORMED: dict[str, int | str] = {
+    "import_token": "A" * 32,
+    "contact_import_token": "A" * 43,
+}
+"""Values of the right shape for a stranger's calls, whose ids need not exist (a token of
+the wrong length is a 422 before anyone is asked who calls)."""
 
 
 @dataclass
@@ -272,8 +309,14 @@ def loops(site: Site) -> dict[str, LoopObjects]:
 
 
 @pytest.fixture
-def objects(site: Site, loops: dict[str, LoopObjects]) -> Objects:
-    """A's objects; an invitation and a goal are made through A's own API."""
+def objects(
+    site: Site, loops: dict[str, LoopObjects], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Objects:
+    """A's objects; an invitation, a goal, a theme and a follow-up question (answered by A's
+    first response) are made through A's own API, an import and two waiting uploads through
+    A's pages."""
+    monkeypatch.setattr(import_pages.UPLOADS, "root", tmp_path / "imports")
+    monkeypatch.setattr(contact_import_pages.UPLOADS, "folder", tmp_path / "contacts")
     a = site.world.a
     invited = site.client.post(
         f"/api/v1/surveys/{a.survey_id}/invitations",
@@ -293,7 +336,14 @@ def objects(site: Site, loops: dict[str, LoopObjects]) -> Objects:
         headers=site.owner,
     )
     assert theme.status_code == 201, theme.text
-    ids: dict[str, int | str] = {}
+    question = site.client.post(
+        f"/api/v1/surveys/{a.survey_id}/questions", json=QUESTION, headers=site.owner
+    )
+    assert question.status_code == 201, question.text
+    with site.db() as session:
+        follow_up_changes.record_answers(session, a.id, a.response_id, {"delivery": "5"})
+        session.commit()
+    ids: dict[str, int | str] = _a_uploads(site)
     if any("session_id" in r.params for r in routes(site.app)):
         ids["session_id"] = _a_session(site)
     return Objects(
@@ -307,6 +357,7 @@ def objects(site: Site, loops: dict[str, LoopObjects]) -> Objects:
             "invitation_id": invited.json()["items"][0]["id"],
             "goal_id": goal.json()["id"],
             "theme_id": theme.json()["id"],
+            "question_id": question.json()["id"],
             "case_id": loops["a"].case_id,
             "team_id": loops["a"].team_id,
             "inbound_endpoint_id": loops["a"].endpoint_id,
@@ -324,6 +375,53 @@ def objects(site: Site, loops: dict[str, LoopObjects]) -> Objects:
             "survey_slug": "support-csat",
         }
     )
+
+
+QUESTION: dict[str, Any] = {
+    "kind": "rating",
+    "key": "delivery",
+    "labels": {"en": "How was the delivery?"},
+}
+"""A's one follow-up question."""
+
+
+IMPORTED = 2
+"""The answers of A's import, besides the world's 10."""
+
+
+def _a_uploads(site: Site) -> dict[str, int | str]:
+    """Through the pages, as A's owner: an import of two answers (``run_id``), and an
+    upload of answers and one of contacts, each waiting for its mapping."""
+    a, browser = site.world.a, site.owner
+    csrf = {"csrf_token": browser[CSRF_HEADER]}
+    answers = b"Rating,Comment\n5,Quick\n2,Slow\n"
+
+    def upload(path: str, fields: dict[str, str], data: bytes) -> str:
+        sent = site.client.post(
+            path,
+            headers=browser,
+            data={**csrf, **fields},
+            files={"file": ("file.csv", data, "text/csv")},
+            follow_redirects=False,
+        )
+        assert sent.status_code == 303, sent.text
+        return str(sent.headers["location"])
+
+    survey = {"survey_id": str(a.survey_id)}
+    mapping = {"preset": "", "map_score": "Rating", "map_comment": "Comment"}
+    done = site.client.post(
+        upload("/app/imports/new", survey, answers), headers=browser, data={**csrf, **mapping}
+    )
+    assert done.status_code == 200, done.text
+    run = re.search(r'href="/app/imports/(\d+)"', done.text)
+    assert run is not None, done.text
+    waiting = upload("/app/imports/new", survey, answers)
+    contacts = upload("/app/contacts/import", {}, b"email,name\nann@example.com,Ann\n")
+    return {
+        "run_id": int(run.group(1)),
+        "import_token": waiting.rsplit("/", 1)[1],
+        "contact_import_token": contacts.rsplit("/", 1)[1],
+    }
 
 
 def _a_session(site: Site) -> int:
@@ -396,6 +494,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/app/webhooks/{endpoint_id}"): {"data": {"url": "https://taken.example/hook"}},
     ("POST", "/app/webhooks/{endpoint_id}/delete"): {"data": {"confirm": "yes"}},
     ("POST", "/api/v1/referral-codes/{code}/redeem"): {"json": {"reference": "order-1"}},
+    ("POST", "/api/v1/surveys/{survey_id}/questions"): {"json": QUESTION | {"key": "taken"}},
+    ("PUT", "/api/v1/surveys/{survey_id}/questions/order"): {"json": {"ids": [1]}},
+    ("PATCH", "/api/v1/surveys/{survey_id}/questions/{question_id}"): {"json": {"key": "taken"}},
     # A's contact's address (c1@example.com) is the confirmation erasing asks for.
     ("POST", "/api/v1/contacts/{contact_id}/erase"): {
         "json": {"mode": "delete", "confirm": "c1@example.com"}
@@ -440,7 +541,7 @@ def test_every_route_is_public_by_design_or_refuses_strangers(site: Site) -> Non
     assert not unclassified(site.app), unclassified(site.app)
     any_ids = {p: 1 for r in routes(site.app) for p in r.params}
     any_ids |= {key: 1 for names in SAME_NAMES.values() for key in names.values()}
-    ids = Objects(any_ids | dict.fromkeys(FORMATS, "csv"))
+    ids = Objects(any_ids | dict.fromkeys(FORMATS, "csv") | WELL_FORMED)
     failures = []
     for route in routes(site.app):
         if (route.method, route.path) in PUBLIC or route.method == "*":
@@ -504,9 +605,10 @@ def _unchanged(site: Site, objects: Objects) -> None:
     keys = [t["key"] for t in site.get("/api/v1/themes").json()["items"]]
     assert "taken-over" not in keys, keys
     listed = site.client.get(f"/api/v1/surveys/{a.survey_id}/responses", headers=owner).json()
-    assert len(listed["items"]) == 10, "B stored or deleted answers of A"
+    assert len(listed["items"]) == 10 + IMPORTED, "B stored or deleted answers of A"
     answer = site.get(f"/api/v1/responses/{a.response_id}").json()
     assert (answer["comment"], answer["contact_id"]) == ("comment 0", a.contact_id), answer
+    _builder_unchanged(site, objects)
     contact = site.get(f"/api/v1/contacts/{a.contact_id}").json()
     assert contact["email"] == "c1@example.com", contact
     _case_unchanged(site, a, int(objects.ids["case_id"]), int(objects.ids["team_id"]))
@@ -531,6 +633,32 @@ def _unchanged(site: Site, objects: Objects) -> None:
         ).one()
         assert code.code == objects.ids["code"]
         assert (code.redeemed_at, code.redeemed_reference) == (None, None), "B redeemed A's code"
+
+
+def _builder_unchanged(site: Site, objects: Objects) -> None:
+    """A's survey (one, active, not duplicated), its follow-up question and the answer to
+    it, its import (not undone), its waiting uploads and its viewer are as they were made."""
+    a = site.world.a
+    listed = site.get("/api/v1/surveys").json()["items"]
+    assert [(s["id"], s["name"], s["status"]) for s in listed] == [
+        (a.survey_id, "Support CSAT", "active")
+    ], listed
+    questions = site.get(f"/api/v1/surveys/{a.survey_id}/questions").json()["items"]
+    assert [(q["id"], q["key"], q["labels"]) for q in questions] == [
+        (objects.ids["question_id"], QUESTION["key"], QUESTION["labels"])
+    ], questions
+    answers = site.get(f"/api/v1/responses/{a.response_id}/answers").json()["items"]
+    assert [(x["key"], x["score"]) for x in answers] == [("delivery", 5.0)], answers
+    with site.db() as session:
+        run = session.get(ImportRun, int(objects.ids["run_id"]))
+        assert run is not None
+        assert (run.undone_at, run.rows_stored) == (None, IMPORTED), "B undid A's import"
+    for step in ("/app/imports/new/", "/app/contacts/import/"):
+        token = objects.ids[SAME_NAMES[step]["token"]]
+        waiting = site.client.get(f"{step}{token}", headers=site.owner)
+        assert waiting.status_code == 200, f"A's upload {step} is gone: {waiting.status_code}"
+    viewer = site.get(f"/api/v1/users/{a.users['viewer']}").json()
+    assert (viewer["role"], viewer["is_active"]) == ("viewer", True), viewer
 
 
 def _rules_unchanged(site: Site, org: Org, team_id: int, endpoint_id: int) -> None:
@@ -718,6 +846,70 @@ def _rule_attempts(
     ]
 
 
+def _page_attempts(
+    a: Org, b: Org, ids: dict[str, int | str], form_key: str
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """B's requests whose query or form names A's survey, invitation or follow-up question,
+    on routes without A's id in the path (B's own survey's questions, the invitation and
+    import forms)."""
+    question = ids["question_id"]
+    survey, invitation = str(a.survey_id), str(ids["invitation_id"])
+    mine = f"/app/surveys/{b.survey_id}/questions/{question}"
+    api = f"/api/v1/surveys/{b.survey_id}/questions"
+    people = {"file": ("people.csv", io.BytesIO(b"email\nsomeone@example.com\n"), "text/csv")}
+    rows = {"file": ("a.csv", io.BytesIO(b"Rating\n4\n"), "text/csv")}
+    send = {"form_key": form_key, "survey": survey, "audience": "csv", "when": "now"}
+    return [
+        ("GET", f"/app/invitations/preview?survey={survey}", {}),
+        ("GET", f"/app/invitations/cancel?invitation={invitation}", {}),
+        ("GET", f"/app/invitations/cancel?survey={survey}", {}),
+        ("GET", f"/app/invitations/sent?survey={survey}&key={form_key}", {}),
+        ("POST", "/app/invitations/cancel", {"data": {"invitation": invitation}}),
+        ("POST", "/app/invitations/cancel", {"data": {"survey": survey}}),
+        ("POST", "/app/invitations/new", {"data": send | {"step": "review"}, "files": people}),
+        ("POST", "/app/invitations/new", {"data": send | {"step": "send"}, "files": people}),
+        ("POST", "/app/imports/new", {"data": {"survey_id": survey}, "files": rows}),
+        ("GET", mine, {}),
+        ("POST", mine, {"data": {"kind": "rating", "key": "taken", "label_en": "Taken over"}}),
+        ("POST", f"{mine}/move", {"data": {"direction": "up"}}),
+        ("POST", f"{mine}/delete", {"data": {}}),
+        ("GET", f"{api}/{question}", {}),
+        ("PATCH", f"{api}/{question}", {"json": {"key": "taken"}}),
+        ("DELETE", f"{api}/{question}", {}),
+        ("PUT", f"{api}/order", {"json": {"ids": [question]}}),
+    ]
+
+
+QUERY_PAGES = (
+    "/app/invitations?survey={survey}",
+    "/app/invitations/new?survey={survey}",
+    "/app/invitations/new?contact={contact}",
+    "/app/imports/new?survey={survey}",
+    "/app/surveys/new?from={survey}",
+)
+"""Pages whose query may name a survey or a contact to start from: one of another
+organisation is no choice at all (the page shows B's own, with nothing of A chosen)."""
+
+
+def test_queries_naming_objects_of_organisation_a_offer_nothing_of_them(
+    site: Site, objects: Objects
+) -> None:
+    a, b = site.world.a, site.world.b
+    failures: list[str] = []
+    for template in QUERY_PAGES:
+        url = template.format(survey=a.survey_id, contact=a.contact_id)
+        for role in ROLES:
+            headers = session_headers(site.app, b.users[role])
+            answer = sound(site.client.get(url, headers=headers), f"B's {role}: GET {url}")
+            # Neither A's name nor A's survey among the choices.
+            offered = f'value="{a.survey_id}"' in answer.text
+            if answer.status_code not in (200, 403, 404) or offered or A_MARK in answer.text:
+                text = " ".join(answer.text.split())[:150]
+                failures.append(f"B's {role}: GET {url}: {answer.status_code} {text}")
+    assert not failures, "\n".join(failures)
+    _unchanged(site, objects)
+
+
 BULK = {"/api/v1/cases/bulk", "/app/cases/bulk"}
 """Bulk changes skip ids that are not the organisation's (listed as missing) instead of
 refusing the whole call: their answer may succeed, if it changes nothing of A."""
@@ -734,8 +926,15 @@ def test_bodies_naming_objects_of_organisation_a_are_refused(
         "B's owner": session_headers(site.app, b.users["owner"]),
         "B's write key": b_key,
     }
+    form = site.client.get("/app/invitations/new", headers=callers["B's owner"])
+    form_key = re.search(r'name="form_key" value="([^"]+)"', form.text)
+    assert form_key is not None, form.text
+    attempts = [
+        *_attempts(a, loops["a"], loops["b"], fresh_answer),
+        *_page_attempts(a, b, objects.ids, form_key.group(1)),
+    ]
     failures: list[str] = []
-    for method, url, body in _attempts(a, loops["a"], loops["b"], fresh_answer):
+    for method, url, body in attempts:
         for who, headers in callers.items():
             if "key" in who and url.startswith("/app/"):
                 continue  # the pages refuse keys outright

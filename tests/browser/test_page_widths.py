@@ -12,7 +12,10 @@ page at both widths and checks, with ``browser_support.fit_problems``:
 
 Signed-in pages are visited without a goal, with filters and breakdowns, and with a goal
 made through the goal form (a goal adds the widest tables); the closed loop's pages (cases,
-rules, alerts) with the demo's own. Each page leaves a full-page
+rules, alerts) with the demo's own; the workspace's pages (the survey builder with the NPS
+survey's follow-up questions, contacts, invitations, imports with the mapping steps of an
+upload, settings, team, account, keys, audit log) too. The set-up page needs an empty
+database: tests/browser/test_first_hour.py visits it. Each page leaves a full-page
 screenshot in test-artifacts/screenshots/<page>-<width>.png, to be looked at, and the
 problems of all pages are reported together, so one run lists everything left to fix.
 """
@@ -30,7 +33,7 @@ from urllib.parse import urlencode
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 from tests import browser_support as support
@@ -39,7 +42,15 @@ from cxpulse.collect.links import LinkSigner
 from cxpulse.config import Settings
 from cxpulse.demo.seed import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, seed_demo
 from cxpulse.store.db import create_engine_for, session_factory
-from cxpulse.store.models import Alert, FollowUpCase, Invitation, Rule, Survey
+from cxpulse.store.models import (
+    Alert,
+    Contact,
+    FollowUpCase,
+    Invitation,
+    Rule,
+    Survey,
+    SurveyQuestion,
+)
 from cxpulse.web import create_app
 
 pytestmark = pytest.mark.slow
@@ -74,6 +85,15 @@ class DemoLoop:
     """The alert the scan raised, if its detector found something."""
 
 
+@dataclass(frozen=True)
+class DemoWorkspace:
+    """Ids of the demo's objects whose workspace pages are visited."""
+
+    contact_id: int
+    question_ids: list[int]
+    """The follow-up questions of the NPS survey, in asking order."""
+
+
 @dataclass
 class Site:
     url: str
@@ -81,6 +101,7 @@ class Site:
     surveys: list[DemoSurvey]
     unsubscribe_token: str
     loop: DemoLoop
+    workspace: DemoWorkspace
     browser: Browser
     shots: Path = field(default_factory=lambda: support.artifact_dir("screenshots"))
 
@@ -105,9 +126,9 @@ def widget_host(api_url: str) -> FastAPI:
     return app
 
 
-def _seed(url: str, host_origin: str) -> tuple[list[DemoSurvey], str, DemoLoop]:
-    """The demo shop, its surveys open to the widget host; an unsubscribe link's token; and
-    the pages of its closed loop."""
+def _seed(url: str, host_origin: str) -> tuple[list[DemoSurvey], str, DemoLoop, DemoWorkspace]:
+    """The demo shop, its surveys open to the widget host; an unsubscribe link's token; the
+    pages of its closed loop and of its workspace."""
     engine = create_engine_for(url)
     try:
         with session_factory(engine)() as session:
@@ -127,9 +148,15 @@ def _seed(url: str, host_origin: str) -> tuple[list[DemoSurvey], str, DemoLoop]:
                 rule_ids=list(session.scalars(select(Rule.id).order_by(Rule.position))),
                 alert_id=session.scalar(select(Alert.id).order_by(Alert.id).limit(1)),
             )
+            contact_id = session.scalar(select(Contact.id).order_by(Contact.id).limit(1))
+            assert contact_id is not None, "the demo has contacts"
+            questions = session.scalars(
+                select(SurveyQuestion.id).order_by(SurveyQuestion.position)
+            ).all()
+            workspace = DemoWorkspace(contact_id, list(questions))
             session.commit()
         found = [DemoSurvey(s.id, s.slug, s.metric) for s in summary.surveys]
-        return found, token, loop
+        return found, token, loop, workspace
     finally:
         engine.dispose()
 
@@ -143,11 +170,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     host = support.LiveServer(widget_host(api.url))
     try:
         with api, host:  # the app's start-up migrates the database the seed then fills
-            surveys, token, loop = _seed(url, host.url)
+            surveys, token, loop, workspace = _seed(url, host.url)
             with sync_playwright() as playwright:
                 browser = support.launch_chromium(playwright)
                 try:
-                    yield Site(api.url, host.url, surveys, token, loop, browser)
+                    yield Site(api.url, host.url, surveys, token, loop, workspace, browser)
                 finally:
                     browser.close()
     finally:
@@ -268,6 +295,76 @@ def test_closed_loop_pages(visits: Visits) -> None:
     visits.finish("closed-loop")
 
 
+def _nps(site: Site) -> DemoSurvey:
+    return next(survey for survey in site.surveys if survey.metric == "nps")
+
+
+def _upload(visits: Visits, path: str, name: str, text: str) -> None:
+    """Upload ``text`` as a CSV through the form of ``path``, as a person would."""
+    page = visits.page
+    page.goto(visits.site.url + path)
+    chosen: FilePayload = {"name": name, "mimeType": "text/csv", "buffer": text.encode()}
+    page.locator("input[type=file]").set_input_files(files=chosen)
+    page.locator("form[enctype='multipart/form-data'] button[type=submit]").first.click()
+    page.wait_for_load_state("load")
+
+
+def _press(visits: Visits, button: str) -> None:
+    visits.page.get_by_role("button", name=button, exact=True).click()
+    visits.page.wait_for_load_state("load")
+
+
+CONTACTS_CSV = (
+    "email,name,external_id,language,plan,region\n"
+    "ann.lindqvist@example.com,Ann Lindqvist,cust-90001,sv,pro,Nordics\n"
+    "bo.berg@example.com,Bo Berg,cust-90002,en,free,Benelux\n"
+)
+ANSWERS_CSV = (
+    "ticket,rating,comment,date,channel,agent\n"
+    "T-1,5,Quick and friendly help with my parcel,2025-03-01 10:00,email,Ann\n"
+    "T-2,2,The delivery was late and nobody told me why,2025-03-02 11:00,chat,Bob\n"
+)
+
+
+def test_workspace_pages(visits: Visits) -> None:
+    site = visits.site
+    nps = _nps(site)
+    workspace = site.workspace
+    assert workspace.question_ids, "the demo's NPS survey has follow-up questions"
+    base = f"/app/surveys/{nps.id}"
+    visits.log_in()
+    visits.visit("surveys", "/app/surveys")
+    visits.visit("survey-new", "/app/surveys/new")
+    visits.visit(f"{nps.slug}-edit", f"{base}/edit")
+    visits.visit(f"{nps.slug}-questions", f"{base}/questions")
+    visits.visit(f"{nps.slug}-question", f"{base}/questions/{workspace.question_ids[0]}")
+    visits.visit(f"{nps.slug}-share", f"{base}/share")
+    visits.visit("contacts", "/app/contacts")
+    visits.visit("contact", f"/app/contacts/{workspace.contact_id}")
+    visits.visit("contact-edit", f"/app/contacts/{workspace.contact_id}/edit")
+    visits.visit("contact-new", "/app/contacts/new")
+    visits.visit("contacts-import", "/app/contacts/import")
+    _upload(visits, "/app/contacts/import", "customers.csv", CONTACTS_CSV)
+    visits.check("contacts-import-mapping")
+    _press(visits, "Check every row")
+    visits.check("contacts-import-check")
+    visits.visit("invitations", "/app/invitations")
+    visits.visit("invitations-new", "/app/invitations/new", survey=str(nps.id))
+    visits.visit("invitation-email", "/app/invitations/preview", survey=str(nps.id))
+    visits.visit("imports", "/app/imports")
+    visits.visit("imports-new", "/app/imports/new")
+    _upload(visits, f"/app/imports/new?survey={site.surveys[0].id}", "answers.csv", ANSWERS_CSV)
+    visits.check("imports-mapping")
+    _press(visits, "Preview")
+    visits.check("imports-preview")
+    visits.visit("settings", "/app/settings")
+    visits.visit("team", "/app/team")
+    visits.visit("account", "/app/account")
+    visits.visit("keys", "/app/keys")
+    visits.visit("audit", "/app/audit")
+    visits.finish("workspace")
+
+
 def _add_goal(visits: Visits, survey: DemoSurvey) -> None:
     """A goal through the dashboard's own form, as a manager would set one."""
     page = visits.page
@@ -324,6 +421,11 @@ def test_public_pages(visits: Visits) -> None:
         visits.page.get_by_role("button", name="Send").click()
         visits.page.wait_for_load_state("load")
         visits.check(f"thanks-{survey.slug}-{'low' if pick == 'first' else 'high'}")
+    # A helpdesk's "ticket solved" email links here with the score chosen.
+    visits.visit(
+        f"helpdesk-{_nps(site).slug}", f"/t/demo-shop/{_nps(site).slug}", score="4", ticket="T-1"
+    )
+    visits.visit("password-forgot", "/password/forgot")
     visits.visit("unsubscribe", f"/u/{site.unsubscribe_token}")
     visits.visit("survey-missing", "/s/demo-shop/no-such-survey")
     for survey in site.surveys:

@@ -1,10 +1,13 @@
-"""Who may do what: organisation isolation, the role matrix, key scopes."""
+"""Who may do what: organisation isolation, the role matrix (of the API and of the signed-in
+pages), key scopes."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.store import accounts, contacts, responses, surveys
 from cxpulse.store.models import ROLES, Contact, Response, Survey, WebSession
-from cxpulse.web.permissions import ROLE_PERMISSIONS
+from cxpulse.web.permissions import ROLE_PERMISSIONS, Permission
+from cxpulse.web.routes import contact_import_pages, import_pages
+from cxpulse.web.tokens import CSRF_HEADER
 
 from .helpers import Org, World, bearer, session_headers
 
@@ -577,3 +582,207 @@ def test_listings_show_only_the_callers_organisation(
     )
     assert tied.status_code == 422
     assert tied.json()["detail"][0]["loc"] == ["body", "contact_id"]
+
+
+# --------------------------------------------------------------------------- the pages
+
+P = Permission
+IMPORTS = frozenset({P.RESPONSES_SUBMIT, P.CONTACTS_WRITE})
+"""What the import pages need (``import_upload.IMPORT_PERMISSIONS``)."""
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """A signed-in page: 200 for a role holding ``needs``, 403 for any other."""
+
+    path: str
+    """With ``{survey}``, ``{contact}``, ``{question}``, ``{invitation}``, ``{run}``,
+    ``{key}``: organisation A's objects (``page_objects``)."""
+    needs: frozenset[Permission] = frozenset()
+
+
+@dataclass(frozen=True)
+class PageForm:
+    """One form of a family of pages: refused (403) for a role without ``needs``, answered
+    ``success`` for a role with them (so the refusal is the permission's, not the form's)."""
+
+    family: str
+    path: str
+    needs: frozenset[Permission]
+    success: int
+    fields: dict[str, str] = field(default_factory=dict)
+    upload: bytes | None = None
+    """A CSV sent as the form's ``file``."""
+
+
+PAGE_READS = [
+    PageRead("/app/surveys", frozenset({P.SURVEYS_READ})),
+    PageRead("/app/surveys/new", frozenset({P.SURVEYS_WRITE})),
+    PageRead("/app/surveys/{survey}/edit", frozenset({P.SURVEYS_READ})),
+    PageRead("/app/surveys/{survey}/questions", frozenset({P.SURVEYS_READ})),
+    PageRead("/app/surveys/{survey}/questions/{question}", frozenset({P.SURVEYS_READ})),
+    PageRead("/app/surveys/{survey}/share", frozenset({P.SURVEYS_READ})),
+    PageRead("/app/surveys/{survey}/qr.svg", frozenset({P.SURVEYS_READ})),
+    PageRead("/app/contacts", frozenset({P.CONTACTS_READ})),
+    PageRead("/app/contacts/new", frozenset({P.CONTACTS_WRITE})),
+    PageRead("/app/contacts/{contact}", frozenset({P.CONTACTS_READ})),
+    PageRead("/app/contacts/{contact}/edit", frozenset({P.CONTACTS_WRITE})),
+    PageRead("/app/contacts/import", frozenset({P.CONTACTS_WRITE})),
+    PageRead("/app/invitations", frozenset({P.CONTACTS_READ})),
+    PageRead("/app/invitations/new", frozenset({P.CONTACTS_WRITE})),
+    PageRead("/app/invitations/preview?survey={survey}", frozenset({P.CONTACTS_READ})),
+    PageRead("/app/invitations/cancel?invitation={invitation}", frozenset({P.CONTACTS_WRITE})),
+    PageRead("/app/imports", IMPORTS),
+    PageRead("/app/imports/new", IMPORTS),
+    PageRead("/app/imports/{run}", IMPORTS),
+    PageRead("/app/imports/{run}/undo", IMPORTS | {P.RESPONSES_DELETE}),
+    PageRead("/app/settings"),  # everyone reads the settings; changing them is below
+    PageRead("/app/account"),
+    PageRead("/app/team", frozenset({P.USERS_MANAGE})),
+    PageRead("/app/keys", frozenset({P.KEYS_MANAGE})),
+    PageRead("/app/keys/{key}/revoke", frozenset({P.KEYS_MANAGE})),
+    PageRead("/app/audit", frozenset({P.AUDIT_READ})),
+]
+
+ANSWERS_CSV = b"Rating,Comment\n5,Quick\n2,Slow\n"
+PAGE_FORMS = [
+    PageForm(
+        "survey builder", "/app/surveys/{survey}/duplicate", frozenset({P.SURVEYS_WRITE}), 303
+    ),
+    PageForm(
+        "follow-up questions",
+        "/app/surveys/{survey}/questions",
+        frozenset({P.SURVEYS_WRITE}),
+        303,
+        {"kind": "rating", "key": "speed", "label_en": "How quick were we?"},
+    ),
+    PageForm(
+        "contacts",
+        "/app/contacts/new",
+        frozenset({P.CONTACTS_WRITE}),
+        303,
+        {"email": "new.contact@example.com", "name": "New Contact"},
+    ),
+    PageForm(
+        "contact import",
+        "/app/contacts/import",
+        frozenset({P.CONTACTS_WRITE}),
+        303,
+        upload=b"email,name\nann@example.com,Ann\n",
+    ),
+    PageForm(
+        "invitations",
+        "/app/invitations/cancel",
+        frozenset({P.CONTACTS_WRITE}),
+        303,
+        {"survey": "{survey}"},
+    ),
+    PageForm(
+        "imports",
+        "/app/imports/new",
+        IMPORTS,
+        303,
+        {"survey_id": "{survey}"},
+        upload=ANSWERS_CSV,
+    ),
+    PageForm("import undo", "/app/imports/{run}/undo", IMPORTS | {P.RESPONSES_DELETE}, 303),
+    PageForm(
+        "settings",
+        "/app/settings",
+        frozenset({P.USERS_MANAGE}),
+        303,
+        {"name": "Org A", "default_language": "en", "throttle_days": "30"},
+    ),
+    PageForm(
+        "team",
+        "/app/team/{viewer}/role",
+        frozenset({P.USERS_MANAGE}),
+        303,
+        {"role": "viewer"},
+    ),
+    PageForm("keys", "/app/keys", frozenset({P.KEYS_MANAGE}), 201, {"name": "CI", "scope": "read"}),
+]
+"""One form per family of pages (the account page's form needs no more than signing in)."""
+
+
+@pytest.fixture
+def page_objects(
+    app: FastAPI,
+    client: TestClient,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> dict[str, int]:
+    """Organisation A's objects for the pages: a follow-up question and a scheduled
+    invitation made through the API, an import made through the pages by the owner."""
+    monkeypatch.setattr(import_pages.UPLOADS, "root", tmp_path / "imports")
+    monkeypatch.setattr(contact_import_pages.UPLOADS, "folder", tmp_path / "contacts")
+    a = world.a
+    key = bearer(a.write_key)
+    question = client.post(
+        f"{S}/{a.survey_id}/questions",
+        json={"kind": "rating", "key": "delivery", "labels": {"en": "How was the delivery?"}},
+        headers=key,
+    )
+    assert question.status_code == 201, question.text
+    invited = client.post(
+        f"{S}/{a.survey_id}/invitations",
+        json={"contact_id": a.contact_id, "delay": "2d"},
+        headers=key,
+    )
+    assert invited.status_code == 201, invited.text
+    owner = session_headers(app, a.users["owner"])
+    csrf = {"csrf_token": owner[CSRF_HEADER]}
+    uploaded = client.post(
+        "/app/imports/new",
+        headers=owner,
+        data={**csrf, "survey_id": str(a.survey_id)},
+        files={"file": ("answers.csv", ANSWERS_CSV, "text/csv")},
+        follow_redirects=False,
+    )
+    assert uploaded.status_code == 303, uploaded.text
+    mapping = {"preset": "", "map_score": "Rating", "map_comment": "Comment"}
+    done = client.post(uploaded.headers["location"], headers=owner, data={**csrf, **mapping})
+    assert done.status_code == 200, done.text
+    run = re.search(r'href="/app/imports/(\d+)"', done.text)
+    assert run is not None, done.text
+    return {
+        "survey": a.survey_id,
+        "contact": a.contact_id,
+        "question": question.json()["id"],
+        "invitation": invited.json()["items"][0]["id"],
+        "run": int(run.group(1)),
+        "key": a.key_id,
+        "viewer": a.users["viewer"],
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_exactly_the_pages_it_should(
+    app: FastAPI, client: TestClient, world: World, page_objects: dict[str, int], role: str
+) -> None:
+    held = ROLE_PERMISSIONS[role]
+    headers = session_headers(app, world.a.users[role])
+    wrong: list[str] = []
+    for page in PAGE_READS:
+        url = page.path.format(**page_objects)
+        answer = client.get(url, headers=headers, follow_redirects=False)
+        expected = 200 if page.needs <= held else 403
+        if answer.status_code != expected:
+            wrong.append(f"GET {url}: {answer.status_code}, not {expected}")
+    for form in PAGE_FORMS:
+        url = form.path.format(**page_objects)
+        fields = {name: value.format(**page_objects) for name, value in form.fields.items()}
+        files = {"file": ("file.csv", form.upload, "text/csv")} if form.upload else None
+        answer = client.post(
+            url,
+            headers=headers,
+            data={**fields, "csrf_token": headers[CSRF_HEADER]},
+            files=files,
+            follow_redirects=False,
+        )
+        expected = form.success if form.needs <= held else 403
+        if answer.status_code != expected:
+            text = " ".join(answer.text.split())[:150]
+            wrong.append(f"{form.family}: POST {url}: {answer.status_code}, not {expected} {text}")
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)

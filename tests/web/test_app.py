@@ -134,6 +134,15 @@ OPERATION_IDS = {
     "listAlerts",
     "getAlert",
     "closeAlert",
+    # Follow-up questions and their answers.
+    "listFollowUpQuestions",
+    "createFollowUpQuestion",
+    "getFollowUpQuestion",
+    "updateFollowUpQuestion",
+    "deleteFollowUpQuestion",
+    "reorderFollowUpQuestions",
+    "getFollowUpScores",
+    "listResponseAnswers",
 }
 
 

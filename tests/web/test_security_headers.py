@@ -30,14 +30,27 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import Mount
+from tests.store.logo_samples import png
 
 from cxpulse.act import events, rules
+from cxpulse.act.account_links import AccountLinks
 from cxpulse.collect.links import Purpose
-from cxpulse.store import alerts, cases, inbound, referral_codes, teams, webhooks
-from cxpulse.store.models import FollowUpCase, Survey
+from cxpulse.store import (
+    alerts,
+    cases,
+    inbound,
+    organisation_settings,
+    referral_codes,
+    teams,
+    user_invitations,
+    webhooks,
+)
+from cxpulse.store.models import FollowUpCase, Survey, User
 from cxpulse.web import security_headers
+from cxpulse.web.routes import contact_import_pages, import_pages
 from cxpulse.web.security_headers import HSTS, REPORT_CSP, family_of, with_headers
 from cxpulse.web.state import AppState
+from cxpulse.web.tokens import CSRF_COOKIE
 
 from .helpers import BASE_URL, World, bearer, make_app, session_headers
 
@@ -45,7 +58,9 @@ WIDGET_ORIGIN = "https://shop.example"
 READS = ("GET", "HEAD", "OPTIONS")
 # Routes whose own policy allows inline style: the monthly report, one self-contained
 # document (its style is inline so that the saved file and the PDF look the same).
-INLINE_STYLE_ALLOWED = {"/app/surveys/{survey_id}/report"}
+# The preview of an invitation email is the email's own HTML, shown as a document with the
+# report's policy (an email's style is inline, as mail programs need it).
+INLINE_STYLE_ALLOWED = {"/app/surveys/{survey_id}/report", "/app/invitations/preview"}
 TOKEN_PURPOSES: dict[str, Purpose] = {"/r/": "answer", "/u/": "unsubscribe", "/o/": "open"}
 SAME_NAMES: dict[str, dict[str, str]] = {
     "/api/v1/inbound-endpoints/": {"endpoint_id": "inbound_endpoint_id"},
@@ -53,15 +68,32 @@ SAME_NAMES: dict[str, dict[str, str]] = {
     "/app/webhooks/": {"endpoint_id": "webhook_endpoint_id"},
     "/api/v1/inbound/": {"token": "inbound_token"},
     "/api/v1/sms/": {"token": "sms_token"},
+    "/app/imports/new/": {"token": "import_token"},
+    "/app/contacts/import/": {"token": "contact_import_token"},
+    "/invite/": {"token": "invitation_token"},
+    "/password/reset/": {"token": "reset_token"},
 }
 """Path parameters whose name means another object under another path (by path prefix):
 the key in ``_objects`` of the object meant."""
+READ_QUERIES: dict[str, str] = {
+    "/app/invitations/preview": "survey={survey_id}",
+    "/app/invitations/cancel": "invitation={invitation_id}",
+    "/app/invitations/sent": "{sent_query}",
+}
+"""Pages that show something only for what their query names: the query of their reads,
+filled from ``_objects``."""
+GONE_ONCE_SET_UP = {"/setup"}
+"""Reads that are a 404 once the database has a user, as the walk's has (the set-up page;
+``test_the_set_up_page_before_anyone_has_an_account`` reads it on an empty database)."""
 
 
 @pytest.fixture
-def quiet_app(engine: Any, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
+def quiet_app(engine: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FastAPI:
     # Invitations are made below; no worker should try to email them meanwhile.
     monkeypatch.setenv("CXPULSE_INLINE_WORKER", "false")
+    # Uploads made below wait in this test's own folder.
+    monkeypatch.setattr(import_pages.UPLOADS, "root", tmp_path / "imports")
+    monkeypatch.setattr(contact_import_pages.UPLOADS, "folder", tmp_path / "contacts")
     return make_app(engine)
 
 
@@ -147,27 +179,125 @@ def _objects(
         "/api/v1/sms/settings", headers=session_headers(app, a.users["owner"])
     )
     assert sms_settings.status_code == 200, sms_settings.text
+    question = client.post(
+        f"/api/v1/surveys/{a.survey_id}/questions",
+        json={"kind": "rating", "key": "delivery", "labels": {"en": "How was the delivery?"}},
+        headers=key,
+    )
+    assert question.status_code == 201, question.text
+    # One browser session for every signed-in read: an upload waits for the session (contacts)
+    # or the user (answers) that made it.
+    browser = session_headers(app, a.users["owner"])
+    uploads = _upload_objects(client, browser, a.survey_id)
+    sent_query = _sent_from_the_page(client, browser, a.survey_id)
     with db() as session:
         loop = _loop_objects(session, world)
+        people = _people_objects(session, app, world)
         session.commit()
-    return loop | {
-        "sms_token": sms_settings.json()["incoming_url"].split("/")[-2],
-        "survey_id": a.survey_id,
-        "response_id": a.response_id,
-        "contact_id": a.contact_id,
-        "user_id": a.users["viewer"],
-        "key_id": spare_key.json()["id"],
-        "invitation_id": invitation.json()["items"][0]["id"],
-        "goal_id": goal.json()["id"],
-        "theme_id": theme.json()["id"],
-        # Only writes take a session id (to end it); an unknown one is a 404, which is enough.
-        "session_id": 999_999,
-        "organisation_slug": a.slug,
-        "org_slug": a.slug,
-        "survey_slug": "support-csat",
-        "format": "csv",
-        "fmt": "csv",
-        "name": "trend",  # a dashboard chart's image
+    return (
+        loop
+        | people
+        | uploads
+        | {
+            "browser": browser,
+            "sent_query": sent_query,
+            "question_id": question.json()["id"],
+            "sms_token": sms_settings.json()["incoming_url"].split("/")[-2],
+            "survey_id": a.survey_id,
+            "response_id": a.response_id,
+            "contact_id": a.contact_id,
+            "user_id": a.users["viewer"],
+            "key_id": spare_key.json()["id"],
+            "invitation_id": invitation.json()["items"][0]["id"],
+            "goal_id": goal.json()["id"],
+            "theme_id": theme.json()["id"],
+            # Only writes take a session id (to end it); an unknown one is a 404, which is enough.
+            "session_id": 999_999,
+            "organisation_slug": a.slug,
+            "org_slug": a.slug,
+            "survey_slug": "support-csat",
+            "format": "csv",
+            "fmt": "csv",
+            "name": "trend",  # a dashboard chart's image
+        }
+    )
+
+
+def _sent_from_the_page(client: TestClient, browser: dict[str, str], survey_id: int) -> str:
+    """One invitation sent from the invitations page: the query of its result page."""
+    form = client.get(f"/app/invitations/new?survey={survey_id}", headers=browser)
+    assert form.status_code == 200, form.text
+    form_key = re.search(r'name="form_key" value="([^"]+)"', form.text)
+    assert form_key is not None, form.text
+    sent = client.post(
+        "/app/invitations/new",
+        headers=browser,
+        data={
+            "csrf_token": browser["Cookie"].split(f"{CSRF_COOKIE}=", 1)[1],
+            "form_key": form_key.group(1),
+            "survey": str(survey_id),
+            "audience": "csv",
+            "when": "now",
+            "step": "send",
+        },
+        files={"file": ("people.csv", b"email\nana@example.com\n", "text/csv")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    location = str(sent.headers["location"])
+    assert location.startswith("/app/invitations/sent?"), location
+    return location.split("?", 1)[1]
+
+
+def _upload_objects(client: TestClient, browser: dict[str, str], survey_id: int) -> dict[str, Any]:
+    """A waiting upload of answers, a waiting upload of contacts (both by ``browser``), and
+    a finished import of answers."""
+    csrf = {"csrf_token": browser["Cookie"].split(f"{CSRF_COOKIE}=", 1)[1]}
+    answers = "Rating,Comment\n5,Quick and kind\n2,Slow\n"
+
+    def upload(path: str, fields: dict[str, str], text: str) -> str:
+        sent = client.post(
+            path,
+            headers=browser,
+            data={**csrf, **fields},
+            files={"file": ("file.csv", text.encode(), "text/csv")},
+            follow_redirects=False,
+        )
+        assert sent.status_code == 303, sent.text
+        return str(sent.headers["location"])
+
+    survey = {"survey_id": str(survey_id)}
+    imported = upload("/app/imports/new", survey, answers)
+    mapping = {"preset": "", "map_score": "Rating", "map_comment": "Comment"}
+    done = client.post(imported, headers=browser, data={**csrf, **mapping})
+    assert done.status_code == 200, done.text
+    run = re.search(r'href="/app/imports/(\d+)"', done.text)
+    assert run is not None, done.text
+    waiting = upload("/app/imports/new", survey, answers)
+    contacts = upload("/app/contacts/import", {}, "email,name\nann@example.com,Ann\n")
+    return {
+        "run_id": int(run.group(1)),
+        "import_token": waiting.rsplit("/", 1)[1],
+        "contact_import_token": contacts.rsplit("/", 1)[1],
+    }
+
+
+def _people_objects(session: Session, app: FastAPI, world: World) -> dict[str, Any]:
+    """A's logo; a colleague invited and not yet joined, with the link of the invitation;
+    the link of a password reset of the viewer."""
+    a = world.a
+    change = organisation_settings.SettingsChange(logo=png(120, 40))
+    organisation_settings.apply_change(session, a.id, change)
+    invited = user_invitations.invite(session, a.id, email="new@org-a.example", role="viewer")
+    viewer = session.get(User, a.users["viewer"])
+    assert viewer is not None
+    state: AppState = app.state.cxpulse
+    links = AccountLinks.from_settings(state.settings)
+    return {
+        "invitation_token": links.issue(
+            "invitation", invited.id, user_invitations.link_mark(invited)
+        ),
+        "reset_token": links.issue("reset", viewer.id, user_invitations.link_mark(viewer)),
     }
 
 
@@ -256,10 +386,21 @@ def _path(call: Call, objects: dict[str, Any], state: AppState) -> str:
             pytest.fail(f"{call.template}: give a real value for {{{name}}} in _objects")
         return str(objects[name])
 
-    return re.sub(r"\{([^}]+)\}", value, call.template)
+    path = re.sub(r"\{([^}]+)\}", value, call.template)
+    query = READ_QUERIES.get(call.template)
+    if query is not None and call.method in READS:
+        path += "?" + query.format(**objects)
+    return path
 
 
-def _send(client: TestClient, app: FastAPI, world: World, call: Call, path: str) -> httpx.Response:
+def _send(
+    client: TestClient,
+    app: FastAPI,
+    world: World,
+    call: Call,
+    path: str,
+    browser: dict[str, str],
+) -> httpx.Response:
     owner = world.a.users["owner"]
     headers: dict[str, str] = {}
     if call.template.startswith(("/w/", "/widget.js")):
@@ -269,7 +410,7 @@ def _send(client: TestClient, app: FastAPI, world: World, call: Call, path: str)
     elif call.template.startswith("/api/") and call.template != "/api/v1/auth/login":
         headers = bearer(world.a.write_key)
     elif call.template.startswith(("/app", "/logout")):
-        headers = session_headers(app, owner)
+        headers = browser if call.method in READS else session_headers(app, owner)
     body: dict[str, Any] = {}
     if call.method in ("POST", "PUT", "PATCH"):
         body = {"json": {}} if call.template.startswith("/api/") else {"data": {}}
@@ -304,8 +445,10 @@ def _expected_family(template: str, answer: httpx.Response) -> str:
         return "download"
     if template == "/docs":
         return "docs"
-    if template.startswith(("/s/", "/r/", "/u/", "/o/")):
+    if template.startswith(("/s/", "/r/", "/t/", "/u/", "/o/")):
         return "public"
+    if template.startswith("/brand/"):
+        return "brand"
     if template.startswith("/api/") or template in ("/openapi.json", "/healthz", "/readyz"):
         return "api"
     return "page"
@@ -341,6 +484,11 @@ def _check(call: Call, answer: httpx.Response, *, https: bool = True) -> str:
         assert "sandbox" in policy, where
     if family == "static":
         assert cache.startswith("public"), where
+    if family == "brand":
+        # A logo and a colour: public, cached, and shown by webmail from its own origin.
+        assert cache.startswith("public, max-age="), where
+        assert headers.get("cross-origin-resource-policy") == "cross-origin", where
+        assert policy.get("default-src") == ["'none'"], where
     if family == "widget":
         assert cache, where
         assert headers.get("cross-origin-resource-policy") != "same-origin", where
@@ -372,11 +520,13 @@ def test_every_route_carries_the_headers_of_its_family(
             path = _a_static_file(mount)
         else:
             path = _path(call, objects, state)
-        answer = _send(walker, quiet_app, world, call, path)
+        answer = _send(walker, quiet_app, world, call, path, objects["browser"])
         where = f"{call.method} {call.template}"
         try:
             assert answer.status_code < 500, f"{where}: {answer.status_code} {answer.text[:300]}"
-            if call.method in READS and not call.template.startswith("/w/"):
+            if call.template in GONE_ONCE_SET_UP:
+                assert answer.status_code == 404, f"{where}: {answer.status_code}"
+            elif call.method in READS and not call.template.startswith("/w/"):
                 # Reads get the real thing (a page, a file, a redirect), not a refusal.
                 assert answer.status_code < 400, (
                     f"{where}: {answer.status_code} {answer.text[:300]}"
@@ -387,17 +537,39 @@ def test_every_route_carries_the_headers_of_its_family(
             failures.append(" ".join(str(failed).split())[:400])
     assert not failures, "\n".join(failures)
     # Every family was met, and the walk covered routes added by any module.
-    assert set(seen) == {"page", "download", "api", "public", "widget", "docs", "static"}
+    assert set(seen) == {
+        "page",
+        "download",
+        "api",
+        "public",
+        "widget",
+        "docs",
+        "static",
+        "brand",
+    }
     assert len(calls) > 60
     assert {"GET /app/surveys/{survey_id}", "GET /readyz"} <= set().union(*seen.values())
 
 
-def test_over_plain_http_there_is_no_hsts(quiet_app: FastAPI) -> None:
+def test_over_plain_http_there_is_no_hsts(quiet_app: FastAPI, world: World) -> None:
+    # A database with users (``world``): on an empty one the login page sends to /setup.
     with TestClient(quiet_app, base_url="http://testserver") as client:
         for path in ("/login", "/healthz", "/static/app.js", "/widget.js", "/docs"):
             answer = client.get(path, follow_redirects=False)
             assert answer.status_code == 200, path
             _check(Call(path, "GET"), answer, https=False)
+
+
+def test_the_set_up_page_before_anyone_has_an_account(quiet_app: FastAPI) -> None:
+    """On an empty database the front door and the login page send to /setup, a page."""
+    with TestClient(quiet_app, base_url=BASE_URL) as client:
+        for path in ("/", "/login"):
+            sent = client.get(path, follow_redirects=False)
+            assert (sent.status_code, sent.headers["location"]) == (303, "/setup"), path
+            assert _check(Call(path, "GET"), sent) == "page"
+        page = client.get("/setup")
+        assert page.status_code == 200
+        assert _check(Call("/setup", "GET"), page) == "page"
 
 
 def test_errors_outside_the_routes_carry_the_headers_too(engine: Any) -> None:
@@ -443,6 +615,7 @@ def test_a_header_the_route_set_is_kept() -> None:
         ("/api/v1/surveys/3/responses", "api"),
         ("/app/surveys/3", "page"),
         ("/s/acme/nps", "public"),
+        ("/t/acme/nps", "public"),
         ("/w/acme/nps/responses", "widget"),
         ("/widget.js", "widget"),
         ("/static/vendor/vega-embed.js", "static"),

@@ -4,7 +4,9 @@
 header pairs to ``http.response.start``, so the submission path pays a dictionary lookup, not
 a task and a stream). It wraps the whole app, Starlette's error middleware included, so a 500
 carries the headers too. A header the route set itself is kept: the monthly report keeps its
-own policy (inline style, nothing else) and the unsubscribe page its own.
+own policy (inline style, nothing else), as does the preview of an invitation email; the
+unsubscribe page its own; the branding files ``/brand/`` (a logo, a style sheet) their public
+caching and ``Cross-Origin-Resource-Policy: cross-origin``, since webmail shows the logo.
 
 Families, by path (``family_of``), with their policy and caching:
 
@@ -13,8 +15,8 @@ Families, by path (``family_of``), with their policy and caching:
 - ``export``: ``/app/.../export/...`` and ``/api/.../export.*``: ``EXPORT_CSP``, ``no-store``;
 - ``api``: ``/api/``, ``/openapi.json``, ``/healthz``, ``/readyz``: ``NO_CONTENT_CSP``,
   ``no-store``;
-- ``public``: survey pages ``/s/`` and ``/r/``, unsubscribe ``/u/``, open pixel ``/o/``:
-  ``PUBLIC_PAGE_HEADERS``, ``no-store``;
+- ``public``: survey pages ``/s/``, ``/r/`` and ``/t/`` (the unsigned door of a helpdesk's
+  email), unsubscribe ``/u/``, open pixel ``/o/``: ``PUBLIC_PAGE_HEADERS``, ``no-store``;
 - ``widget``: ``/widget.js`` and ``/w/``: ``NO_CONTENT_CSP``, the route's own caching;
 - ``docs``: ``/docs``: ``DOCS_CSP`` (Swagger UI from ``/static/swagger-ui``), ``no-cache``;
 - ``static``: ``/static/``: ``NO_CONTENT_CSP``, ``public, no-cache``.
@@ -180,6 +182,7 @@ _BY_FIRST_SEGMENT: dict[str, Family] = {
     "api": API,
     "s": PUBLIC,
     "r": PUBLIC,
+    "t": PUBLIC,
     "u": PUBLIC,
     "o": PUBLIC,
     "w": WIDGET,

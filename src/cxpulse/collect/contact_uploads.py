@@ -109,19 +109,21 @@ class UploadStore:
             raise UploadGone(token) from None
         return Staged(token, str(meta["filename"]), text)
 
-    def drop(self, owner: Owner, token: str) -> None:
-        """Delete the upload (its owner's only; nothing when there is none)."""
+    def drop(self, owner: Owner, token: str) -> bool:
+        """Delete the upload (its owner's only); whether there was one to delete, so that
+        nobody is told they cancelled what is not theirs."""
         if not _TOKEN.fullmatch(token):
-            return
+            return False
         meta_path, text_path = self._paths(token)
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return
+            return False
         if meta.get("owner") != [owner.organisation_id, owner.user_id, owner.session_id]:
-            return
+            return False
         for path in (meta_path, text_path):
             path.unlink(missing_ok=True)
+        return True
 
     def sweep(self) -> int:
         """Delete the expired uploads (and halves of interrupted ones); how many files."""

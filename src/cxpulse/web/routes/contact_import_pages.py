@@ -320,5 +320,6 @@ async def cancel_form(token: Token, request: Request, session: DbSession) -> Res
         caller, _ = await page_forms.form_caller(request, session, Permission.CONTACTS_WRITE)
     except PageProblem as problem:
         return page_forms.form_problem(request, problem, f"{BASE}/{token}")
-    UPLOADS.drop(_owner(caller), token)
+    if not UPLOADS.drop(_owner(caller), token):
+        return page_forms.form_problem(request, _gone(), BASE)
     return RedirectResponse(f"{BASE}?cancelled=1", status_code=303)

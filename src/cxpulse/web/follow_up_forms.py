@@ -140,6 +140,7 @@ def posted_values(form: FormData, languages: Sequence[str]) -> dict[str, Any]:
         name: value for name, value in form.multi_items() if isinstance(value, str)
     }
     values.setdefault("kind", "rating")
+    values.setdefault("key", "")  # a form sent without it is refused by its field, not a 500
     used = [
         row
         for row in range(MAX_CHOICES)

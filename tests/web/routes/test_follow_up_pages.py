@@ -218,3 +218,16 @@ def test_viewers_cannot_change_and_other_organisations_see_nothing(
         data={"csrf_token": other_token, "kind": "text", "key": "why", "label_en": "Why?"},
     )
     assert foreign.status_code == 404
+
+
+def test_a_form_without_its_fields_is_refused_by_field_not_a_500(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    a = world.a
+    headers, token = _browser(app, a.users["analyst"])
+    base = f"/app/surveys/{a.survey_id}/questions"
+    for data in ({"csrf_token": token}, {"csrf_token": token, "kind": "rating"}):
+        refused = client.post(base, headers=headers, data=data)
+        assert refused.status_code == 422, refused.text
+        assert 'id="key-error"' in refused.text
+    assert _questions(db, a.id, a.survey_id) == []

@@ -4,10 +4,12 @@ invitation renewed, choosing ends the user's sessions, resets go to active accou
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.store import accounts, user_invitations, web_sessions
 from cxpulse.store.errors import Conflict, Invalid
@@ -91,3 +93,41 @@ def test_resets_go_to_each_active_account_of_the_address(
     ]
     assert user_invitations.reset_candidates(session, "nobody@acme.example") == []
     assert user_invitations.reset_candidates(session, "not an address") == []
+
+
+def test_two_posts_of_one_link_at_once_choose_one_password(
+    sessions: sessionmaker[Session], database_kind: str
+) -> None:
+    """The first use holds the user's row until it commits; the second, started meanwhile,
+    waits and then finds the link dead (SQLite's writes are one at a time already)."""
+    if database_kind == "sqlite":
+        pytest.skip("SQLite serialises writers; the row lock is PostgreSQL's")
+    with sessions.begin() as session:
+        org = accounts.create_organisation(session, slug="acme", name="Acme")
+        user = user_invitations.invite(session, org.id, email="bo@acme.example", role="viewer")
+        user_id, mark = user.id, user_invitations.link_mark(user)
+    outcome: list[str] = []
+
+    def second() -> None:
+        try:
+            with sessions.begin() as racing:
+                found = user_invitations.open_link(
+                    racing, user_id, mark, invitation=True, lock=True
+                )
+                user_invitations.choose_password(racing, found, "another password 2")
+            outcome.append("chosen")
+        except user_invitations.DeadLink:
+            outcome.append("dead")
+
+    with sessions() as session:
+        found = user_invitations.open_link(session, user_id, mark, invitation=True, lock=True)
+        user_invitations.choose_password(session, found, PASSWORD)
+        racer = threading.Thread(target=second)
+        racer.start()
+        time.sleep(0.5)
+        assert racer.is_alive(), "the second use should wait for the first"
+        session.commit()
+    racer.join(10)
+    assert outcome == ["dead"]
+    with sessions() as session:
+        assert accounts.authenticate(session, "bo@acme.example", PASSWORD) is not None

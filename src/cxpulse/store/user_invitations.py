@@ -74,10 +74,14 @@ def renew(session: Session, organisation_id: int, user_id: int) -> User:
     return user
 
 
-def open_link(session: Session, user_id: int, mark: str, *, invitation: bool) -> User:
+def open_link(
+    session: Session, user_id: int, mark: str, *, invitation: bool, lock: bool = False
+) -> User:
     """The user a link was made for, while the link still works; ``DeadLink`` otherwise.
-    An invitation's link also dies once the invitation is accepted."""
-    user = session.get(User, user_id)
+    An invitation's link also dies once the invitation is accepted. ``lock``: the user's row
+    is locked until the transaction ends (to use the link: two posts of one link at once
+    must not both choose a password; the second then finds the mark changed)."""
+    user = session.get(User, user_id, with_for_update=lock, populate_existing=lock)
     if (
         user is None
         or not user.is_active

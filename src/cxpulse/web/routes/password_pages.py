@@ -185,7 +185,7 @@ def _choose(
     found = _links(state).read(kind, token)
     with state.sessions() as session:
         user = user_invitations.open_link(
-            session, found.user_id, found.mark, invitation=kind == "invitation"
+            session, found.user_id, found.mark, invitation=kind == "invitation", lock=True
         )
         ended = user_invitations.choose_password(session, user, password)
         data, session_id = auth.start_session(

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from cxpulse.store.errors import Invalid, NotFound
@@ -158,10 +159,14 @@ class FollowUpPage:
     """Detached from the session, in asking order."""
 
 
-def follow_up_page(session: Session, response_id: int, survey_id: int) -> FollowUpPage | None:
+def follow_up_page(
+    session: Session, response_id: int, survey_id: int, *, received_by: datetime | None = None
+) -> FollowUpPage | None:
     """The response's organisation, its survey's default language and follow-up questions;
-    None when there is no such response of ``survey_id``. No caller's organisation is
-    checked: the signed token naming the response is the permission (as a survey link is)."""
+    None when there is no such response of ``survey_id`` (received by ``received_by``, the
+    moment its token was issued: a later one took the id of a deleted response). No
+    caller's organisation is checked: the signed token naming the response is the
+    permission (as a survey link is)."""
     row = session.execute(
         select(Response.organisation_id, Organisation.name, Survey.default_language)
         .join(Survey, Survey.id == Response.survey_id)
@@ -170,6 +175,7 @@ def follow_up_page(session: Session, response_id: int, survey_id: int) -> Follow
             Response.id == response_id,
             Response.survey_id == survey_id,
             Survey.organisation_id == Response.organisation_id,
+            true() if received_by is None else Response.received_at <= received_by,
         )
     ).one_or_none()
     if row is None:

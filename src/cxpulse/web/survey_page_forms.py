@@ -6,9 +6,12 @@ before its body is read (rate limit, same origin), reading the body within
 from __future__ import annotations
 
 import functools
+import math
 import secrets
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from fastapi import Request
@@ -73,6 +76,17 @@ FOLLOW_UP_SECONDS = 24 * 3600
 FOLLOW_UP_PURPOSE = "follow-up-answers"
 
 
+@dataclass(frozen=True)
+class FollowUpClaim:
+    """What a follow-up token names: the response just given, its survey, and when the
+    token was issued (a response stored after that is another one that took a deleted
+    response's id, which SQLite reuses)."""
+
+    response_id: int
+    survey_id: int
+    issued_at: datetime
+
+
 class FollowUpTokens:
     """Tokens of ``cxpulse.signing`` (a salt of their own) naming the response just given and
     its survey: only whoever gave the response holds one, so nobody can add answers to
@@ -82,17 +96,18 @@ class FollowUpTokens:
         self._signer = Signer(secret_key, previous_secret_keys)
 
     def issue(self, response_id: int, survey_id: int, *, now: float | None = None) -> str:
-        expires = int((time.time() if now is None else now) + FOLLOW_UP_SECONDS)
-        return self._signer.dumps(FOLLOW_UP_PURPOSE, [response_id, survey_id], expires_at=expires)
+        issued = math.ceil(time.time() if now is None else now)
+        claims = [response_id, survey_id, issued]
+        return self._signer.dumps(FOLLOW_UP_PURPOSE, claims, expires_at=issued + FOLLOW_UP_SECONDS)
 
-    def verify(self, token: str | None, *, now: float | None = None) -> tuple[int, int]:
-        """(response id, survey id); raises ``ValueError`` for a forged or expired token."""
+    def verify(self, token: str | None, *, now: float | None = None) -> FollowUpClaim:
+        """What the token names; raises ``ValueError`` for a forged or expired token."""
         if not token:
             raise ValueError("missing follow-up token")
         signed = self._signer.loads(FOLLOW_UP_PURPOSE, token, now=now)
         match signed.claims:
-            case (int() as response_id, int() as survey_id):
-                return response_id, survey_id
+            case (int() as response_id, int() as survey_id, int() as issued):
+                return FollowUpClaim(response_id, survey_id, datetime.fromtimestamp(issued, UTC))
             case _:
                 raise ValueError("damaged follow-up token")
 
@@ -170,9 +185,9 @@ def check_form_token(request: Request, form: Form, survey_id: int) -> str:
         ) from None
 
 
-def check_follow_up_token(request: Request, form: Form) -> tuple[int, int]:
-    """(response id, survey id) of the follow-up form's token; ``PageProblem`` unless ours
-    and not expired."""
+def check_follow_up_token(request: Request, form: Form) -> FollowUpClaim:
+    """What the follow-up form's token names; ``PageProblem`` unless ours and not
+    expired."""
     try:
         return request_follow_up_tokens(request).verify(field(form, "follow_up_token"))
     except ValueError:

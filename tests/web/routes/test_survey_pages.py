@@ -713,6 +713,23 @@ def test_follow_ups_need_the_signed_token_of_the_response(
     assert client.post("/s/follow-up", data={"follow_up_token": expired}).status_code == 403
     form_token = _token(client, "/s/shop/nps")  # a survey form's token is not a follow-up's
     assert client.post("/s/follow-up", data={"follow_up_token": form_token}).status_code == 403
+    # A token issued before its response was stored names another response: one that took
+    # the id of a deleted one (SQLite reuses the highest id). Not found, nothing stored.
+    answered = client.post(
+        "/s/shop/nps", data={"form_token": _token(client, "/s/shop/nps"), "score": "7"}
+    )
+    assert answered.status_code == 200, answered.text
+    with db() as session:
+        newest = session.scalar(select(func.max(Response.id)))
+    assert newest is not None
+    older = FollowUpTokens("test-key").issue(newest, shop.nps_id, now=time.time() - 3600)
+    stale = client.post("/s/follow-up", data={"follow_up_token": older, "q_delivery": "4"})
+    assert stale.status_code == 404
+    fresh = FollowUpTokens("test-key").issue(newest, shop.nps_id)
+    assert (
+        client.post("/s/follow-up", data={"follow_up_token": fresh, "q_delivery": "4"}).status_code
+        == 200
+    )
 
 
 def test_a_personal_link_in_swedish_shows_the_follow_ups_in_swedish(

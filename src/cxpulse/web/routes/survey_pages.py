@@ -241,14 +241,17 @@ async def submit_follow_up(request: Request) -> Response:
     try:
         await guard(request)
         form = await read_form(request)
-        response_id, survey_id = check_follow_up_token(request, form)
+        claim = check_follow_up_token(request, form)
+        response_id, survey_id = claim.response_id, claim.survey_id
     except PageProblem as problem:
         return problem_page(request, problem)
     chosen = form_language(request, form)
     page = await with_session(
         state,
         writes=False,
-        work=lambda s: survey_questions.follow_up_page(s, response_id, survey_id),
+        work=lambda s: survey_questions.follow_up_page(
+            s, response_id, survey_id, received_by=claim.issued_at
+        ),
     )
     if page is None:
         return problem_page(request, problems.not_found(), chosen)

@@ -85,3 +85,43 @@ def test_stale_analyses_come_back_until_redone(
         )
         == []
     )
+
+
+def test_a_worker_can_look_past_the_comments_another_holds(
+    session: Session, org: Organisation, survey: Survey
+) -> None:
+    made = [answer(session, org.id, survey.id, 4, f"comment {n}") for n in range(4)]
+    held = {made[0].id, made[2].id}
+    assert _ids(comment_queue.unanalysed_comments(session, limit=10, exclude=held)) == [
+        made[1].id,
+        made[3].id,
+    ]
+    write(session, org.id, *(analysed(r) for r in made), version="v.1")
+    stale = comment_queue.stale_comments(session, org.id, "v.2", limit=10, exclude=held)
+    assert _ids(stale) == [made[1].id, made[3].id]
+
+
+def test_still_waiting_is_what_nobody_wrote_meanwhile(
+    session: Session, org: Organisation, other_org: Organisation, survey: Survey
+) -> None:
+    other_survey = surveys.create_survey(session, other_org.id, slug="s", name="S", metric="nps")
+    new = answer(session, org.id, survey.id, 4, "not analysed yet")
+    current = answer(session, org.id, survey.id, 4, "analysed with today's version")
+    older = answer(session, org.id, survey.id, 4, "analysed with an older version")
+    removed = answer(session, org.id, survey.id, 4, "its comment goes")
+    theirs = answer(session, other_org.id, other_survey.id, 9, "another organisation's")
+    write(session, org.id, analysed(current), version="v.2")
+    write(session, org.id, analysed(older), analysed(removed), version="v.1")
+    write(session, other_org.id, analysed(theirs), version="v.1")
+    removed.comment = None  # as an edit does, before its analysis is taken away
+    session.flush()
+    ids = [new.id, current.id, older.id, removed.id, theirs.id, 10**9]  # the last: deleted
+    assert comment_queue.still_waiting(session, ids, {org.id: "v.2"}) == {
+        new.id,
+        older.id,
+        removed.id,
+    }
+    # An organisation whose version is not known counts any analysis as done.
+    assert comment_queue.still_waiting(session, [theirs.id, new.id], {}) == {new.id}
+    assert comment_queue.still_waiting(session, [theirs.id], {other_org.id: "v.2"}) == {theirs.id}
+    assert comment_queue.still_waiting(session, [], {}) == set()

@@ -24,6 +24,17 @@ leaves names out), so a rename never causes work and an edit of phrases redoes e
 organisation's analyses. The organisation's counter (``organisations.taxonomy_version``)
 only says when to look at its taxonomy again.
 
+Several workers (two ``cxpulse worker`` processes on PostgreSQL) share the queue without
+analysing a comment twice: a round claims what it found before analysing it
+(``store.comment_claims``: an advisory try-lock per response, held by a transaction the
+round keeps open on one connection and released when the round ends or its process dies),
+skips what another worker holds and looks past it for other work (at most ``MAX_LOOKS``
+times), and re-checks after claiming that nobody wrote the comments meanwhile
+(``comment_queue.still_waiting``). Writes of one organisation take turns, so two workers
+never wait on each other's rows; a write that still meets a row lock (a request changing
+the answers' daily counts) is tried again, and when it keeps failing only that
+organisation's batch is given back to the queue, with a warning (``act.comment_writes``).
+
 Every few minutes the round also retrains each language's sentiment model whose scored
 comments grew by ``RETRAIN_GROWTH`` and at least ``RETRAIN_MIN_NEW`` since it was trained
 (``act.sentiment_training``). Reading and writing happen in short transactions; the analysis and the
@@ -42,6 +53,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cxpulse.act import comment_writes
 from cxpulse.act.comment_pipeline import (
     ANALYSIS_VERSION,
     analyse_safely,
@@ -52,7 +64,13 @@ from cxpulse.act.comment_pipeline import (
     version_of,
 )
 from cxpulse.act.sentiment_training import retrain_due
-from cxpulse.store import comment_analyses, comment_queue, sentiment_models, text_themes
+from cxpulse.store import (
+    comment_analyses,
+    comment_claims,
+    comment_queue,
+    sentiment_models,
+    text_themes,
+)
 from cxpulse.store.comment_queue import PendingComment
 
 if TYPE_CHECKING:
@@ -78,6 +96,8 @@ SWEEP_SPAN = 20_000
 """Response ids the background sweep looks at per round."""
 RETRAIN_INTERVAL_SECONDS = 300.0
 """How often a worker looks for sentiment models due for retraining."""
+MAX_LOOKS = 4
+"""How many times a round looks again past the comments other workers have claimed."""
 
 _running = threading.Lock()
 """At most one thread of a process analyses at a time (``cxpulse worker --threads``)."""
@@ -153,23 +173,75 @@ class CommentAnalyser:
         return analysed >= self.batch
 
     def _round(self) -> int:
-        with self.read_sessions() as session:
-            settings = comment_analyses.analysis_settings(session)
-            pending = self._find(session, settings)
-        if not pending:
-            return 0
-        by_organisation: dict[int, list[PendingComment]] = {}
-        for comment in pending:
-            by_organisation.setdefault(comment.organisation_id, []).append(comment)
-        done = 0
-        for organisation_id, comments in sorted(by_organisation.items()):
-            done += self._analyse(organisation_id, comments, settings)
+        # The round's claims live in this session's transaction (PostgreSQL): one connection
+        # for the whole round, released with every claim when the session closes. On SQLite
+        # it runs no SQL, so it opens no transaction and takes no write lock.
+        with self.sessions() as claims:
+            with self.read_sessions() as session:
+                settings = comment_analyses.analysis_settings(session)
+                pending = self._claim_work(claims, session, settings)
+            if not pending:
+                return 0
+            by_organisation: dict[int, list[PendingComment]] = {}
+            for comment in pending:
+                by_organisation.setdefault(comment.organisation_id, []).append(comment)
+            done = 0
+            for organisation_id, comments in sorted(by_organisation.items()):
+                done += self._analyse(organisation_id, comments, settings)
         self.analysed += done
         return done
 
-    def _find(
-        self, session: Session, settings: Mapping[int, comment_analyses.AnalysisSettings]
+    def _claim_work(
+        self,
+        claims: Session,
+        session: Session,
+        settings: Mapping[int, comment_analyses.AnalysisSettings],
     ) -> list[PendingComment]:
+        """Up to ``batch`` comments to analyse, claimed in ``claims``: what ``_find`` finds,
+        less what other workers hold or have written meanwhile, looking again past those."""
+        if not comment_claims.shared(claims):
+            return self._find(session, settings, limit=self.batch)
+        taken: list[PendingComment] = []
+        looked: set[int] = set()
+        for _ in range(MAX_LOOKS):
+            wanted = self.batch - len(taken)
+            found = self._find(session, settings, limit=wanted, exclude=looked)
+            looked.update(comment.response_id for comment in found)
+            taken += self._claimed(claims, session, settings, found)
+            if len(found) < wanted or len(taken) >= self.batch:
+                break  # nothing more to find, or enough
+        return taken
+
+    def _claimed(
+        self,
+        claims: Session,
+        session: Session,
+        settings: Mapping[int, comment_analyses.AnalysisSettings],
+        found: list[PendingComment],
+    ) -> list[PendingComment]:
+        """Those of ``found`` that ``claims`` could claim and that still wait."""
+        got = comment_claims.claim(claims, [comment.response_id for comment in found])
+        if not comment_claims.shared(claims):
+            return found
+        versions: dict[int, str] = {}
+        for organisation_id in sorted({comment.organisation_id for comment in found}):
+            chosen = settings.get(organisation_id)
+            if chosen is not None and chosen.taxonomy_version != 0:
+                versions[organisation_id] = self._organisation(
+                    session, organisation_id, chosen
+                ).version
+        waiting = comment_queue.still_waiting(claims, got, versions)
+        return [comment for comment in found if comment.response_id in waiting]
+
+    def _find(
+        self,
+        session: Session,
+        settings: Mapping[int, comment_analyses.AnalysisSettings],
+        *,
+        limit: int,
+        exclude: set[int] | None = None,
+    ) -> list[PendingComment]:
+        skip = exclude or set()
         latest = comment_queue.latest_response_id(session)
         now = time.monotonic()
         self._marks.append((now, latest))
@@ -181,14 +253,14 @@ class CommentAnalyser:
         if self._marks[0][0] <= now - self.recent_seconds:
             self._recent_from = max(self._recent_from, self._marks[0][1])
         found = comment_queue.unanalysed_comments(
-            session, limit=self.batch, after_id=self._recent_from
+            session, limit=limit, after_id=self._recent_from, exclude=skip
         )
         seen = {comment.response_id for comment in found}
-        if len(found) < self.batch:
-            wanted = self.batch - len(found)
+        if len(found) < limit:
+            wanted = limit - len(found)
             through = self._sweep_at + self.sweep_span
             swept = comment_queue.unanalysed_comments(
-                session, limit=wanted, after_id=self._sweep_at, through_id=through
+                session, limit=wanted, after_id=self._sweep_at, through_id=through, exclude=skip
             )
             if len(swept) < wanted:
                 self._sweep_at = 0 if through >= latest else through
@@ -197,13 +269,13 @@ class CommentAnalyser:
             found += [comment for comment in swept if comment.response_id not in seen]
             seen.update(comment.response_id for comment in swept)
         for organisation_id, chosen in sorted(settings.items()):
-            if len(found) >= self.batch:
+            if len(found) >= limit:
                 break
             if chosen.taxonomy_version == 0:
                 continue  # never seeded: nothing of it was analysed yet
             state = self._organisation(session, organisation_id, chosen)
             stale = comment_queue.stale_comments(
-                session, organisation_id, state.version, limit=self.batch - len(found)
+                session, organisation_id, state.version, limit=limit - len(found), exclude=skip
             )
             found += [comment for comment in stale if comment.response_id not in seen]
         return found
@@ -263,15 +335,13 @@ class CommentAnalyser:
             stored(comment, result, state.theme_ids)
             for comment, result in zip(comments, results, strict=True)
         ]
-        with self.sessions.begin() as session:
-            written = comment_analyses.write_analyses(
-                session,
-                organisation_id,
-                state.version,
-                analyses,
-                replace_comments=state.redact,
-            )
-        return written.written + written.removed
+        return comment_writes.write_batch(
+            self.sessions,
+            organisation_id,
+            state.version,
+            analyses,
+            replace_comments=state.redact,
+        )
 
     def _load_models(self, session: Session, organisation_id: int, state: _Organisation) -> None:
         """(Re)load the organisation's sentiment models when they may have changed: once per
@@ -325,19 +395,21 @@ def analyse_pending(
     scan of every response; the count analysed. For a one-off pass (tests, a command); the
     worker's rounds use ``CommentAnalyser``, which never scans everything at once."""
     analyser = CommentAnalyser(sessions, batch=batch)
-    with sessions() as session:
-        settings = comment_analyses.analysis_settings(session)
-        versions: dict[int, str] = {}
-        for org, chosen in settings.items():
-            if chosen.taxonomy_version and (organisation_id is None or org == organisation_id):
-                versions[org] = analyser._organisation(session, org, chosen).version
-        pending = comment_queue.pending_comments(
-            session, versions, limit=batch, organisation_id=organisation_id
+    with sessions() as claims:  # as in a worker's round: the claims end with this session
+        with sessions() as session:
+            settings = comment_analyses.analysis_settings(session)
+            versions: dict[int, str] = {}
+            for org, chosen in settings.items():
+                if chosen.taxonomy_version and (organisation_id is None or org == organisation_id):
+                    versions[org] = analyser._organisation(session, org, chosen).version
+            found = comment_queue.pending_comments(
+                session, versions, limit=batch, organisation_id=organisation_id
+            )
+            pending = analyser._claimed(claims, session, settings, found)
+        by_organisation: dict[int, list[PendingComment]] = {}
+        for comment in pending:
+            by_organisation.setdefault(comment.organisation_id, []).append(comment)
+        return sum(
+            analyser._analyse(org, comments, settings)
+            for org, comments in sorted(by_organisation.items())
         )
-    by_organisation: dict[int, list[PendingComment]] = {}
-    for comment in pending:
-        by_organisation.setdefault(comment.organisation_id, []).append(comment)
-    return sum(
-        analyser._analyse(org, comments, settings)
-        for org, comments in sorted(by_organisation.items())
-    )

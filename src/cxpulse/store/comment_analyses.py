@@ -6,7 +6,11 @@ analysis of their organisation's version); nothing is written on the submission 
 ``write_analyses`` stores a batch of results with their theme mentions in the caller's
 transaction, replacing what was there, so analysing a comment twice leaves one analysis.
 It re-reads the responses first and skips any whose comment or score changed since they
-were read (they stay in the queue), so a slow worker never overwrites a newer answer.
+were read (they stay in the queue), so a slow worker never overwrites a newer answer; on
+PostgreSQL it also skips, without waiting, a response another transaction is changing or
+deleting at that moment (it stays in the queue too), and waits for its turn behind another
+worker writing the same organisation's analyses (``store.comment_claims``), so the rest of
+a batch is written whatever one request does.
 
 ``on_response_changed`` and ``on_response_deleted`` are for the code that edits or deletes
 a response: the copies of the answer's time and score, and the daily counts of
@@ -29,7 +33,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from cxpulse.store import comment_rollups, text_themes
+from cxpulse.store import comment_claims, comment_rollups, text_themes
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import (
     COMMENT_SENTIMENTS,
@@ -157,6 +161,9 @@ def write_analyses(
     if not version or len(version) > 32:
         raise Invalid("version", "must be 1 to 32 characters")
     _check(session, organisation_id, analyses)
+    # Another worker's write of this organisation adds to the same daily counts: wait for
+    # it here, before the lock timeout below applies, rather than give up on its rows.
+    comment_claims.take_write_turn(session, organisation_id)
     yield_to_requests(session)
     moment = now or utc_now()
     current = _lock_current(session, organisation_id, [a.response_id for a in analyses])
@@ -265,7 +272,14 @@ def _lock_current(
     session: Session, organisation_id: int, response_ids: list[int]
 ) -> dict[int, Any]:
     """The responses as they are now, locked against deletion and change until commit (on
-    PostgreSQL; SQLite's write transaction holds the whole database already)."""
+    PostgreSQL; SQLite's write transaction holds the whole database already).
+
+    A response another transaction is changing or deleting (a request editing the answer)
+    is left out rather than waited for: its analysis is skipped like that of a deleted
+    response and it stays in the queue, so one busy answer never costs the whole batch.
+    ``FOR NO KEY UPDATE`` is the lock the write needs (it may change the comment, never the
+    id), and unlike ``FOR UPDATE`` it does not clash with rows being inserted that refer to
+    the response (tags, rule matches)."""
     found: dict[int, Any] = {}
     ids = sorted(set(response_ids))
     for start in range(0, len(ids), _CHUNK):
@@ -282,7 +296,7 @@ def _lock_current(
                 Response.id.in_(ids[start : start + _CHUNK]),
             )
             .order_by(Response.id)
-            .with_for_update()
+            .with_for_update(key_share=True, skip_locked=True)
         )
         found.update((int(row.id), row) for row in session.execute(query))
     return found

@@ -10,7 +10,7 @@ waiting.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,9 +73,11 @@ def unanalysed_comments(
     after_id: int = 0,
     through_id: int | None = None,
     organisation_id: int | None = None,
+    exclude: Collection[int] = (),
 ) -> list[PendingComment]:
     """Responses with a comment and no analysis, in id order (oldest first), among the ids
-    after ``after_id`` and up to ``through_id``; every organisation's unless one is given.
+    after ``after_id`` and up to ``through_id``, leaving out those in ``exclude``; every
+    organisation's unless one is given.
 
     The id range keeps a scan cheap: the worker looks at recent ids each round and sweeps the
     rest a slice at a time, since a scan of the whole table costs what reading it does.
@@ -93,14 +95,21 @@ def unanalysed_comments(
         query = query.where(Response.id <= through_id)
     if organisation_id is not None:
         query = query.where(Response.organisation_id == organisation_id)
+    if exclude:
+        query = query.where(Response.id.not_in(sorted(exclude)))
     return _pending(session.execute(query.order_by(Response.id).limit(limit)))
 
 
 def stale_comments(
-    session: Session, organisation_id: int, version: str, *, limit: int
+    session: Session,
+    organisation_id: int,
+    version: str,
+    *,
+    limit: int,
+    exclude: Collection[int] = (),
 ) -> list[PendingComment]:
     """Responses of the organisation whose analysis was made with another version than
-    ``version`` (or whose comment changed since), by id.
+    ``version`` (or whose comment changed since), by id, leaving out those in ``exclude``.
 
     "Another version" is read as two ranges of the (organisation, version) index, below and
     above ``version`` (a condition ``!=`` or an ``OR`` would make the databases read every
@@ -130,6 +139,8 @@ def stale_comments(
             .where(AnalysedComment.organisation_id == organisation_id, outside)
             .limit(limit - len(found))
         )
+        if exclude:
+            query = query.where(AnalysedComment.response_id.not_in(sorted(exclude)))
         found += _pending(session.execute(query))
     return sorted(found, key=lambda pending: pending.response_id)
 
@@ -153,3 +164,42 @@ def pending_comments(
             continue
         found.extend(stale_comments(session, org, version, limit=limit - len(found)))
     return found
+
+
+_CHUNK = 500
+"""Ids per ``IN`` list: far below both databases' limits on bound parameters."""
+
+
+def still_waiting(
+    session: Session, response_ids: Collection[int], versions: Mapping[int, str]
+) -> set[int]:
+    """Which of ``response_ids`` still wait for an analysis: a comment without an analysis
+    of its organisation's version in ``versions`` (organisation id to version; an
+    organisation left out counts any analysis as done), or an analysis whose comment was
+    removed. A response deleted meanwhile waits no longer.
+
+    For a worker that has just claimed them: another worker may have written them between
+    the moment they were found and the claim."""
+    ids = sorted(set(response_ids))
+    waiting: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(
+                Response.id,
+                Response.organisation_id,
+                Response.comment.is_(None).label("no_comment"),
+                AnalysedComment.taxonomy_version,
+            )
+            .outerjoin(AnalysedComment, AnalysedComment.response_id == Response.id)
+            .where(Response.id.in_(ids[start : start + _CHUNK]))
+        )
+        for row in rows:
+            analysed = row.taxonomy_version is not None
+            if row.no_comment:
+                if analysed:
+                    waiting.add(int(row.id))
+                continue
+            wanted = versions.get(int(row.organisation_id))
+            if not analysed or (wanted is not None and row.taxonomy_version != wanted):
+                waiting.add(int(row.id))
+    return waiting

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from tests.store.logo_samples import png
 
 from cxpulse.collect.links import LinkSigner
-from cxpulse.collect.mailer import Branding, compose
+from cxpulse.collect.mailer import Branding, compose, sender_headers
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store.models import Contact, Invitation, Organisation, Survey
 from cxpulse.store.organisation_settings import logo_version
@@ -83,12 +83,17 @@ def test_a_branded_invitation_shows_the_logo_and_the_accent_and_answers_to_reply
     assert "color:#1f4e8c" not in html
 
 
-def test_without_a_sender_name_the_organisation_name_is_the_sender() -> None:
+def test_without_a_sender_name_the_configured_name_then_the_organisations() -> None:
+    """The operator's CXPULSE_MAIL_FROM names the sender for the whole installation;
+    without a display name there, the organisation's name does."""
     message = _message(Branding.of(_organisation(), SETTINGS.public_url))
     [sender] = message["From"].addresses
-    assert (sender.display_name, sender.addr_spec) == ("Acme & Co", "surveys@acme.example")
+    assert (sender.display_name, sender.addr_spec) == ("Acme", "surveys@acme.example")
     assert message["Reply-To"] is None
     assert "<img src=" not in _html(message)
+    bare = SmtpSettings(mail_from="surveys@acme.example", public_url="https://cx.example")
+    headers = dict(sender_headers(bare, Branding.of(_organisation(), bare.public_url)))
+    assert headers["From"] == "Acme & Co <surveys@acme.example>"
 
 
 def test_no_branding_keeps_the_configured_sender_and_cxpulses_colour() -> None:

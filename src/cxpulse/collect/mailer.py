@@ -92,6 +92,8 @@ class Branding:
 
     sender_name: str | None = None
     """The From header's display name (the address stays ``CXPULSE_MAIL_FROM``'s)."""
+    organisation_name: str | None = None
+    """The display name when neither the organisation nor ``CXPULSE_MAIL_FROM`` names one."""
     reply_to: str | None = None
     accent_colour: str | None = None
     """``#rrggbb``, for buttons and links."""
@@ -102,7 +104,7 @@ class Branding:
 
     @classmethod
     def of(cls, organisation: Organisation, public_url: str) -> Branding:
-        """The branding of ``organisation``; its name when it set no sender name."""
+        """The branding of ``organisation``."""
         logo_url = width = height = None
         data, kind = organisation.logo, organisation.logo_type
         if data and kind in logo_images.TYPES:
@@ -112,7 +114,8 @@ class Branding:
             if size is not None:
                 width, height = logo_images.shown_size(*size, *LOGO_BOX)
         return cls(
-            sender_name=organisation.sender_name or organisation.name,
+            sender_name=organisation.sender_name,
+            organisation_name=organisation.name,
             reply_to=organisation.reply_to,
             accent_colour=organisation.accent_colour,
             logo_url=logo_url,
@@ -145,10 +148,16 @@ def brand_context(branding: Branding | None, organisation_name: str) -> dict[str
 def sender_headers(settings: SmtpSettings, branding: Branding | None) -> list[tuple[str, str]]:
     """``From`` (the branding's sender name with the configured address) and, when the
     organisation set one, ``Reply-To``."""
-    if branding is None or not branding.sender_name:
+    # The organisation's own sender name first; else the operator's CXPULSE_MAIL_FROM as
+    # written (its display name chosen for the whole installation); else the
+    # organisation's name.
+    configured_name, _ = parseaddr(settings.mail_from)
+    if branding is not None and branding.sender_name:
+        headers = [("From", address_header(branding.sender_name, settings.from_address))]
+    elif configured_name or branding is None or not branding.organisation_name:
         headers = [("From", address_header(*parseaddr(settings.mail_from)))]
     else:
-        headers = [("From", address_header(branding.sender_name, settings.from_address))]
+        headers = [("From", address_header(branding.organisation_name, settings.from_address))]
     if branding is not None and branding.reply_to:
         headers.append(("Reply-To", address_header("", branding.reply_to)))
     return headers

@@ -19,7 +19,6 @@ Ibis and pyspark are imported inside the functions: importing this module costs 
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,8 +57,9 @@ def spark_problem() -> str | None:
         import pyspark  # noqa: F401
     except ImportError:
         return "the spark engine needs pyspark: pip install 'cxpulse[spark]'"
-    java_home = os.environ.get("JAVA_HOME")
-    if shutil.which("java") is None and not (java_home and Path(java_home, "bin/java").exists()):
+    # pyspark starts the JVM through the ``java`` on the PATH (or its own JAVA_HOME, which
+    # is pyspark's to read: cxpulse reads no environment outside its settings).
+    if shutil.which("java") is None:
         return "the spark engine needs Java 17 or later (java was not found on the PATH)"
     return None
 
@@ -78,9 +78,10 @@ def local_spark_session(
     from pyspark.sql import SparkSession
 
     # Local mode talks to itself only: bind to the loopback address, not the machine's.
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = (
         SparkSession.builder.master(f"local[{threads}]")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
         .appName("cxpulse")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")

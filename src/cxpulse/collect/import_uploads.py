@@ -6,14 +6,23 @@ anything the browser sends but that token), with a small JSON record of who uplo
 only by the same user of the same organisation, and only for :data:`UPLOAD_TTL`; expired
 uploads are removed whenever another is saved, and an upload is removed once imported.
 The pages hold only the token, so a client cannot point the importer at any other path.
+
+The folder is the server user's own (``cxpulse-import-uploads-<uid>``, mode 0700): in a
+shared temporary directory another local user could create the folder first, or a link in
+its place, and read or swap the uploads. So it is made private, and before each use checked
+to be a real directory owned by this user with mode 0700; otherwise the store refuses to
+work (``UnsafeUploadFolder``, naming the folder) rather than trust it. A record's file name
+is confined too: a name with a path separator or ``..`` is refused, never joined.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterable
@@ -25,6 +34,7 @@ from cxpulse.engine.files import FORMATS
 __all__ = [
     "UPLOAD_TTL",
     "StagedUpload",
+    "UnsafeUploadFolder",
     "UploadStore",
     "clean_filename",
     "default_root",
@@ -36,17 +46,45 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 _RECORD = "upload.json"
 
 
+def _uid() -> int | None:
+    """This process's user id; None where the system has none (Windows)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid() if getuid is not None else None
+
+
 def default_root() -> Path:
-    """Where uploads wait: a folder of the system's temporary directory."""
-    return Path(tempfile.gettempdir()) / "cxpulse-import-uploads"
+    """Where uploads wait: a folder of the system's temporary directory, one per system
+    user."""
+    uid = _uid()
+    suffix = f"-{uid}" if uid is not None else ""
+    return Path(tempfile.gettempdir()) / f"cxpulse-import-uploads{suffix}"
+
+
+class UnsafeUploadFolder(RuntimeError):
+    """The uploads' folder is not a private directory of this user: nothing is read from it
+    or written to it."""
 
 
 def clean_filename(name: str | None) -> str:
     """The base name of an uploaded file, with characters other than letters, digits, space,
-    dot, dash and underscore replaced (the browser's name is only ever displayed)."""
+    dot, dash and underscore replaced and runs of dots made one (the browser's name is only
+    ever displayed, and never holds a separator or ``..``)."""
     path = PurePath((name or "").replace("\\", "/"))
-    stem = re.sub(r"[^\w.\- ]", "_", path.stem).strip()[:100] or "upload"
+    stem = re.sub(r"[^\w.\- ]", "_", path.stem)
+    stem = re.sub(r"\.{2,}", ".", stem).strip(". ")[:100].rstrip(". ") or "upload"
     return stem + path.suffix.lower()
+
+
+def _safe_name(name: str) -> bool:
+    """Whether a stored record's file name names a file inside its upload's folder."""
+    separators = {"/", "\\", os.sep, os.altsep or "/"}
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and ".." not in name
+        and "\0" not in name
+        and not any(sep in name for sep in separators)
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +112,40 @@ class UploadStore:
         self.root = root or default_root()
         self.ttl = ttl
 
+    def _checked(self) -> bool:
+        """Whether the folder exists, after checking that it is ours alone (a directory,
+        not a link, owned by this user, mode 0700); ``UnsafeUploadFolder`` otherwise."""
+        try:
+            info = os.lstat(self.root)
+        except FileNotFoundError:
+            return False
+        uid = _uid()
+        problem = None
+        if not stat.S_ISDIR(info.st_mode):
+            problem = "it is not a directory (a link or a file)"
+        elif uid is not None and info.st_uid != uid:
+            problem = f"it belongs to user {info.st_uid}, not to this server's user {uid}"
+        elif uid is not None and stat.S_IMODE(info.st_mode) != 0o700:
+            problem = f"its mode is {stat.S_IMODE(info.st_mode):o}, not 700"
+        if problem is not None:
+            raise UnsafeUploadFolder(
+                f"The import uploads folder {self.root} is unsafe to use: {problem}. "
+                "Remove it (or make it this user's with mode 700) and try again."
+            )
+        return True
+
+    def _ready(self) -> Path:
+        """The folder, made private when it does not exist yet, checked when it does."""
+        if not self._checked():
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(mode=0o700)
+                os.chmod(self.root, 0o700)  # whatever the umask took away or added
+            except FileExistsError:  # made meanwhile, by another process or someone else
+                pass
+            self._checked()
+        return self.root
+
     def save(
         self,
         chunks: Iterable[bytes],
@@ -88,10 +160,10 @@ class UploadStore:
         name = clean_filename(filename)
         if PurePath(name).suffix not in FORMATS:
             raise ValueError(f"unsupported file type {PurePath(name).suffix or '(none)'!r}")
+        root = self._ready()
         self.remove_expired()
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         token = secrets.token_urlsafe(24)
-        directory = self.root / token
+        directory = root / token
         directory.mkdir(mode=0o700)
         path = directory / name
         size = 0
@@ -117,11 +189,13 @@ class UploadStore:
 
     def find(self, token: str, *, organisation_id: int, user_id: int) -> StagedUpload | None:
         """The upload ``token`` of this user, or None (unknown, someone else's, expired)."""
-        if not _TOKEN.fullmatch(token):
+        if not _TOKEN.fullmatch(token) or not self._checked():
             return None
         directory = self.root / token
         try:
             record = json.loads((directory / _RECORD).read_text(encoding="utf-8"))
+            if not _safe_name(str(record["filename"])):
+                return None
             upload = StagedUpload(
                 token=token,
                 path=directory / str(record["filename"]),
@@ -146,7 +220,7 @@ class UploadStore:
 
     def remove_expired(self) -> None:
         """Delete uploads older than the time to live (a crash may have left some)."""
-        if not self.root.is_dir():
+        if not self._checked():
             return
         limit = time.time() - self.ttl
         for directory in self.root.iterdir():

@@ -349,3 +349,28 @@ def test_an_upload_over_the_limit_is_refused(engine: Engine, world: World, uploa
         )
         assert streamed.status_code == 413
     assert not any(uploads.glob("*/*.csv"))
+
+
+def _current_step(html: str) -> str:
+    found = re.findall(r'<li aria-current="step"><strong>([^<]+)</strong></li>', html)
+    assert len(found) == 1, found
+    return str(found[0])
+
+
+def test_each_step_marks_itself_current(app: FastAPI, client: TestClient, world: World) -> None:
+    """Defect: the preview (still "Map the columns") marked step 3, "Import", as current."""
+    a = world.a
+    analyst, token = _browser(app, a.users["analyst"])
+    assert _current_step(client.get("/app/imports/new", headers=analyst).text) == "1. Upload"
+    mapping_url = _uploaded(client, analyst, token, a.survey_id)
+    mapping = client.get(mapping_url, headers=analyst)
+    assert _current_step(mapping.text) == "2. Map the columns"
+    preview = client.get(mapping_url, headers=analyst, params={**MAPPING, "preview": "1"})
+    assert preview.status_code == 200
+    assert "<h1>Map the columns" in preview.text
+    assert _current_step(preview.text) == "2. Map the columns"
+    done = client.post(
+        mapping_url, headers=analyst, data={"csrf_token": token, **MAPPING, "skip_invalid": "on"}
+    )
+    assert done.status_code == 200
+    assert _current_step(done.text) == "3. Import"

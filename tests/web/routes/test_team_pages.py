@@ -266,3 +266,100 @@ def test_everyone_edits_their_own_name(
     }
     changed = client.post("/app/password", data=change, headers=headers, follow_redirects=False)
     assert changed.headers["location"] == "/app/sessions?done=password"
+
+
+def _actions_of(html: str, user_id: int) -> str:
+    """The actions cell of one user's row."""
+    row = html.split(f'<tr id="user-{user_id}">', 1)[1].split("</tr>", 1)[0]
+    return row.split('<td class="actions">', 1)[1]
+
+
+def test_nobody_is_offered_or_allowed_to_deactivate_themselves(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    admin = org.users["admin"]
+    headers, token = _browser(app, admin)
+    page = client.get("/app/team", headers=headers).text
+    mine = _actions_of(page, admin)
+    assert f'action="/app/team/{admin}/active"' not in mine
+    assert "Another owner or admin can deactivate you." in mine
+    assert f'action="/app/team/{admin}/role"' in mine  # lowering one's role is allowed
+    assert f'action="/app/team/{org.users["agent"]}/active"' in page  # others' are offered
+    refused = _post(
+        client, f"/app/team/{admin}/active", {"csrf_token": token, "active": "no"}, headers
+    )
+    assert refused.status_code == 409
+    assert f'id="active-{admin}-error"' in refused.text
+    assert "you cannot deactivate yourself" in refused.text
+    assert _user(db, org.emails["admin"]).is_active
+    assert client.get("/app/team", headers=headers).status_code == 200  # still signed in
+    with db() as session:
+        changes = select(AuditLog).where(
+            AuditLog.entity == "user", AuditLog.entity_id == str(admin)
+        )
+        assert not session.scalars(changes).all()
+
+
+def test_the_only_owner_is_offered_no_demotion_and_another_owner_allows_it(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    owner = org.users["owner"]
+    headers, token = _browser(app, owner)
+    mine = _actions_of(client.get("/app/team", headers=headers).text, owner)
+    assert f'action="/app/team/{owner}/role"' not in mine
+    assert f'action="/app/team/{owner}/active"' not in mine
+    assert "Your role stays: you are the only owner." in mine
+    demote = _post(
+        client, f"/app/team/{owner}/role", {"csrf_token": token, "role": "admin"}, headers
+    )
+    assert demote.status_code == 409
+    assert f'id="role-{owner}-error"' in demote.text  # shown by the row, without the form
+    # With a second owner, the first may step down, but still not deactivate themselves.
+    promoted = _post(
+        client,
+        f"/app/team/{org.users['admin']}/role",
+        {"csrf_token": token, "role": "owner"},
+        headers,
+    )
+    assert "Role changed." in promoted.text
+    mine = _actions_of(promoted.text, owner)
+    assert f'action="/app/team/{owner}/role"' in mine
+    assert f'action="/app/team/{owner}/active"' not in mine
+    leave = _post(
+        client, f"/app/team/{owner}/active", {"csrf_token": token, "active": "no"}, headers
+    )
+    assert leave.status_code == 409
+    assert _user(db, org.emails["owner"]).is_active
+    down = client.post(
+        f"/app/team/{owner}/role",
+        data={"csrf_token": token, "role": "admin"},
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert down.status_code == 303
+    assert _user(db, org.emails["owner"]).role == "admin"
+
+
+def test_the_only_admin_of_an_organisation_without_owner_keeps_the_role(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    """As in the demo: one admin and no active owner; lowering one's role would leave
+    nobody to manage the team."""
+    org = world.a
+    with db.begin() as session:
+        owner = session.get(User, org.users["owner"])
+        assert owner is not None
+        owner.is_active = False
+    admin = org.users["admin"]
+    headers, token = _browser(app, admin)
+    mine = _actions_of(client.get("/app/team", headers=headers).text, admin)
+    assert f'action="/app/team/{admin}/role"' not in mine
+    assert "Your role stays: you are the only owner or admin." in mine
+    refused = _post(
+        client, f"/app/team/{admin}/role", {"csrf_token": token, "role": "analyst"}, headers
+    )
+    assert refused.status_code == 409
+    assert "you are the only active owner or admin" in refused.text
+    assert _user(db, org.emails["admin"]).role == "admin"

@@ -23,6 +23,7 @@ from cxpulse.store import accounts, audit_search
 from cxpulse.store.audit_search import AuditFilter
 from cxpulse.store.models import AuditLog
 from cxpulse.web.deps import DbSession
+from cxpulse.web.form_values import parse_id
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.dashboard import (
     PageCaller,
@@ -88,12 +89,6 @@ def parse_filter(typed: dict[str, str]) -> tuple[AuditFilter, dict[str, str]]:
     return chosen, errors
 
 
-def _before(text: str | None) -> int | None:
-    if text and text.isascii() and text.isdecimal() and len(text) < 19:
-        return int(text)
-    return None
-
-
 def _row(entry: AuditLog, actors: dict[str, str]) -> dict[str, Any]:
     details = entry.details or {}
     return {
@@ -120,7 +115,7 @@ def audit_page(request: Request, caller: PageCaller, session: DbSession) -> HTML
             session,
             org,
             chosen,
-            before=_before(request.query_params.get("before")),
+            before=parse_id(request.query_params.get("before")),
             limit=PAGE_SIZE + 1,
         )
     more = len(entries) > PAGE_SIZE

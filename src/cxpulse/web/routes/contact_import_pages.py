@@ -42,11 +42,13 @@ from cxpulse.store import contact_listing
 from cxpulse.web import audit
 from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
+from cxpulse.web.form_values import MAX_ID, parse_whole
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.csv_uploads import MAX_CSV_BYTES, UPLOAD_BODY_BYTES
 from cxpulse.web.routes.dashboard import PageCaller, PageProblem, check_allowed, problem_page
 from cxpulse.web.routes.dashboard import render as render_page
+from cxpulse.web.routes.upload_gate import caller_before_body
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,10 +63,12 @@ UPLOADS = UploadStore(default_folder())
 
 def imported_notice(request: Request) -> str | None:
     """The contacts list's notice after an import (``?imported=CREATED-UPDATED``)."""
-    created, _, updated = request.query_params.get("imported", "")[:40].partition("-")
-    if not (created.isdecimal() and updated.isdecimal()):
+    created_text, _, updated_text = request.query_params.get("imported", "")[:40].partition("-")
+    created = parse_whole(created_text, 0, MAX_ID)
+    updated = parse_whole(updated_text, 0, MAX_ID)
+    if created is None or updated is None:
         return None
-    return f"Imported: {int(created):,} contacts added, {int(updated):,} updated."
+    return f"Imported: {created:,} contacts added, {updated:,} updated."
 
 
 def _owner(caller: Principal) -> Owner:
@@ -113,6 +117,9 @@ def _encoding(form: FormData) -> str | None:
 @router.post(BASE, max_body_size=UPLOAD_BODY_BYTES)
 async def upload_form(request: Request, session: DbSession) -> Response:
     try:
+        # Refused from the headers before the (up to 10 MB) body is read and parsed; the
+        # form's CSRF token is checked once it is.
+        caller_before_body(request, session, (Permission.CONTACTS_WRITE,))
         caller, form = await page_forms.form_caller(request, session, Permission.CONTACTS_WRITE)
         return await _take(request, caller, form)
     except PageProblem as problem:

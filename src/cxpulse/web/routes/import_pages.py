@@ -22,6 +22,7 @@ lookup, the mapping context and the refusals, and read best together.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -37,7 +38,7 @@ from cxpulse.collect.import_options import ImportOptions, SurveyTarget
 from cxpulse.collect.import_preview import file_columns
 from cxpulse.collect.import_results import ImportFailed, InvalidRowsError
 from cxpulse.collect.import_runs import ImportPreview, preview_import, run_import
-from cxpulse.collect.import_uploads import StagedUpload, UploadStore
+from cxpulse.collect.import_uploads import StagedUpload, UnsafeUploadFolder, UploadStore
 from cxpulse.collect.presets import PRESETS
 from cxpulse.engine.files import FORMATS
 from cxpulse.store import import_runs, surveys
@@ -46,6 +47,7 @@ from cxpulse.store.models import Survey
 from cxpulse.web import audit, import_forms
 from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
+from cxpulse.web.form_values import MAX_ID, MAX_SMALL_ID, over_length, parse_id, sheet_value
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.dashboard import (
@@ -56,11 +58,11 @@ from cxpulse.web.routes.dashboard import (
     render,
 )
 from cxpulse.web.routes.import_upload import IMPORT_PERMISSIONS, max_upload_bytes
-from cxpulse.web.schemas import MAX_ID
+from cxpulse.web.routes.upload_gate import caller_before_body_in_turn
 from cxpulse.web.state import app_state, database_turn
-from cxpulse.web.tokens import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
+logger = logging.getLogger("cxpulse.web")
 
 RunId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Token = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -129,10 +131,9 @@ def new_import_page(request: Request, caller: PageCaller, session: DbSession) ->
         _allowed(caller)
     except PageProblem as problem:
         return problem_page(request, problem)
-    chosen = request.query_params.get("survey", "")
     limit = max_upload_bytes(app_state(request).settings)
     choices = _survey_choices(session, caller.organisation_id)
-    survey_id = int(chosen) if chosen.isdigit() else None
+    survey_id = parse_id(request.query_params.get("survey"), MAX_SMALL_ID)
     return _upload_page(request, choices, survey_id=survey_id, limit=limit)
 
 
@@ -176,13 +177,15 @@ def _chunks(upload: UploadFile) -> Iterator[bytes]:
 async def upload_form(request: Request) -> Response:
     back = "/app/imports/new"
     limit = max_upload_bytes(app_state(request).settings)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + FORM_ROOM:
+    if over_length(request.headers.get("content-length"), limit + FORM_ROOM):
         return _too_large(request, limit)
-    if not request.cookies.get(SESSION_COOKIE):
-        problem = PageProblem(401, "Not saved", "Your session has ended: log in again.")
+    # Who posts is checked from the headers before a byte of the body is read; the body is
+    # then read holding no database connection (a slow upload holds none), and the form's
+    # CSRF token checked after it (``_staged``).
+    try:
+        await caller_before_body_in_turn(request, IMPORT_PERMISSIONS)
+    except PageProblem as problem:
         return page_forms.form_problem(request, problem, back)
-    # The body is read before the database is: a slow upload holds no connection.
     reading = _limited(request, limit + FORM_ROOM)
     try:
         form = await reading.form(max_files=1, max_fields=20)
@@ -228,14 +231,17 @@ async def _staged(request: Request, form: FormData, limit: int, back: str) -> Re
             status_code=422,
         )
     assert caller.user_id is not None
-    staged = await run_in_threadpool(
-        UPLOADS.save,
-        _chunks(upload),
-        filename=upload.filename or "",
-        organisation_id=caller.organisation_id,
-        user_id=caller.user_id,
-        survey_id=survey.id,
-    )
+    try:
+        staged = await run_in_threadpool(
+            UPLOADS.save,
+            _chunks(upload),
+            filename=upload.filename or "",
+            organisation_id=caller.organisation_id,
+            user_id=caller.user_id,
+            survey_id=survey.id,
+        )
+    except UnsafeUploadFolder as unsafe:
+        return page_forms.form_problem(request, _unsafe(unsafe), back)
     try:
         await run_in_threadpool(file_columns, staged.path)
     except ImportFailed as error:
@@ -254,9 +260,24 @@ async def _staged(request: Request, form: FormData, limit: int, back: str) -> Re
 # -- step 2: mapping and preview ---------------------------------------------------------------
 
 
+def _unsafe(error: UnsafeUploadFolder) -> PageProblem:
+    logger.error("%s", error)
+    return PageProblem(
+        503,
+        "Uploads unavailable",
+        "The server's folder for uploads is not private to it, so nothing is kept there. "
+        "The administrator finds the details in the server's log.",
+    )
+
+
 def _staged_upload(caller: Principal, token: str) -> StagedUpload:
     # Pages are signed in as a user (API keys do not reach them): 0 matches no upload.
-    found = UPLOADS.find(token, organisation_id=caller.organisation_id, user_id=caller.user_id or 0)
+    try:
+        found = UPLOADS.find(
+            token, organisation_id=caller.organisation_id, user_id=caller.user_id or 0
+        )
+    except UnsafeUploadFolder as unsafe:
+        raise _unsafe(unsafe) from None
     if found is None:
         raise PageProblem(
             404,
@@ -321,14 +342,10 @@ def _options(form: import_forms.MappingForm) -> ImportOptions:
         date_format=form.date_format or None,
         timezone=form.timezone or None,
         skip_invalid=form.skip_invalid,
-        sheet=form.sheet_choice,
+        # Not ``form.sheet_choice``, whose ``isdigit`` takes "²" for a number.
+        sheet=sheet_value(form.sheet),
         encoding=form.encoding or None,
     )
-
-
-def _sheet(text: str) -> int | str | None:
-    text = text.strip()
-    return (int(text) if text.isdigit() else text) or None
 
 
 def _values(params: Any) -> dict[str, list[str]]:
@@ -352,7 +369,7 @@ def mapping_page(
     try:
         columns = file_columns(
             upload.path,
-            sheet=_sheet(params.get("sheet", "")),
+            sheet=sheet_value(params.get("sheet")),
             encoding=params.get("encoding", "").strip() or None,
         )
     except ImportFailed as error:
@@ -430,7 +447,7 @@ async def import_form(token: Token, request: Request, session: DbSession) -> Res
         columns = await run_in_threadpool(
             file_columns,
             upload.path,
-            sheet=_sheet(str(posted.get("sheet") or "")),
+            sheet=sheet_value(str(posted.get("sheet") or "")),
             encoding=str(posted.get("encoding") or "").strip() or None,
         )
     except ImportFailed as error:

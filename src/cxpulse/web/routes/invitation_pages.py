@@ -31,11 +31,11 @@ from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Survey
 from cxpulse.web import audit
 from cxpulse.web.deps import DbSession
+from cxpulse.web.form_values import MAX_ID, MAX_SMALL_ID, parse_id, parse_whole
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import invitation_send_pages, page_forms
 from cxpulse.web.routes.dashboard import PageCaller, PageProblem, check_allowed, problem_page
 from cxpulse.web.routes.dashboard import render as render_page
-from cxpulse.web.schemas import MAX_ID
 
 router = APIRouter(include_in_schema=False)
 router.include_router(invitation_send_pages.router)
@@ -64,13 +64,6 @@ STATE_HELP = {
 }
 
 
-def _positive_id(text: str | None) -> int | None:
-    if text is None or not text.strip().isdigit():
-        return None
-    value = int(text.strip())
-    return value if 1 <= value <= MAX_ID else None
-
-
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -83,9 +76,8 @@ def _list_url(survey_id: int | None, state: str | None, **more: str) -> str:
 
 
 def _notice(request: Request) -> str | None:
-    cancelled = request.query_params.get("cancelled", "")
-    if cancelled.isdigit():
-        count = int(cancelled)
+    count = parse_whole(request.query_params.get("cancelled"), 0, MAX_ID)
+    if count is not None:
         return (
             "No scheduled invitation was left to cancel."
             if count == 0
@@ -103,7 +95,7 @@ def invitations_page(request: Request, caller: PageCaller, session: DbSession) -
     params = request.query_params
     all_surveys = surveys.list_surveys(session, caller.organisation_id)
     names = {s.id: s.name for s in all_surveys}
-    survey_id = _positive_id(params.get("survey"))
+    survey_id = parse_id(params.get("survey"), MAX_SMALL_ID)
     if survey_id not in names:
         survey_id = None
     state = params.get("state") or None
@@ -159,6 +151,18 @@ def _missing(what: str) -> PageProblem:
     return PageProblem(404, "Not found", f"There is no such {what} in your organisation.")
 
 
+def _chosen(given: object, what: str, limit: int) -> int | None:
+    """The id of the ``what`` a cancel names; None when it names none; 404 when what it
+    gives is no id at all ("²", a number past the column's range)."""
+    text = given.strip() if isinstance(given, str) else ""
+    if not text:
+        return None
+    found = parse_id(text, limit)
+    if found is None:
+        raise _missing(what)
+    return found
+
+
 def _cancel_context(
     session: Session, organisation_id: int, invitation_id: int | None, survey_id: int | None
 ) -> dict[str, Any]:
@@ -188,8 +192,8 @@ def cancel_page(request: Request, caller: PageCaller, session: DbSession) -> HTM
         context = _cancel_context(
             session,
             caller.organisation_id,
-            _positive_id(params.get("invitation")),
-            _positive_id(params.get("survey")),
+            _chosen(params.get("invitation"), "invitation", MAX_ID),
+            _chosen(params.get("survey"), "survey", MAX_SMALL_ID),
         )
     except PageProblem as problem:
         return problem_page(request, problem, back="/app/invitations")
@@ -201,8 +205,8 @@ async def cancel_form(request: Request, session: DbSession) -> Response:
     back = "/app/invitations"
     try:
         caller, form = await page_forms.form_caller(request, session, Permission.CONTACTS_WRITE)
-        invitation_id = _positive_id(str(form.get("invitation") or ""))
-        survey_id = _positive_id(str(form.get("survey") or ""))
+        invitation_id = _chosen(form.get("invitation"), "invitation", MAX_ID)
+        survey_id = _chosen(form.get("survey"), "survey", MAX_SMALL_ID)
         if invitation_id is not None:
             try:
                 invitation = triggers.cancel_invitation(

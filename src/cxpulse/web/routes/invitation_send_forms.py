@@ -28,6 +28,7 @@ from cxpulse.store._values import name_problem
 from cxpulse.store.email_addresses import email_problem, lookup_email
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Contact, Survey
+from cxpulse.web.form_values import MAX_SMALL_ID, ascii_digits, parse_id, parse_whole
 
 AUDIENCES = ("csv", "filter", "contact")
 FIELDS = (
@@ -135,11 +136,15 @@ def read_draft(
 
 def _survey(session: Session, organisation_id: int, draft: Draft) -> None:
     text = draft.values.get("survey", "")
-    if not text.isdigit():
+    if not text:
         draft.errors["survey"] = "Choose the survey to send."
         return
+    survey_id = parse_id(text, MAX_SMALL_ID)
+    if survey_id is None:
+        draft.errors["survey"] = "There is no such survey in your organisation."
+        return
     try:
-        survey = surveys.get_survey(session, organisation_id, int(text))
+        survey = surveys.get_survey(session, organisation_id, survey_id)
     except NotFound:
         draft.errors["survey"] = "There is no such survey in your organisation."
         return
@@ -224,7 +229,7 @@ def line_of(draft: Draft, index: int | None) -> str:
         return ""
     key = draft.requests[index].idempotency_key or ""
     suffix = key.rpartition(":")[2]
-    return f"line {suffix}" if suffix.isdigit() else f"recipient {index + 1}"
+    return f"line {suffix}" if ascii_digits(suffix) else f"recipient {index + 1}"
 
 
 def audience_filter(values: dict[str, str], errors: dict[str, str]) -> audience.AudienceFilter:
@@ -240,10 +245,9 @@ def audience_filter(values: dict[str, str], errors: dict[str, str]) -> audience.
     days_text = values.get("days", "")
     days: int | None = None
     if days_text:
-        if not days_text.isdigit() or not 1 <= int(days_text) <= MAX_DAYS:
+        days = parse_whole(days_text, 1, MAX_DAYS)
+        if days is None:
             errors["days"] = f"A whole number of days from 1 to {MAX_DAYS}."
-        else:
-            days = int(days_text)
     return audience.AudienceFilter(attribute, value if attribute else None, language, days)
 
 
@@ -277,10 +281,13 @@ def _from_filter(
 
 
 def find_contact(session: Session, organisation_id: int, text: str) -> Contact | None:
-    """The contact named by id or by address; None when there is none."""
-    if text.isdigit():
+    """The contact named by id (ASCII digits) or by address; None when there is none."""
+    if ascii_digits(text):
+        contact_id = parse_id(text)
+        if contact_id is None:  # 0, or past the column's range: no contact has it
+            return None
         try:
-            return contact_store.get_contact(session, organisation_id, int(text))
+            return contact_store.get_contact(session, organisation_id, contact_id)
         except NotFound:
             return None
     return contact_store.find_by_email(session, organisation_id, text)
@@ -293,7 +300,7 @@ def _one_contact(session: Session, organisation_id: int, draft: Draft, key: str)
         return
     contact = find_contact(session, organisation_id, text)
     if contact is None:
-        if text.isdigit():
+        if ascii_digits(text):
             draft.errors["contact"] = "There is no such contact in your organisation."
             return
         if (problem := email_problem(text)) is not None:

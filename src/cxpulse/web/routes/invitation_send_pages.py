@@ -35,6 +35,7 @@ from cxpulse.store.types import utc_now
 from cxpulse.web import audit
 from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
+from cxpulse.web.form_values import MAX_SMALL_ID, over_length, parse_id
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.dashboard import PageCaller, PageProblem, check_allowed, problem_page
@@ -49,6 +50,7 @@ from cxpulse.web.routes.invitation_send_forms import (
     typed_values,
     uploaded_bytes,
 )
+from cxpulse.web.routes.upload_gate import caller_before_body
 from cxpulse.web.security_headers import REPORT_HEADERS
 from cxpulse.web.state import app_state
 
@@ -95,12 +97,12 @@ def new_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLRe
     params = request.query_params
     now = utc_now()
     values = {"form_key": batches.new_form_key(now), "audience": "csv", "when": "now"}
-    survey = params.get("survey", "")
-    if survey.isdigit():
-        values["survey"] = survey
-    contact_text = params.get("contact", "")
-    if contact_text.isdigit():
-        contact = find_contact(session, caller.organisation_id, contact_text)
+    survey_id = parse_id(params.get("survey"), MAX_SMALL_ID)
+    if survey_id is not None:
+        values["survey"] = str(survey_id)
+    contact_id = parse_id(params.get("contact"))
+    if contact_id is not None:
+        contact = find_contact(session, caller.organisation_id, str(contact_id))
         if contact is not None and contact.email:
             values["audience"], values["contact"] = "contact", contact.email
     draft = Draft(values=values)
@@ -109,14 +111,17 @@ def new_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLRe
 
 
 def _too_large(request: Request) -> bool:
-    declared = request.headers.get("content-length", "")
-    return declared.isdigit() and int(declared) > SEND_BODY_BYTES
+    return over_length(request.headers.get("content-length"), SEND_BODY_BYTES)
 
 
 @router.post("/app/invitations/new", max_body_size=SEND_BODY_BYTES)
 async def send_form(request: Request, session: DbSession) -> Response:
     if _too_large(request):
         problem = PageProblem(413, "Too large", "The file is too large to send from here.")
+        return page_forms.form_problem(request, problem, "/app/invitations/new")
+    try:  # from the headers, before the body (a CSV file) is read; the token after it
+        caller_before_body(request, session, (Permission.CONTACTS_WRITE,))
+    except PageProblem as problem:
         return page_forms.form_problem(request, problem, "/app/invitations/new")
     # Parsed here with room for the carried CSV text; form_caller reuses the parse.
     parsed = await request.form(max_part_size=PART_BYTES)
@@ -160,11 +165,11 @@ def _sent_before(
 ) -> RedirectResponse | None:
     """The result page of this form when it was sent already (a reload, a double click):
     checked before the recipients, which a filter may choose differently by now."""
-    survey, key = values.get("survey", ""), values.get("form_key", "")
-    if not survey.isdigit():
+    survey, key = parse_id(values.get("survey"), MAX_SMALL_ID), values.get("form_key", "")
+    if survey is None:
         return None
     try:
-        earlier = batches.outcome_of(session, caller.organisation_id, int(survey), key, now)
+        earlier = batches.outcome_of(session, caller.organisation_id, survey, key, now)
     except Invalid:
         return None
     if earlier is None:
@@ -275,15 +280,21 @@ def _send(
     return RedirectResponse(f"/app/invitations/sent?survey={survey.id}&key={key}", status_code=303)
 
 
+def _named_survey(session: Session, caller: Principal, text: str) -> Survey:
+    """The survey a page's ``?survey=`` names; ``NotFound`` when it names none of ours."""
+    survey_id = parse_id(text, MAX_SMALL_ID)
+    if survey_id is None:
+        raise NotFound("survey", text[:40])
+    return surveys.get_survey(session, caller.organisation_id, survey_id)
+
+
 @router.get("/app/invitations/sent", response_class=HTMLResponse)
 def sent_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
     params = request.query_params
     survey_text, key = params.get("survey", ""), params.get("key", "")[:100]
     try:
         check_allowed(caller, Permission.CONTACTS_READ)
-        if not survey_text.isdigit():
-            raise NotFound("survey", survey_text)
-        survey = surveys.get_survey(session, caller.organisation_id, int(survey_text))
+        survey = _named_survey(session, caller, survey_text)
         outcome = batches.outcome_of(session, caller.organisation_id, survey.id, key, utc_now())
     except PageProblem as problem:
         return problem_page(request, problem, back=BACK)
@@ -309,9 +320,7 @@ def preview_document(request: Request, caller: PageCaller, session: DbSession) -
     survey_text = params.get("survey", "")
     try:
         check_allowed(caller, Permission.CONTACTS_READ)
-        if not survey_text.isdigit():
-            raise NotFound("survey", survey_text)
-        survey = surveys.get_survey(session, caller.organisation_id, int(survey_text))
+        survey = _named_survey(session, caller, survey_text)
     except PageProblem as problem:
         return problem_page(request, problem, back=BACK)
     except NotFound:

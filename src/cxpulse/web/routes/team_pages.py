@@ -78,10 +78,20 @@ def _grantable(caller: Principal) -> list[str]:
     return [role for role in ROLES if owners or role != "owner"]
 
 
-def _row(user: User, caller: Principal) -> dict[str, Any]:
+def _row(user: User, caller: Principal, users: list[User]) -> dict[str, Any]:
+    me = user.id == caller.user_id
+    active_owners = sum(1 for u in users if u.role == "owner" and u.is_active)
+    last_owner = user.role == "owner" and user.is_active and active_owners <= 1
+    last_manager = me and not user_changes.other_managers(users, user.id)
     return {
         "user": user,
-        "me": user.id == caller.user_id,
+        "me": me,
+        # Only what the server allows is offered (``user_changes``): nobody deactivates
+        # themselves, the last active owner keeps the role, and so does the last person
+        # who manages the team when it is oneself.
+        "can_deactivate": not me and not last_owner,
+        "can_change_role": not last_owner and not last_manager,
+        "keeps_role_because": "the only owner" if last_owner else "the only owner or admin",
         "invited": user.invited_at is not None,
         "invited_at": _when(user.invited_at),
         "last_login": _when(user.last_login_at),
@@ -101,7 +111,7 @@ def _team_page(
     users = accounts.list_users(session, caller.organisation_id)
     typed = {k: v for k, v in (form or {}).items() if isinstance(v, str)}
     context = {
-        "rows": [_row(user, caller) for user in users],
+        "rows": [_row(user, caller, users) for user in users],
         "roles": _grantable(caller),
         "role_help": ROLE_HELP,
         "errors": errors or {},
@@ -200,8 +210,6 @@ async def _change(request: Request, session: Session, user_id: int, field: str) 
         code = 409 if isinstance(error, Conflict) else 422
         errors = {f"{field}-{user_id}": error.message}
         return _team_page(request, session, caller, errors=errors, status_code=code)
-    if field == "active" and not changes["is_active"] and user_id == caller.user_id:
-        return RedirectResponse("/login", status_code=303)  # one's own sessions just ended
     return RedirectResponse(f"{TEAM_PAGE}?done={done}#user-{user_id}", status_code=303)
 
 

@@ -15,6 +15,7 @@ from cxpulse.collect.mapping import MAX_PROPERTIES, PROPERTY_PREFIX, MappingErro
 from cxpulse.collect.presets import PRESETS
 from cxpulse.engine.encoding import EncodingProblem, check_encoding_name
 from cxpulse.store._values import MAX_KEY_LENGTH
+from cxpulse.web.form_values import sheet_value
 
 __all__ = [
     "AUTO",
@@ -83,7 +84,7 @@ class MappingForm:
         text = self.sheet.strip()
         if not text:
             return None
-        return int(text) if text.isdigit() else text
+        return sheet_value(text)
 
     def query(self) -> list[tuple[str, str]]:
         """The form as query parameters or hidden fields (the import step posts them back)."""

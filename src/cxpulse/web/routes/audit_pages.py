@@ -53,9 +53,13 @@ def _actors(session: Session, organisation_id: int) -> dict[str, str]:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError("must be a date such as 2026-03-31") from None
+    if not 1900 <= day.year <= 9998:
+        # The search runs to the end of the last day: 9999-12-31 has no day after it.
+        raise ValueError("must be a date between 1900 and 9998")
+    return day
 
 
 def parse_filter(typed: dict[str, str]) -> tuple[AuditFilter, dict[str, str]]:

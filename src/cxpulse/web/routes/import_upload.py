@@ -46,6 +46,7 @@ from cxpulse.store import surveys
 from cxpulse.web.access import Caller, Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.errors import FieldErrors, field_error
+from cxpulse.web.form_values import over_length, sheet_value
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import SurveyId, problems
 from cxpulse.web.schemas import FieldProblem
@@ -261,7 +262,7 @@ def import_responses(
 ) -> ImportOut | JSONResponse:
     limit = max_upload_bytes(app_state(request).settings)
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 1_000_000:
+    if over_length(declared, limit + 1_000_000):
         raise HTTPException(413, f"the request is over the API's {limit / 1e6:g} MB limit")
     mapping = _mapping(map)
     if preset is None and not mapping:
@@ -276,7 +277,7 @@ def import_responses(
         date_format=date_format or None,
         timezone=timezone or None,
         skip_invalid=skip_invalid,
-        sheet=int(sheet) if sheet is not None and sheet.isdigit() else sheet or None,
+        sheet=sheet_value(sheet),
         encoding=named,
     )
     stem = re.sub(r"[^\w.\- ]", "_", PurePath(file.filename or "").stem)[:100] or "upload"

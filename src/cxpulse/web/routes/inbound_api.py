@@ -111,7 +111,8 @@ def _answer(content: dict[str, Any], status_code: int) -> JSONResponse:
 async def receive_inbound_event(token: str, request: Request) -> Response:
     state = app_state(request)
     # Before any database work: a flood costs a dictionary lookup per request.
-    wait = await state.public_limiter.take_async(request.client.host if request.client else "unknown")
+    client = request.client.host if request.client else "unknown"
+    wait = await state.public_limiter.take_async(client)
     if wait:
         return JSONResponse(
             {"detail": "too many requests from this address; retry later"},

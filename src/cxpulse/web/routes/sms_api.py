@@ -91,7 +91,8 @@ def _twiml(message: str | None, status_code: int = 200) -> Response:
 @router.post("/api/v1/sms/{token}/incoming", include_in_schema=False)
 async def incoming_sms(token: str, request: Request) -> Response:
     state = app_state(request)
-    wait = await state.public_limiter.take_async(request.client.host if request.client else "unknown")
+    client = request.client.host if request.client else "unknown"
+    wait = await state.public_limiter.take_async(client)
     if wait:
         return Response("too many requests", 429, headers={"Retry-After": retry_after_header(wait)})
     organisation_id = sms.incoming_organisation(_signer_of(state), token)

@@ -11,13 +11,12 @@ nothing: their answers are not news.
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
 from cxpulse.store import outbox
-from cxpulse.store.types import utc_now
 
 KIND = "response-event"
 
@@ -25,13 +24,12 @@ KIND = "response-event"
 def dedupe_key(response_id: int) -> str:
     """A new key for each event: an answer's event is queued once, in the answer's own
     transaction, and SQLite may give a deleted answer's id to the next one."""
-    return f"{KIND}:{response_id}:{uuid.uuid4().hex[:16]}"
+    return f"{KIND}:{response_id}:{secrets.token_hex(8)}"
 
 
 def queue(session: Session, created: Iterable[tuple[int, int]]) -> None:
     """Queue the event of each new answer, as (organisation id, response id); the keys are
     new because the answers are."""
-    now = utc_now()
     outbox.enqueue_many(
         session,
         [
@@ -40,7 +38,6 @@ def queue(session: Session, created: Iterable[tuple[int, int]]) -> None:
                 "kind": KIND,
                 "dedupe_key": dedupe_key(response_id),
                 "payload": {"response_id": response_id},
-                "available_at": now,
             }
             for organisation_id, response_id in created
         ],

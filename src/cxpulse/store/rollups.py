@@ -96,7 +96,8 @@ def _upsert(dialect: str) -> Executable:
 
 def _add(session: Session, changes: list[tuple[RollupKey, int]]) -> None:
     rows: list[dict[str, Any]] = [{**key._asdict(), "count": delta} for key, delta in changes]
-    session.execute(_upsert(session.get_bind().dialect.name), rows)
+    connection = session.connection()
+    connection.execute(_upsert(connection.dialect.name), rows)
 
 
 def _subtract(session: Session, changes: list[tuple[RollupKey, int]]) -> None:

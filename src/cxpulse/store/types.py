@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        # On SQLite, one step instead of this decorator's conversion followed by SQLite's
+        # DATETIME formatting (the same text: its storage format is ISO with a space and
+        # microseconds). Rows written together share their instants (received at, created
+        # at), so the last text is kept: the submission path binds four instants per answer.
+        last: tuple[datetime, str] | None = None
+
+        def process(value: Any) -> str | None:
+            nonlocal last
+            if value is None:
+                return None
+            seen = last
+            if seen is not None and seen[0] == value and type(value) is datetime:
+                return seen[1]
+            naive = self.process_bind_param(value, dialect)
+            assert naive is not None
+            text = naive.isoformat(sep=" ", timespec="microseconds")
+            last = (value, text)
+            return text
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -6,9 +6,9 @@ database session each read or write runs in.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from cxpulse.collect.links import LinkProblem
 from cxpulse.store import survey_pages
-from cxpulse.store.models import Invitation, Survey
+from cxpulse.store.models import Invitation, Survey, SurveyQuestion
 from cxpulse.store.organisation_settings import Brand
 from cxpulse.store.survey_options import CollectOptions, OptionError, parse_options
 from cxpulse.web import survey_page_problems as problems
@@ -107,23 +107,38 @@ per answer under load; a survey closed meanwhile accepts answers for at most thi
 TARGET_CACHE_SIZE = 1000
 
 
-class TargetCache:
-    """Recently read public targets of one app, by (organisation slug, survey slug)."""
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TimedCache(Generic[K, V]):
+    """Values kept for ``TARGET_CACHE_SECONDS`` after they were read; at most
+    ``TARGET_CACHE_SIZE`` of them (a full cache starts again)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._entries: dict[tuple[str, str], tuple[float, Target]] = {}
+        self._entries: dict[K, tuple[float, V]] = {}
 
-    def get(self, key: tuple[str, str]) -> Target | None:
+    def get(self, key: K) -> V | None:
         found = self._entries.get(key)
         if found is None or found[0] < self._clock():
             return None
         return found[1]
 
-    def put(self, key: tuple[str, str], target: Target) -> None:
+    def put(self, key: K, value: V) -> None:
         if len(self._entries) >= TARGET_CACHE_SIZE:
             self._entries.clear()
-        self._entries[key] = (self._clock() + TARGET_CACHE_SECONDS, target)
+        self._entries[key] = (self._clock() + TARGET_CACHE_SECONDS, value)
+
+
+class TargetCache(TimedCache[tuple[str, str], Target]):
+    """Recently read public targets of one app, by (organisation slug, survey slug)."""
+
+
+class FollowUpCache(TimedCache[int, tuple[SurveyQuestion, ...]]):
+    """Recently read follow-up questions of one app's surveys, by survey id: the thank-you
+    page of every answer shows them, and reading them cost a database session per answer
+    (a question added in the builder shows on thank-you pages at most this long later)."""
 
 
 def target_cache(request: Request) -> TargetCache:
@@ -151,3 +166,12 @@ async def with_session(state: AppState, *, writes: bool, work: Callable[[Session
 
     async with database_turn(state, writes=writes):
         return await run_in_threadpool(run)
+
+
+def follow_up_cache(request: Request) -> FollowUpCache:
+    """The app's cache of follow-up questions, made on first use."""
+    cache = getattr(request.app.state, "survey_page_follow_ups", None)
+    if not isinstance(cache, FollowUpCache):
+        cache = FollowUpCache()
+        request.app.state.survey_page_follow_ups = cache
+    return cache

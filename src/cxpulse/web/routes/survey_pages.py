@@ -63,6 +63,7 @@ from cxpulse.web.survey_page_rendering import (
 )
 from cxpulse.web.survey_page_targets import (
     Target,
+    follow_up_cache,
     personal_target,
     public_target,
     target_cache,
@@ -96,11 +97,20 @@ async def _follow_ups(request: Request, state: AppState, target: Target) -> list
     if wants_json(request):
         return []
     survey = target.survey
-    return await with_session(
-        state,
-        writes=False,
-        work=lambda s: survey_questions.page_questions(s, survey.organisation_id, survey.id),
-    )
+    cache = follow_up_cache(request)
+    found = cache.get(survey.id)
+    if found is None:
+        found = tuple(
+            await with_session(
+                state,
+                writes=False,
+                work=lambda s: survey_questions.page_questions(
+                    s, survey.organisation_id, survey.id
+                ),
+            )
+        )
+        cache.put(survey.id, found)
+    return list(found)
 
 
 @router.get("/s/{organisation_slug}/{survey_slug}", response_class=HTMLResponse)

@@ -386,3 +386,15 @@ def test_touching_api_keys_writes_at_most_once_a_minute(
     session.expire_all()
     assert key.last_used_at == moment + timedelta(minutes=1)
     accounts.touch_api_keys(session, [])
+
+
+def test_active_api_key_ids_one_key_and_several(session: Session, org: Organisation) -> None:
+    """One key takes a fixed statement, several an IN list: the same answer either way."""
+    kept, _ = accounts.create_api_key(session, org.id, name="kept", scope="write")
+    gone, _ = accounts.create_api_key(session, org.id, name="gone", scope="write")
+    accounts.revoke_api_key(session, org.id, gone.id)
+    assert accounts.active_api_key_ids(session, {kept.id}) == {kept.id}
+    assert accounts.active_api_key_ids(session, {gone.id}) == set()
+    assert accounts.active_api_key_ids(session, {999_999}) == set()
+    assert accounts.active_api_key_ids(session, {kept.id, gone.id, 999_999}) == {kept.id}
+    assert accounts.active_api_key_ids(session, set()) == set()

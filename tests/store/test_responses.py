@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine, delete, event, func, select
 from sqlalchemy.orm import Session
 
-from cxpulse.store import contacts, responses, rollups
+from cxpulse.store import contacts, responses, rollups, surveys
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import MAX_COMMENT_LENGTH, Organisation, Response, Survey
 from cxpulse.store.responses import NewResponse, ResponseFilters
@@ -368,3 +368,33 @@ def test_a_key_whose_response_is_deleted_meanwhile_is_stored_again(
     assert (score, created) == (2, True)
     with Session(engine) as check:
         assert check.scalars(select(Response.score)).all() == [2]
+
+
+def test_each_with_several_surveys_in_one_batch(
+    session: Session, org: Organisation, other_org: Organisation, survey: Survey
+) -> None:
+    """A batch of several surveys (and organisations) reads them in one IN list; a batch of
+    one survey in a fixed statement: each answer lands in its own survey either way."""
+    theirs = surveys.create_survey(
+        session, other_org.id, slug="nps", name="NPS", metric="nps", status="active"
+    )
+    results = responses.add_each(
+        session,
+        [
+            (org.id, NewResponse(survey.id, 4)),
+            (other_org.id, NewResponse(theirs.id, 10)),
+            (org.id, NewResponse(theirs.id, 7)),  # another organisation's survey
+            (other_org.id, NewResponse(theirs.id, 11)),  # off the 0-10 scale
+        ],
+    )
+    mine, created = results[0]  # type: ignore[misc]
+    assert created
+    assert mine.survey_id == survey.id
+    assert mine.organisation_id == org.id
+    other, created = results[1]  # type: ignore[misc]
+    assert created
+    assert other.survey_id == theirs.id
+    assert other.organisation_id == other_org.id
+    assert isinstance(results[2], NotFound)
+    assert isinstance(results[3], Invalid)
+    assert rollups.stored(session) == rollups.recount(session)

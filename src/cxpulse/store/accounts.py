@@ -409,13 +409,23 @@ _ACTIVE_KEY_IDS = select(ApiKey.__table__.c.id).where(
     ApiKey.__table__.c.revoked_at.is_(None),
 )
 
+_ACTIVE_KEY_ID = select(ApiKey.__table__.c.id).where(
+    ApiKey.__table__.c.id == bindparam("id"),
+    ApiKey.__table__.c.revoked_at.is_(None),
+)
+
 
 def active_api_key_ids(session: Session, key_ids: Collection[int]) -> set[int]:
     """Those of ``key_ids`` that exist and are not revoked: one query for many requests."""
     if not key_ids:
         return set()
-    found = session.connection().execute(_ACTIVE_KEY_IDS, {"ids": list(key_ids)})
-    return set(found.scalars())
+    connection = session.connection()
+    if len(key_ids) == 1:
+        # The usual batch, one client's key: a fixed statement, where an expanding IN list
+        # is rendered again on every execution.
+        (key_id,) = key_ids
+        return set(connection.execute(_ACTIVE_KEY_ID, {"id": key_id}).scalars())
+    return set(connection.execute(_ACTIVE_KEY_IDS, {"ids": list(key_ids)}).scalars())
 
 
 def touch_api_keys(

@@ -57,19 +57,19 @@ _STORED_COLUMNS = [_RESPONSES.c[name] for name in StoredResponse.__slots__]
 
 # Built once: building a statement costs more than running it on SQLite. The organisation's
 # redaction choice comes with its surveys, so redacting at storage costs no extra read.
-_SURVEY_TARGETS = (
-    select(
-        _SURVEYS.c.organisation_id,
-        _SURVEYS.c.id,
-        _SURVEYS.c.slug,
-        _SURVEYS.c.scale_low,
-        _SURVEYS.c.scale_high,
-        _SURVEYS.c.touchpoint,
-        _ORGANISATIONS.c.redact_comments,
-    )
-    .join(_ORGANISATIONS, _ORGANISATIONS.c.id == _SURVEYS.c.organisation_id)
-    .where(_SURVEYS.c.id.in_(bindparam("ids", expanding=True)))
-)
+_TARGET_COLUMNS = select(
+    _SURVEYS.c.organisation_id,
+    _SURVEYS.c.id,
+    _SURVEYS.c.slug,
+    _SURVEYS.c.scale_low,
+    _SURVEYS.c.scale_high,
+    _SURVEYS.c.touchpoint,
+    _ORGANISATIONS.c.redact_comments,
+).join(_ORGANISATIONS, _ORGANISATIONS.c.id == _SURVEYS.c.organisation_id)
+_SURVEY_TARGETS = _TARGET_COLUMNS.where(_SURVEYS.c.id.in_(bindparam("ids", expanding=True)))
+# A batch usually answers one survey: a fixed statement, where an expanding IN list is
+# rendered again on every execution.
+_SURVEY_TARGET = _TARGET_COLUMNS.where(_SURVEYS.c.id == bindparam("id"))
 _CONTACT_OWNERS = select(_CONTACTS.c.organisation_id, _CONTACTS.c.id).where(
     _CONTACTS.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -201,7 +201,12 @@ def add_each(
 def _targets(connection: Connection, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], Target]:
     """(organisation id, survey id) -> what checking a response needs, for the surveys that
     exist in that organisation."""
-    found = connection.execute(_SURVEY_TARGETS, {"ids": [survey_id for _, survey_id in wanted]})
+    survey_ids = {survey_id for _, survey_id in wanted}
+    if len(survey_ids) == 1:
+        (survey_id,) = survey_ids
+        found = connection.execute(_SURVEY_TARGET, {"id": survey_id})
+    else:
+        found = connection.execute(_SURVEY_TARGETS, {"ids": list(survey_ids)})
     targets = {
         (org, survey_id): Target(
             org, survey_id, slug, Scale(low, high), touchpoint, bool(redact_comments)

@@ -250,3 +250,39 @@ def test_readyz_answers_503_when_the_database_is_gone(tmp_path: Path) -> None:
             assert client.get("/readyz").json() == {"detail": "the database cannot be reached"}
     finally:
         engine.dispose()
+
+
+def _routes_in_matching_order(router: object, prefix: str = "") -> list[tuple[str, set[str]]]:
+    """(path, methods) of every route, in the order the app tries them; mounts left out."""
+    found: list[tuple[str, set[str]]] = []
+    for route in getattr(router, "routes", []):
+        if hasattr(route, "methods") and hasattr(route, "path"):
+            found.append((prefix + route.path, set(route.methods or ())))
+        elif hasattr(route, "original_router"):  # an included router (FastAPI keeps it whole)
+            context = getattr(route, "include_context", None)
+            extra = getattr(context, "prefix", "") or ""
+            found.extend(_routes_in_matching_order(route.original_router, prefix + extra))
+    return found
+
+
+def test_no_route_hides_a_later_one(client: TestClient) -> None:
+    """Routers are included busiest first (``create_app``), so their order must not decide
+    which route answers: no route may match the path of a route tried after it, for a method
+    both take (a literal segment such as ``/new`` before a parameter is fine: the parameter
+    route comes later and does not match the literal's sample)."""
+    import re
+
+    from starlette.routing import compile_path
+
+    app = client.app
+    assert isinstance(app, FastAPI)
+    routes = _routes_in_matching_order(app.router)
+    assert len(routes) > 200  # the walk reached into the included routers
+    hidden = []
+    for position, (path, methods) in enumerate(routes):
+        pattern = compile_path(path)[0]
+        for later_path, later_methods in routes[position + 1 :]:
+            sample = re.sub(r"\{[^}]+\}", "7", later_path)
+            if later_path != path and methods & later_methods and pattern.match(sample):
+                hidden.append(f"{path} hides {later_path}")
+    assert hidden == []

@@ -277,9 +277,10 @@ class Settings(BaseSettings):
         "process",
         description="Where `cxpulse serve` does its background work besides sending emails "
         "(analysing comments; the closed loop's rules, webhooks, alerts, retention, SMS): "
-        "`process`, a child process at a lower priority, so that answers being served never "
-        "wait for it; `thread`, the worker's thread in the server's own process (less memory, "
-        "slower answers while it runs); `off`, not at all (`cxpulse worker` does it).",
+        "`process`, a child process whose comment analysis runs at the lowest priority, so "
+        "that answers being served never wait for it; `thread`, the worker's thread in the "
+        "server's own process (less memory, slower answers while it runs); `off`, not at all "
+        "(`cxpulse worker` does it).",
     )
     # Email
     smtp_host: str = Field("localhost", description="The SMTP server (relay).")

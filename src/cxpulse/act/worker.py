@@ -42,9 +42,9 @@ Each round of ``cxpulse worker`` also analyses a batch of the comments waiting
 background, sentiment models retrained as scored comments arrive. The responses without an
 analysis are that queue, so nothing is added to the submission path, and a failed analysis
 never stops the emails. ``cxpulse serve`` runs those rounds, and the closed loop's tasks
-(``act.tasks``), in a child process of lower priority instead (``act.background_process``,
-``start_background_process``), because in its own threads the text stage and the tasks
-would hold the interpreter's lock while answers wait.
+(``act.tasks``), in a child process instead, its comment analysis at the lowest priority
+(``act.background_process``, ``start_background_process``), because in its own threads the
+text stage and the tasks would hold the interpreter's lock while answers wait.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``cxpulse serve`` analyses comments in a child process of lower priority, through the real
+"""``cxpulse serve`` analyses comments in a child process (its text thread at the lowest
+priority), through the real
 console script: the child is there while the server runs, it leaves by itself when the
 server is killed without a chance to stop it (kill -9), so no orphan keeps working, and
 Ctrl+C in a terminal or a service manager's stop (a signal to the whole process group)
@@ -37,8 +38,18 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _niceness(pid: int) -> int:
-    return int((Path(f"/proc/{pid}/stat").read_text()).rsplit(")", 1)[1].split()[16])
+def _lowered_threads(pid: int) -> list[int]:
+    """Threads of ``pid`` scheduled below the server: SCHED_IDLE (policy 5) or niced."""
+    lowered = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        # After the name: field 19 (nice) is at 16, field 41 (policy) at 38.
+        if int(fields[16]) >= 10 or int(fields[38]) == 5:
+            lowered.append(int(task.name))
+    return lowered
 
 
 def _alive(pid: int) -> bool:
@@ -88,9 +99,12 @@ def _child_of(server: subprocess.Popen[bytes], port: int, log: Path) -> int:
         children = _children(server.pid)
         time.sleep(0.1)
     [child] = children
-    while _niceness(child) < 10:
-        assert time.monotonic() < deadline, "the child kept the server's priority"
+    # Only the text stage's thread is lowered: the thread holding SQLite's write lock keeps
+    # the server's priority, so that it is never preempted inside a transaction.
+    while not _lowered_threads(child):
+        assert time.monotonic() < deadline, "no thread of the child has a lower priority"
         time.sleep(0.1)
+    assert child not in _lowered_threads(child), "the child's main thread was lowered"
     return child
 
 

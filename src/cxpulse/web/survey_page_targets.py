@@ -141,13 +141,21 @@ class FollowUpCache(TimedCache[int, tuple[SurveyQuestion, ...]]):
     (a question added in the builder shows on thank-you pages at most this long later)."""
 
 
-def target_cache(request: Request) -> TargetCache:
-    """The app's cache, made on first use."""
-    cache = getattr(request.app.state, "survey_page_targets", None)
-    if not isinstance(cache, TargetCache):
-        cache = TargetCache()
-        request.app.state.survey_page_targets = cache
+C = TypeVar("C", bound=TimedCache)  # type: ignore[type-arg]
+
+
+def _app_cache(request: Request, name: str, kind: type[C]) -> C:
+    """The app's cache called ``name``, made on first use."""
+    cache = getattr(request.app.state, name, None)
+    if not isinstance(cache, kind):
+        cache = kind()
+        setattr(request.app.state, name, cache)
     return cache
+
+
+def target_cache(request: Request) -> TargetCache:
+    """The app's cache of public targets, made on first use."""
+    return _app_cache(request, "survey_page_targets", TargetCache)
 
 
 T = TypeVar("T")
@@ -170,8 +178,4 @@ async def with_session(state: AppState, *, writes: bool, work: Callable[[Session
 
 def follow_up_cache(request: Request) -> FollowUpCache:
     """The app's cache of follow-up questions, made on first use."""
-    cache = getattr(request.app.state, "survey_page_follow_ups", None)
-    if not isinstance(cache, FollowUpCache):
-        cache = FollowUpCache()
-        request.app.state.survey_page_follow_ups = cache
-    return cache
+    return _app_cache(request, "survey_page_follow_ups", FollowUpCache)

@@ -503,3 +503,88 @@ def test_a_rule_texts_staff_once_and_refuses_a_bad_number(
     assert texts[0].payload["text"].startswith("Detractors: Shop NPS: score 1.")
     assert "a@b.example" not in texts[0].payload["text"]
     assert outcome == {"texted": 1}
+
+
+def test_an_answer_whose_actions_fail_is_retried_alone(
+    sessions: sessionmaker[Session],
+    org: Organisation,
+    nps: Survey,
+    rule_worker: OutboxWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The batch is decided on a read, then written answer by answer: one answer's failure
+    (injected: its actions raise) leaves the others' matches, tags and events committed, and
+    its own retry later runs the rule once. Each event names every tag of its answer, those
+    it had and those the rule just added."""
+    with sessions.begin() as session:
+        endpoint = WebhookEndpoint(
+            organisation_id=org.id,
+            url="https://hooks.example/cx",
+            format="standard",
+            events={"types": ["response.created"]},
+            secret="whsec_dGVzdA==",
+        )
+        session.add(endpoint)
+        session.flush()
+        rule = rules.create_rule(
+            session,
+            org.id,
+            name="Detractors",
+            conditions={"band": "detractor"},
+            actions={"tag": ["call-back"]},
+        )
+        stored = responses.add_responses(
+            session, org.id, [NewResponse(survey_id=nps.id, score=s) for s in (1, 2, 3, 9)]
+        )
+        first, failing, third, promoter = (r.id for r, _ in stored)
+        response_tags.add_tags(session, org.id, first, ["vip"])
+    real = response_events.run_actions
+
+    def relay_down(*args: object, **kwargs: object) -> object:
+        answer = args[4]
+        if getattr(answer, "id", None) == failing:
+            raise RuntimeError("the relay is down")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(response_events, "run_actions", relay_down)
+    rule_worker.run_once()
+
+    def state() -> tuple[set[int], dict[int, dict[str, object]], dict[int, str]]:
+        with sessions() as session:
+            matched = set(session.scalars(select(RuleMatch.response_id)))
+            events = {
+                int(d.payload["data"]["id"]): d.payload["data"]
+                for d in session.scalars(
+                    select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+                )
+            }
+            items = {
+                int(i.payload["response_id"]): i.state
+                for i in session.scalars(select(OutboxItem).where(OutboxItem.kind == KIND))
+            }
+        return matched, events, items
+
+    matched, events, items = state()
+    assert matched == {first, third}
+    assert set(events) == {first, third, promoter}
+    assert events[first]["tags"] == ["call-back", "vip"]
+    assert events[first]["matched_rule_ids"] == [rule.id]
+    assert events[promoter]["tags"] == []
+    assert events[promoter]["matched_rule_ids"] == []
+    assert items[failing] == "pending"
+    assert items[first] == "sent"
+
+    monkeypatch.undo()
+    with sessions.begin() as session:
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.kind == KIND, OutboxItem.state == "pending")
+            .values(available_at=OutboxItem.created_at, locked_until=None)
+        )
+    rule_worker.run_once()
+    matched, events, items = state()
+    assert matched == {first, failing, third}
+    assert events[failing]["tags"] == ["call-back"]
+    assert set(items.values()) == {"sent"}
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 4

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,15 +70,19 @@ def publish(
     data: Mapping[str, Any],
     *,
     event_id: str | None = None,
+    endpoint_ids: Collection[int] | None = None,
 ) -> int:
     """Queue ``event_type`` with ``data`` for every enabled endpoint of the organisation
     that subscribes to it, in the caller's transaction; the count of deliveries queued.
     ``event_id`` (default: a new one) is what receivers deduplicate on: give the same one
-    for the same event (a retried task) and it is queued once per endpoint."""
+    for the same event (a retried task) and it is queued once per endpoint.
+    ``endpoint_ids``: the subscribed endpoints when the caller has just read them
+    (``webhooks.subscribed``), for a batch of events of one organisation."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     chosen = _event_id(event_id)
-    endpoint_ids = webhooks.subscribed(session, organisation_id, event_type)
+    if endpoint_ids is None:
+        endpoint_ids = webhooks.subscribed(session, organisation_id, event_type)
     if not endpoint_ids:
         return 0
     now = utc_now()

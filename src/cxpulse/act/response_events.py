@@ -13,12 +13,15 @@ usually seconds after the answer): until then the item is retried after ``RETRY_
 while the other rules run at once. After ``WAIT_FOR_ANALYSIS`` the rule is decided on what
 is known: a comment still not analysed mentions no theme and has no sentiment.
 
-Each answer's work is a savepoint of the batch's one transaction: an answer whose actions
-fail is retried alone, the others are committed.
+A batch is read and decided in a read transaction; only the answers with something to
+write (a matching rule, an endpoint for their event) take the write lock, ``WRITE_CHUNK`` to
+a short transaction. Each answer's writes are a savepoint: an answer whose actions fail is
+retried alone, the others are committed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,13 +45,16 @@ from cxpulse.store.outbox import Claimed
 from cxpulse.store.response_events import KIND
 from cxpulse.store.rule_inputs import AnswerRow
 
-__all__ = ["HANDLER", "KIND", "ParsedRule", "answer_of", "parse_rule", "register"]
+__all__ = ["HANDLER", "KIND", "ParsedRule", "answer_of", "decide", "parse_rule", "register"]
 
 logger = logging.getLogger("cxpulse.worker")
 
 WAIT_FOR_ANALYSIS = timedelta(minutes=10)
 RETRY_DELAY = timedelta(seconds=20)
 BATCH = 100
+WRITE_CHUNK = 10
+"""Answers whose matches, actions and events are written in one transaction: each holds
+SQLite's write lock about half a millisecond, and every submission waits while it is held."""
 
 
 @dataclass(frozen=True)
@@ -117,22 +123,34 @@ def _event_data(
     }
 
 
-def _handle(
-    session: Session,
+@dataclass(frozen=True)
+class _Plan:
+    """What one answer's item will write, decided from what was read."""
+
+    position: int
+    row: AnswerRow
+    survey: Survey
+    rules: list[ParsedRule]
+    waiting: bool
+    change: int | None
+    endpoint_ids: list[int]
+    tags: list[str]
+
+
+def decide(
     row: AnswerRow,
     survey: Survey,
-    parsed: list[ParsedRule],
+    parsed: Sequence[ParsedRule],
     done: set[tuple[int, int]],
     *,
-    public_url: str,
     now: datetime,
-    links: LinkSigner,
-    change: int | None = None,
-) -> bool:
-    """Run the rules of one answer; True while some rule waits for the comment's analysis."""
+) -> tuple[list[ParsedRule], bool]:
+    """The rules that match ``row`` and have not run on it yet, and whether some rule waits
+    for the comment's analysis (pure: decided from what was read)."""
     patient = now - row.received_at < WAIT_FOR_ANALYSIS
     answer = answer_of(row, survey)
     waiting = False
+    chosen: list[ParsedRule] = []
     for item in parsed:
         rule = item.rule
         if not applies(rule, row) or (rule.id, row.id) in done:
@@ -141,106 +159,166 @@ def _handle(
         if unknown and patient:
             waiting = True
             continue
-        if not matches(item.conditions, answer):
-            continue
-        match_id = rule_matches.claim(session, row.organisation_id, rule.id, row.id, now=now)
+        if matches(item.conditions, answer):
+            chosen.append(item)
+    return chosen, waiting
+
+
+def _write(
+    session: Session,
+    plan: _Plan,
+    done: set[tuple[int, int]],
+    *,
+    public_url: str,
+    now: datetime,
+    links: LinkSigner,
+) -> set[tuple[int, int]]:
+    """Claim each chosen rule's match, run its actions, publish the answer's event; the
+    (rule, answer) pairs claimed."""
+    row, survey = plan.row, plan.survey
+    claimed: set[tuple[int, int]] = set()
+    added: list[str] = []
+    for item in plan.rules:
+        match_id = rule_matches.claim(session, row.organisation_id, item.rule.id, row.id, now=now)
         if match_id is None:
             continue  # matched before: its actions ran then
-        done.add((rule.id, row.id))
+        claimed.add((item.rule.id, row.id))
         outcome = run_actions(
-            session, rule, item.actions, survey, row, public_url=public_url, now=now, links=links
+            session,
+            item.rule,
+            item.actions,
+            survey,
+            row,
+            public_url=public_url,
+            now=now,
+            links=links,
         )
+        added.extend(outcome.get("tags", ()))
         rule_matches.set_outcome(session, match_id, outcome)
-    matched = sorted(rule_id for rule_id, response_id in done if response_id == row.id)
-    tags = response_tags.tags_of(session, row.organisation_id, [row.id]).get(row.id, [])
-    # ``change``: the outbox item of a changed answer, whose id names this change in every
-    # retry of it.
-    events.publish(
-        session,
-        row.organisation_id,
-        "response.created" if change is None else "response.updated",
-        _event_data(row, survey, matched, tags),
-        event_id=f"response-{row.id}-created" if change is None else f"response-{row.id}-{change}",
-    )
-    return waiting
+    if plan.endpoint_ids:
+        matched = sorted(rule_id for rule_id, answer_id in done | claimed if answer_id == row.id)
+        tags = sorted({*plan.tags, *added})
+        # ``change``: the outbox item of a changed answer, whose id names this change in
+        # every retry of it.
+        events.publish(
+            session,
+            row.organisation_id,
+            _event_type(plan.change),
+            _event_data(row, survey, matched, tags),
+            event_id=(
+                f"response-{row.id}-created"
+                if plan.change is None
+                else f"response-{row.id}-{plan.change}"
+            ),
+            endpoint_ids=plan.endpoint_ids,
+        )
+    return claimed
+
+
+def _event_type(change: int | None) -> str:
+    return "response.created" if change is None else "response.updated"
 
 
 def run(context: TaskContext, items: Sequence[Claimed]) -> list[Outcome]:
     """The batch's answers, each Done, or Retry while waiting for an analysis or after an
-    error of its own."""
+    error of its own.
+
+    On SQLite every submission waits while a writer holds the database's one write lock, so
+    the batch is read and decided first in a read transaction (answers, rules, matches
+    recorded, webhook endpoints, tags), and only the answers that have something to write
+    (a rule that matches, an endpoint for their event) are written, ``WRITE_CHUNK`` per
+    short transaction. A rule's match is claimed in the write (``rule_matches.claim``), so
+    a decision taken on a read that another worker overtook does nothing twice."""
     now = context.clock()
-    idle = _organisations_without_work({item.organisation_id for item in items}, context)
-    if idle:
-        # Most answers belong to organisations without rules or webhooks: they are done
-        # without taking the write lock that the submissions need.
-        busy = [item for item in items if item.organisation_id not in idle]
-        outcomes_of: dict[int, Outcome] = {}
-        if busy:
-            outcomes_of = {
-                item.id: outcome
-                for item, outcome in zip(busy, _run(context, busy, now), strict=True)
-            }
-        return [outcomes_of.get(item.id, Done("no rules or webhooks")) for item in items]
-    return _run(context, items, now)
-
-
-def _organisations_without_work(organisations: set[int], context: TaskContext) -> set[int]:
-    """The organisations with no enabled rule and no endpoint for answers' events."""
+    outcomes: dict[int, Outcome] = {}
+    plans: list[_Plan] = []
     with context.read_sessions() as session:
-        found = store.enabled_rules(session, organisations)
-        with_rules = {organisation for organisation, rules in found.items() if rules}
-        return {
-            organisation
-            for organisation in organisations - with_rules
-            if not any(
-                webhooks.subscribed(session, organisation, kind)
-                for kind in ("response.created", "response.updated")
-            )
-        }
-
-
-def _run(context: TaskContext, items: Sequence[Claimed], now: datetime) -> list[Outcome]:
-    wanted = {int(item.payload.get("response_id", 0)) for item in items}
-    outcomes: list[Outcome] = []
-    with context.sessions.begin() as session:
-        inputs = rule_inputs.load(session, wanted)
-        orgs = {row.organisation_id for row in inputs.answers.values()}
+        organisations = {item.organisation_id for item in items}
         by_org = {
             org: [p for rule in found if (p := parse_rule(rule)) is not None]
-            for org, found in store.enabled_rules(session, orgs).items()
+            for org, found in store.enabled_rules(session, organisations).items()
         }
+        endpoints = {
+            (org, kind): webhooks.subscribed(session, org, kind)
+            for org in organisations
+            for kind in ("response.created", "response.updated")
+        }
+        busy = {
+            org
+            for org in organisations
+            if by_org.get(org) or any(endpoints[(org, kind)] for kind in _KINDS)
+        }
+        # Most answers belong to organisations without rules or webhooks: they are done
+        # without reading their answers or writing anything.
+        wanted = {_response_id(item) for item in items if item.organisation_id in busy}
+        inputs = rule_inputs.load(session, wanted)
         rule_ids = {p.rule.id for found in by_org.values() for p in found}
         done = rule_matches.matched_pairs(session, rule_ids, inputs.answers)
-        for item in items:
-            row = inputs.answers.get(int(item.payload.get("response_id", 0)))
+        for position, item in enumerate(items):
+            if item.organisation_id not in busy:
+                outcomes[position] = Done("no rules or webhooks")
+                continue
+            row = inputs.answers.get(_response_id(item))
             if row is None or row.organisation_id != item.organisation_id:
-                outcomes.append(Done("the answer was deleted"))
+                outcomes[position] = Done("the answer was deleted")
                 continue
-            try:
-                with session.begin_nested():
-                    waiting = _handle(
-                        session,
-                        row,
-                        inputs.surveys[row.survey_id],
-                        by_org.get(row.organisation_id, []),
-                        done,
-                        public_url=context.smtp.public_url,
-                        now=now,
-                        links=context.links,
-                        change=item.id if item.payload.get("updated") else None,
-                    )
-            except Exception as error:
-                logger.exception("the rules of response %s failed", row.id)
-                # The savepoint undid its matches; forget them so a retry runs them again.
-                done -= {pair for pair in done if pair[1] == row.id}
-                done |= rule_matches.matched_pairs(session, rule_ids, [row.id])
-                outcomes.append(Retry(f"{type(error).__name__}: {error}"))
+            survey = inputs.surveys[row.survey_id]
+            chosen, waiting = decide(
+                row, survey, by_org.get(row.organisation_id, []), done, now=now
+            )
+            change = item.id if item.payload.get("updated") else None
+            subscribed = endpoints[(row.organisation_id, _event_type(change))]
+            if not chosen and not subscribed:
+                outcomes[position] = _settled(waiting)
                 continue
-            if waiting:
-                outcomes.append(Retry("waiting for the comment's analysis", delay=RETRY_DELAY))
-            else:
-                outcomes.append(Done())
-    return outcomes
+            plans.append(_Plan(position, row, survey, chosen, waiting, change, subscribed, []))
+        tags = _tags_before(session, [plan.row for plan in plans if plan.endpoint_ids])
+    for start in range(0, len(plans), WRITE_CHUNK):
+        with context.sessions.begin() as session:
+            for plan in plans[start : start + WRITE_CHUNK]:
+                plan = dataclasses.replace(plan, tags=tags.get(plan.row.id, []))
+                try:
+                    with session.begin_nested():
+                        claimed = _write(
+                            session,
+                            plan,
+                            done,
+                            public_url=context.smtp.public_url,
+                            now=now,
+                            links=context.links,
+                        )
+                except Exception as error:
+                    # The savepoint undid this answer's matches: a retry runs them again.
+                    logger.exception("the rules of response %s failed", plan.row.id)
+                    outcomes[plan.position] = Retry(f"{type(error).__name__}: {error}")
+                    continue
+                done |= claimed
+                outcomes[plan.position] = _settled(plan.waiting)
+    return [outcomes[position] for position in range(len(items))]
+
+
+_KINDS = ("response.created", "response.updated")
+
+
+def _response_id(item: Claimed) -> int:
+    return int(item.payload.get("response_id", 0))
+
+
+def _settled(waiting: bool) -> Outcome:
+    if waiting:
+        return Retry("waiting for the comment's analysis", delay=RETRY_DELAY)
+    return Done()
+
+
+def _tags_before(session: Session, rows: Sequence[AnswerRow]) -> dict[int, list[str]]:
+    """The answers' tags as read, organisation by organisation (each query is scoped)."""
+    found: dict[int, list[str]] = {}
+    by_org: dict[int, list[int]] = {}
+    for row in rows:
+        by_org.setdefault(row.organisation_id, []).append(row.id)
+    for org, ids in by_org.items():
+        found.update(response_tags.tags_of(session, org, ids))
+    return found
 
 
 HANDLER = TaskHandler(kind=KIND, run=run, batch=BATCH, max_attempts=60)

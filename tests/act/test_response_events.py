@@ -538,7 +538,7 @@ def test_an_answer_whose_actions_fail_is_retried_alone(
         )
         first, failing, third, promoter = (r.id for r, _ in stored)
         response_tags.add_tags(session, org.id, first, ["vip"])
-    real = response_events.run_actions
+    real = response_events.run_actions  # type: ignore[attr-defined]
 
     def relay_down(*args: object, **kwargs: object) -> object:
         answer = args[4]

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -162,6 +165,64 @@ def test_read_only_sessions_do_not_take_the_sqlite_write_lock(tmp_path: Path) ->
             writer.commit()
     finally:
         engine.dispose()
+
+
+def test_a_writer_takes_the_first_gap_between_back_to_back_transactions(
+    tmp_path: Path,
+) -> None:
+    """Background work commits every few milliseconds and begins again at once: a waiting
+    writer (``begin_immediate``, trying every half millisecond) gets the lock in one of the
+    short gaps, where SQLite's busy handler, sleeping 1, 2, 5 ... 100 ms, mostly slept
+    through them. Afterwards the connection keeps its own busy timeout."""
+    path = tmp_path / "x.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA journal_mode=WAL")
+    waiter = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    waiter.execute("PRAGMA busy_timeout=5000")
+    stop = threading.Event()
+    holding = threading.Event()
+
+    def hold_with_gaps() -> None:
+        while not stop.is_set():
+            holder.execute("BEGIN IMMEDIATE")
+            holding.set()
+            time.sleep(0.030)
+            holder.execute("COMMIT")
+            time.sleep(0.003)
+
+    thread = threading.Thread(target=hold_with_gaps)
+    thread.start()
+    try:
+        assert holding.wait(5)
+        started = time.monotonic()
+        db.begin_immediate(waiter, 5000)
+        waited = time.monotonic() - started
+        waiter.execute("COMMIT")
+    finally:
+        stop.set()
+        thread.join()
+    # The first gap comes within 33 ms; fifteen more pass in half a second.
+    assert waited < 0.5
+    assert waiter.execute("PRAGMA busy_timeout").fetchone() == (5000,)
+    holder.close()
+    waiter.close()
+
+
+def test_a_writer_gives_up_after_its_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    waiter = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        db.begin_immediate(waiter, 150)
+    assert 0.15 <= time.monotonic() - started < 5
+    assert waiter.execute("PRAGMA busy_timeout").fetchone() == (150,)
+    assert not waiter.in_transaction
+    holder.execute("COMMIT")
+    holder.close()
+    waiter.close()
 
 
 def test_constraint_and_index_names_match_the_models(engine: Engine) -> None:

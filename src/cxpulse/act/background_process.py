@@ -89,6 +89,10 @@ NICENESS = 10
 TASK_BATCH = 20
 """Most items of one kind the child's tasks claim and run at a time (a kind's own batch
 may be smaller)."""
+YIELD_BEFORE_WRITE = 0.002
+"""Seconds the child waits before each of its write transactions (SQLite), so that a
+submission waiting for the write lock (``store.db.begin_immediate`` tries every half
+millisecond) gets it between two of the child's transactions."""
 SCHEDULE_SECONDS = 60.0
 """How often the child queues the tasks that fall due by the clock (alert scans, retention)."""
 _FAILURE_PAUSE_SECONDS = 5.0
@@ -248,7 +252,9 @@ def _run(
     from cxpulse.store.db import create_engine_for, session_factory
     from cxpulse.store.types import utc_now
 
-    engine = create_engine_for(database_url, busy_timeout_ms=busy_timeout_ms)
+    engine = create_engine_for(
+        database_url, busy_timeout_ms=busy_timeout_ms, yield_before_write=YIELD_BEFORE_WRITE
+    )
     sessions = session_factory(engine)
     read_sessions = session_factory(engine, read_only=True)
     analyser = CommentAnalyser(sessions, read_sessions, offload=low.run)

@@ -25,9 +25,15 @@ the child keeps its part of the lock short:
   process the scheduler had put last. The two threads never run at once (the database
   thread waits for each batch's analysis), so neither waits for the other's turn on the
   interpreter's lock.
-- Small transactions: the closed loop's tasks take at most ``TASK_BATCH`` items at a time (a
-  batch of new answers' rules holds the lock for all its answers, about a millisecond
-  each), and analysed comments are written ``comment_analysis.WRITE_CHUNK`` at a time.
+- Small transactions: the closed loop's tasks take at most ``TASK_BATCH`` items at a time
+  (a new answer's rules are decided on a read and written ten answers to a transaction:
+  ``act.response_events``), and analysed comments are written
+  ``comment_analysis.WRITE_CHUNK`` at a time.
+- Gaps between them: every SQLite writer waits for the lock by trying again every half
+  millisecond (``store.db.begin_immediate``), and the child pauses ``YIELD_BEFORE_WRITE``
+  before each of its write transactions, so a submission waiting behind one of them gets the
+  lock before the next (SQLite's own busy handler, sleeping 1, 2, 5 ... 100 ms, slept
+  through those gaps).
 - Once the text stage is loaded, its long-lived objects are moved out of the garbage
   collector's reach (``gc.freeze``): a full collection took 250-320 ms, and one that fell
   inside a write transaction stopped every submission as long.

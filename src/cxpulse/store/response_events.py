@@ -7,6 +7,10 @@ queues one more with ``"updated": true``, so that its rules run again on what ch
 ``response.updated`` is sent. One multi-row insert per batch of answers: this is on the
 submission path, whose cost is watched (``bench/``). Imports of historical files queue
 nothing: their answers are not news.
+
+On PostgreSQL the grouped submissions of the API (``store.response_submissions``) write the
+same item in the statement that stores their answers, with a key of the same form as
+``dedupe_key`` (tests compare the two paths).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ its job:
   ``response-event`` outbox item
   (``store/response_events.py``: the worker runs the organisation's rules on it), which
   imports of historical files (``import_responses``) do not;
-- ``store/response_submissions.py``: ``add_each`` (``StoredResponse``): submissions from
-  many callers at once;
+- ``store/response_submissions.py``: ``add_each`` and ``add_each_with_keys``
+  (``StoredResponse``): submissions from many callers at once;
 - ``store/response_reads.py``: ``get_response``, ``find_by_invitation``,
   ``list_responses`` (``ResponsePage``, ``MAX_PAGE_SIZE``): reading, in keyset pages;
 - ``store/cursors.py``: ``Cursor``, ``encode_cursor``, ``decode_cursor``: page tokens;
@@ -46,7 +46,7 @@ from cxpulse.store.response_reads import (
     get_response,
     list_responses,
 )
-from cxpulse.store.response_submissions import StoredResponse, add_each
+from cxpulse.store.response_submissions import StoredResponse, add_each, add_each_with_keys
 from cxpulse.store.response_writes import (
     ImportCounts,
     delete_response,
@@ -64,6 +64,7 @@ __all__ = [
     "ResponsePage",
     "StoredResponse",
     "add_each",
+    "add_each_with_keys",
     "add_response",
     "add_responses",
     "check_new_response",

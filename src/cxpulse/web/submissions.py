@@ -4,9 +4,9 @@ Storing one response costs a transaction: on SQLite taking the write lock and wr
 WAL, on PostgreSQL a commit that waits for the disk. Under many concurrent submissions
 that cost, not the insert, sets the pace. So requests hand their response to a queue and
 wait; a writer task takes everything queued (up to ``MAX_GROUP``), stores it in one
-transaction with ``responses.add_each`` and then answers each request. When requests come
-one at a time a group is one response and nothing waits; under load, groups grow to the
-number of requests that arrived during the previous commit.
+transaction with ``responses.add_each_with_keys`` and then answers each request. When
+requests come one at a time a group is one response and nothing waits; under load, groups
+grow to the number of requests that arrived during the previous commit.
 
 What a caller sees is unchanged:
 
@@ -221,19 +221,10 @@ class SubmissionWriter:
         return [outcome for pending in group for outcome in self._write([pending])]
 
     def _store(self, session: Session, group: Sequence[_Pending]) -> list[Outcome]:
+        results, active = responses.add_each_with_keys(
+            session, [(p.organisation_id, p.api_key_id, p.item) for p in group]
+        )
         key_ids = {p.api_key_id for p in group if p.api_key_id is not None}
-        active = accounts.active_api_key_ids(session, key_ids)
-        outcomes: list[Outcome | None] = [None] * len(group)
-        entries: list[tuple[int, NewResponse]] = []
-        positions: list[int] = []
-        for n, pending in enumerate(group):
-            if pending.api_key_id is not None and pending.api_key_id not in active:
-                outcomes[n] = revoked()
-            else:
-                entries.append((pending.organisation_id, pending.item))
-                positions.append(n)
-        for n, result in zip(positions, responses.add_each(session, entries), strict=True):
-            outcomes[n] = result
         for key_id in key_ids - active:
             self._state.api_keys.forget(key_id)
         now = time.monotonic()
@@ -243,11 +234,8 @@ class SubmissionWriter:
             accounts.touch_api_keys(session, touch, now=utc_now())
             for key_id in touch:
                 self._touched[key_id] = now
-        complete: list[Outcome] = []
-        for outcome in outcomes:
-            assert outcome is not None
-            complete.append(outcome)
-        return complete
+        # None: the item's key is unknown or revoked, so nothing was stored for it.
+        return [revoked() if result is None else result for result in results]
 
 
 def _checkpoint_passive(state: AppState) -> None:

@@ -225,6 +225,29 @@ def test_a_writer_gives_up_after_its_busy_timeout(tmp_path: Path) -> None:
     waiter.close()
 
 
+def test_a_locked_database_raises_sqlalchemys_operational_error(tmp_path: Path) -> None:
+    """The write lock is awaited in the engine's BEGIN; its "database is locked" reaches the
+    caller as SQLAlchemy's ``OperationalError``, like any statement's (the web service
+    answers it with 503 and Retry-After), and the engine works again once the lock is free."""
+    path = tmp_path / "x.db"
+    engine = db.create_engine_for(f"sqlite:///{path}", busy_timeout_ms=50)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE notes (body TEXT)"))
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="locked"), engine.begin() as connection:
+            connection.execute(text("INSERT INTO notes VALUES ('x')"))
+        holder.execute("ROLLBACK")
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO notes VALUES ('y')"))
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT body FROM notes")).scalars().all() == ["y"]
+    finally:
+        holder.close()
+        engine.dispose()
+
+
 def test_constraint_and_index_names_match_the_models(engine: Engine) -> None:
     """Alembic does not compare CHECK constraints or names; later migrations rely on both."""
     inspector = inspect(engine)

@@ -130,7 +130,15 @@ def _sqlite_engine(
             return
         if yield_before_write > 0:
             time.sleep(yield_before_write)
-        begin_immediate(raw, busy_timeout_ms)  # type: ignore[arg-type]
+        try:
+            begin_immediate(raw, busy_timeout_ms)  # type: ignore[arg-type]
+        except sqlite3.Error as error:
+            # SQLAlchemy wraps what its own statements raise, not what an event raises: wrap
+            # it the same way, so "database is locked" stays an ``OperationalError`` of
+            # SQLAlchemy for every caller that tells a busy database from a broken one.
+            raise DBAPIError.instance(
+                "BEGIN IMMEDIATE", None, error, sqlite3.Error, dialect=engine.dialect
+            ) from error
 
     return engine
 

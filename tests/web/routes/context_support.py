@@ -23,8 +23,12 @@ def survey_with_answers(
     industry: str | None = None,
 ) -> int:
     """A new active survey of ``metric`` whose every channel gets its ``scores`` once in each
-    of the last ``weeks`` weeks (the latest a day ago); its id."""
-    now = datetime.now(UTC)
+    of the last ``weeks`` weeks (the latest a day ago); its id.
+
+    The times are counted from noon (UTC) today, not from now: pages count answers by
+    calendar day, and answers a few hours before a day's start would cross into the
+    previous day after midnight (a 30-day window then held 19 answers instead of 20)."""
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     with db() as session:
         if industry is not None:
             organisation = session.get(Organisation, organisation_id)

@@ -57,17 +57,35 @@ def _unavailable(reason: str) -> None:
 _install_lock = threading.Lock()
 
 
+def _apt_install(package: str) -> None:
+    """``apt-get install package`` when running as root on Debian; nothing otherwise.
+
+    pytest's workers are processes: two may install at once, and the second would fail at
+    once on dpkg's lock while the first is still installing, so apt waits for the lock. On a
+    machine whose package lists were never fetched the package is unknown: the lists are
+    fetched once and the install tried again."""
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    wait = ["-o", "DPkg::Lock::Timeout=900"]
+    install = ["apt-get", *wait, "install", "-y", "-q", package]
+    done = subprocess.run(install, check=False, capture_output=True, timeout=1200, env=env)
+    if done.returncode != 0:
+        subprocess.run(
+            ["apt-get", *wait, "update", "-q"],
+            check=False,
+            capture_output=True,
+            timeout=1200,
+            env=env,
+        )
+        subprocess.run(install, check=False, capture_output=True, timeout=1200, env=env)
+
+
 def chromium_path() -> str:
     """Debian's Chromium, installing it the first time when possible."""
     with _install_lock:
-        if not Path(CHROMIUM).exists() and shutil.which("apt-get") and os.geteuid() == 0:
-            subprocess.run(
-                ["apt-get", "install", "-y", "-q", "chromium"],
-                check=False,
-                capture_output=True,
-                timeout=900,
-                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            )
+        if not Path(CHROMIUM).exists():
+            _apt_install("chromium")
     if not Path(CHROMIUM).exists():
         _unavailable("Chromium is not installed (apt-get install chromium, as root)")
     return CHROMIUM
@@ -77,14 +95,8 @@ def debian_tool(command: str, package: str) -> str:
     """The path of ``command`` from Debian's ``package``, installed the first time when
     possible (as root); under CI=true its absence fails the test, elsewhere it skips."""
     with _install_lock:
-        if shutil.which(command) is None and shutil.which("apt-get") and os.geteuid() == 0:
-            subprocess.run(
-                ["apt-get", "install", "-y", "-q", package],
-                check=False,
-                capture_output=True,
-                timeout=900,
-                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            )
+        if shutil.which(command) is None:
+            _apt_install(package)
     found = shutil.which(command)
     if found is None:
         _unavailable(f"{command} is not installed (apt-get install {package}, as root)")

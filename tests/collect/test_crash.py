@@ -116,6 +116,7 @@ def _end_orphans(url: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # two imports of 300,000 rows: minutes on a loaded 2-core machine
 def test_killed_import_leaves_nothing(
     sessions: sessionmaker[Session], org: Organisation, engine: Engine, tmp_path: Path
 ) -> None:

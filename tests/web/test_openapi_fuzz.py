@@ -73,7 +73,9 @@ def test_no_input_gets_a_server_error(
                 # A session of its own for each example: logging out, signing out everywhere
                 # or changing the password end sessions on the server.
                 headers = session_headers(app, world.a.users["owner"])
-                case.call_and_validate(headers=headers, checks=CHECKS)
+                # A minute, not the client's 10 s: on a loaded 2-core machine an export or a
+                # report can take longer, and only a 5xx or a wrong answer is a failure.
+                case.call_and_validate(headers=headers, checks=CHECKS, timeout=60)
 
             try:
                 check()

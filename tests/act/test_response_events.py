@@ -30,6 +30,7 @@ from cxpulse.store.models import (
     Organisation,
     OutboxItem,
     ReferralCode,
+    Rule,
     RuleMatch,
     Survey,
     User,
@@ -78,6 +79,29 @@ def _contact(session: Session, org: Organisation, email: str, **fields: object) 
 def _drain(worker: OutboxWorker, rounds: int = 5) -> None:
     for _ in range(rounds):
         worker.run_once()
+
+
+def _endpoint_and_tag_rule(
+    session: Session, org: Organisation, event_type: str
+) -> tuple[WebhookEndpoint, Rule]:
+    """An endpoint taking ``event_type`` and a rule tagging detractors ``call-back``."""
+    endpoint = WebhookEndpoint(
+        organisation_id=org.id,
+        url="https://hooks.example/cx",
+        format="standard",
+        events={"types": [event_type]},
+        secret="whsec_dGVzdA==",
+    )
+    session.add(endpoint)
+    session.flush()
+    rule = rules.create_rule(
+        session,
+        org.id,
+        name="Detractors",
+        conditions={"band": "detractor"},
+        actions={"tag": ["call-back"]},
+    )
+    return endpoint, rule
 
 
 def test_every_new_answer_queues_one_event_and_a_repeat_none(
@@ -428,22 +452,7 @@ def test_a_changed_answer_sends_response_updated_once_per_change(
     sessions: sessionmaker[Session], org: Organisation, nps: Survey, rule_worker: OutboxWorker
 ) -> None:
     with sessions.begin() as session:
-        endpoint = WebhookEndpoint(
-            organisation_id=org.id,
-            url="https://hooks.example/cx",
-            format="standard",
-            events={"types": ["response.updated"]},
-            secret="whsec_dGVzdA==",
-        )
-        session.add(endpoint)
-        session.flush()
-        rule = rules.create_rule(
-            session,
-            org.id,
-            name="Detractors",
-            conditions={"band": "detractor"},
-            actions={"tag": ["call-back"]},
-        )
+        endpoint, rule = _endpoint_and_tag_rule(session, org, "response.updated")
         ((answer, _),) = responses.add_responses(
             session, org.id, [NewResponse(survey_id=nps.id, score=9)]
         )
@@ -517,22 +526,7 @@ def test_an_answer_whose_actions_fail_is_retried_alone(
     its own retry later runs the rule once. Each event names every tag of its answer, those
     it had and those the rule just added."""
     with sessions.begin() as session:
-        endpoint = WebhookEndpoint(
-            organisation_id=org.id,
-            url="https://hooks.example/cx",
-            format="standard",
-            events={"types": ["response.created"]},
-            secret="whsec_dGVzdA==",
-        )
-        session.add(endpoint)
-        session.flush()
-        rule = rules.create_rule(
-            session,
-            org.id,
-            name="Detractors",
-            conditions={"band": "detractor"},
-            actions={"tag": ["call-back"]},
-        )
+        endpoint, rule = _endpoint_and_tag_rule(session, org, "response.created")
         stored = responses.add_responses(
             session, org.id, [NewResponse(survey_id=nps.id, score=s) for s in (1, 2, 3, 9)]
         )

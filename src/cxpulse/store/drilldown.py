@@ -10,33 +10,35 @@ never shows a comment as it is stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from cxpulse.store.cursors import decode_cursor, encode_cursor
 from cxpulse.store.filters import ResponseFilters, filter_conditions, join_contacts
 from cxpulse.store.keyset import after_key
 from cxpulse.store.models import Contact, Response
+from cxpulse.store.response_values import VALUE_NAMES, ResponseValues
 from cxpulse.store.shown_comments import exported_comment, with_analysis_join
 
 DRILL_PAGE_SIZE = 50
 
 
-@dataclass(frozen=True)
-class DrillRow:
-    id: int
-    submitted_at: datetime
-    score: float
-    comment: str | None
-    """Redacted: personal data replaced (``[email]``, ``[phone]`` ...)."""
-    language: str | None
-    channel: str | None
-    touchpoint: str | None
-    properties: dict[str, str]
+@dataclass(frozen=True, kw_only=True)
+class DrillRow(ResponseValues):
+    """A response as the drill-down lists it; its comment redacted (personal data replaced:
+    ``[email]``, ``[phone]`` ...)."""
+
     customer: str | None
     """The contact's name and email, else its external id; None without a contact."""
+
+
+# The comment is read as shown (``exported_comment``), never as stored.
+_VALUE_COLUMNS = [
+    exported_comment().label(name) if name == "comment" else getattr(Response, name)
+    for name in VALUE_NAMES
+]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ def customer_label(name: str | None, email: str | None, external_id: str | None)
     if not parts and external_id:
         parts = [external_id]
     return " · ".join(parts) or None
+
+
+def _drill_row(row: Row[Any]) -> DrillRow:
+    values = {name: row._mapping[name] for name in VALUE_NAMES}
+    values["properties"] = dict(values["properties"] or {})
+    return DrillRow(**values, customer=customer_label(row.name, row.email, row.external_id))
 
 
 def drill_page(
@@ -71,14 +79,7 @@ def drill_page(
     # Contacts are always joined: every row shows its customer.
     query = join_contacts(
         select(
-            Response.id,
-            Response.submitted_at,
-            Response.score,
-            exported_comment().label("comment"),
-            Response.language,
-            Response.channel,
-            Response.touchpoint,
-            Response.properties,
+            *_VALUE_COLUMNS,
             Contact.name,
             Contact.email,
             Contact.external_id,
@@ -91,20 +92,7 @@ def drill_page(
         .order_by(Response.submitted_at.desc(), Response.id.desc())
         .limit(limit + 1)
     ).all()
-    rows = [
-        DrillRow(
-            id=row.id,
-            submitted_at=row.submitted_at,
-            score=row.score,
-            comment=row.comment,
-            language=row.language,
-            channel=row.channel,
-            touchpoint=row.touchpoint,
-            properties=dict(row.properties or {}),
-            customer=customer_label(row.name, row.email, row.external_id),
-        )
-        for row in found[:limit]
-    ]
+    rows = [_drill_row(row) for row in found[:limit]]
     next_after = None
     if len(found) > limit and rows:
         next_after = encode_cursor((rows[-1].submitted_at, rows[-1].id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
@@ -24,26 +24,16 @@ from cxpulse.store.response_checks import (
     checked_row,
     split_by_key,
 )
+from cxpulse.store.response_values import ResponseValues
 from cxpulse.store.types import utc_now
 
 
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
-    """A stored response as plain values: what ``add_each`` answers, without ORM objects."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredResponse(ResponseValues):
+    """A stored response as plain values: what ``add_each`` answers, without ORM objects.
+    Its comment is as stored (redacted when the organisation redacts at storage)."""
 
-    id: int
     organisation_id: int
-    survey_id: int
-    contact_id: int | None
-    score: float
-    comment: str | None
-    language: str | None
-    channel: str | None
-    touchpoint: str | None
-    properties: dict[str, str]
-    submitted_at: datetime
-    received_at: datetime
-    source: str
     invitation_id: int | None
     idempotency_key: str | None
 
@@ -52,7 +42,7 @@ _RESPONSES = cast(Table, Response.__table__)
 _SURVEYS = cast(Table, Survey.__table__)
 _CONTACTS = cast(Table, Contact.__table__)
 _ORGANISATIONS = cast(Table, Organisation.__table__)
-_STORED_COLUMNS = [_RESPONSES.c[name] for name in StoredResponse.__slots__]
+_STORED_COLUMNS = [_RESPONSES.c[field.name] for field in fields(StoredResponse)]
 
 # Built once: building a statement costs more than running it on SQLite. The organisation's
 # redaction choice comes with its surveys, so redacting at storage costs no extra read.

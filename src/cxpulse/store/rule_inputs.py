@@ -8,6 +8,7 @@ Used by the task that runs the rules when answers arrive (``act.response_events`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,28 +25,17 @@ from cxpulse.store.models import (
     Survey,
     TextTheme,
 )
+from cxpulse.store.response_values import ResponseValues
 
 _CHUNK = 500
 
 
-@dataclass(frozen=True)
-class AnswerRow:
-    """One answer as the rules see it."""
+@dataclass(frozen=True, kw_only=True)
+class AnswerRow(ResponseValues):
+    """One answer as the rules see it: its values, its contact and its comment's analysis."""
 
-    id: int
     organisation_id: int
-    survey_id: int
-    contact_id: int | None
-    score: float
-    comment: str | None
-    language: str | None
-    channel: str | None
-    touchpoint: str | None
-    source: str
-    properties: dict[str, Any]
     contact_consent: bool | None
-    submitted_at: datetime
-    received_at: datetime
     invitation_id: int | None = None
     contact_email: str | None = None
     contact_name: str | None = None
@@ -141,7 +131,7 @@ def _with_themes(session: Session, rows: list[AnswerRow]) -> dict[int, AnswerRow
     for row in rows:
         themes = keys.get(row.id)
         if themes:
-            row = AnswerRow(**{**row.__dict__, "themes": frozenset(themes)})
+            row = dataclasses.replace(row, themes=frozenset(themes))
         out[row.id] = row
     return out
 

@@ -5,7 +5,8 @@ them and a request over a limit is refused with a field-level 422 before any que
 
 One module of about 480 lines on purpose: it is the API's whole public vocabulary, read
 top to bottom beside docs/api.md; the bodies share limits and field descriptions, and a
-reader looking for a field finds it in one place.
+reader looking for a field finds it in one place. One exception: the values an answered
+response shows of itself are declared once for every layer, in ``store.response_values``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pydantic_core import PydanticCustomError
 from cxpulse.store import _values as values
 from cxpulse.store import survey_rules
 from cxpulse.store.models import MAX_COMMENT_LENGTH
+from cxpulse.store.response_values import ResponseValues
 
 MAX_ID = 2**63 - 1
 """Largest id of a response, contact or audit entry (64-bit columns)."""
@@ -352,20 +354,11 @@ class ResponseBatch(Body):
     items: list[ResponseCreate] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
 
 
-class ResponseOut(BaseModel):
+# The fields from id to source are the store's ``ResponseValues``, declared there once;
+# pydantic takes a dataclass base's fields as its own, before these. Frozen as that base is
+# (its frozen-ness must match for type checkers); answers are never changed once built.
+class ResponseOut(BaseModel, ResponseValues, frozen=True):
     model_config = _OUT
-    id: int
-    survey_id: int
-    contact_id: int | None
-    score: float
-    comment: str | None
-    language: str | None
-    channel: str | None
-    touchpoint: str | None
-    properties: dict[str, str]
-    submitted_at: datetime
-    received_at: datetime
-    source: str
     idempotency_key: str | None
     contact_consent: bool | None = None
     """Whether the customer allowed a follow-up after a low score; null when not asked."""
@@ -374,7 +367,7 @@ class ResponseOut(BaseModel):
     the link could have sent it."""
 
 
-class BatchItemOut(ResponseOut):
+class BatchItemOut(ResponseOut, frozen=True):
     created: bool
     """False when the idempotency key was already stored (or repeated within the batch)."""
 

@@ -63,25 +63,24 @@ IdempotencyHeader = Annotated[
 ]
 
 
+_FROM_ROW = tuple(name for name in ResponseOut.model_fields if name != "comment")
+"""What ``ResponseOut`` takes from the row as it is: all but the comment, never shown as
+stored."""
+
+
+def _shown_fields(response: Response, comment: str | None) -> dict[str, Any]:
+    """The fields of ``ResponseOut`` for ``response``, with ``comment`` (its shown, redacted
+    comment)."""
+    fields = {name: getattr(response, name) for name in _FROM_ROW}
+    fields["comment"] = comment
+    # True or false in the answer, even for a row whose column default is not applied yet.
+    fields["unverified"] = bool(response.unverified)
+    return fields
+
+
 def response_out(response: Response, comment: str | None) -> ResponseOut:
     """The response as the API shows it, with ``comment`` (its shown, redacted comment)."""
-    return ResponseOut(
-        id=response.id,
-        survey_id=response.survey_id,
-        contact_id=response.contact_id,
-        score=response.score,
-        comment=comment,
-        language=response.language,
-        channel=response.channel,
-        touchpoint=response.touchpoint,
-        properties=response.properties,
-        submitted_at=response.submitted_at,
-        received_at=response.received_at,
-        source=response.source,
-        idempotency_key=response.idempotency_key,
-        contact_consent=response.contact_consent,
-        unverified=bool(response.unverified),
-    )
+    return ResponseOut(**_shown_fields(response, comment))
 
 
 def _new_response(survey_id: int, body: ResponseCreate, key: str | None) -> NewResponse:
@@ -317,7 +316,7 @@ def create_responses_batch(
         created=created,
         existing=len(results) - created,
         items=[
-            BatchItemOut(**response_out(stored, shown[stored.id]).model_dump(), created=was_created)
+            BatchItemOut(**_shown_fields(stored, shown[stored.id]), created=was_created)
             for stored, was_created in results
         ],
     )

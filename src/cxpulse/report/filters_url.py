@@ -316,7 +316,10 @@ def _clean(name: str, raw: str, errors: dict[str, str], *, exact: bool = False) 
     return value
 
 
-def _day(name: str, raw: str, errors: dict[str, str]) -> date | None:
+def form_day(name: str, raw: str, errors: dict[str, str]) -> date | None:
+    """The day a ``from`` or ``to`` field names, None when it is blank; a field that names no
+    day a question may ask about gets its message in ``errors`` and gives None. Pages with a
+    period of their own (discovered themes) read their fields with it too."""
     value = raw.strip()
     if not value:
         return None
@@ -452,8 +455,8 @@ def parse(params: Iterable[tuple[str, str]]) -> Parsed:
     if len(properties) + len(contact) > MAX_SEGMENT_FILTERS:
         errors["property"] = f"at most {MAX_SEGMENT_FILTERS} segment filters"
 
-    start = _day("from", given.get("from", ""), errors)
-    to = _day("to", given.get("to", ""), errors)
+    start = form_day("from", given.get("from", ""), errors)
+    to = form_day("to", given.get("to", ""), errors)
     if start is not None and to is not None and to < start:
         errors["to"] = "must not be before the first day"
     elif start is not None and to is not None and to > add_months(start, 12 * MAX_YEARS):

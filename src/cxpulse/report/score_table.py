@@ -56,7 +56,7 @@ class ScoredGroups:
         if len(set(self.group_columns)) != len(self.group_columns):
             # A column named twice is one key of a dict: let json.dumps write what dict() kept.
             return to_json(document(metric, spec, self.rows(), skipped), indent=None)
-        head = json.dumps(_document_head(metric, spec), ensure_ascii=False)
+        head = json.dumps(document_head(metric, spec), ensure_ascii=False)
         rows = _json_rows(self.group_columns, self.keys, self.scores)
         tail = json.dumps(dict(skipped), ensure_ascii=False)
         return f'{head[:-1]}, "rows": [{", ".join(rows)}], "skipped": {tail}}}'
@@ -448,7 +448,9 @@ def comparison_to_markdown(
     return text
 
 
-def _document_head(metric: str, spec: MetricSpec) -> dict[str, Any]:
+def document_head(metric: str, spec: MetricSpec) -> dict[str, Any]:
+    """The fields before ``rows`` in every score document: the CLI's and reports' (here) and
+    the metrics API's answer."""
     return {
         "metric": metric,
         "level": spec.level,
@@ -468,7 +470,7 @@ def document(
     skipped: Mapping[str, Any],
 ) -> dict[str, Any]:
     return {
-        **_document_head(metric, spec),
+        **document_head(metric, spec),
         "rows": [row.to_dict() for row in rows],
         "skipped": dict(skipped),
     }

@@ -133,7 +133,7 @@ def score_filters(
     )
 
 
-def response_filters(
+def scoring_filters(
     segments: Segments,
     start: Start = None,
     end: End = None,
@@ -141,6 +141,17 @@ def response_filters(
     touchpoint: Touchpoint = None,
     language: LanguageFilter = None,
     source: Annotated[Source | None, Query(description="Only this source.")] = None,
+) -> ResponseFilters:
+    """The filters of scores, as query parameters (see ``score_filters``)."""
+    return score_filters(segments, start, end, channel, touchpoint, language, source)
+
+
+ScoreFilters = Annotated[ResponseFilters, Depends(scoring_filters)]
+"""The filters that scores take: declared once for the metrics API and the listings."""
+
+
+def response_filters(
+    scoring: ScoreFilters,
     min_score: Annotated[
         float | None, Query(allow_inf_nan=False, description="Lowest score, inclusive.")
     ] = None,
@@ -156,7 +167,7 @@ def response_filters(
 ) -> ResponseFilters:
     """The filters of listings and exports. Segment filters are documented, not declared."""
     return replace(
-        score_filters(segments, start, end, channel, touchpoint, language, source),
+        scoring,
         contact_id=contact_id,
         min_score=min_score,
         max_score=max_score,

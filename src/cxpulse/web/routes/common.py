@@ -1,11 +1,14 @@
-"""Pieces every route module uses: path parameters, error documentation."""
+"""Pieces every route module uses: path parameters, error documentation, pages of listings."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Path
+from pydantic import BaseModel
 
+from cxpulse.web.cursors import encode_id_cursor
 from cxpulse.web.schemas import MAX_ID, MAX_SMALL_ID, FieldProblems, Problem
 
 # Surveys, users and keys have 32-bit ids on PostgreSQL; responses and contacts 64-bit ones.
@@ -30,3 +33,15 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {
         code: {"model": _PROBLEMS[code][0], "description": _PROBLEMS[code][1]} for code in wanted
     }
+
+
+PageT = TypeVar("PageT", bound=BaseModel)
+
+
+def id_page(
+    model: type[PageT], kind: str, items: Sequence[BaseModel], next_after: int | None
+) -> PageT:
+    """A page of a listing paged by id, as ``model`` (``items``, ``next_cursor``): the token
+    of the page after ``next_after``, or None on the last page."""
+    cursor = encode_id_cursor(kind, next_after) if next_after else None
+    return model(items=items, next_cursor=cursor)

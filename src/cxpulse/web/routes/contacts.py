@@ -20,9 +20,9 @@ from cxpulse.store import contacts
 from cxpulse.store.models import Contact
 from cxpulse.web import audit
 from cxpulse.web.access import CanReadContacts, CanWriteContacts
-from cxpulse.web.cursors import decode_id_cursor, encode_id_cursor
+from cxpulse.web.cursors import decode_id_cursor
 from cxpulse.web.deps import DbSession
-from cxpulse.web.routes.common import ContactId, problems
+from cxpulse.web.routes.common import ContactId, id_page, problems
 from cxpulse.web.routes.csv_uploads import (
     ENCODING_HELP,
     MAX_LISTED_PROBLEMS,
@@ -80,10 +80,7 @@ def list_contacts(
     page = contacts.list_contacts(
         session, caller.organisation_id, email=email, after=after, limit=limit
     )
-    return ContactPage(
-        items=[contact_out(c) for c in page.items],
-        next_cursor=encode_id_cursor("contact", page.next_after) if page.next_after else None,
-    )
+    return id_page(ContactPage, "contact", [contact_out(c) for c in page.items], page.next_after)
 
 
 @router.post(

@@ -29,7 +29,8 @@ ENCODING_HELP = (
 
 
 def encoding_named(name: str | None) -> str | None:
-    """The encoding named in the form (checked), or None to settle it from the bytes."""
+    """The encoding named in the form (checked), or None to settle it from the bytes. Survey
+    imports (``import_upload``) read their form's ``encoding`` with it too."""
     if name is None or not name.strip():
         return None
     try:

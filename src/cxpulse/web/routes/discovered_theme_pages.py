@@ -11,7 +11,6 @@ comes back as the page, status 422, with the message on the theme's card.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from cxpulse.act import theme_taxonomy
 from cxpulse.i18n import LANGUAGE_NAMES
 from cxpulse.report import theme_discovery
-from cxpulse.report.filters_url import Window
+from cxpulse.report.filters_url import Window, form_day
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Conflict, Invalid
 from cxpulse.store.text_themes import MAX_PHRASE_LENGTH
@@ -50,29 +49,15 @@ EXAMPLE_LENGTH = 400
 """Characters of an example comment shown before it is cut (the API gives it whole)."""
 
 
-def _day(request: Request, name: str, errors: dict[str, str]) -> date | None:
-    text = (request.query_params.get(name) or "").strip()
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        errors[name] = "must be a date such as 2026-03-31"
-        return None
-    problem = values.day_problem(day)
-    if problem is not None:
-        errors[name] = problem
-        return None
-    return day
-
-
 def _window(
     request: Request, session: Session, caller: Principal, survey_id: int
 ) -> tuple[Window, dict[str, str]]:
     """The period of the page's query (``from``, ``to``) and the messages of its fields; a
     refused field falls back to its default."""
     errors: dict[str, str] = {}
-    start, to = _day(request, "from", errors), _day(request, "to", errors)
+    query = request.query_params
+    start = form_day("from", query.get("from", ""), errors)
+    to = form_day("to", query.get("to", ""), errors)
     today = utc_now().date()
     try:
         window = theme_discovery.period_window(

@@ -40,7 +40,6 @@ from cxpulse.collect.imports import (
 from cxpulse.collect.mapping import MappingError, canonical_field, check_properties, parse_map
 from cxpulse.collect.presets import PRESETS
 from cxpulse.config import Settings
-from cxpulse.engine.encoding import EncodingProblem, check_encoding_name
 from cxpulse.engine.files import FORMATS
 from cxpulse.store import surveys
 from cxpulse.web.access import Caller, Principal
@@ -49,6 +48,7 @@ from cxpulse.web.errors import FieldErrors, field_error
 from cxpulse.web.form_values import over_length, sheet_value
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import SurveyId, problems
+from cxpulse.web.routes.csv_uploads import encoding_named
 from cxpulse.web.schemas import FieldProblem
 from cxpulse.web.state import app_state
 
@@ -174,16 +174,6 @@ def _suffix(upload: UploadFile) -> str:
     return suffix
 
 
-def _encoding(name: str | None) -> str | None:
-    """The encoding named in the form (checked), or None to settle it from the bytes."""
-    if name is None or not name.strip():
-        return None
-    try:
-        return check_encoding_name(name)
-    except EncodingProblem as problem:
-        raise FieldErrors.one(["body", "encoding"], str(problem)) from None
-
-
 def _spool(upload: UploadFile, target: Path, limit: int) -> None:
     """Copy the upload to ``target``, refusing it (413) past ``limit`` bytes."""
     written = 0
@@ -268,7 +258,7 @@ def import_responses(
     if preset is None and not mapping:
         raise FieldErrors.one(["body", "map"], "give a map (score=COLUMN,...) or a preset")
     suffix = _suffix(file)
-    named = _encoding(encoding)
+    named = encoding_named(encoding)
     survey = surveys.get_survey(session, caller.organisation_id, survey_id)
     target = SurveyTarget.of(survey)
     options = ImportOptions(

@@ -18,9 +18,9 @@ from cxpulse.store import surveys
 from cxpulse.store.models import Invitation
 from cxpulse.web import audit
 from cxpulse.web.access import CanReadContacts, CanWriteContacts
-from cxpulse.web.cursors import decode_id_cursor, encode_id_cursor
+from cxpulse.web.cursors import decode_id_cursor
 from cxpulse.web.deps import DbSession
-from cxpulse.web.routes.common import SurveyId, problems
+from cxpulse.web.routes.common import SurveyId, id_page, problems
 from cxpulse.web.routes.csv_uploads import (
     ENCODING_HELP,
     UPLOAD_BODY_BYTES,
@@ -183,10 +183,7 @@ def list_invitations(
         after=after,
         limit=limit,
     )
-    return InvitationPageOut(
-        items=[_out(i) for i in page.items],
-        next_cursor=encode_id_cursor("invitation", page.next_after) if page.next_after else None,
-    )
+    return id_page(InvitationPageOut, "invitation", [_out(i) for i in page.items], page.next_after)
 
 
 @router.get(

@@ -8,23 +8,15 @@ from fastapi import APIRouter, Query, Request
 
 from cxpulse.engine.periods import PeriodName
 from cxpulse.metrics.scores import DEFAULT_LEVEL
+from cxpulse.report.score_table import document_head
 from cxpulse.store import metrics_query, segment_values, surveys
 from cxpulse.store.errors import Invalid
 from cxpulse.web.access import CanReadMetrics
 from cxpulse.web.deps import DbSession
 from cxpulse.web.errors import invalid_errors
-from cxpulse.web.filters import (
-    SEGMENT_FILTER_HELP,
-    Channel,
-    End,
-    LanguageFilter,
-    Segments,
-    Start,
-    Touchpoint,
-    score_filters,
-)
+from cxpulse.web.filters import SEGMENT_FILTER_HELP, ScoreFilters
 from cxpulse.web.routes.common import SurveyId, problems
-from cxpulse.web.schemas import MetricsOut, Source, clean_text
+from cxpulse.web.schemas import MetricsOut, clean_text
 from cxpulse.web.state import app_state
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
@@ -56,13 +48,7 @@ def get_survey_metrics(
     request: Request,
     caller: CanReadMetrics,
     session: DbSession,
-    segments: Segments,
-    start: Start = None,
-    end: End = None,
-    channel: Channel = None,
-    touchpoint: Touchpoint = None,
-    language: LanguageFilter = None,
-    source: Annotated[Source | None, Query()] = None,
+    scoring: ScoreFilters,
     group_by: GroupBy = None,
     period: Annotated[
         PeriodName | None,
@@ -88,7 +74,7 @@ def get_survey_metrics(
         session,
         organisation_id,
         survey_id,
-        score_filters(segments, start, end, channel, touchpoint, language, source),
+        scoring,
     )
     spec = survey.metric_spec(level=level, min_n=min_n or app_state(request).settings.min_n)
     try:
@@ -103,14 +89,4 @@ def get_survey_metrics(
         )
     except Invalid as error:
         raise invalid_errors(error, ("query",)) from None
-    return {
-        "metric": survey.metric,
-        "level": spec.level,
-        "scale": spec.scale.name,
-        "thresholds": {
-            "top_min": spec.thresholds.top_min,
-            "bottom_max": spec.thresholds.bottom_max,
-        },
-        "min_n": spec.min_n,
-        "rows": rows,
-    }
+    return {**document_head(survey.metric, spec), "rows": rows}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -38,6 +40,10 @@ def test_contact_crud(session: Session, org: Organisation) -> None:
 
     with pytest.raises(Invalid, match="attributes"):
         contacts.create_contact(session, org.id, attributes={"nested": {"no": 1}})
+    # Fields passed on as a dict are checked by name as a signature would.
+    fields: dict[str, Any] = {"name": "Cy", "nickname": "C"}
+    with pytest.raises(TypeError, match="nickname"):
+        contacts.create_contact(session, org.id, **fields)
 
 
 def test_contacts_page_by_id(session: Session, org: Organisation) -> None:

@@ -148,6 +148,10 @@ def test_csat_on_another_scale_is_stored_with_both_bands_chosen(
         bottom_max=2,
     )
     assert four.metric_spec().thresholds == Thresholds(top_min=3, bottom_max=2)
+    # DSAT beside the CSAT: the same scale and bands, scored as the bottom box.
+    dsat = four.metric_spec(metric=Metric.DSAT, min_n=5)
+    assert (dsat.metric, dsat.scale, dsat.min_n) == (Metric.DSAT, Scale(1, 4), 5)
+    assert dsat.thresholds == Thresholds(top_min=3, bottom_max=2)
     with pytest.raises(Invalid) as raised:
         surveys.update_survey(session, org.id, four.id, top_min=None)
     assert raised.value.field == "scale"

@@ -13,7 +13,7 @@ message next to its field instead of the first one only; the writers stay the au
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy.orm import Session
 
@@ -42,27 +42,11 @@ def phone_number(value: str | None) -> str | None:
 
 
 def create_contact(
-    session: Session,
-    organisation_id: int,
-    *,
-    external_id: str | None = None,
-    email: str | None = None,
-    name: str | None = None,
-    locale: str | None = None,
-    attributes: Mapping[str, object] | None = None,
-    phone: str | None = None,
+    session: Session, organisation_id: int, **fields: Unpack[contacts.ContactFields]
 ) -> Contact:
     """A new contact; ``Invalid`` or ``Conflict`` (a taken external id) naming the field."""
-    return contacts.create_contact(
-        session,
-        organisation_id,
-        external_id=external_id,
-        email=email,
-        name=name,
-        locale=locale,
-        attributes=attributes,
-        phone=phone_number(phone),
-    )
+    fields["phone"] = phone_number(fields.get("phone"))
+    return contacts.create_contact(session, organisation_id, **fields)
 
 
 def update_contact(

@@ -23,13 +23,13 @@ cheap.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cxpulse.engine.column_sql import ScoreSql, score_sql
+from cxpulse.engine.csv_retry import text_retry
 from cxpulse.engine.dates import BAD_DATE, bad_date, date_sql
 from cxpulse.engine.errors import MAX_SHOWN, InvalidScoresError, InvalidValues
 from cxpulse.engine.errors import FileInputError as FileInputError
@@ -138,24 +138,11 @@ def histograms_from_file(
                     progress=progress,
                 )
             except duckdb.Error as error:
-                retry = _text_retry(source, error, used)
+                retry = text_retry(source, error, used)
                 if retry is None:
                     raise read_error(source, error) from None
                 source.read_as_text([retry])
         raise FileInputError(f"could not read {source.name}")  # pragma: no cover
-
-
-def _text_retry(source: Source, error: BaseException, used: Sequence[str]) -> str | None:
-    """A used CSV column whose detected type failed later in the file: read it as text."""
-    if source.kind != "csv":
-        return None
-    match = re.search(r'Error when converting column "(.+?)"', str(error))
-    if match is None:
-        return None
-    column = match.group(1)
-    if column in used and column not in source.text:
-        return column
-    return None
 
 
 def _aggregate(

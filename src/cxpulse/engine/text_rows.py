@@ -21,7 +21,6 @@ DuckDB is imported inside the function, so importing this module is cheap.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from cxpulse.engine.column_sql import (
     score_sql,
     valid_score_sql,
 )
+from cxpulse.engine.csv_retry import text_retry
 from cxpulse.engine.duck import ident
 from cxpulse.engine.errors import MAX_SHOWN, FileInputError, InvalidScoresError, InvalidValues
 from cxpulse.engine.lines import LineFinder
@@ -137,7 +137,7 @@ def read_text_rows(
             try:
                 result = source.run(query.sql(), progress)
             except duckdb.Error as error:
-                retry = _text_retry(source, error, used)
+                retry = text_retry(source, error, used)
                 if retry is None:
                     raise read_error(source, error) from None
                 source.read_as_text([retry])
@@ -146,19 +146,6 @@ def read_text_rows(
                 _no_rows(source)
             return query.rows(result, skip_invalid=skip_invalid, with_lines=with_lines)
         raise FileInputError(f"could not read {source.name}")  # pragma: no cover
-
-
-def _text_retry(source: Source, error: BaseException, used: Sequence[str]) -> str | None:
-    """A used CSV column whose detected type failed later in the file: read it as text."""
-    if source.kind != "csv":
-        return None
-    match = re.search(r'Error when converting column "(.+?)"', str(error))
-    if match is None:
-        return None
-    column = match.group(1)
-    if column in used and column not in source.text:
-        return column
-    return None
 
 
 def _check_number_type(source: Source, column: str, role: str) -> None:

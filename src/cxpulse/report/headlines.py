@@ -70,6 +70,11 @@ def signed_text(value: float, digits: int = 1) -> str:
     return (MINUS if value < 0 else "+") + text
 
 
+def interval_name(level: float) -> str:
+    """ "95% interval": how the text names an interval of confidence ``level`` (0.95)."""
+    return f"{round(level * 100)}% interval"
+
+
 def shown_value(result: MetricResult, spec: MetricSpec) -> str:
     """A score in its units: "83.4%" (CSAT, DSAT), "+23.2" (NPS), "5.1 of 7" (CES, mean);
     a dash without answers."""
@@ -168,12 +173,9 @@ class Headline:
     def change_text(self) -> str:
         """The change with its sign and its interval: "+6.2 (95% interval +1.0 to +11.4)"."""
         digits = _digits(self.spec.metric)
-        level = round(self.change.level * 100)
-        return (
-            f"{signed_text(self.change.difference, digits)} ({level}% interval "
-            f"{signed_text(self.change.ci_low, digits)} to "
-            f"{signed_text(self.change.ci_high, digits)})"
-        )
+        low, high = (signed_text(end, digits) for end in (self.change.ci_low, self.change.ci_high))
+        difference = signed_text(self.change.difference, digits)
+        return f"{difference} ({interval_name(self.change.level)} {low} to {high})"
 
     @property
     def value_text(self) -> str:

@@ -27,7 +27,7 @@ from cxpulse.metrics.scores import DEFAULT_LEVEL, DEFAULT_MIN_N, format_value, n
 from cxpulse.report import charts
 from cxpulse.report.dashboard import follow_ups
 from cxpulse.report.filters_url import ViewFilters, Window
-from cxpulse.report.headlines import value_with_unit
+from cxpulse.report.headlines import interval_name, value_with_unit
 from cxpulse.report.loop_figures import LoopFigures
 from cxpulse.report.monthly_changes import SegmentMove, change_text, segment_movers
 from cxpulse.report.months import month_label, month_name, parse_month, shift_month
@@ -76,11 +76,10 @@ class Kpi:
         if self.result.n == 0:
             return "no answers"
         percent = "%" if self.result.metric in PERCENT_METRICS else ""
-        return (
-            f"{format_value(self.result.ci_low)}{percent} to "
-            f"{format_value(self.result.ci_high)}{percent} "
-            f"({self.result.level:.0%} interval)"
+        low, high = (
+            format_value(end) + percent for end in (self.result.ci_low, self.result.ci_high)
         )
+        return f"{low} to {high} ({interval_name(self.result.level)})"
 
     @property
     def change_text(self) -> str:
@@ -261,14 +260,7 @@ def build_report(
 
     kpis = [_kpi(METRIC_LABELS[metric], previous, current, spec, survey.scale_high)]
     if metric is Metric.CSAT:
-        dsat_spec = MetricSpec.default(
-            Metric.DSAT,
-            survey.scale,
-            top_min=survey.top_min,
-            bottom_max=survey.bottom_max,
-            level=level,
-            min_n=min_n,
-        )
+        dsat_spec = survey.metric_spec(metric=Metric.DSAT, level=level, min_n=min_n)
         kpis.append(
             _kpi(METRIC_LABELS[Metric.DSAT], previous, current, dsat_spec, survey.scale_high)
         )

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxpulse.store import _values as values
-from cxpulse.store import email_addresses
+from cxpulse.store import email_addresses, scoped
 from cxpulse.store.errors import Conflict, NotFound
 from cxpulse.store.models import Contact
 
@@ -45,27 +46,34 @@ def _check_external_id_free(
         raise Conflict("external_id", f"a contact with external id {external_id!r} exists")
 
 
+class ContactFields(TypedDict, total=False):
+    """A contact's own fields as ``create_contact`` takes them, each None for none; the
+    one list of them for the writers that pass them on (``collect.contact_edits``)."""
+
+    external_id: str | None
+    email: str | None
+    name: str | None
+    locale: str | None
+    attributes: Mapping[str, object] | None
+    phone: str | None
+
+
 def create_contact(
-    session: Session,
-    organisation_id: int,
-    *,
-    external_id: str | None = None,
-    email: str | None = None,
-    name: str | None = None,
-    locale: str | None = None,
-    attributes: Mapping[str, object] | None = None,
-    phone: str | None = None,
+    session: Session, organisation_id: int, **fields: Unpack[ContactFields]
 ) -> Contact:
-    external = values.text("external_id", external_id, 200)
+    unknown = fields.keys() - ContactFields.__optional_keys__
+    if unknown:  # what a keyword-only signature would refuse, for callers that pass a dict
+        raise TypeError(f"create_contact() got unexpected fields: {', '.join(sorted(unknown))}")
+    external = values.text("external_id", fields.get("external_id"), 200)
     _check_external_id_free(session, organisation_id, external)
     contact = Contact(
         organisation_id=organisation_id,
         external_id=external,
-        email=email_addresses.email("email", email),
-        name=values.text("name", name, 200),
-        locale=values.text("locale", locale, 35),
-        attributes=values.text_mapping("attributes", attributes),
-        phone=values.text("phone", phone, MAX_PHONE_LENGTH),
+        email=email_addresses.email("email", fields.get("email")),
+        name=values.text("name", fields.get("name"), 200),
+        locale=values.text("locale", fields.get("locale"), 35),
+        attributes=values.text_mapping("attributes", fields.get("attributes")),
+        phone=values.text("phone", fields.get("phone"), MAX_PHONE_LENGTH),
     )
     session.add(contact)
     session.flush()
@@ -73,23 +81,21 @@ def create_contact(
 
 
 def get_contact(session: Session, organisation_id: int, contact_id: int) -> Contact:
-    contact = session.scalar(
-        select(Contact).where(Contact.organisation_id == organisation_id, Contact.id == contact_id)
+    return scoped.get_one(
+        session,
+        Contact,
+        organisation_id,
+        Contact.id == contact_id,
+        entity="contact",
+        key=contact_id,
     )
-    if contact is None:
-        raise NotFound("contact", contact_id)
-    return contact
 
 
 def get_contact_by_external_id(session: Session, organisation_id: int, external_id: str) -> Contact:
-    contact = session.scalar(
-        select(Contact).where(
-            Contact.organisation_id == organisation_id, Contact.external_id == external_id
-        )
+    where = Contact.external_id == external_id
+    return scoped.get_one(
+        session, Contact, organisation_id, where, entity="contact", key=external_id
     )
-    if contact is None:
-        raise NotFound("contact", external_id)
-    return contact
 
 
 def find_by_email(session: Session, organisation_id: int, email: str) -> Contact | None:

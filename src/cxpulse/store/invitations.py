@@ -16,8 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from cxpulse.store import email_addresses
-from cxpulse.store.errors import NotFound
+from cxpulse.store import email_addresses, scoped
 from cxpulse.store.models import Contact, Invitation, Unsubscribe
 from cxpulse.store.types import utc_now
 
@@ -32,14 +31,14 @@ class InvitationPage:
 
 
 def get_invitation(session: Session, organisation_id: int, invitation_id: int) -> Invitation:
-    found = session.scalar(
-        select(Invitation).where(
-            Invitation.organisation_id == organisation_id, Invitation.id == invitation_id
-        )
+    return scoped.get_one(
+        session,
+        Invitation,
+        organisation_id,
+        Invitation.id == invitation_id,
+        entity="invitation",
+        key=invitation_id,
     )
-    if found is None:
-        raise NotFound("invitation", invitation_id)
-    return found
 
 
 def by_idempotency_keys(

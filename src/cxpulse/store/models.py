@@ -213,10 +213,16 @@ class Survey(Base):
         return Scale(self.scale_low, self.scale_high)
 
     def metric_spec(
-        self, *, level: float = DEFAULT_LEVEL, min_n: int = DEFAULT_MIN_N
+        self,
+        *,
+        level: float = DEFAULT_LEVEL,
+        min_n: int = DEFAULT_MIN_N,
+        metric: Metric | str | None = None,
     ) -> MetricSpec:
+        """The survey's scoring: its metric, or ``metric`` (DSAT beside a CSAT survey) on the
+        survey's scale and thresholds."""
         return MetricSpec.default(
-            self.metric,
+            self.metric if metric is None else metric,
             self.scale,
             top_min=self.top_min,
             bottom_max=self.bottom_max,

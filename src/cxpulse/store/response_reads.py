@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cxpulse.store import _values as values
+from cxpulse.store import scoped
 from cxpulse.store.cursors import Cursor
-from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store.errors import Invalid
 from cxpulse.store.filters import ResponseFilters, filter_conditions, join_contacts
 from cxpulse.store.keyset import after_key
 from cxpulse.store.models import Response
@@ -27,14 +28,14 @@ class ResponsePage:
 
 
 def get_response(session: Session, organisation_id: int, response_id: int) -> Response:
-    response = session.scalar(
-        select(Response).where(
-            Response.organisation_id == organisation_id, Response.id == response_id
-        )
+    return scoped.get_one(
+        session,
+        Response,
+        organisation_id,
+        Response.id == response_id,
+        entity="response",
+        key=response_id,
     )
-    if response is None:
-        raise NotFound("response", response_id)
-    return response
 
 
 def count_responses(session: Session, organisation_id: int, filters: ResponseFilters) -> int:

@@ -10,9 +10,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from cxpulse.store import _values as values
+from cxpulse.store import scoped, text_themes
 from cxpulse.store import survey_rules as rules
-from cxpulse.store import text_themes
-from cxpulse.store.errors import Conflict, Invalid, NotFound
+from cxpulse.store.errors import Conflict, Invalid
 from cxpulse.store.models import Response, Survey, SurveyQuestion
 
 QUESTION_FIELDS = rules.QUESTION_FIELDS
@@ -75,21 +75,15 @@ def create_survey(
 
 
 def get_survey(session: Session, organisation_id: int, survey_id: int) -> Survey:
-    survey = session.scalar(
-        select(Survey).where(Survey.organisation_id == organisation_id, Survey.id == survey_id)
+    return scoped.get_one(
+        session, Survey, organisation_id, Survey.id == survey_id, entity="survey", key=survey_id
     )
-    if survey is None:
-        raise NotFound("survey", survey_id)
-    return survey
 
 
 def get_survey_by_slug(session: Session, organisation_id: int, slug: str) -> Survey:
-    survey = session.scalar(
-        select(Survey).where(Survey.organisation_id == organisation_id, Survey.slug == slug)
+    return scoped.get_one(
+        session, Survey, organisation_id, Survey.slug == slug, entity="survey", key=slug
     )
-    if survey is None:
-        raise NotFound("survey", slug)
-    return survey
 
 
 def list_surveys(

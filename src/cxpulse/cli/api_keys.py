@@ -12,19 +12,17 @@ import typer
 from cxpulse.cli.console import console, fail
 from cxpulse.cli.database import open_store, organisation_named, settings_for
 from cxpulse.cli.options import DatabaseOption, RequiredOrgOption
-from cxpulse.cli.root import CommandGroup, app
+from cxpulse.cli.root import command_group
 
 if TYPE_CHECKING:
     from cxpulse.store.models import ApiKey
 
-api_key_app = CommandGroup(
+api_key_app = command_group(
+    "api-key",
     help="Create, list and revoke API keys: Bearer tokens for scripts and integrations.",
     epilog="Example: `cxpulse api-key create --org acme --name helpdesk --scope write` "
     "(prints the key once; store it in your helpdesk's secret settings).",
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
 )
-app.add_typer(api_key_app, name="api-key")
 
 
 class ScopeOption(StrEnum):
@@ -92,13 +90,12 @@ def api_key_create(
         key, plaintext = accounts.create_api_key(
             session, organisation.id, name=name, scope=scope.value
         )
-        audit.record(
+        audit.record_system(
             session,
             organisation.id,
-            actor=audit.SYSTEM,
-            action="create",
-            entity="api_key",
-            entity_id=key.id,
+            "create",
+            "api_key",
+            key.id,
             details={"scope": key.scope, "via": "cli"},
         )
         key_id, key_name, org_slug = key.id, key.name, organisation.slug
@@ -215,14 +212,8 @@ def api_key_revoke(
         already = found.revoked_at
         key = accounts.revoke_api_key(session, found.organisation_id, key_id)
         if already is None:
-            audit.record(
-                session,
-                key.organisation_id,
-                actor=audit.SYSTEM,
-                action="revoke",
-                entity="api_key",
-                entity_id=key.id,
-                details={"via": "cli"},
+            audit.record_system(
+                session, key.organisation_id, "revoke", "api_key", key.id, details={"via": "cli"}
             )
         name = key.name
     if already is not None:

@@ -10,16 +10,14 @@ import typer
 from cxpulse.cli.console import console, fail
 from cxpulse.cli.database import open_store, organisation_named, settings_for
 from cxpulse.cli.options import DatabaseOption, OrgOption
-from cxpulse.cli.root import CommandGroup, app
+from cxpulse.cli.root import command_group
 
-contacts_app = CommandGroup(
+contacts_app = command_group(
+    "contacts",
     help="Contacts: the people invitations go to.",
     epilog="Example: `cxpulse contacts import customers.csv --org acme` "
     "(columns email, name, locale, external_id; any other column becomes an attribute).",
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
 )
-app.add_typer(contacts_app, name="contacts")
 
 
 def read_text(file: Path, encoding: str | None = None) -> str:

@@ -164,13 +164,12 @@ def throttle(
             current = organisation.throttle_days
         else:
             previous = set_organisation_throttle(session, organisation.id, days)
-            audit.record(
+            audit.record_system(
                 session,
                 organisation.id,
-                actor=audit.SYSTEM,
-                action="update",
-                entity="organisation",
-                entity_id=organisation.id,
+                "update",
+                "organisation",
+                organisation.id,
                 details={"throttle_days": {"from": previous, "to": days}, "via": "cli"},
             )
             current = days

@@ -3,7 +3,9 @@ the same functions and audit entries as the API (the actor is ``system``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,19 +15,17 @@ import typer
 from cxpulse.cli.console import console, fail
 from cxpulse.cli.database import open_store, organisation_named, settings_for
 from cxpulse.cli.options import DatabaseOption, OrgOption
-from cxpulse.cli.root import CommandGroup, app
+from cxpulse.cli.root import command_group
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-privacy_app = CommandGroup(
+privacy_app = command_group(
+    "contact-data",
     help="A contact's data: export everything held about them, or erase it (GDPR).",
     epilog="Examples: `cxpulse contact-data export anna@example.se --org acme > anna.json`; "
     "`cxpulse contact-data erase 1234 --mode anonymise --confirm 1234 --org acme`.",
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
 )
-app.add_typer(privacy_app, name="contact-data")
 
 
 class Mode(StrEnum):
@@ -56,6 +56,17 @@ def contact_id_of(session: Session, organisation_id: int, contact: str) -> int:
     return found[0]
 
 
+@contextlib.contextmanager
+def _contact_transaction(
+    database: str | None, org: str | None, contact: str
+) -> Iterator[tuple[Session, int, int]]:
+    """A transaction of the organisation ``org`` (committed when the block ends well), with the
+    organisation's id and the id of the contact that ``contact`` names."""
+    with open_store(settings_for(database)) as sessions, sessions.begin() as session:
+        organisation = organisation_named(session, org)
+        yield session, organisation.id, contact_id_of(session, organisation.id, contact)
+
+
 @privacy_app.command(
     "export",
     epilog="Examples:\n\n"
@@ -75,11 +86,9 @@ def export_command(
     from cxpulse.act import contact_privacy
     from cxpulse.store.audit import SYSTEM
 
-    with open_store(settings_for(database)) as sessions, sessions.begin() as session:
-        organisation = organisation_named(session, org)
-        contact_id = contact_id_of(session, organisation.id, contact)
-        document = contact_privacy.export_contact(session, organisation.id, contact_id)
-        contact_privacy.record_export(session, organisation.id, contact_id, actor=SYSTEM)
+    with _contact_transaction(database, org, contact) as (session, organisation_id, contact_id):
+        document = contact_privacy.export_contact(session, organisation_id, contact_id)
+        contact_privacy.record_export(session, organisation_id, contact_id, actor=SYSTEM)
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if output is None:
         typer.echo(text, nl=False)
@@ -126,12 +135,10 @@ def erase_command(
     from cxpulse.act import contact_privacy
     from cxpulse.store.audit import SYSTEM
 
-    with open_store(settings_for(database)) as sessions, sessions.begin() as session:
-        organisation = organisation_named(session, org)
-        contact_id = contact_id_of(session, organisation.id, contact)
+    with _contact_transaction(database, org, contact) as (session, organisation_id, contact_id):
         erasure = contact_privacy.erase_contact(
             session,
-            organisation.id,
+            organisation_id,
             contact_id,
             mode=mode.value,
             confirmation=confirm,

@@ -14,7 +14,7 @@ which leaves pydantic unloaded for plain values (start-up time; see that module)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
@@ -77,32 +77,32 @@ def _readable(params: list[Any]) -> None:
                 param.metavar = _value_name(param)
 
 
-class ReadableCommand(TyperCommand):
+if TYPE_CHECKING:
+    _Command = TyperCommand
+else:
+    _Command = object  # a mixin: its ``super()`` is the Typer class after it in the bases
+
+
+class _Readable(_Command):
+    """Readable help for the parameters and the help option of a command or a group."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _readable(self.params)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            _readable([option])
+        return option
+
+
+class ReadableCommand(_Readable, TyperCommand):
     """A command whose help names values in the user's words (see the module docstring)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _readable(self.params)
 
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            _readable([option])
-        return option
-
-
-class ReadableGroup(TyperGroup):
+class ReadableGroup(_Readable, TyperGroup):
     """A command group whose help names values in the user's words."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _readable(self.params)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            _readable([option])
-        return option
 
 
 class CommandGroup(typer.Typer):
@@ -127,6 +127,16 @@ app = CommandGroup(
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
+
+
+def command_group(name: str, *, help: str, epilog: str) -> CommandGroup:
+    """A group of subcommands, ``cxpulse NAME ...``, registered on :data:`app`; run without a
+    subcommand it shows its help."""
+    group = CommandGroup(
+        help=help, epilog=epilog, no_args_is_help=True, rich_markup_mode="markdown"
+    )
+    app.add_typer(group, name=name)
+    return group
 
 
 @app.callback()

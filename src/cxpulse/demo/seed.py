@@ -157,13 +157,12 @@ def seed_demo(
 
     added = contacts_added or any(s.added for s in summaries)
     if organisation_created or added or loop.rules_added or loop.cases_added:
-        audit.record(
+        audit.record_system(
             session,
             organisation.id,
-            actor=audit.SYSTEM,
-            action="seed",
-            entity="organisation",
-            entity_id=organisation.id,
+            "seed",
+            "organisation",
+            organisation.id,
             details={
                 "demo": True,
                 "months": months,

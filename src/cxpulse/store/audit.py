@@ -48,6 +48,28 @@ def record(
     return entry
 
 
+def record_system(
+    session: Session,
+    organisation_id: int,
+    action: str,
+    entity: str,
+    entity_id: int,
+    *,
+    details: Mapping[str, Any],
+) -> AuditLog:
+    """:func:`record` for a change the system made (through the CLI, the demo), not a person
+    or an API key: the actor is :data:`SYSTEM`."""
+    return record(
+        session,
+        organisation_id,
+        actor=SYSTEM,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        details=details,
+    )
+
+
 def list_entries(
     session: Session,
     organisation_id: int,

@@ -14,14 +14,8 @@ def create_organisation(
 ) -> Organisation:
     """``accounts.create_organisation``, audited as created by the system through ``via``."""
     organisation = accounts.create_organisation(session, slug=slug, name=name, industry=industry)
-    audit.record(
-        session,
-        organisation.id,
-        actor=audit.SYSTEM,
-        action="create",
-        entity="organisation",
-        entity_id=organisation.id,
-        details={"via": via},
+    audit.record_system(
+        session, organisation.id, "create", "organisation", organisation.id, details={"via": via}
     )
     return organisation
 
@@ -41,13 +35,7 @@ def create_user(
     user = accounts.create_user(
         session, organisation_id, email=email, password=password, role=role, name=name
     )
-    audit.record(
-        session,
-        organisation_id,
-        actor=audit.SYSTEM,
-        action="create",
-        entity="user",
-        entity_id=user.id,
-        details={"role": user.role, "via": via},
+    audit.record_system(
+        session, organisation_id, "create", "user", user.id, details={"role": user.role, "via": via}
     )
     return user

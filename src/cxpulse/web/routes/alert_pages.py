@@ -15,28 +15,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from cxpulse.store import alerts, surveys
-from cxpulse.store.errors import NotFound
 from cxpulse.store.models import Alert
 from cxpulse.web import audit
 from cxpulse.web.access import Principal
 from cxpulse.web.alert_schemas import dashboard_link
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
-from cxpulse.web.routes import page_forms
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    problem_page,
-    render,
-)
+from cxpulse.web.routes.dashboard import PageCaller, render
+from cxpulse.web.routes.page_flow import ItemPages
 from cxpulse.web.schemas import MAX_ID
 
 router = APIRouter(include_in_schema=False)
+PAGES = ItemPages("/app/alerts", "alert", Permission.METRICS_READ, Permission.SURVEYS_WRITE)
 
 AlertId = Annotated[int, Path(ge=1, le=MAX_ID)]
 STATES = {"open": "open", "closed": "closed", "all": None}
@@ -68,10 +63,10 @@ def _row(alert: Alert, names: dict[int, str]) -> dict[str, Any]:
 
 @router.get("/app/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.METRICS_READ)
-    except PageProblem as problem:
-        return problem_page(request, problem)
+    return PAGES.page(request, caller, lambda: _alerts_page(request, session, caller))
+
+
+def _alerts_page(request: Request, session: Session, caller: Principal) -> HTMLResponse:
     chosen = request.query_params.get("state", "open")
     if chosen not in STATES:
         chosen = "open"
@@ -89,21 +84,17 @@ def alerts_page(request: Request, caller: PageCaller, session: DbSession) -> HTM
     return render(request, "app/alerts/list.html", context)
 
 
-def _missing() -> PageProblem:
-    return PageProblem(404, "Not found", "There is no such alert in your organisation.")
-
-
 @router.get("/app/alerts/{alert_id}", response_class=HTMLResponse)
 def alert_page(
     alert_id: AlertId, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.METRICS_READ)
-        alert = alerts.get_alert(session, caller.organisation_id, alert_id)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    except NotFound:
-        return problem_page(request, _missing(), back="/app/alerts")
+    return PAGES.item_page(request, caller, lambda: _alert_page(request, session, caller, alert_id))
+
+
+def _alert_page(
+    request: Request, session: Session, caller: Principal, alert_id: int
+) -> HTMLResponse:
+    alert = alerts.get_alert(session, caller.organisation_id, alert_id)
     context = {
         **_row(alert, _survey_names(session, caller.organisation_id)),
         "can_close": Permission.SURVEYS_WRITE in caller.permissions and alert.state == "open",
@@ -112,22 +103,12 @@ def alert_page(
     return render(request, "app/alerts/alert.html", context)
 
 
-async def _form_caller(request: Request, session: Session) -> Principal:
-    caller, _ = await page_forms.form_caller(request, session, Permission.SURVEYS_WRITE)
-    return caller
-
-
 @router.post("/app/alerts/{alert_id}/close")
 async def close_alert_form(request: Request, alert_id: AlertId, session: DbSession) -> Response:
-    back = f"/app/alerts/{alert_id}"
-    try:
-        caller = await _form_caller(request, session)
+    def close(caller: Principal, _: FormData) -> str:
         alert, changed = alerts.close_alert(session, caller.organisation_id, alert_id)
         if changed:
             audit.record(session, caller, "close", "alert", alert.id, {"kind": alert.kind})
-        session.commit()
-    except PageProblem as problem:
-        return problem_page(request, problem, signed_in=problem.status_code != 401, back=back)
-    except NotFound:
-        return problem_page(request, _missing(), back="/app/alerts")
-    return RedirectResponse(f"{back}?closed=1", status_code=303)
+        return f"/app/alerts/{alert_id}?closed=1"
+
+    return await PAGES.item_form(request, session, alert_id, close)

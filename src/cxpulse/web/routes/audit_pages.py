@@ -22,16 +22,12 @@ from sqlalchemy.orm import Session
 from cxpulse.store import accounts, audit_search
 from cxpulse.store.audit_search import AuditFilter
 from cxpulse.store.models import AuditLog
+from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.form_values import parse_id
 from cxpulse.web.permissions import Permission
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    problem_page,
-    render,
-)
+from cxpulse.web.routes.dashboard import PageCaller, render
+from cxpulse.web.routes.page_flow import guarded_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -105,10 +101,12 @@ def _row(entry: AuditLog, actors: dict[str, str]) -> dict[str, Any]:
 
 @router.get("/app/audit", response_class=HTMLResponse)
 def audit_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.AUDIT_READ)
-    except PageProblem as problem:
-        return problem_page(request, problem)
+    return guarded_page(
+        request, caller, Permission.AUDIT_READ, lambda: _audit_page(request, session, caller)
+    )
+
+
+def _audit_page(request: Request, session: Session, caller: Principal) -> HTMLResponse:
     org = caller.organisation_id
     typed = {name: request.query_params.get(name, "") for name in FIELDS}
     chosen, errors = parse_filter(typed)

@@ -17,13 +17,14 @@ pages share their form helpers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -31,7 +32,7 @@ from cxpulse.act import cases
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store import accounts, loop_settings, surveys, teams
 from cxpulse.store import cases as case_store
-from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store.errors import Conflict, Invalid
 from cxpulse.store.models import CASE_PRIORITIES, FollowUpCase, User
 from cxpulse.store.types import utc_now
 from cxpulse.web import audit
@@ -39,19 +40,15 @@ from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.errors import FieldErrors
 from cxpulse.web.permissions import Permission
-from cxpulse.web.routes import page_forms
-from cxpulse.web.routes.cases_api import decode_cursor, encode_cursor
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    problem_page,
-    render,
-)
+from cxpulse.web.routes.cases_api import audited_bulk_update, decode_cursor, encode_cursor
+from cxpulse.web.routes.dashboard import PageCaller, render
+from cxpulse.web.routes.page_flow import ItemPages, run_form, typed_values
+from cxpulse.web.routes.timeline_words import timeline_words
 from cxpulse.web.schemas import MAX_ID, MAX_SMALL_ID
 from cxpulse.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
+PAGES = ItemPages("/app/cases", "case", Permission.CASES_READ, Permission.CASES_WRITE)
 
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PAGE_SIZE = 50
@@ -80,22 +77,7 @@ EVENT_WORDS = {
     "email_in": "The customer replied by email",
     "resurvey": "re-survey",
 }
-TIMELINE_WORDS = {
-    "answer": "Answered",
-    "invitation": "Invitation made",
-    "invitation_sent": "Invitation emailed",
-    "reminder_sent": "Reminder emailed",
-    "invitation_opened": "Invitation opened",
-    "case_opened": "Case opened",
-    "case_closed": "Case closed",
-    "case_note": "Note on a case",
-    "case_state": "Case state changed",
-    "case_assigned": "Case assigned",
-    "case_priority": "Case priority changed",
-    "case_email_out": "Email to the customer",
-    "case_email_in": "Email from the customer",
-    "case_resurvey": "Re-survey",
-}
+TIMELINE_WORDS = timeline_words("emailed")
 
 
 # -- words for times ---------------------------------------------------------------------------
@@ -173,18 +155,6 @@ def _id(text: str, field: str, limit: int = MAX_SMALL_ID) -> int:
     if not (text.isascii() and text.isdecimal()) or len(text) > 19 or not 1 <= int(text) <= limit:
         raise Invalid(field, "choose one from the list")
     return int(text)
-
-
-async def _caller(request: Request, session: Session) -> tuple[Principal, FormData]:
-    return await page_forms.form_caller(request, session, Permission.CASES_WRITE)
-
-
-def _problem(request: Request, problem: PageProblem, back: str) -> HTMLResponse:
-    return page_forms.form_problem(request, problem, back)
-
-
-def _missing() -> PageProblem:
-    return PageProblem(404, "Not found", "There is no such case in your organisation.")
 
 
 def _workers(session: Session, organisation_id: int) -> list[User]:
@@ -294,21 +264,14 @@ def _inbox_page(
 
 @router.get("/app/cases", response_class=HTMLResponse)
 def inbox_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.CASES_READ)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    return _inbox_page(request, session, caller)
+    return PAGES.page(request, caller, lambda: _inbox_page(request, session, caller))
 
 
 @router.post("/app/cases/bulk")
 async def bulk_form(request: Request, session: DbSession) -> Response:
     back = _text_from_query(request, "back")
-    try:
-        caller, form = await _caller(request, session)
-    except PageProblem as problem:
-        return _problem(request, problem, back)
-    try:
+
+    def change(caller: Principal, form: FormData) -> str:
         ids = [
             _id(value, "case_id", MAX_ID)
             for value in form.getlist("case_id")
@@ -331,20 +294,12 @@ async def bulk_form(request: Request, session: DbSession) -> Response:
             changes["priority"] = priority
         if not changes:
             raise Invalid("action", "choose a state, an assignee or a priority to set")
-        result = cases.bulk_update(
-            session, caller.organisation_id, ids, author_user_id=caller.user_id, **changes
-        )
-        audit.record(
-            session,
-            caller,
-            "bulk_update",
-            "case",
-            None,
-            {"case_ids": result.updated, "fields": sorted(changes)},
-        )
-        session.commit()
-    except Invalid as error:
-        session.rollback()
+        result = audited_bulk_update(session, caller, ids, changes.keys(), **changes)
+        done = f"{len(result.updated)} case{'s' if len(result.updated) != 1 else ''} changed"
+        separator = "&" if "?" in back else "?"
+        return f"{back}{separator}{urlencode({'done': done})}"
+
+    def refused(caller: Principal, form: FormData, error: Invalid | Conflict) -> HTMLResponse:
         typed = {
             "case_ids": form.getlist("case_id"),
             **{k: _text(form, k) for k in ("state", "resolution_reason", "assignee", "priority")},
@@ -357,9 +312,8 @@ async def bulk_form(request: Request, session: DbSession) -> Response:
             typed=typed,
             status_code=422,
         )
-    done = f"{len(result.updated)} case{'s' if len(result.updated) != 1 else ''} changed"
-    separator = "&" if "?" in back else "?"
-    return RedirectResponse(f"{back}{separator}{urlencode({'done': done})}", status_code=303)
+
+    return await run_form(request, session, PAGES.write, change, back=back, refused=refused)
 
 
 def _text_from_query(request: Request, name: str) -> str:
@@ -424,44 +378,37 @@ def _case_page(
 def case_page(
     case_id: CaseId, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.CASES_READ)
-        return _case_page(request, session, caller, case_id)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    except NotFound:
-        return problem_page(request, _missing(), back="/app/cases")
+    return PAGES.item_page(request, caller, lambda: _case_page(request, session, caller, case_id))
 
 
 async def _case_form(
-    request: Request, session: Session, case_id: int, form_name: str, done: str, change: Any
+    request: Request,
+    session: Session,
+    case_id: int,
+    form_name: str,
+    done: str,
+    change: Callable[[Principal, FormData], None],
 ) -> Response:
     """Run ``change(caller, form)`` for a form of the case page, then come back to it."""
     back = f"/app/cases/{case_id}"
-    try:
-        caller, form = await _caller(request, session)
-    except PageProblem as problem:
-        return _problem(request, problem, back)
-    try:
+
+    def audited(caller: Principal, form: FormData) -> str:
         change(caller, form)
         audit.record(session, caller, form_name, "case", case_id)
-        session.commit()
-    except NotFound:
-        session.rollback()
-        return _problem(request, _missing(), "/app/cases")
-    except Invalid as error:
-        session.rollback()
-        typed = {name: value for name, value in form.multi_items() if isinstance(value, str)}
+        return f"{back}?{urlencode({'done': done})}#{form_name}"
+
+    def refused(caller: Principal, form: FormData, error: Invalid | Conflict) -> HTMLResponse:
         return _case_page(
             request,
             session,
             caller,
             case_id,
             errors={form_name: error.message, f"{form_name}.field": error.field},
-            typed=typed,
+            typed=typed_values(form),
             status_code=422,
         )
-    return RedirectResponse(f"{back}?{urlencode({'done': done})}#{form_name}", status_code=303)
+
+    return await PAGES.item_form(request, session, case_id, audited, refused)
 
 
 @router.post("/app/cases/{case_id}/state")

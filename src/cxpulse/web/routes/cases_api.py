@@ -17,12 +17,14 @@ settings exist only for cases.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from email.parser import HeaderParser
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from cxpulse.act import cases
 from cxpulse.collect.smtp import SmtpSettings
@@ -274,15 +276,31 @@ def bulk_update_cases(body: BulkUpdate, caller: CanWriteCases, session: DbSessio
     changes: dict[str, Any] = {}
     if "assignee_user_id" in body.model_fields_set:
         changes["assignee_user_id"] = body.assignee_user_id
-    result = cases.bulk_update(
+    result = audited_bulk_update(
         session,
-        caller.organisation_id,
+        caller,
         body.case_ids,
-        author_user_id=caller.user_id,
+        body.model_fields_set - {"case_ids"},
         state=body.state,
         resolution_reason=body.resolution_reason,
         priority=body.priority,
         **changes,
+    )
+    session.commit()
+    return BulkOut(updated=result.updated, unchanged=result.unchanged, missing=result.missing)
+
+
+def audited_bulk_update(
+    session: Session,
+    caller: Principal,
+    case_ids: Collection[int],
+    fields: Iterable[str],
+    **changes: Any,
+) -> cases.BulkResult:
+    """``act.cases.bulk_update`` by ``caller``, recorded in the audit log with the ``fields``
+    asked for (not committed): the bulk changes of the API and of the inbox page."""
+    result = cases.bulk_update(
+        session, caller.organisation_id, case_ids, author_user_id=caller.user_id, **changes
     )
     audit.record(
         session,
@@ -290,10 +308,9 @@ def bulk_update_cases(body: BulkUpdate, caller: CanWriteCases, session: DbSessio
         "bulk_update",
         "case",
         None,
-        {"case_ids": result.updated, "fields": sorted(body.model_fields_set - {"case_ids"})},
+        {"case_ids": result.updated, "fields": sorted(fields)},
     )
-    session.commit()
-    return BulkOut(updated=result.updated, unchanged=result.unchanged, missing=result.missing)
+    return result
 
 
 def _inbound_fields(raw: dict[str, Any]) -> dict[str, str]:
@@ -503,6 +520,15 @@ def _team_out(session: DbSession, organisation_id: int, team: Team) -> TeamOut:
     )
 
 
+def _saved_team(
+    session: Session, caller: Principal, action: str, team: Team, details: dict[str, Any]
+) -> TeamOut:
+    """Record ``action`` on ``team`` in the audit log, commit, and answer the team as saved."""
+    audit.record(session, caller, action, "team", team.id, details)
+    session.commit()
+    return _team_out(session, caller.organisation_id, team)
+
+
 @router.get(
     "/teams",
     operation_id="listTeams",
@@ -529,9 +555,7 @@ def list_teams(caller: CanReadCases, session: DbSession) -> TeamList:
 )
 def create_team(body: TeamIn, caller: CanManageUsers, session: DbSession) -> TeamOut:
     team = teams.create_team(session, caller.organisation_id, body.name.strip())
-    audit.record(session, caller, "create", "team", team.id, {"name": team.name})
-    session.commit()
-    return _team_out(session, caller.organisation_id, team)
+    return _saved_team(session, caller, "create", team, {"name": team.name})
 
 
 @router.patch(
@@ -546,9 +570,7 @@ def rename_team(
     team_id: TeamId, body: TeamIn, caller: CanManageUsers, session: DbSession
 ) -> TeamOut:
     team = teams.rename_team(session, caller.organisation_id, team_id, body.name.strip())
-    audit.record(session, caller, "update", "team", team.id, {"name": team.name})
-    session.commit()
-    return _team_out(session, caller.organisation_id, team)
+    return _saved_team(session, caller, "update", team, {"name": team.name})
 
 
 @router.delete(
@@ -579,11 +601,8 @@ def add_team_member(
     team_id: TeamId, user_id: UserId, caller: CanManageUsers, session: DbSession
 ) -> TeamOut:
     teams.add_member(session, caller.organisation_id, team_id, user_id)
-    audit.record(session, caller, "add_member", "team", team_id, {"user_id": user_id})
-    session.commit()
-    return _team_out(
-        session, caller.organisation_id, teams.get_team(session, caller.organisation_id, team_id)
-    )
+    team = teams.get_team(session, caller.organisation_id, team_id)
+    return _saved_team(session, caller, "add_member", team, {"user_id": user_id})
 
 
 @router.delete(
@@ -598,11 +617,8 @@ def remove_team_member(
     team_id: TeamId, user_id: UserId, caller: CanManageUsers, session: DbSession
 ) -> TeamOut:
     teams.remove_member(session, caller.organisation_id, team_id, user_id)
-    audit.record(session, caller, "remove_member", "team", team_id, {"user_id": user_id})
-    session.commit()
-    return _team_out(
-        session, caller.organisation_id, teams.get_team(session, caller.organisation_id, team_id)
-    )
+    team = teams.get_team(session, caller.organisation_id, team_id)
+    return _saved_team(session, caller, "remove_member", team, {"user_id": user_id})
 
 
 # -- settings ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from cxpulse import i18n, redaction
 from cxpulse.collect import contact_edits
@@ -37,34 +38,22 @@ from cxpulse.web.contact_forms import ContactForm, attributes_text, read_form
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import contact_import_pages, page_forms
-from cxpulse.web.routes.dashboard import PageCaller, PageProblem, check_allowed, problem_page
+from cxpulse.web.routes.dashboard import PageCaller, PageProblem, problem_page
 from cxpulse.web.routes.dashboard import render as render_page
+from cxpulse.web.routes.page_flow import ItemPages, guarded_page
+from cxpulse.web.routes.timeline_words import timeline_words
 from cxpulse.web.schemas import MAX_ID
 
 router = APIRouter(include_in_schema=False)
 # The import's pages first: /app/contacts/import must not be read as a contact's id.
 router.include_router(contact_import_pages.router)
 
+PAGES = ItemPages("/app/contacts", "contact", Permission.CONTACTS_READ, Permission.CONTACTS_WRITE)
 ContactId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PAGE_SIZE = 50
 KEY_ATTRIBUTES = 3
 """Attributes shown per contact in the list; the contact's page shows them all."""
-TIMELINE_WORDS = {
-    "answer": "Answered",
-    "invitation": "Invitation made",
-    "invitation_sent": "Invitation sent",
-    "reminder_sent": "Reminder sent",
-    "invitation_opened": "Invitation opened",
-    "case_opened": "Case opened",
-    "case_closed": "Case closed",
-    "case_note": "Note on a case",
-    "case_state": "Case state changed",
-    "case_assigned": "Case assigned",
-    "case_priority": "Case priority changed",
-    "case_email_out": "Email to the customer",
-    "case_email_in": "Email from the customer",
-    "case_resurvey": "Re-survey",
-}
+TIMELINE_WORDS = timeline_words("sent")
 NOTICES = {
     "created": "The contact was added.",
     "saved": "Saved.",
@@ -77,8 +66,8 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
-def _missing() -> PageProblem:
-    return PageProblem(404, "Not found", "There is no such contact in your organisation.")
+def _contact(session: Session, caller: Principal, contact_id: int) -> Contact:
+    return contacts.get_contact(session, caller.organisation_id, contact_id)
 
 
 def _language(locale: str | None) -> str:
@@ -124,10 +113,10 @@ def _list_row(contact: Contact, unsubscribed: set[str]) -> dict[str, Any]:
 
 @router.get("/app/contacts", response_class=HTMLResponse)
 def contacts_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.CONTACTS_READ)
-    except PageProblem as problem:
-        return problem_page(request, problem)
+    return PAGES.page(request, caller, lambda: _contacts_page(request, session, caller))
+
+
+def _contacts_page(request: Request, session: Session, caller: Principal) -> HTMLResponse:
     params = request.query_params
     text = params.get("q", "")[: contact_listing.MAX_SEARCH_LENGTH]
     attribute = params.get("attribute", "")[:100]
@@ -200,25 +189,24 @@ def _contact_view(
 
 @router.get("/app/contacts/new", response_class=HTMLResponse)
 def new_contact_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.CONTACTS_WRITE)
-    except PageProblem as problem:
-        return problem_page(request, problem, back="/app/contacts")
-    return _form_page(request, None, ContactForm({}), {})
+    return guarded_page(
+        request,
+        caller,
+        Permission.CONTACTS_WRITE,
+        lambda: _form_page(request, None, ContactForm({}), {}),
+        back="/app/contacts",
+    )
 
 
 @router.get("/app/contacts/{contact_id}", response_class=HTMLResponse)
 def contact_page(
     contact_id: ContactId, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.CONTACTS_READ)
-        contact = contacts.get_contact(session, caller.organisation_id, contact_id)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    except NotFound:
-        return problem_page(request, _missing(), back="/app/contacts")
-    return _contact_view(request, session, caller, contact)
+    return PAGES.item_page(
+        request,
+        caller,
+        lambda: _contact_view(request, session, caller, _contact(session, caller, contact_id)),
+    )
 
 
 # -- the contact form --------------------------------------------------------------------------
@@ -279,14 +267,11 @@ def _fields(form: ContactForm) -> tuple[dict[str, Any], dict[str, str]]:
 def edit_contact_page(
     contact_id: ContactId, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.CONTACTS_WRITE)
-        contact = contacts.get_contact(session, caller.organisation_id, contact_id)
-    except PageProblem as problem:
-        return problem_page(request, problem, back=f"/app/contacts/{contact_id}")
-    except NotFound:
-        return problem_page(request, _missing(), back="/app/contacts")
-    return _form_page(request, contact, _typed_of(contact), {})
+    def build() -> HTMLResponse:
+        contact = _contact(session, caller, contact_id)
+        return _form_page(request, contact, _typed_of(contact), {})
+
+    return PAGES.form_page(request, caller, contact_id, build)
 
 
 @router.post("/app/contacts/new", max_body_size=contact_import_pages.FORM_BODY_BYTES)
@@ -316,11 +301,11 @@ async def update_contact_form(
     back = f"/app/contacts/{contact_id}"
     try:
         caller, posted = await page_forms.form_caller(request, session, Permission.CONTACTS_WRITE)
-        contact = contacts.get_contact(session, caller.organisation_id, contact_id)
+        contact = _contact(session, caller, contact_id)
     except PageProblem as problem:
         return page_forms.form_problem(request, problem, back)
     except NotFound:
-        return problem_page(request, _missing(), back="/app/contacts")
+        return problem_page(request, PAGES.missing, back=PAGES.list_url)
     form = read_form(posted)
     fields, problems = _fields(form)
     if not problems:
@@ -334,7 +319,7 @@ async def update_contact_form(
         except (Invalid, Conflict) as error:
             session.rollback()
             problems[error.field.partition(".")[0]] = error.message
-            contact = contacts.get_contact(session, caller.organisation_id, contact_id)
+            contact = _contact(session, caller, contact_id)
     return _form_page(request, contact, form, problems, 422)
 
 
@@ -346,39 +331,27 @@ async def update_contact_form(
 )
 async def unsubscribe_form(contact_id: ContactId, request: Request, session: DbSession) -> Response:
     back = f"/app/contacts/{contact_id}"
-    try:
-        caller, _ = await page_forms.form_caller(request, session, Permission.CONTACTS_WRITE)
+
+    def change(caller: Principal, _: FormData) -> str:
         created = contact_edits.unsubscribe(session, caller.organisation_id, contact_id, "app")
         if created:
             audit.record(session, caller, "create", "unsubscribe", None, {"contact_id": contact_id})
-        session.commit()
-    except PageProblem as problem:
-        return page_forms.form_problem(request, problem, back)
-    except NotFound:
-        return problem_page(request, _missing(), back="/app/contacts")
-    except Invalid as error:
-        session.rollback()
-        refused = PageProblem(422, "Not unsubscribed", error.message)
-        return problem_page(request, refused, back=back)
-    return RedirectResponse(f"{back}?unsubscribed=1", status_code=303)
+        return f"{back}?unsubscribed=1"
+
+    def refused(_caller: Principal, _form: FormData, error: Invalid | Conflict) -> HTMLResponse:
+        problem = PageProblem(422, "Not unsubscribed", error.message)
+        return problem_page(request, problem, back=back)
+
+    return await PAGES.item_form(request, session, contact_id, change, refused)
 
 
 @router.post(
     "/app/contacts/{contact_id}/resubscribe", max_body_size=contact_import_pages.FORM_BODY_BYTES
 )
 async def resubscribe_form(contact_id: ContactId, request: Request, session: DbSession) -> Response:
-    back = f"/app/contacts/{contact_id}"
-    try:
-        caller, posted = await page_forms.form_caller(request, session, Permission.CONTACTS_WRITE)
-        contact = contacts.get_contact(session, caller.organisation_id, contact_id)
-    except PageProblem as problem:
-        return page_forms.form_problem(request, problem, back)
-    except NotFound:
-        return problem_page(request, _missing(), back="/app/contacts")
-    given = posted.get("reason")
-    reason = given[:5000] if isinstance(given, str) else ""
-    try:
-        why = contact_edits.resubscribe(session, caller.organisation_id, contact_id, reason)
+    def change(caller: Principal, form: FormData) -> str:
+        _contact(session, caller, contact_id)  # an unknown contact is 404 before any message
+        why = contact_edits.resubscribe(session, caller.organisation_id, contact_id, _reason(form))
         audit.record(
             session,
             caller,
@@ -387,16 +360,23 @@ async def resubscribe_form(contact_id: ContactId, request: Request, session: DbS
             None,
             {"contact_id": contact_id, "reason": why},
         )
-        session.commit()
-    except Invalid as error:
-        session.rollback()
+        return f"/app/contacts/{contact_id}?resubscribed=1"
+
+    def refused(caller: Principal, form: FormData, error: Invalid | Conflict) -> HTMLResponse:
         return _contact_view(
             request,
             session,
             caller,
-            contact,
+            _contact(session, caller, contact_id),
             errors={error.field: error.message},
-            reason=reason,
+            reason=_reason(form),
             status_code=422,
         )
-    return RedirectResponse(f"{back}?resubscribed=1", status_code=303)
+
+    return await PAGES.item_form(request, session, contact_id, change, refused)
+
+
+def _reason(form: FormData) -> str:
+    """The reason typed for a re-subscription, cut to what the store checks at most."""
+    given = form.get("reason")
+    return given[:5000] if isinstance(given, str) else ""

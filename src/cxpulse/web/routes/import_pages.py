@@ -50,14 +50,9 @@ from cxpulse.web.deps import DbSession
 from cxpulse.web.form_values import MAX_ID, MAX_SMALL_ID, over_length, parse_id, sheet_value
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    problem_page,
-    render,
-)
+from cxpulse.web.routes.dashboard import PageCaller, PageProblem, check_allowed, render
 from cxpulse.web.routes.import_upload import IMPORT_PERMISSIONS, max_upload_bytes
+from cxpulse.web.routes.page_flow import guarded_page
 from cxpulse.web.routes.upload_gate import caller_before_body_in_turn
 from cxpulse.web.state import app_state, database_turn
 
@@ -92,10 +87,12 @@ def _survey_choices(session: Session, organisation_id: int) -> list[Survey]:
 
 @router.get("/app/imports", response_class=HTMLResponse)
 def imports_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        _allowed(caller)
-    except PageProblem as problem:
-        return problem_page(request, problem)
+    return guarded_page(
+        request, caller, IMPORT_PERMISSIONS, lambda: _imports_page(request, session, caller)
+    )
+
+
+def _imports_page(request: Request, session: Session, caller: Principal) -> HTMLResponse:
     names = {s.id: s.name for s in surveys.list_surveys(session, caller.organisation_id)}
     rows = import_runs.list_runs(session, caller.organisation_id)
     context = {"rows": rows, "names": names, "presets": PRESETS}
@@ -127,10 +124,12 @@ def _upload_page(
 
 @router.get("/app/imports/new", response_class=HTMLResponse)
 def new_import_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        _allowed(caller)
-    except PageProblem as problem:
-        return problem_page(request, problem)
+    return guarded_page(
+        request, caller, IMPORT_PERMISSIONS, lambda: _new_import_page(request, session, caller)
+    )
+
+
+def _new_import_page(request: Request, session: Session, caller: Principal) -> HTMLResponse:
     limit = max_upload_bytes(app_state(request).settings)
     choices = _survey_choices(session, caller.organisation_id)
     survey_id = parse_id(request.query_params.get("survey"), MAX_SMALL_ID)
@@ -356,14 +355,21 @@ def _values(params: Any) -> dict[str, list[str]]:
 def mapping_page(
     token: Token, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        _allowed(caller)
-        upload = _staged_upload(caller, token)
-        survey = surveys.get_survey(session, caller.organisation_id, upload.survey_id)
-    except PageProblem as problem:
-        return problem_page(request, problem, back="/app/imports/new")
-    except NotFound:
-        return problem_page(request, _survey_gone(), back="/app/imports/new")
+    return guarded_page(
+        request,
+        caller,
+        IMPORT_PERMISSIONS,
+        lambda: _mapping_page(request, session, caller, token),
+        back="/app/imports/new",
+        missing=_survey_gone(),
+    )
+
+
+def _mapping_page(
+    request: Request, session: Session, caller: Principal, token: str
+) -> HTMLResponse:
+    upload = _staged_upload(caller, token)
+    survey = surveys.get_survey(session, caller.organisation_id, upload.survey_id)
     params = request.query_params
     wanted = "preview" in params
     try:
@@ -503,29 +509,33 @@ def _run_context(session: Session, caller: Principal, run_id: int) -> dict[str, 
 def run_page(
     run_id: RunId, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        _allowed(caller)
+    def build() -> HTMLResponse:
         context = _run_context(session, caller, run_id)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    except NotFound:
-        return problem_page(request, _missing(), back="/app/imports")
-    context["notice"] = "The import was undone." if "undone" in request.query_params else None
-    return render(request, "app/imports/run.html", context)
+        context["notice"] = "The import was undone." if "undone" in request.query_params else None
+        return render(request, "app/imports/run.html", context)
+
+    return guarded_page(
+        request, caller, IMPORT_PERMISSIONS, build, missing=_missing(), missing_back="/app/imports"
+    )
 
 
 @router.get("/app/imports/{run_id}/undo")
 def undo_page(run_id: RunId, request: Request, caller: PageCaller, session: DbSession) -> Response:
-    try:
-        _allowed(caller, UNDO_PERMISSIONS)
+    def build() -> Response:
         context = _run_context(session, caller, run_id)
-    except PageProblem as problem:
-        return problem_page(request, problem, back=f"/app/imports/{run_id}")
-    except NotFound:
-        return problem_page(request, _missing(), back="/app/imports")
-    if context["run"].undone_at is not None:
-        return RedirectResponse(f"/app/imports/{run_id}", status_code=303)
-    return render(request, "app/imports/undo.html", context)
+        if context["run"].undone_at is not None:
+            return RedirectResponse(f"/app/imports/{run_id}", status_code=303)
+        return render(request, "app/imports/undo.html", context)
+
+    return guarded_page(
+        request,
+        caller,
+        UNDO_PERMISSIONS,
+        build,
+        back=f"/app/imports/{run_id}",
+        missing=_missing(),
+        missing_back="/app/imports",
+    )
 
 
 @router.post("/app/imports/{run_id}/undo")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -26,7 +26,7 @@ from cxpulse.act import theme_taxonomy
 from cxpulse.i18n import LANGUAGE_NAMES
 from cxpulse.store import _values as values
 from cxpulse.store import surveys
-from cxpulse.store.errors import Conflict, Invalid, NotFound
+from cxpulse.store.errors import Conflict, Invalid
 from cxpulse.store.text_themes import MAX_PHRASE_LENGTH, MAX_PHRASES_PER_LANGUAGE
 from cxpulse.text.comments import LANGUAGES
 from cxpulse.web import audit
@@ -34,16 +34,12 @@ from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    problem_page,
-    render,
-)
+from cxpulse.web.routes.dashboard import PageCaller, PageProblem, render
+from cxpulse.web.routes.page_flow import Change, ItemPages, run_form, typed_values
 from cxpulse.web.schemas import MAX_SMALL_ID
 
 router = APIRouter(include_in_schema=False)
+PAGES = ItemPages("/app/themes", "theme", Permission.SURVEYS_READ, Permission.SURVEYS_WRITE)
 
 ThemeId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
 MAX_NAME_LENGTH = 200
@@ -88,11 +84,6 @@ def phrase_fields(form: FormData) -> dict[str, list[str]]:
     return phrases
 
 
-def _typed(form: FormData) -> dict[str, str]:
-    """What was typed, to show again beside the messages when a form is refused."""
-    return {name: value for name, value in form.multi_items() if isinstance(value, str)}
-
-
 def _phrase_text(phrases: dict[str, Any]) -> dict[str, str]:
     return {language: "\n".join(phrases.get(language, ())) for language in LANGUAGES}
 
@@ -108,10 +99,6 @@ async def form_caller(request: Request, session: Session) -> tuple[Principal, Fo
 
 def form_problem(request: Request, problem: PageProblem, back: str) -> HTMLResponse:
     return page_forms.form_problem(request, problem, back)
-
-
-def _missing_theme() -> PageProblem:
-    return PageProblem(404, "Not found", "There is no such theme in your organisation.")
 
 
 # -- the taxonomy ------------------------------------------------------------------------------
@@ -159,20 +146,12 @@ def _notice(request: Request) -> str | None:
 
 @router.get("/app/themes", response_class=HTMLResponse)
 def themes_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.SURVEYS_READ)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    return _list_page(request, session, caller)
+    return PAGES.page(request, caller, lambda: _list_page(request, session, caller))
 
 
 @router.post("/app/themes")
 async def create_theme_form(request: Request, session: DbSession) -> Response:
-    try:
-        caller, form = await form_caller(request, session)
-    except PageProblem as problem:
-        return form_problem(request, problem, "/app/themes")
-    try:
+    def change(caller: Principal, form: FormData) -> str:
         theme = theme_taxonomy.create_theme(
             session,
             caller.organisation_id,
@@ -180,14 +159,23 @@ async def create_theme_form(request: Request, session: DbSession) -> Response:
             phrases=phrase_fields(form),
         )
         audit.record(session, caller, "create", "theme", theme.id, {"key": theme.key})
-        session.commit()
-    except (Invalid, Conflict) as error:
-        session.rollback()
+        return f"/app/themes/{theme.id}?added=1"
+
+    def refused(caller: Principal, form: FormData, error: Invalid | Conflict) -> HTMLResponse:
         errors = {_error_field(error): error.message}
         return _list_page(
-            request, session, caller, errors=errors, typed=_typed(form), status_code=422
+            request, session, caller, errors=errors, typed=typed_values(form), status_code=422
         )
-    return RedirectResponse(f"/app/themes/{theme.id}?added=1", status_code=303)
+
+    return await run_form(
+        request,
+        session,
+        PAGES.write,
+        change,
+        back=PAGES.list_url,
+        refused=refused,
+        refusals=(Invalid, Conflict),
+    )
 
 
 # -- one theme ---------------------------------------------------------------------------------
@@ -232,20 +220,25 @@ def _theme_page(
 def theme_page(
     theme_id: ThemeId, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.SURVEYS_READ)
-        return _theme_page(request, session, caller, theme_id)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    except NotFound:
-        return problem_page(request, _missing_theme(), back="/app/themes")
+    return PAGES.item_page(request, caller, lambda: _theme_page(request, session, caller, theme_id))
+
+
+async def _theme_form(
+    request: Request, session: Session, theme_id: int, change: Change
+) -> Response:
+    """Post a form of theme ``theme_id``'s page; a change the store refuses shows the page
+    again, with the message by the field it names."""
+
+    def by_field(caller: Principal, form: FormData, error: Invalid | Conflict) -> HTMLResponse:
+        errors = {error.field: error.message}
+        return _theme_page(request, session, caller, theme_id, errors=errors, status_code=422)
+
+    return await PAGES.item_form(request, session, theme_id, change, by_field)
 
 
 @router.post("/app/themes/{theme_id}")
 async def update_theme_form(request: Request, theme_id: ThemeId, session: DbSession) -> Response:
-    back = f"/app/themes/{theme_id}"
-    try:
-        caller, form = await form_caller(request, session)
+    def change(caller: Principal, form: FormData) -> str:
         theme_taxonomy.update_theme(
             session,
             caller.organisation_id,
@@ -254,30 +247,25 @@ async def update_theme_form(request: Request, theme_id: ThemeId, session: DbSess
             phrases=phrase_fields(form),
         )
         audit.record(session, caller, "update", "theme", theme_id, {"fields": ["name", "phrases"]})
-        session.commit()
-    except PageProblem as problem:
-        return form_problem(request, problem, back)
-    except NotFound:
-        return form_problem(request, _missing_theme(), "/app/themes")
-    except (Invalid, Conflict) as error:
-        session.rollback()
+        return f"/app/themes/{theme_id}?saved=1"
+
+    def refused(caller: Principal, form: FormData, error: Invalid | Conflict) -> HTMLResponse:
         return _theme_page(
             request,
             session,
             caller,
             theme_id,
             errors={_error_field(error): error.message},
-            typed=_typed(form),
+            typed=typed_values(form),
             status_code=422,
         )
-    return RedirectResponse(f"{back}?saved=1", status_code=303)
+
+    return await PAGES.item_form(request, session, theme_id, change, refused, (Invalid, Conflict))
 
 
 @router.post("/app/themes/{theme_id}/merge")
 async def merge_theme_form(request: Request, theme_id: ThemeId, session: DbSession) -> Response:
-    back = f"/app/themes/{theme_id}"
-    try:
-        caller, form = await form_caller(request, session)
+    def change(caller: Principal, form: FormData) -> str:
         into_text = form_text(form, "into", 20)
         if not (into_text.isascii() and into_text.isdecimal()):
             raise Invalid("into", "choose the theme to merge into")
@@ -286,47 +274,19 @@ async def merge_theme_form(request: Request, theme_id: ThemeId, session: DbSessi
             raise Invalid("into", "no such theme")
         target = theme_taxonomy.merge_theme(session, caller.organisation_id, theme_id, into)
         audit.record(session, caller, "merge", "theme", theme_id, {"into": target.id})
-        session.commit()
-    except PageProblem as problem:
-        return form_problem(request, problem, back)
-    except NotFound:
-        return form_problem(request, _missing_theme(), "/app/themes")
-    except Invalid as error:
-        session.rollback()
-        return _theme_page(
-            request,
-            session,
-            caller,
-            theme_id,
-            errors={error.field: error.message},
-            status_code=422,
-        )
-    return RedirectResponse(f"/app/themes/{target.id}?merged=1", status_code=303)
+        return f"/app/themes/{target.id}?merged=1"
+
+    return await _theme_form(request, session, theme_id, change)
 
 
 @router.post("/app/themes/{theme_id}/delete")
 async def delete_theme_form(request: Request, theme_id: ThemeId, session: DbSession) -> Response:
-    back = f"/app/themes/{theme_id}"
-    try:
-        caller, form = await form_caller(request, session)
+    def change(caller: Principal, form: FormData) -> str:
         if form.get("confirm") != "yes":
             theme_taxonomy.summary(session, caller.organisation_id, theme_id)  # 404 first
             raise Invalid("confirm", "tick the box to confirm the deletion")
         theme_taxonomy.delete_theme(session, caller.organisation_id, theme_id)
         audit.record(session, caller, "delete", "theme", theme_id)
-        session.commit()
-    except PageProblem as problem:
-        return form_problem(request, problem, back)
-    except NotFound:
-        return form_problem(request, _missing_theme(), "/app/themes")
-    except Invalid as error:
-        session.rollback()
-        return _theme_page(
-            request,
-            session,
-            caller,
-            theme_id,
-            errors={error.field: error.message},
-            status_code=422,
-        )
-    return RedirectResponse("/app/themes?deleted=1", status_code=303)
+        return "/app/themes?deleted=1"
+
+    return await _theme_form(request, session, theme_id, change)

@@ -23,6 +23,7 @@ from cxpulse.report import theme_discovery
 from cxpulse.report.filters_url import Window, form_day
 from cxpulse.store import _values as values
 from cxpulse.store.errors import Conflict, Invalid
+from cxpulse.store.models import Survey
 from cxpulse.store.text_themes import MAX_PHRASE_LENGTH
 from cxpulse.store.types import utc_now
 from cxpulse.text.comments import LANGUAGES
@@ -31,14 +32,8 @@ from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import SurveyId
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    page_survey,
-    problem_page,
-    render,
-)
+from cxpulse.web.routes.dashboard import PageCaller, PageProblem, render
+from cxpulse.web.routes.page_access import allowed_survey, permitted_survey_page
 from cxpulse.web.routes.theme_pages import form_caller, form_problem, form_text
 
 router = APIRouter(include_in_schema=False)
@@ -85,15 +80,14 @@ def _discovered_page(
     request: Request,
     session: Session,
     caller: Principal,
-    survey_id: int,
+    survey: Survey,
     *,
     refused: Refused | None = None,
 ) -> HTMLResponse:
-    survey = page_survey(session, caller, survey_id)
-    window, period_errors = _window(request, session, caller, survey_id)
+    window, period_errors = _window(request, session, caller, survey.id)
     language = _language(request, period_errors)
     found = theme_discovery.discover(
-        session, caller.organisation_id, survey_id, window, language=language
+        session, caller.organisation_id, survey.id, window, language=language
     )
     period = [("from", window.start.isoformat()), ("to", window.last_day.isoformat())]
     query = urlencode(period + ([("language", language)] if language else []))
@@ -119,11 +113,9 @@ def _discovered_page(
 def discovered_page(
     survey_id: SurveyId, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.RESPONSES_READ)
-        return _discovered_page(request, session, caller, survey_id)
-    except PageProblem as problem:
-        return problem_page(request, problem)
+    return permitted_survey_page(
+        request, session, caller, survey_id, Permission.RESPONSES_READ, _discovered_page
+    )
 
 
 @router.post("/app/surveys/{survey_id}/themes/discovered/promote")
@@ -131,8 +123,7 @@ async def promote_form(request: Request, survey_id: SurveyId, session: DbSession
     back = f"/app/surveys/{survey_id}/themes/discovered"
     try:
         caller, form = await form_caller(request, session)
-        check_allowed(caller, Permission.RESPONSES_READ)
-        page_survey(session, caller, survey_id)
+        survey = allowed_survey(session, caller, survey_id, Permission.RESPONSES_READ)
     except PageProblem as problem:
         return form_problem(request, problem, back)
     card = card_id(form.get("language"), form.get("key"))
@@ -159,7 +150,7 @@ async def promote_form(request: Request, survey_id: SurveyId, session: DbSession
             message = "it is in your themes already (a theme of this name exists)"
         shown = label[:200] if isinstance(label, str) else ""
         return _discovered_page(
-            request, session, caller, survey_id, refused=Refused(card, shown, message)
+            request, session, caller, survey, refused=Refused(card, shown, message)
         )
     return RedirectResponse(f"/app/themes/{theme.id}?added=1", status_code=303)
 

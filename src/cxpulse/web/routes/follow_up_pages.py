@@ -15,7 +15,9 @@ values kept; every change is audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -36,14 +38,8 @@ from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    page_survey,
-    problem_page,
-    render,
-)
+from cxpulse.web.routes.dashboard import PageCaller, PageProblem, page_survey, problem_page, render
+from cxpulse.web.routes.page_access import allowed_survey, permitted_survey_page
 from cxpulse.web.schemas import MAX_SMALL_ID
 
 router = APIRouter(include_in_schema=False)
@@ -175,12 +171,9 @@ def _page(
 def questions_page(
     survey_id: SurveyPath, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.SURVEYS_READ)
-        survey = page_survey(session, caller, survey_id)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    return _page(request, session, caller, survey)
+    return permitted_survey_page(
+        request, session, caller, survey_id, Permission.SURVEYS_READ, _page
+    )
 
 
 @router.get("/app/surveys/{survey_id}/questions/{question_id}", response_class=HTMLResponse)
@@ -192,8 +185,7 @@ def question_page(
     session: DbSession,
 ) -> HTMLResponse:
     try:
-        check_allowed(caller, Permission.SURVEYS_READ)
-        survey = page_survey(session, caller, survey_id)
+        survey = allowed_survey(session, caller, survey_id, Permission.SURVEYS_READ)
         question = survey_questions.get_question(
             session, caller.organisation_id, survey_id, question_id
         )
@@ -204,20 +196,13 @@ def question_page(
     return _page(request, session, caller, survey, editing=question)
 
 
-async def _form(
-    request: Request, session: Session, survey_id: int
-) -> tuple[Principal, FormData, Survey]:
-    caller, form = await page_forms.form_caller(request, session, Permission.SURVEYS_WRITE)
-    return caller, form, page_survey(session, caller, survey_id)
-
-
 def _save(
     request: Request,
     session: Session,
     caller: Principal,
     form: FormData,
     survey: Survey,
-    editing: SurveyQuestion | None,
+    editing: SurveyQuestion | None = None,
 ) -> Response:
     org = caller.organisation_id
     existing = survey_questions.list_questions(session, org, survey.id)
@@ -252,66 +237,69 @@ def _save(
     return RedirectResponse(f"{_base(survey.id)}?saved=1", status_code=303)
 
 
+QuestionForm = Callable[[Principal, FormData, Survey], Response]
+"""What a form of the questions page does with its caller, the form and the survey."""
+
+
+async def _question_form(
+    request: Request, session: Session, survey_id: int, handle: QuestionForm
+) -> Response:
+    """``handle`` of a form posted by a caller with ``surveys:write``. A refusal, or a
+    question that is not in the survey, is a page that links back to the questions."""
+    try:
+        caller, form = await page_forms.form_caller(request, session, Permission.SURVEYS_WRITE)
+        return handle(caller, form, page_survey(session, caller, survey_id))
+    except PageProblem as problem:
+        return page_forms.form_problem(request, problem, _base(survey_id))
+    except NotFound:
+        return page_forms.form_problem(request, _missing(), _base(survey_id))
+
+
 @router.post("/app/surveys/{survey_id}/questions")
 async def create_question_form(
     survey_id: SurveyPath, request: Request, session: DbSession
 ) -> Response:
-    try:
-        caller, form, survey = await _form(request, session, survey_id)
-    except PageProblem as problem:
-        return page_forms.form_problem(request, problem, _base(survey_id))
-    return _save(request, session, caller, form, survey, None)
+    return await _question_form(request, session, survey_id, partial(_save, request, session))
 
 
 @router.post("/app/surveys/{survey_id}/questions/{question_id}")
 async def update_question_form(
     survey_id: SurveyPath, question_id: QuestionPath, request: Request, session: DbSession
 ) -> Response:
-    try:
-        caller, form, survey = await _form(request, session, survey_id)
-        question = survey_questions.get_question(
-            session, caller.organisation_id, survey_id, question_id
-        )
-    except PageProblem as problem:
-        return page_forms.form_problem(request, problem, _base(survey_id))
-    except NotFound:
-        return page_forms.form_problem(request, _missing(), _base(survey_id))
-    return _save(request, session, caller, form, survey, question)
+    def update(caller: Principal, form: FormData, survey: Survey) -> Response:
+        org = caller.organisation_id
+        question = survey_questions.get_question(session, org, survey_id, question_id)
+        return _save(request, session, caller, form, survey, question)
+
+    return await _question_form(request, session, survey_id, update)
 
 
 @router.post("/app/surveys/{survey_id}/questions/{question_id}/move")
 async def move_question_form(
     survey_id: SurveyPath, question_id: QuestionPath, request: Request, session: DbSession
 ) -> Response:
-    try:
-        caller, form, survey = await _form(request, session, survey_id)
+    def move(caller: Principal, form: FormData, survey: Survey) -> Response:
         step = -1 if form.get("direction") == "up" else 1
         survey_questions.move(session, caller.organisation_id, survey.id, question_id, step)
         details = {"direction": "up" if step < 0 else "down"}
         audit.record(session, caller, "move", "survey_question", question_id, details)
         session.commit()
-    except PageProblem as problem:
-        return page_forms.form_problem(request, problem, _base(survey_id))
-    except NotFound:
-        return page_forms.form_problem(request, _missing(), _base(survey_id))
-    return RedirectResponse(f"{_base(survey_id)}?moved=1", status_code=303)
+        return RedirectResponse(f"{_base(survey_id)}?moved=1", status_code=303)
+
+    return await _question_form(request, session, survey_id, move)
 
 
 @router.post("/app/surveys/{survey_id}/questions/{question_id}/delete")
 async def delete_question_form(
     survey_id: SurveyPath, question_id: QuestionPath, request: Request, session: DbSession
 ) -> Response:
-    try:
-        caller, _, survey = await _form(request, session, survey_id)
+    def delete(caller: Principal, _: FormData, survey: Survey) -> Response:
         deleted = survey_questions.delete_question(
             session, caller.organisation_id, survey.id, question_id
         )
-        audit.record(
-            session, caller, "delete", "survey_question", question_id, {"key": deleted.key}
-        )
+        details = {"key": deleted.key}
+        audit.record(session, caller, "delete", "survey_question", question_id, details)
         session.commit()
-    except PageProblem as problem:
-        return page_forms.form_problem(request, problem, _base(survey_id))
-    except NotFound:
-        return page_forms.form_problem(request, _missing(), _base(survey_id))
-    return RedirectResponse(f"{_base(survey_id)}?deleted=1", status_code=303)
+        return RedirectResponse(f"{_base(survey_id)}?deleted=1", status_code=303)
+
+    return await _question_form(request, session, survey_id, delete)

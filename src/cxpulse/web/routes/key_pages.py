@@ -12,7 +12,6 @@ token (``page_forms.form_caller``).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -30,6 +29,9 @@ from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.dashboard import PageCaller, PageProblem, check_allowed, problem_page
 from cxpulse.web.routes.dashboard import render as render_page
+from cxpulse.web.routes.form_refusals import NO_REFUSAL, Refusal, refused
+from cxpulse.web.routes.page_access import permitted_page
+from cxpulse.web.routes.page_moments import when
 from cxpulse.web.schemas import MAX_SMALL_ID
 from cxpulse.web.state import app_state
 
@@ -44,17 +46,13 @@ SCOPE_WORDS = {
 MAX_NAME = 100
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
-
-
 def _row(key: ApiKey, names: dict[int, str]) -> dict[str, Any]:
     return {
         "key": key,
-        "created": _when(key.created_at),
+        "created": when(key.created_at),
         "created_by": names.get(key.created_by or 0, ""),
-        "last_used": _when(key.last_used_at),
-        "revoked": _when(key.revoked_at) if key.revoked_at else None,
+        "last_used": when(key.last_used_at),
+        "revoked": when(key.revoked_at) if key.revoked_at else None,
     }
 
 
@@ -68,10 +66,8 @@ def _list_page(
     request: Request,
     session: Session,
     caller: Principal,
+    refusal: Refusal = NO_REFUSAL,
     *,
-    errors: dict[str, str] | None = None,
-    form: FormData | None = None,
-    status_code: int = 200,
     created: tuple[ApiKey, str] | None = None,
 ) -> HTMLResponse:
     org = caller.organisation_id
@@ -80,24 +76,21 @@ def _list_page(
     context = {
         "rows": [_row(key, names) for key in reversed(keys)],
         "scopes": [(scope, SCOPE_WORDS.get(scope, scope)) for scope in API_KEY_SCOPES],
-        "errors": errors or {},
-        "typed": _typed(form) if created is None else {"scope": "read"},
+        "errors": refusal.errors,
+        "typed": _typed(refusal.form),
         "max_name": MAX_NAME,
         "created": created,
         "notice": "The key was revoked: it stopped working at once."
         if "revoked" in request.query_params
         else None,
     }
-    return render_page(request, "app/keys/list.html", context, status_code)
+    status = 201 if created is not None else refusal.status_code
+    return render_page(request, "app/keys/list.html", context, status)
 
 
 @router.get("/app/keys", response_class=HTMLResponse)
 def keys_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.KEYS_MANAGE)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    return _list_page(request, session, caller)
+    return permitted_page(request, session, caller, Permission.KEYS_MANAGE, _list_page)
 
 
 @router.post("/app/keys")
@@ -122,16 +115,9 @@ async def create_key_form(request: Request, session: DbSession) -> Response:
         session.commit()
     except Invalid as error:
         session.rollback()
-        return _list_page(
-            request,
-            session,
-            caller,
-            errors={error.field: error.message},
-            form=form,
-            status_code=422,
-        )
+        return _list_page(request, session, caller, refused(error, form))
     # Shown on this answer only (the page is never stored: Cache-Control no-store).
-    return _list_page(request, session, caller, created=(key, plaintext), status_code=201)
+    return _list_page(request, session, caller, created=(key, plaintext))
 
 
 def _missing() -> PageProblem:
@@ -149,7 +135,7 @@ def revoke_page(
         return problem_page(request, problem)
     except NotFound:
         return problem_page(request, _missing(), back=LIST)
-    context = {"key": key, "last_used": _when(key.last_used_at), "revoked": key.revoked_at}
+    context = {"key": key, "last_used": when(key.last_used_at), "revoked": key.revoked_at}
     return render_page(request, "app/keys/revoke.html", context)
 
 

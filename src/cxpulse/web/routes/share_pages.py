@@ -18,21 +18,18 @@ import qrcode  # type: ignore[import-untyped]
 import qrcode.image.svg  # type: ignore[import-untyped]
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from cxpulse.collect import share_snippets
 from cxpulse.store import accounts
+from cxpulse.store.models import Survey
 from cxpulse.store.survey_options import OptionError, parse_options
+from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import SurveyId
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    page_survey,
-    problem_page,
-    render,
-)
+from cxpulse.web.routes.dashboard import PageCaller, render
+from cxpulse.web.routes.page_access import permitted_survey_page
 from cxpulse.web.state import app_state
 
 router = APIRouter(include_in_schema=False)
@@ -65,11 +62,14 @@ def _base_url(request: Request) -> str:
 def share_page(
     survey_id: SurveyId, request: Request, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.SURVEYS_READ)
-        survey = page_survey(session, caller, survey_id)
-    except PageProblem as problem:
-        return problem_page(request, problem)
+    return permitted_survey_page(
+        request, session, caller, survey_id, Permission.SURVEYS_READ, _share_page
+    )
+
+
+def _share_page(
+    request: Request, session: Session, caller: Principal, survey: Survey
+) -> HTMLResponse:
     organisation = accounts.get_organisation(session, caller.organisation_id)
     base = _base_url(request)
     try:
@@ -97,11 +97,12 @@ def share_page(
 def share_qr(
     survey_id: SurveyId, request: Request, caller: PageCaller, session: DbSession
 ) -> Response:
-    try:
-        check_allowed(caller, Permission.SURVEYS_READ)
-        survey = page_survey(session, caller, survey_id)
-    except PageProblem as problem:
-        return problem_page(request, problem)
+    return permitted_survey_page(
+        request, session, caller, survey_id, Permission.SURVEYS_READ, _qr_image
+    )
+
+
+def _qr_image(request: Request, session: Session, caller: Principal, survey: Survey) -> Response:
     organisation = accounts.get_organisation(session, caller.organisation_id)
     link = share_snippets.public_link(_base_url(request), organisation.slug, survey.slug)
     return Response(qr_svg(link), media_type="image/svg+xml")

@@ -18,6 +18,7 @@ survey id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -39,15 +40,8 @@ from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    page_survey,
-    problem_page,
-    render,
-    utc_today,
-)
+from cxpulse.web.routes.dashboard import PageCaller, PageProblem, page_survey, render, utc_today
+from cxpulse.web.routes.page_access import permitted_page, permitted_survey_page
 from cxpulse.web.schemas import MAX_SMALL_ID
 from cxpulse.web.state import app_state
 from cxpulse.web.survey_page_targets import Target
@@ -114,10 +108,10 @@ def _rows(request: Request, session: Session, caller: Principal, shown: list[Sur
 
 @router.get("/app/surveys", response_class=HTMLResponse)
 def surveys_list(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.SURVEYS_READ)
-    except PageProblem as problem:
-        return problem_page(request, problem)
+    return permitted_page(request, session, caller, Permission.SURVEYS_READ, _list_page)
+
+
+def _list_page(request: Request, session: Session, caller: Principal) -> HTMLResponse:
     archived = request.query_params.get("archived") == "1"
     org = caller.organisation_id
     shown = surveys.list_surveys(session, org, include_archived=archived)
@@ -194,12 +188,16 @@ def _form_page(
     request: Request,
     session: Session,
     caller: Principal,
-    survey: Survey | None,
-    values: dict[str, Any],
+    survey: Survey | None = None,
+    values: dict[str, Any] | None = None,
     *,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    """The builder of ``survey`` (None: a new survey) showing ``values`` (by default the
+    survey's own, or a new survey's)."""
+    if values is None:
+        values = survey_form.form_values(survey)
     organisation = accounts.get_organisation(session, caller.organisation_id)
     base = f"/app/surveys/{survey.id}" if survey is not None else "/app/surveys"
     context = {
@@ -227,23 +225,16 @@ def _form_page(
 
 @router.get("/app/surveys/new", response_class=HTMLResponse)
 def new_survey_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.SURVEYS_WRITE)
-    except PageProblem as problem:
-        return problem_page(request, problem, back=LIST)
-    return _form_page(request, session, caller, None, survey_form.form_values(None))
+    return permitted_page(request, session, caller, Permission.SURVEYS_WRITE, _form_page, back=LIST)
 
 
 @router.get("/app/surveys/{survey_id}/edit", response_class=HTMLResponse)
 def edit_survey_page(
     request: Request, survey_id: SurveyPath, caller: PageCaller, session: DbSession
 ) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.SURVEYS_READ)
-        survey = page_survey(session, caller, survey_id)
-    except PageProblem as problem:
-        return problem_page(request, problem, back=LIST)
-    return _form_page(request, session, caller, survey, survey_form.form_values(survey))
+    return permitted_survey_page(
+        request, session, caller, survey_id, Permission.SURVEYS_READ, _form_page, back=LIST
+    )
 
 
 def _refused(
@@ -300,26 +291,38 @@ def _save(
     return RedirectResponse(f"/app/surveys/{saved.id}/edit?{where}=1", status_code=303)
 
 
+BuilderForm = Callable[[Request, Session, Principal, FormData, Survey | None], Response]
+"""What a form of the builder does (save or preview) with the form and its survey."""
+
+
+async def _builder_form(
+    request: Request,
+    session: Session,
+    survey_id: int | None,
+    permission: Permission,
+    handle: BuilderForm,
+) -> Response:
+    """``handle`` of a builder's form of survey ``survey_id`` (None: a new survey) posted by
+    a caller with ``permission``; a refusal is a page that links back to the builder."""
+    back = f"/app/surveys/{survey_id}/edit" if survey_id is not None else "/app/surveys/new"
+    try:
+        caller, form = await page_forms.form_caller(request, session, permission)
+        survey = page_survey(session, caller, survey_id) if survey_id is not None else None
+    except PageProblem as problem:
+        return _problem(request, problem, back)
+    return handle(request, session, caller, form, survey)
+
+
 @router.post("/app/surveys/new")
 async def create_survey_form(request: Request, session: DbSession) -> Response:
-    try:
-        caller, form = await page_forms.form_caller(request, session, Permission.SURVEYS_WRITE)
-    except PageProblem as problem:
-        return _problem(request, problem, "/app/surveys/new")
-    return _save(request, session, caller, form, None)
+    return await _builder_form(request, session, None, Permission.SURVEYS_WRITE, _save)
 
 
 @router.post("/app/surveys/{survey_id}/edit")
 async def update_survey_form(
     request: Request, survey_id: SurveyPath, session: DbSession
 ) -> Response:
-    back = f"/app/surveys/{survey_id}/edit"
-    try:
-        caller, form = await page_forms.form_caller(request, session, Permission.SURVEYS_WRITE)
-        survey = page_survey(session, caller, survey_id)
-    except PageProblem as problem:
-        return _problem(request, problem, back)
-    return _save(request, session, caller, form, survey)
+    return await _builder_form(request, session, survey_id, Permission.SURVEYS_WRITE, _save)
 
 
 # --------------------------------------------------------------------------- the preview
@@ -398,19 +401,9 @@ def _preview(
 
 @router.post("/app/surveys/preview")
 async def preview_new_form(request: Request, session: DbSession) -> Response:
-    try:
-        caller, form = await page_forms.form_caller(request, session, Permission.SURVEYS_READ)
-    except PageProblem as problem:
-        return _problem(request, problem, "/app/surveys/new")
-    return _preview(request, session, caller, form, None)
+    return await _builder_form(request, session, None, Permission.SURVEYS_READ, _preview)
 
 
 @router.post("/app/surveys/{survey_id}/preview")
 async def preview_form(request: Request, survey_id: SurveyPath, session: DbSession) -> Response:
-    back = f"/app/surveys/{survey_id}/edit"
-    try:
-        caller, form = await page_forms.form_caller(request, session, Permission.SURVEYS_READ)
-        survey = page_survey(session, caller, survey_id)
-    except PageProblem as problem:
-        return _problem(request, problem, back)
-    return _preview(request, session, caller, form, survey)
+    return await _builder_form(request, session, survey_id, Permission.SURVEYS_READ, _preview)

@@ -15,7 +15,6 @@ and queues the email with the link to choose one (``act.user_emails``), in one t
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -33,8 +32,11 @@ from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
-from cxpulse.web.routes.dashboard import PageCaller, PageProblem, check_allowed, problem_page
+from cxpulse.web.routes.dashboard import PageCaller, PageProblem, problem_page
 from cxpulse.web.routes.dashboard import render as render_page
+from cxpulse.web.routes.form_refusals import NO_REFUSAL, Refusal, refused
+from cxpulse.web.routes.page_access import permitted_page
+from cxpulse.web.routes.page_moments import when
 from cxpulse.web.schemas import MAX_ID
 from cxpulse.web.state import app_state
 
@@ -64,10 +66,6 @@ NOTICES = {
 }
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
-
-
 def _notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("done", ""))
 
@@ -93,33 +91,27 @@ def _row(user: User, caller: Principal, users: list[User]) -> dict[str, Any]:
         "can_change_role": not last_owner and not last_manager,
         "keeps_role_because": "the only owner" if last_owner else "the only owner or admin",
         "invited": user.invited_at is not None,
-        "invited_at": _when(user.invited_at),
-        "last_login": _when(user.last_login_at),
+        "invited_at": when(user.invited_at),
+        "last_login": when(user.last_login_at),
         "editable": user.role != "owner" or Permission.OWNERS_MANAGE in caller.permissions,
     }
 
 
 def _team_page(
-    request: Request,
-    session: Session,
-    caller: Principal,
-    *,
-    errors: dict[str, str] | None = None,
-    form: FormData | None = None,
-    status_code: int = 200,
+    request: Request, session: Session, caller: Principal, refusal: Refusal = NO_REFUSAL
 ) -> HTMLResponse:
     users = accounts.list_users(session, caller.organisation_id)
-    typed = {k: v for k, v in (form or {}).items() if isinstance(v, str)}
+    typed = {k: v for k, v in (refusal.form or {}).items() if isinstance(v, str)}
     context = {
         "rows": [_row(user, caller, users) for user in users],
         "roles": _grantable(caller),
         "role_help": ROLE_HELP,
-        "errors": errors or {},
+        "errors": refusal.errors,
         "typed": typed,
         "notice": _notice(request),
         "can_audit": Permission.AUDIT_READ in caller.permissions,
     }
-    return render_page(request, "app/team/list.html", context, status_code)
+    return render_page(request, "app/team/list.html", context, refusal.status_code)
 
 
 def _forbidden(error: HTTPException) -> PageProblem:
@@ -141,11 +133,7 @@ def _text(form: FormData, name: str) -> str:
 
 @router.get(TEAM_PAGE, response_class=HTMLResponse)
 def team_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.USERS_MANAGE)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    return _team_page(request, session, caller)
+    return permitted_page(request, session, caller, Permission.USERS_MANAGE, _team_page)
 
 
 def _inviter(session: Session, caller: Principal) -> str | None:
@@ -179,9 +167,7 @@ async def invite_form(request: Request, session: DbSession) -> Response:
         return page_forms.form_problem(request, _forbidden(error), TEAM_PAGE)
     except (Invalid, Conflict) as error:
         session.rollback()
-        code = 409 if isinstance(error, Conflict) else 422
-        errors = {error.field: error.message}
-        return _team_page(request, session, caller, errors=errors, form=form, status_code=code)
+        return _team_page(request, session, caller, refused(error, form))
     return RedirectResponse(TEAM_PAGE + "?done=invited", status_code=303)
 
 
@@ -207,9 +193,7 @@ async def _change(request: Request, session: Session, user_id: int, field: str) 
         return page_forms.form_problem(request, _missing(), TEAM_PAGE)
     except (Invalid, Conflict) as error:
         session.rollback()
-        code = 409 if isinstance(error, Conflict) else 422
-        errors = {f"{field}-{user_id}": error.message}
-        return _team_page(request, session, caller, errors=errors, status_code=code)
+        return _team_page(request, session, caller, refused(error, name=f"{field}-{user_id}"))
     return RedirectResponse(f"{TEAM_PAGE}?done={done}#user-{user_id}", status_code=303)
 
 
@@ -243,8 +227,7 @@ async def resend_form(request: Request, user_id: UserPath, session: DbSession) -
         return page_forms.form_problem(request, _missing(), TEAM_PAGE)
     except Invalid as error:
         session.rollback()
-        errors = {f"resend-{user_id}": error.message}
-        return _team_page(request, session, caller, errors=errors, status_code=422)
+        return _team_page(request, session, caller, refused(error, name=f"resend-{user_id}"))
     return RedirectResponse(f"{TEAM_PAGE}?done=resent#user-{user_id}", status_code=303)
 
 
@@ -271,7 +254,7 @@ def _account_page(
         "notice": _notice(request),
         "role_help": ROLE_HELP.get(me.role, ""),
         "can_manage_team": Permission.USERS_MANAGE in caller.permissions,
-        "last_login": _when(me.last_login_at),
+        "last_login": when(me.last_login_at),
     }
     return render_page(request, "app/account/profile.html", context, status_code)
 

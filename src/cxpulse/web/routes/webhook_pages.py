@@ -10,12 +10,13 @@
 Every page and form needs ``integrations:manage`` (admins and owners): the log shows what was
 sent, which may name customers. Forms carry the page's CSRF token as a field
 (``access.form_principal``). The rules are ``store.webhooks``'s, shared with the API.
-About 450 lines: the two pages and their eight small forms, each a shell of a few lines.
+About 400 lines: the two pages and their eight small forms; an endpoint's forms share their
+caller check, commit and refusals (``_endpoint_form``), each giving only its change.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -34,12 +35,16 @@ from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
 from cxpulse.web.routes.dashboard import PageCaller, PageProblem, check_allowed, problem_page
 from cxpulse.web.routes.dashboard import render as render_page
+from cxpulse.web.routes.form_refusals import NO_REFUSAL, Refusal, refused
+from cxpulse.web.routes.page_access import permitted_page
+from cxpulse.web.routes.page_moments import when
 from cxpulse.web.schemas import MAX_ID, MAX_SMALL_ID
 
 router = APIRouter(include_in_schema=False)
 
 EndpointId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
 DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]
+LIST = "/app/webhooks"
 PAGE_SIZE = 25
 ENTITY = "webhook_endpoint"
 FORMAT_NAMES = {"standard": "Signed JSON", "slack": "Slack", "teams": "Microsoft Teams"}
@@ -57,10 +62,6 @@ NOTICES = {
     "disabled": "Switched off: no events are sent to it until it is switched on again.",
     "deleted": "The endpoint and its delivery log were deleted.",
 }
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
 
 def _notice(request: Request) -> str | None:
@@ -115,7 +116,7 @@ def _endpoint_view(endpoint: WebhookEndpoint, health: webhooks.Health | None) ->
         "endpoint": endpoint,
         "format_name": FORMAT_NAMES.get(endpoint.format, endpoint.format),
         "types": list((endpoint.events or {}).get("types", [])),
-        "last_delivered": _when(health.last_delivered_at if health else None),
+        "last_delivered": when(health.last_delivered_at if health else None),
         "delivered": counts.get("delivered", 0),
         "failing": counts.get("failed", 0) + counts.get("dead", 0),
         # Both kinds of failure: the whole log; one kind: that state's page of it.
@@ -131,13 +132,7 @@ def _endpoint_view(endpoint: WebhookEndpoint, health: webhooks.Health | None) ->
 
 
 def _list_page(
-    request: Request,
-    session: Session,
-    caller: Principal,
-    *,
-    errors: dict[str, str] | None = None,
-    form: FormData | None = None,
-    status_code: int = 200,
+    request: Request, session: Session, caller: Principal, refusal: Refusal = NO_REFUSAL
 ) -> HTMLResponse:
     org = caller.organisation_id
     health = webhooks.health(session, org)
@@ -149,20 +144,16 @@ def _list_page(
         "event_types": webhooks.EVENT_TYPES,
         "formats": [(name, FORMAT_NAMES[name]) for name in WEBHOOK_FORMATS],
         "max_endpoints": webhooks.MAX_ENDPOINTS,
-        "errors": errors or {},
-        "typed": _typed(form),
+        "errors": refusal.errors,
+        "typed": _typed(refusal.form),
         "notice": _notice(request),
     }
-    return render_page(request, "app/webhooks/list.html", context, status_code)
+    return render_page(request, "app/webhooks/list.html", context, refusal.status_code)
 
 
 @router.get("/app/webhooks", response_class=HTMLResponse)
 def webhooks_page(request: Request, caller: PageCaller, session: DbSession) -> HTMLResponse:
-    try:
-        check_allowed(caller, Permission.INTEGRATIONS_MANAGE)
-    except PageProblem as problem:
-        return problem_page(request, problem)
-    return _list_page(request, session, caller)
+    return permitted_page(request, session, caller, Permission.INTEGRATIONS_MANAGE, _list_page)
 
 
 @router.post("/app/webhooks")
@@ -170,7 +161,7 @@ async def create_endpoint_form(request: Request, session: DbSession) -> Response
     try:
         caller, form = await _form_caller(request, session)
     except PageProblem as problem:
-        return _form_problem(request, problem, "/app/webhooks")
+        return _form_problem(request, problem, LIST)
     try:
         endpoint = webhooks.create_endpoint(
             session,
@@ -184,14 +175,7 @@ async def create_endpoint_form(request: Request, session: DbSession) -> Response
         session.commit()
     except Invalid as error:
         session.rollback()
-        return _list_page(
-            request,
-            session,
-            caller,
-            errors={error.field: error.message},
-            form=form,
-            status_code=422,
-        )
+        return _list_page(request, session, caller, refused(error, form))
     # The secret is shown on this answer only: a redirect would have to carry it in a URL.
     return _endpoint_page(
         request, session, caller, endpoint.id, secret=endpoint.secret, created=True
@@ -211,9 +195,7 @@ def _endpoint_page(
     cursor: str | None = None,
     secret: str | None = None,
     created: bool = False,
-    errors: dict[str, str] | None = None,
-    form: FormData | None = None,
-    status_code: int = 200,
+    refusal: Refusal = NO_REFUSAL,
 ) -> HTMLResponse:
     org = caller.organisation_id
     endpoint = webhooks.get_endpoint(session, org, endpoint_id)
@@ -228,8 +210,8 @@ def _endpoint_page(
         older = cursors.encode_cursor(webhooks.cursor_of(page[-1]))
     view = _endpoint_view(endpoint, webhooks.health(session, org).get(endpoint.id))
     typed = (
-        _typed(form)
-        if form is not None
+        _typed(refusal.form)
+        if refusal.form is not None
         else {
             "url": endpoint.url,
             "description": endpoint.description or "",
@@ -241,7 +223,7 @@ def _endpoint_page(
         "deliveries": [
             {
                 "delivery": delivery,
-                "created": _when(delivery.created_at),
+                "created": when(delivery.created_at),
                 "state_name": STATE_NAMES.get(delivery.state, delivery.state),
             }
             for delivery in page
@@ -252,15 +234,15 @@ def _endpoint_page(
         "first_page": cursor is None,
         "secret": secret,
         "created": created,
-        "rotation_until": _when(endpoint.previous_secret_until)
+        "rotation_until": when(endpoint.previous_secret_until)
         if endpoint.previous_secret and endpoint.previous_secret_until
         else None,
         "event_types": webhooks.EVENT_TYPES,
-        "errors": errors or {},
+        "errors": refusal.errors,
         "typed": typed,
         "notice": _notice(request),
     }
-    return render_page(request, "app/webhooks/endpoint.html", context, status_code)
+    return render_page(request, "app/webhooks/endpoint.html", context, refusal.status_code)
 
 
 @router.get("/app/webhooks/{endpoint_id}", response_class=HTMLResponse)
@@ -278,20 +260,58 @@ def endpoint_page(
     except PageProblem as problem:
         return problem_page(request, problem)
     except NotFound:
-        return problem_page(request, _missing(), back="/app/webhooks")
+        return problem_page(request, _missing(), back=LIST)
     except Invalid:
-        back = f"/app/webhooks/{endpoint_id}"
         stale = PageProblem(422, "Not found", "That page of the log does not exist.")
-        return problem_page(request, stale, back=back)
+        return problem_page(request, stale, back=_endpoint_url(endpoint_id))
+
+
+EndpointChange = Callable[[Principal, FormData], Response]
+"""What a form of an endpoint's page does: its store change and audit entry; it gives the
+answer, which is sent once the change is committed."""
+
+
+def _endpoint_url(endpoint_id: int) -> str:
+    return f"{LIST}/{endpoint_id}"
+
+
+def _back(endpoint_id: int, notice: str) -> RedirectResponse:
+    """Back to the endpoint's page, with the ``notice`` query that names what was done."""
+    return RedirectResponse(f"{_endpoint_url(endpoint_id)}?{notice}", status_code=303)
+
+
+async def _endpoint_form(
+    request: Request,
+    session: Session,
+    endpoint_id: int,
+    change: EndpointChange,
+    *,
+    keep_typed: bool = False,
+) -> Response:
+    """``change`` by a caller with ``integrations:manage``, committed. A refused form comes
+    back as the endpoint's page with the message (and, ``keep_typed``, the settings as
+    typed); a missing endpoint is a 404 page that links to the list."""
+    back = _endpoint_url(endpoint_id)
+    try:
+        caller, form = await _form_caller(request, session)
+        answer = change(caller, form)
+        session.commit()
+    except PageProblem as problem:
+        return _form_problem(request, problem, back)
+    except NotFound:
+        return _form_problem(request, _missing(), LIST)
+    except Invalid as error:
+        session.rollback()
+        refusal = refused(error, form if keep_typed else None)
+        return _endpoint_page(request, session, caller, endpoint_id, refusal=refusal)
+    return answer
 
 
 @router.post("/app/webhooks/{endpoint_id}")
 async def update_endpoint_form(
     request: Request, endpoint_id: EndpointId, session: DbSession
 ) -> Response:
-    back = f"/app/webhooks/{endpoint_id}"
-    try:
-        caller, form = await _form_caller(request, session)
+    def update(caller: Principal, form: FormData) -> Response:
         webhooks.update_endpoint(
             session,
             caller.organisation_id,
@@ -300,144 +320,90 @@ async def update_endpoint_form(
             description=_text(form, "description", webhooks.MAX_DESCRIPTION_LENGTH) or None,
             events=_events(form),
         )
-        audit.record(
-            session,
-            caller,
-            "update",
-            ENTITY,
-            endpoint_id,
-            {"fields": ["url", "description", "events"]},
-        )
-        session.commit()
-    except PageProblem as problem:
-        return _form_problem(request, problem, back)
-    except NotFound:
-        return _form_problem(request, _missing(), "/app/webhooks")
-    except Invalid as error:
-        session.rollback()
-        return _endpoint_page(
-            request,
-            session,
-            caller,
-            endpoint_id,
-            errors={error.field: error.message},
-            form=form,
-            status_code=422,
-        )
-    return RedirectResponse(f"{back}?saved=1", status_code=303)
+        fields = ["url", "description", "events"]
+        audit.record(session, caller, "update", ENTITY, endpoint_id, {"fields": fields})
+        return _back(endpoint_id, "saved=1")
+
+    return await _endpoint_form(request, session, endpoint_id, update, keep_typed=True)
 
 
 @router.post("/app/webhooks/{endpoint_id}/switch")
 async def switch_endpoint_form(
     request: Request, endpoint_id: EndpointId, session: DbSession
 ) -> Response:
-    back = f"/app/webhooks/{endpoint_id}"
-    try:
-        caller, form = await _form_caller(request, session)
+    def switch(caller: Principal, form: FormData) -> Response:
         enabled = form.get("enabled") == "on"
         webhooks.update_endpoint(session, caller.organisation_id, endpoint_id, enabled=enabled)
         audit.record(session, caller, "update", ENTITY, endpoint_id, {"enabled": enabled})
-        session.commit()
-    except PageProblem as problem:
-        return _form_problem(request, problem, back)
-    except NotFound:
-        return _form_problem(request, _missing(), "/app/webhooks")
-    return RedirectResponse(f"{back}?{'enabled' if enabled else 'disabled'}=1", status_code=303)
+        return _back(endpoint_id, f"{'enabled' if enabled else 'disabled'}=1")
+
+    return await _endpoint_form(request, session, endpoint_id, switch)
 
 
 @router.post("/app/webhooks/{endpoint_id}/test")
 async def test_endpoint_form(
     request: Request, endpoint_id: EndpointId, session: DbSession
 ) -> Response:
-    back = f"/app/webhooks/{endpoint_id}"
-    try:
-        caller, _ = await _form_caller(request, session)
+    def test(caller: Principal, _: FormData) -> Response:
         delivery_id = events.send_test(session, caller.organisation_id, endpoint_id)
         audit.record(session, caller, "test", ENTITY, endpoint_id, {"delivery_id": delivery_id})
-        session.commit()
-    except PageProblem as problem:
-        return _form_problem(request, problem, back)
-    except NotFound:
-        return _form_problem(request, _missing(), "/app/webhooks")
-    return RedirectResponse(f"{back}?tested=1", status_code=303)
+        return _back(endpoint_id, "tested=1")
+
+    return await _endpoint_form(request, session, endpoint_id, test)
 
 
 @router.post("/app/webhooks/{endpoint_id}/rotate", response_model=None)
 async def rotate_secret_form(
     request: Request, endpoint_id: EndpointId, session: DbSession
 ) -> Response:
-    back = f"/app/webhooks/{endpoint_id}"
-    try:
-        caller, _ = await _form_caller(request, session)
+    def rotate(caller: Principal, _: FormData) -> Response:
         endpoint = webhooks.rotate_secret(session, caller.organisation_id, endpoint_id)
         audit.record(session, caller, "rotate_secret", ENTITY, endpoint_id)
-        session.commit()
-    except PageProblem as problem:
-        return _form_problem(request, problem, back)
-    except NotFound:
-        return _form_problem(request, _missing(), "/app/webhooks")
-    return _endpoint_page(request, session, caller, endpoint_id, secret=endpoint.secret)
+        # The new secret is shown on this answer only, as a new endpoint's is.
+        return _endpoint_page(request, session, caller, endpoint_id, secret=endpoint.secret)
+
+    return await _endpoint_form(request, session, endpoint_id, rotate)
 
 
 @router.post("/app/webhooks/{endpoint_id}/replay-failed")
 async def replay_failed_form(
     request: Request, endpoint_id: EndpointId, session: DbSession
 ) -> Response:
-    back = f"/app/webhooks/{endpoint_id}"
-    try:
-        caller, _ = await _form_caller(request, session)
+    def replay_failed(caller: Principal, _: FormData) -> Response:
         count = webhooks.replay_failed(session, caller.organisation_id, endpoint_id)
         audit.record(session, caller, "replay_failed", ENTITY, endpoint_id, {"count": count})
-        session.commit()
-    except PageProblem as problem:
-        return _form_problem(request, problem, back)
-    except NotFound:
-        return _form_problem(request, _missing(), "/app/webhooks")
-    return RedirectResponse(f"{back}?replayed={count}", status_code=303)
+        return _back(endpoint_id, f"replayed={count}")
+
+    return await _endpoint_form(request, session, endpoint_id, replay_failed)
 
 
 @router.post("/app/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay")
 async def replay_form(
     request: Request, endpoint_id: EndpointId, delivery_id: DeliveryId, session: DbSession
 ) -> Response:
-    back = f"/app/webhooks/{endpoint_id}"
-    try:
-        caller, _ = await _form_caller(request, session)
-        webhooks.replay(session, caller.organisation_id, delivery_id, endpoint_id=endpoint_id)
+    def replay(caller: Principal, _: FormData) -> Response:
+        org = caller.organisation_id
+        try:
+            webhooks.replay(session, org, delivery_id, endpoint_id=endpoint_id)
+        except NotFound:  # the endpoint's page is there to go back to
+            missing = "There is no such delivery of this endpoint."
+            raise PageProblem(404, "Not found", missing) from None
         audit.record(session, caller, "replay", ENTITY, endpoint_id, {"delivery_id": delivery_id})
-        session.commit()
-    except PageProblem as problem:
-        return _form_problem(request, problem, back)
-    except NotFound:
-        missing = PageProblem(404, "Not found", "There is no such delivery of this endpoint.")
-        return _form_problem(request, missing, back)
-    return RedirectResponse(f"{back}?replayed=1", status_code=303)
+        return _back(endpoint_id, "replayed=1")
+
+    return await _endpoint_form(request, session, endpoint_id, replay)
 
 
 @router.post("/app/webhooks/{endpoint_id}/delete")
 async def delete_endpoint_form(
     request: Request, endpoint_id: EndpointId, session: DbSession
 ) -> Response:
-    back = f"/app/webhooks/{endpoint_id}"
-    try:
-        caller, form = await _form_caller(request, session)
+    def delete(caller: Principal, form: FormData) -> Response:
         if form.get("confirm") != "yes":
             webhooks.get_endpoint(session, caller.organisation_id, endpoint_id)  # 404 first
             raise Invalid("confirm", "tick the box to confirm the deletion")
         webhooks.delete_endpoint(session, caller.organisation_id, endpoint_id)
         audit.record(session, caller, "delete", ENTITY, endpoint_id)
-        session.commit()
-    except PageProblem as problem:
-        return _form_problem(request, problem, back)
-    except NotFound:
-        return _form_problem(request, _missing(), "/app/webhooks")
-    except Invalid as error:
-        return _endpoint_page(
-            request,
-            session,
-            caller,
-            endpoint_id,
-            errors={error.field: error.message},
-            status_code=422,
-        )
-    return RedirectResponse("/app/webhooks?deleted=1", status_code=303)
+        return RedirectResponse(f"{LIST}?deleted=1", status_code=303)
+
+    return await _endpoint_form(request, session, endpoint_id, delete)

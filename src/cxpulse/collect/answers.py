@@ -222,7 +222,21 @@ def _update(
         if before_consent != updated.contact_consent
         else {}
     )
-    # No comment text in the log: it is the respondent's, and may hold personal data.
+    details = {
+        "score": {"before": before_score, "after": updated.score},
+        "comment_changed": before_comment != updated.comment,
+        "reasons": {"before": before_reasons, "after": after_reasons},
+    }
+    audit_change(session, updated, actor, details | consent_change)
+    return Recorded(updated.id, updated.score, created=False, consent=updated.contact_consent)
+
+
+def audit_change(
+    session: Session, response: Response, actor: str, details: Mapping[str, Any]
+) -> None:
+    """The audit entry of an answer sent again that changed ``response``: ``details`` says
+    what changed, never with the comment's text (it is the respondent's, and may hold
+    personal data)."""
     audit.record(
         session,
         response.organisation_id,
@@ -230,14 +244,26 @@ def _update(
         action="update",
         entity="response",
         entity_id=response.id,
-        details={
-            "score": {"before": before_score, "after": updated.score},
-            "comment_changed": before_comment != updated.comment,
-            "reasons": {"before": before_reasons, "after": after_reasons},
-        }
-        | consent_change,
+        details=details,
     )
-    return Recorded(updated.id, updated.score, created=False, consent=updated.contact_consent)
+
+
+def add_answer(
+    session: Session, survey: Survey, answer: Answer, *, language: str, **fields: Any
+) -> tuple[Response, bool]:
+    """A first answer of a personal or unsigned link stored as a new response of ``survey``
+    with its score and comment (``fields``: the rest of ``responses.add_response``'s, such
+    as the channel, the properties and the idempotency key); the response stored before
+    under that key, with ``False``, when there is one."""
+    return responses.add_response(
+        session,
+        survey.organisation_id,
+        survey.id,
+        float(answer.score),
+        comment=answer.comment,
+        language=language,
+        **fields,
+    )
 
 
 def public_item(
@@ -287,19 +313,17 @@ def record_personal(
     )
     if existing is not None:
         return _update(session, existing, answer, language, spec, invitation.properties, actor)
-    response, created = responses.add_response(
+    response, created = add_answer(
         session,
-        survey.organisation_id,
-        survey.id,
-        float(answer.score),
-        comment=answer.comment,
+        survey,
+        answer,
         language=language,
         channel=invitation.channel or "email",
         source="email",
         properties=_properties(invitation.properties, answer, spec),
+        idempotency_key=f"invitation:{invitation.id}",
         contact_id=invitation.contact_id,
         invitation_id=invitation.id,
-        idempotency_key=f"invitation:{invitation.id}",
     )
     if created:
         if answer.consent_given:

@@ -22,10 +22,12 @@ from cxpulse.collect.answers import (
     REASONS_SEPARATOR,
     Answer,
     Recorded,
+    add_answer,
+    audit_change,
     is_low,
 )
 from cxpulse.store import _values as values
-from cxpulse.store import audit, responses
+from cxpulse.store import responses
 from cxpulse.store.models import Survey
 
 PLACEHOLDER_FIELDS = ("ticket", "agent", "customer")
@@ -74,12 +76,10 @@ def record_unsigned(
     """Store an unverified answer with its placeholders as properties; the same form sent
     again (a double click, survey.js's early post) changes the answer it stored."""
     properties = _properties(found, answer, survey)
-    stored, created = responses.add_response(
+    stored, created = add_answer(
         session,
-        survey.organisation_id,
-        survey.id,
-        float(answer.score),
-        comment=answer.comment,
+        survey,
+        answer,
         language=language,
         channel=CHANNEL,
         source=SOURCE,
@@ -99,14 +99,5 @@ def record_unsigned(
         language=language,
         properties=properties,
     )
-    # No comment text in the log: it is the respondent's, and may hold personal data.
-    audit.record(
-        session,
-        survey.organisation_id,
-        actor=ACTOR,
-        action="update",
-        entity="response",
-        entity_id=updated.id,
-        details={"score": {"before": before, "after": updated.score}},
-    )
+    audit_change(session, updated, ACTOR, {"score": {"before": before, "after": updated.score}})
     return Recorded(updated.id, updated.score, created=False)

@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cxpulse.store import _values as values
-from cxpulse.store import outbox
+from cxpulse.store import outbox, scoped
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.keyset import after_key
 from cxpulse.store.models import (
@@ -42,16 +42,18 @@ from cxpulse.store.models import (
 )
 from cxpulse.store.types import utc_now
 
-EVENT_TYPES = (
+EventType = Literal[
     "response.created",
     "response.updated",
     "case.created",
     "case.updated",
     "alert.fired",
     "theme.spiked",
-)
-"""What an endpoint may subscribe to. Two more types are sent without subscription: a
-rule's ``notification`` to the endpoint it names, and ``webhook.test`` on request."""
+]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+"""What an endpoint may subscribe to (``EventType`` is also the API's schema of them). Two
+more types are sent without subscription: a rule's ``notification`` to the endpoint it
+names, and ``webhook.test`` on request."""
 OUTBOX_KIND = "webhook"
 MAX_ENDPOINTS = 20
 """Per organisation: each event is stored once per endpoint, on the path of every answer."""
@@ -179,14 +181,14 @@ def list_endpoints(session: Session, organisation_id: int) -> list[WebhookEndpoi
 
 
 def get_endpoint(session: Session, organisation_id: int, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = session.scalar(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.organisation_id == organisation_id, WebhookEndpoint.id == endpoint_id
-        )
+    return scoped.get_one(
+        session,
+        WebhookEndpoint,
+        organisation_id,
+        WebhookEndpoint.id == endpoint_id,
+        entity="webhook endpoint",
+        key=endpoint_id,
     )
-    if endpoint is None:
-        raise NotFound("webhook endpoint", endpoint_id)
-    return endpoint
 
 
 def update_endpoint(
@@ -338,14 +340,14 @@ def queue(
 
 
 def get_delivery(session: Session, organisation_id: int, delivery_id: int) -> WebhookDelivery:
-    delivery = session.scalar(
-        select(WebhookDelivery).where(
-            WebhookDelivery.organisation_id == organisation_id, WebhookDelivery.id == delivery_id
-        )
+    return scoped.get_one(
+        session,
+        WebhookDelivery,
+        organisation_id,
+        WebhookDelivery.id == delivery_id,
+        entity="webhook delivery",
+        key=delivery_id,
     )
-    if delivery is None:
-        raise NotFound("webhook delivery", delivery_id)
-    return delivery
 
 
 def list_deliveries(

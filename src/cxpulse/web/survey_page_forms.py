@@ -122,18 +122,24 @@ def request_follow_up_tokens(request: Request) -> FollowUpTokens:
     return follow_up_tokens(settings.secret_key, tuple(settings.previous_secret_keys))
 
 
+def too_many_answers(wait: float) -> PageProblem:
+    """The 429 of an address over a limit of answers (the survey pages', and the stricter
+    one of unsigned links), to try again after ``wait`` seconds."""
+    return PageProblem(
+        429,
+        "Too many answers",
+        "Too many answers came from your address. Please wait a minute and try again.",
+        retry_after=retry_after_header(wait),
+    )
+
+
 async def guard(request: Request) -> None:
     """Rate limit and cross-site checks, before the body is read."""
     state = app_state(request)
     client = request.client.host if request.client else "unknown"
     wait = await state.public_limiter.take_async(client)
     if wait:
-        raise PageProblem(
-            429,
-            "Too many answers",
-            "Too many answers came from your address. Please wait a minute and try again.",
-            retry_after=retry_after_header(wait),
-        )
+        raise too_many_answers(wait)
     if not same_origin(request):
         raise PageProblem(
             403,

@@ -15,14 +15,7 @@ from cxpulse.store import webhooks
 from cxpulse.store.models import WebhookDelivery, WebhookEndpoint
 from cxpulse.web.schemas import Body, Text200
 
-EventType = Literal[
-    "response.created",
-    "response.updated",
-    "case.created",
-    "case.updated",
-    "alert.fired",
-    "theme.spiked",
-]
+EventType = webhooks.EventType
 Format = Literal["standard", "slack", "teams"]
 DeliveryState = Literal["pending", "delivered", "failed", "dead"]
 Url = Annotated[

@@ -8,7 +8,7 @@ phone without JavaScript fetches it from here.
 
 ``GET /app/surveys/{id}/charts/{trend|distribution}.svg?<the view's query>&width=narrow``
 answers the chart of exactly the view the page shows: the same caller, permission
-(``metrics:read``), survey and filters as the page (the helpers of ``dashboard``), the same
+(``metrics:read``), survey and filters as the page (``dashboard_views``), the same
 numbers (``dashboard_data.load_view``) and the same cached chart (``dashboard_charts``), so a
 page and its image agree. ``width=wide`` gives the desktop drawing (the page's own inline SVG
 as a file). Problems answer the dashboard's problem page with its status (403, 404), which
@@ -29,15 +29,9 @@ from cxpulse.store.errors import Invalid
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import SurveyId
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    matched_in_any_case,
-    problem_page,
-    survey_and_filters,
-)
+from cxpulse.web.routes.dashboard import PageCaller, PageProblem, problem_page
 from cxpulse.web.routes.dashboard_charts import ChartName, survey_charts
+from cxpulse.web.routes.dashboard_views import permitted_view
 from cxpulse.web.security_headers import NO_CONTENT_CSP
 
 router = APIRouter(include_in_schema=False)
@@ -61,13 +55,13 @@ def chart_image(
     width: Literal["narrow", "wide"] = Query("narrow"),
 ) -> Response | HTMLResponse:
     try:
-        check_allowed(caller, Permission.METRICS_READ)
-        organisation, survey, parsed = survey_and_filters(request, session, caller, survey_id)
+        organisation, survey, parsed = permitted_view(
+            request, session, caller, survey_id, Permission.METRICS_READ
+        )
     except PageProblem as problem:
         return problem_page(request, problem)
-    filters = matched_in_any_case(session, organisation.id, survey.id, parsed.view)
     try:
-        view = dashboard_data.load_view(session, organisation, survey, filters)
+        view = dashboard_data.load_view(session, organisation, survey, parsed.view)
     except Invalid:
         # As the page: a view longer than allowed shows the default view.
         view = dashboard_data.load_view(session, organisation, survey, urls.ViewFilters())

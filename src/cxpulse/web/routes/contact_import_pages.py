@@ -17,6 +17,7 @@ token. The app registers this router without a body limit: each form sets its ow
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -33,18 +34,17 @@ from cxpulse.collect.contacts_csv import (
     Table,
     TargetProblem,
     decode,
-    import_contacts,
     parse_rows,
     read_table,
 )
 from cxpulse.engine.encoding import EncodingProblem, check_encoding_name
 from cxpulse.store import contact_listing
-from cxpulse.web import audit
 from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.form_values import MAX_ID, parse_whole
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes import page_forms
+from cxpulse.web.routes.contacts import store_import
 from cxpulse.web.routes.csv_uploads import MAX_CSV_BYTES, UPLOAD_BODY_BYTES
 from cxpulse.web.routes.dashboard import PageCaller, PageProblem, check_allowed, problem_page
 from cxpulse.web.routes.dashboard import render as render_page
@@ -225,31 +225,31 @@ def _choices(form: FormData, table: Table) -> list[str | None]:
     return given
 
 
-async def _step(
-    request: Request, session: Session, token: str
-) -> tuple[Principal, Staged, Table, list[str], list[TargetProblem], ParsedContacts | None]:
-    """The caller, the upload, the chosen targets and their problems, and (when the
-    targets are sound) the rows checked."""
-    caller, form = await page_forms.form_caller(request, session, Permission.CONTACTS_WRITE)
-    staged, table = _staged(caller, token)
-    targets, problems = contact_mapping.read_choices(table, _choices(form, table))
-    if problems:
-        return caller, staged, table, targets, problems, None
-    parsed = await run_in_threadpool(parse_rows, table, targets)
-    return caller, staged, table, targets, problems, parsed
+@dataclass(frozen=True)
+class Checked:
+    """A step's form whose targets and rows are all sound."""
+
+    caller: Principal
+    staged: Staged
+    table: Table
+    targets: list[str]
+    parsed: ParsedContacts
 
 
-@router.post(BASE + "/{token}/check", max_body_size=FORM_BODY_BYTES)
-async def check_form(token: Token, request: Request, session: DbSession) -> Response:
-    back = f"{BASE}/{token}"
+async def _checked(request: Request, session: Session, token: str) -> Checked | Response:
+    """The posted choices of the steps after the mapping, with every row checked; otherwise
+    the page to answer: the form's problem, the upload gone, or the mapping again (422)
+    saying what is wrong with the targets or the rows."""
     try:
-        caller, staged, table, targets, problems, parsed = await _step(request, session, token)
+        caller, form = await page_forms.form_caller(request, session, Permission.CONTACTS_WRITE)
+        staged, table = _staged(caller, token)
     except PageProblem as problem:
-        return page_forms.form_problem(request, problem, back)
+        return page_forms.form_problem(request, problem, f"{BASE}/{token}")
     except UploadGone:
         return problem_page(request, _gone(), back=BASE)
-    refused = bool(problems) or (parsed is not None and bool(parsed.problems))
-    if refused or parsed is None:
+    targets, problems = contact_mapping.read_choices(table, _choices(form, table))
+    parsed = None if problems else await run_in_threadpool(parse_rows, table, targets)
+    if parsed is None or parsed.problems:
         return _mapping_page(
             request,
             session,
@@ -261,14 +261,23 @@ async def check_form(token: Token, request: Request, session: DbSession) -> Resp
             parsed=parsed,
             status_code=422,
         )
+    return Checked(caller, staged, table, targets, parsed)
+
+
+@router.post(BASE + "/{token}/check", max_body_size=FORM_BODY_BYTES)
+async def check_form(token: Token, request: Request, session: DbSession) -> Response:
+    checked = await _checked(request, session, token)
+    if isinstance(checked, Response):
+        return checked
+    targets = checked.targets
     context: dict[str, Any] = {
-        "staged": staged,
-        "base": back,
-        "count": len(parsed.rows),
+        "staged": checked.staged,
+        "base": f"{BASE}/{token}",
+        "count": len(checked.parsed.rows),
         "targets": list(enumerate(targets)),
         "mapped": [
             (heading, contact_mapping.FIELD_LABELS.get(target, target.replace(":", ": ", 1)))
-            for heading, target in zip(table.header, targets, strict=True)
+            for heading, target in zip(checked.table.header, targets, strict=True)
             if target
         ],
     }
@@ -278,47 +287,24 @@ async def check_form(token: Token, request: Request, session: DbSession) -> Resp
 # -- 4. import or cancel -----------------------------------------------------------------------
 
 
-def _store(
-    session: Session, caller: Principal, parsed: ParsedContacts, filename: str
-) -> tuple[int, int]:
-    # skip_invalid off: all or nothing, as the API and the command line without the flag.
-    result = import_contacts(session, caller.organisation_id, parsed.rows, parsed.problems)
-    audit.record(
-        session,
-        caller,
-        "import",
-        "contact",
-        None,
-        {"created": result.created, "updated": result.updated, "file": filename[:200]},
-    )
-    session.commit()
-    return result.created, result.updated
-
-
 @router.post(BASE + "/{token}/import", max_body_size=FORM_BODY_BYTES)
 async def import_form(token: Token, request: Request, session: DbSession) -> Response:
-    back = f"{BASE}/{token}"
-    try:
-        caller, staged, table, targets, problems, parsed = await _step(request, session, token)
-    except PageProblem as problem:
-        return page_forms.form_problem(request, problem, back)
-    except UploadGone:
-        return problem_page(request, _gone(), back=BASE)
-    if problems or parsed is None or parsed.problems:
-        return _mapping_page(
-            request,
-            session,
-            caller,
-            staged,
-            table,
-            chosen=targets,
-            problems=problems,
-            parsed=parsed,
-            status_code=422,
-        )
-    created, updated = await run_in_threadpool(_store, session, caller, parsed, staged.filename)
-    UPLOADS.drop(_owner(caller), token)
-    return RedirectResponse(f"/app/contacts?imported={created}-{updated}", status_code=303)
+    checked = await _checked(request, session, token)
+    if isinstance(checked, Response):
+        return checked
+    # skip_invalid off: all or nothing, as the API and the command line without the flag.
+    result = await run_in_threadpool(
+        store_import,
+        session,
+        checked.caller,
+        checked.parsed,
+        skip_invalid=False,
+        filename=checked.staged.filename,
+    )
+    UPLOADS.drop(_owner(checked.caller), token)
+    return RedirectResponse(
+        f"/app/contacts?imported={result.created}-{result.updated}", status_code=303
+    )
 
 
 @router.post(BASE + "/{token}/cancel", max_body_size=FORM_BODY_BYTES)

@@ -13,13 +13,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from cxpulse.collect import contact_edits
-from cxpulse.collect.contacts_csv import import_contacts
+from cxpulse.collect.contacts_csv import ContactImport, ParsedContacts, import_contacts
 from cxpulse.store import contacts
 from cxpulse.store.models import Contact
 from cxpulse.web import audit
-from cxpulse.web.access import CanReadContacts, CanWriteContacts
+from cxpulse.web.access import CanReadContacts, CanWriteContacts, Principal
 from cxpulse.web.cursors import decode_id_cursor
 from cxpulse.web.deps import DbSession
 from cxpulse.web.routes.common import ContactId, id_page, problems
@@ -178,18 +179,7 @@ async def import_contacts_csv(
 
     # The request's session already holds its database turn (see ``deps``).
     def store_them() -> ContactImportOut:
-        result = import_contacts(
-            session, caller.organisation_id, parsed.rows, parsed.problems, skip_invalid=True
-        )
-        audit.record(
-            session,
-            caller,
-            "import",
-            "contact",
-            None,
-            {"created": result.created, "updated": result.updated},
-        )
-        session.commit()
+        result = store_import(session, caller, parsed, skip_invalid=True)
         return ContactImportOut(
             created=result.created,
             updated=result.updated,
@@ -201,3 +191,25 @@ async def import_contacts_csv(
         )
 
     return await run_in_threadpool(store_them)
+
+
+def store_import(
+    session: Session,
+    caller: Principal,
+    parsed: ParsedContacts,
+    *,
+    skip_invalid: bool,
+    filename: str | None = None,
+) -> ContactImport:
+    """Store a file's checked rows (all or none unless ``skip_invalid``), audit the import
+    (with the name of the file a page uploaded) and commit: the API's import and the last
+    step of the pages' (``contact_import_pages``)."""
+    result = import_contacts(
+        session, caller.organisation_id, parsed.rows, parsed.problems, skip_invalid=skip_invalid
+    )
+    details: dict[str, Any] = {"created": result.created, "updated": result.updated}
+    if filename is not None:
+        details["file"] = filename[:200]
+    audit.record(session, caller, "import", "contact", None, details)
+    session.commit()
+    return result

@@ -5,7 +5,6 @@ spreadsheet formulas (``cxpulse.csv_safety``)."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import tempfile
 from collections.abc import Iterator
@@ -23,15 +22,8 @@ from cxpulse.web.access import Principal
 from cxpulse.web.deps import DbSession
 from cxpulse.web.permissions import Permission
 from cxpulse.web.routes.common import SurveyId
-from cxpulse.web.routes.dashboard import (
-    PageCaller,
-    PageProblem,
-    check_allowed,
-    matched_in_any_case,
-    problem_page,
-    survey_and_filters,
-    utc_today,
-)
+from cxpulse.web.routes.dashboard import PageCaller, PageProblem, problem_page, utc_today
+from cxpulse.web.routes.dashboard_views import permitted_view
 from cxpulse.web.state import app_state
 
 router = APIRouter(include_in_schema=False)
@@ -52,15 +44,14 @@ def _view_to_export(
 ) -> tuple[Any, Any, urls.Parsed]:
     """The organisation, survey and filters of a view to export; a PageProblem when the
     caller may not export or a filter is invalid."""
-    check_allowed(caller, Permission.EXPORTS)
-    organisation, survey, parsed = survey_and_filters(request, session, caller, survey_id)
+    organisation, survey, parsed = permitted_view(
+        request, session, caller, survey_id, Permission.EXPORTS
+    )
     if parsed.errors:
         raise PageProblem(
             422, "Invalid filters", "; ".join(f"{k}: {v}" for k, v in parsed.errors.items())
         )
-    # Values in any case, as the page that links here matched them.
-    view = matched_in_any_case(session, organisation.id, survey.id, parsed.view)
-    return organisation, survey, dataclasses.replace(parsed, view=view)
+    return organisation, survey, parsed
 
 
 @router.get("/app/surveys/{survey_id}/export/responses.{fmt}")

@@ -50,6 +50,7 @@ from cxpulse.web.routes.invitation_send_forms import (
     typed_values,
     uploaded_bytes,
 )
+from cxpulse.web.routes.invitations import audit_made
 from cxpulse.web.routes.upload_gate import caller_before_body
 from cxpulse.web.security_headers import REPORT_HEADERS
 from cxpulse.web.state import app_state
@@ -259,22 +260,18 @@ def _send(
         context = _form_context(session, caller, draft)
         return render_page(request, "app/invitations/new.html", context, 422)
     if not outcome.repeated:
-        audit.record(
+        audit_made(
             session,
             caller,
             "create",
-            "invitation",
-            None,
-            {
-                "survey_id": survey.id,
-                "count": outcome.total,
-                "queued": outcome.queued,
-                "throttled": outcome.throttled,
-                "unsubscribed": outcome.unsubscribed,
-                "audience": draft.values.get("audience"),
-                "form_key": key,
-                "source": "page",
-            },
+            survey.id,
+            outcome.total,
+            queued=outcome.queued,
+            throttled=outcome.throttled,
+            unsubscribed=outcome.unsubscribed,
+            audience=draft.values.get("audience"),
+            form_key=key,
+            source="page",
         )
     session.commit()
     return RedirectResponse(f"/app/invitations/sent?survey={survey.id}&key={key}", status_code=303)

@@ -5,19 +5,20 @@ time; list, read and withdraw them. The emails' links are served by ``unsubscrib
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from cxpulse.collect import invitations as triggers
 from cxpulse.store import invitations as store
 from cxpulse.store import surveys
 from cxpulse.store.models import Invitation
 from cxpulse.web import audit
-from cxpulse.web.access import CanReadContacts, CanWriteContacts
+from cxpulse.web.access import CanReadContacts, CanWriteContacts, Principal
 from cxpulse.web.cursors import decode_id_cursor
 from cxpulse.web.deps import DbSession
 from cxpulse.web.routes.common import SurveyId, id_page, problems
@@ -109,6 +110,15 @@ def _out(invitation: Invitation) -> InvitationOut:
     return InvitationOut.model_validate(invitation)
 
 
+def audit_made(
+    session: Session, caller: Principal, action: str, survey_id: int, count: int, **more: Any
+) -> None:
+    """The audit entry of invitations made at once (``create``, ``upload``): their survey and
+    how many, then what else the door knows (the send page: its outcome and form)."""
+    details = {"survey_id": survey_id, "count": count, **more}
+    audit.record(session, caller, action, "invitation", None, details)
+
+
 @router.post(
     "/api/v1/surveys/{survey_id}/invitations",
     operation_id="createInvitations",
@@ -138,14 +148,7 @@ def create_invitations(
     )
     created = sum(1 for t in made if t.created)
     if created:
-        audit.record(
-            session,
-            caller,
-            "create",
-            "invitation",
-            None,
-            {"survey_id": survey_id, "count": created},
-        )
+        audit_made(session, caller, "create", survey_id, created)
     session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -247,14 +250,7 @@ async def upload_invitations(
     def store_them() -> InvitationsOut:
         made = triggers.create_invitations(session, caller.organisation_id, survey_id, requests)
         created = sum(1 for t in made if t.created)
-        audit.record(
-            session,
-            caller,
-            "upload",
-            "invitation",
-            None,
-            {"survey_id": survey_id, "count": created},
-        )
+        audit_made(session, caller, "upload", survey_id, created)
         session.commit()
         return InvitationsOut(items=[_out(t.invitation) for t in made], created=created)
 

@@ -77,17 +77,25 @@ ROUTE_BODY_LIMIT = 16_000_000
 ``read_form`` (Starlette's own limit would answer a bare 413 instead)."""
 
 
-def _answer_or_retry(
+def answer_or_retry(
     request: Request, target: Target, form: Form, chosen: str, action: str, switchable: bool
 ) -> answers.Answer | Response:
     """The answer the form carries, or the form again (posting to ``action``) saying what is
-    wrong with it."""
+    wrong with it; for every door of the survey pages, ``unsigned_answers``' too."""
     answer, rejected = parse(target, form, chosen)
     if answer is not None:
         return answer
     assert rejected is not None
     return retry_page(
         request, target, chosen, form, rejected, action=action, switch_languages=switchable
+    )
+
+
+async def read_public_target(state: AppState, organisation_slug: str, survey_slug: str) -> Target:
+    """The page of a public link (also the door of ``unsigned_answers``), read in a session
+    of its own; raises ``PageProblem`` as ``public_target`` does."""
+    return await with_session(
+        state, writes=False, work=lambda s: public_target(s, organisation_slug, survey_slug)
     )
 
 
@@ -115,13 +123,8 @@ async def _follow_ups(request: Request, state: AppState, target: Target) -> list
 
 @router.get("/s/{organisation_slug}/{survey_slug}", response_class=HTMLResponse)
 async def public_page(organisation_slug: str, survey_slug: str, request: Request) -> Response:
-    state = app_state(request)
     try:
-        target = await with_session(
-            state,
-            writes=False,
-            work=lambda s: public_target(s, organisation_slug, survey_slug),
-        )
+        target = await read_public_target(app_state(request), organisation_slug, survey_slug)
     except PageProblem as problem:
         return problem_page(request, problem)
     return survey_page(
@@ -167,17 +170,13 @@ async def submit_public(organisation_slug: str, survey_slug: str, request: Reque
         cache = target_cache(request)
         target = cache.get((organisation_slug, survey_slug))
         if target is None:
-            target = await with_session(
-                state,
-                writes=False,
-                work=lambda s: public_target(s, organisation_slug, survey_slug),
-            )
+            target = await read_public_target(state, organisation_slug, survey_slug)
             cache.put((organisation_slug, survey_slug), target)
         nonce = check_form_token(request, form, target.survey.id)
     except PageProblem as problem:
         return problem_page(request, problem)
     chosen = shown_language(request, target, form)
-    answer = _answer_or_retry(
+    answer = answer_or_retry(
         request, target, form, chosen, f"/s/{organisation_slug}/{survey_slug}", switchable=True
     )
     if isinstance(answer, Response):
@@ -222,7 +221,7 @@ async def submit_personal(token: str, request: Request) -> Response:
     assert invitation is not None
     chosen = shown_language(request, target, form)
     switchable = invitation.language is None and target.contact_locale is None
-    answer = _answer_or_retry(request, target, form, chosen, f"/r/{token}", switchable)
+    answer = answer_or_retry(request, target, form, chosen, f"/r/{token}", switchable)
     if isinstance(answer, Response):
         return answer
 

@@ -28,20 +28,20 @@ from cxpulse import i18n
 from cxpulse.collect import answers, unsigned_answers
 from cxpulse.store.errors import Invalid
 from cxpulse.web import survey_page_problems as problems
+from cxpulse.web.routes.survey_pages import answer_or_retry, read_public_target
 from cxpulse.web.state import app_state
-from cxpulse.web.survey_page_forms import check_form_token, guard, parse, read_form
+from cxpulse.web.survey_page_forms import check_form_token, guard, read_form, too_many_answers
 from cxpulse.web.survey_page_problems import PageProblem
 from cxpulse.web.survey_page_rendering import (
     DOMAIN,
     language,
     problem_page,
-    retry_page,
     shown_language,
     survey_page,
     thanks,
 )
 from cxpulse.web.survey_page_targets import Target, public_target, with_session
-from cxpulse.web.tokens import TokenBucket, retry_after_header
+from cxpulse.web.tokens import TokenBucket
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,12 +66,7 @@ async def _limit(request: Request) -> None:
     client = request.client.host if request.client else "unknown"
     wait = await limiter(request).take_async(client)
     if wait:
-        raise PageProblem(
-            429,
-            "Too many answers",
-            "Too many answers came from your address. Please wait a minute and try again.",
-            retry_after=retry_after_header(wait),
-        )
+        raise too_many_answers(wait)
 
 
 def _placeholders(request: Request) -> dict[str, str]:
@@ -104,13 +99,8 @@ def _chosen_score(request: Request, target: Target, chosen: str) -> tuple[int | 
 
 @router.get("/t/{organisation_slug}/{survey_slug}", response_class=HTMLResponse)
 async def unsigned_page(organisation_slug: str, survey_slug: str, request: Request) -> Response:
-    state = app_state(request)
     try:
-        target = await with_session(
-            state,
-            writes=False,
-            work=lambda s: public_target(s, organisation_slug, survey_slug),
-        )
+        target = await read_public_target(app_state(request), organisation_slug, survey_slug)
         found = _placeholders(request)
     except PageProblem as problem:
         return problem_page(request, problem)
@@ -139,22 +129,15 @@ async def submit_unsigned(organisation_slug: str, survey_slug: str, request: Req
         await guard(request)
         found = _placeholders(request)
         form = await read_form(request)
-        target = await with_session(
-            state,
-            writes=False,
-            work=lambda s: public_target(s, organisation_slug, survey_slug),
-        )
+        target = await read_public_target(state, organisation_slug, survey_slug)
         nonce = check_form_token(request, form, target.survey.id)
     except PageProblem as problem:
         return problem_page(request, problem)
     chosen = shown_language(request, target, form)
     action = _action(organisation_slug, survey_slug, found)
-    answer, rejected = parse(target, form, chosen)
-    if answer is None:
-        assert rejected is not None
-        return retry_page(
-            request, target, chosen, form, rejected, action=action, switch_languages=False
-        )
+    answer = answer_or_retry(request, target, form, chosen, action, switchable=False)
+    if isinstance(answer, Response):
+        return answer
 
     def store(session: Session) -> answers.Recorded:
         # Read again in the writing transaction: the survey may have closed meanwhile.

@@ -10,17 +10,16 @@ meanwhile gets nothing. English, like the signed-in pages.
 from __future__ import annotations
 
 import html
-from email.utils import format_datetime, parseaddr
 
 from sqlalchemy.orm import Session
 
 from cxpulse.act.jobs import REGISTRY, JobHandler, JobRegistry
-from cxpulse.collect.mailer import Composed, address_header, header_text, multipart_alternative
+from cxpulse.collect.automated_email import automated_email
+from cxpulse.collect.mailer import Composed
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store import outbox
 from cxpulse.store.models import Alert, User
 from cxpulse.store.outbox import Claimed
-from cxpulse.store.types import utc_now
 
 __all__ = ["KIND", "compose_alert_email", "enqueue_alert_emails", "register"]
 
@@ -92,21 +91,13 @@ def compose_alert_email(session: Session, item: Claimed, smtp: SmtpSettings) -> 
         f"<!doctype html><html><body><p>{html.escape(greeting)}</p>{html_body}"
         f'<p><a href="{html.escape(link)}">See the alert</a></p></body></html>'
     )
-    ident = f"<cxpulse.alert.{item.id}@{smtp.domain}>"
-    headers = [
-        ("Subject", header_text(subject)),
-        ("From", address_header(*parseaddr(smtp.mail_from))),
-        ("To", address_header(user.name or "", user.email)),
-        ("Date", format_datetime(utc_now())),
-        ("Message-ID", ident),
-        ("Auto-Submitted", "auto-generated"),
-    ]
-    return Composed(
-        message_id=ident,
-        sender=smtp.from_address,
-        recipient=user.email,
-        language="en",
-        data=multipart_alternative(headers, text, html_text),
+    return automated_email(
+        smtp,
+        ident=f"<cxpulse.alert.{item.id}@{smtp.domain}>",
+        subject=subject,
+        to=(user.name or "", user.email),
+        text=text,
+        html=html_text,
     )
 
 

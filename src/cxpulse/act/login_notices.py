@@ -14,14 +14,14 @@ process that runs a worker (``cxpulse worker``).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cxpulse import templating
 from cxpulse.act.jobs import REGISTRY, JobHandler, JobRegistry
-from cxpulse.collect.mailer import Composed, address_header, header_text, multipart_alternative
+from cxpulse.collect.automated_email import automated_email
+from cxpulse.collect.mailer import Composed
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store import outbox
 from cxpulse.store.login_attempts import Failure
@@ -92,23 +92,13 @@ def compose_notice(session: Session, item: Claimed, smtp: SmtpSettings) -> Compo
         "sessions_url": f"{smtp.public_url}/app/sessions",
         "subject": SUBJECT,
     }
-    ident = f"<cxpulse.login-notice.{item.id}@{smtp.domain}>"
-    headers = [
-        ("Subject", header_text(SUBJECT)),
-        ("From", address_header(*parseaddr(smtp.mail_from))),
-        ("To", address_header(user.name or "", user.email)),
-        ("Date", format_datetime(utc_now())),
-        ("Message-ID", ident),
-        ("Auto-Submitted", "auto-generated"),
-    ]
-    text = templating.render(TEXT_TEMPLATE, context)
-    html = templating.render(HTML_TEMPLATE, context)
-    return Composed(
-        message_id=ident,
-        sender=smtp.from_address,
-        recipient=user.email,
-        language="en",
-        data=multipart_alternative(headers, text, html),
+    return automated_email(
+        smtp,
+        ident=f"<cxpulse.login-notice.{item.id}@{smtp.domain}>",
+        subject=SUBJECT,
+        to=(user.name or "", user.email),
+        text=templating.render(TEXT_TEMPLATE, context),
+        html=templating.render(HTML_TEMPLATE, context),
     )
 
 

@@ -17,7 +17,6 @@ or to a respondent who said no to being contacted; a detractor never gets one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,22 +25,14 @@ from cxpulse import i18n, templating
 from cxpulse.act.jobs import REGISTRY, JobHandler, JobRegistry
 from cxpulse.act.rule_actions import NOTICE_KIND, PASSIVE_KIND, PROMOTER_KIND, notice_text
 from cxpulse.act.rule_conditions import band_of
-from cxpulse.collect.mailer import (
-    Branding,
-    Composed,
-    address_header,
-    brand_context,
-    header_text,
-    multipart_alternative,
-    sender_headers,
-)
+from cxpulse.collect.automated_email import automated_email
+from cxpulse.collect.mailer import Branding, Composed, brand_context
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store import rule_inputs
 from cxpulse.store.invitations import is_unsubscribed
 from cxpulse.store.models import Organisation, Rule, Survey, User
 from cxpulse.store.outbox import Claimed
 from cxpulse.store.survey_options import parse_options
-from cxpulse.store.types import utc_now
 
 __all__ = ["register"]
 
@@ -59,35 +50,23 @@ def _message(
     context: dict[str, Any],
     branding: Branding | None = None,
 ) -> Composed:
-    ident = f"<cxpulse.{kind}.{item.id}@{smtp.domain}>"
     leave = item.payload.get("unsubscribe_url")
     context = {**context, "subject": subject, "language": language, "unsubscribe_url": leave}
     if branding is not None:
         # A customer's email carries the organisation's look and sender, as invitations do.
         context.update(brand_context(branding, str(context.get("organisation", ""))))
-    headers = [
-        ("Subject", header_text(subject)),
-        *sender_headers(smtp, branding),
-        ("To", address_header(to_name, to)),
-        ("Date", format_datetime(utc_now())),
-        ("Message-ID", ident),
-        ("Content-Language", language),
-        ("Auto-Submitted", "auto-generated"),
-    ]
-    if leave:
-        # One-click unsubscribe (RFC 8058), as the invitations offer it.
-        headers += [
-            ("List-Unsubscribe", f"<{leave}>"),
-            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-        ]
-    text = templating.render(f"email/{template}.txt", context)
-    html = templating.render(f"email/{template}.html", context)
-    return Composed(
-        message_id=ident,
-        sender=smtp.from_address,
-        recipient=to,
+    return automated_email(
+        smtp,
+        ident=f"<cxpulse.{kind}.{item.id}@{smtp.domain}>",
+        subject=subject,
+        to=(to_name, to),
+        text=templating.render(f"email/{template}.txt", context),
+        html=templating.render(f"email/{template}.html", context),
         language=language,
-        data=multipart_alternative(headers, text, html),
+        branding=branding,
+        content_language=True,
+        # One-click unsubscribe (RFC 8058), as the invitations offer it.
+        unsubscribe_url=leave,
     )
 
 

@@ -17,7 +17,6 @@ worker (``cxpulse worker``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,7 +24,8 @@ from sqlalchemy.orm import Session
 from cxpulse import templating
 from cxpulse.act.account_links import LINK_SECONDS, AccountLinks
 from cxpulse.act.jobs import REGISTRY, JobHandler, JobRegistry
-from cxpulse.collect.mailer import Composed, address_header, header_text, multipart_alternative
+from cxpulse.collect.automated_email import automated_email
+from cxpulse.collect.mailer import Composed
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store import outbox, user_invitations
 from cxpulse.store.models import Organisation, User
@@ -98,24 +98,14 @@ def _composed(
     template: str,
     context: dict[str, Any],
 ) -> Composed:
-    ident = f"<cxpulse.{item.kind}.{item.id}@{smtp.domain}>"
-    headers = [
-        ("Subject", header_text(subject)),
-        ("From", address_header(*parseaddr(smtp.mail_from))),
-        ("To", address_header(user.name or "", user.email)),
-        ("Date", format_datetime(utc_now())),
-        ("Message-ID", ident),
-        ("Auto-Submitted", "auto-generated"),
-    ]
     full = {**context, "subject": subject, "name": user.name, "email": user.email}
-    text = templating.render(f"email/{template}.txt", full)
-    html = templating.render(f"email/{template}.html", full)
-    return Composed(
-        message_id=ident,
-        sender=smtp.from_address,
-        recipient=user.email,
-        language="en",
-        data=multipart_alternative(headers, text, html),
+    return automated_email(
+        smtp,
+        ident=f"<cxpulse.{item.kind}.{item.id}@{smtp.domain}>",
+        subject=subject,
+        to=(user.name or "", user.email),
+        text=templating.render(f"email/{template}.txt", full),
+        html=templating.render(f"email/{template}.html", full),
     )
 
 

@@ -15,7 +15,6 @@ from cxpulse.cli.scoring_options import (
     FileArg,
     FormatArg,
     MetricArg,
-    NpsMethodOption,
     ScaleArg,
     ScoreArg,
     SkipInvalidArg,
@@ -138,7 +137,7 @@ def alerts(
     from cxpulse.engine.periods import Period
     from cxpulse.metrics.drift_detection import DetectorSettings, group_incidents, scan_drops
 
-    spec = metric_spec(metric, scale, 0.95, 30, top_min, bottom_max, NpsMethodOption.ADJUSTED_WALD)
+    spec = metric_spec(metric, scale, 0.95, 30, top_min, bottom_max)
     try:
         settings = DetectorSettings(
             baseline_days=baseline_days,

@@ -19,7 +19,6 @@ from cxpulse.cli.scoring_options import (
     LevelArg,
     MetricArg,
     MinNArg,
-    NpsMethodOption,
     ScaleArg,
     ScoreArg,
     SkipInvalidArg,
@@ -97,9 +96,7 @@ def compare(
 
     if (between is None) == (periods is None):
         fail("give either --between COLUMN=A,B or --periods A,B", code=2)
-    spec = metric_spec(
-        metric, scale, level, min_n, top_min, bottom_max, NpsMethodOption.ADJUSTED_WALD
-    )
+    spec = metric_spec(metric, scale, level, min_n, top_min, bottom_max)
     if between is not None:
         if period is not None:
             fail("--period goes with --periods; --between compares the whole file", code=2)

@@ -20,7 +20,6 @@ from cxpulse.cli.engine_scoring import (
 )
 from cxpulse.cli.root import app
 from cxpulse.cli.scoring_options import (
-    FORMATS_HELP,
     BottomArg,
     ByArg,
     DateArg,
@@ -38,6 +37,7 @@ from cxpulse.cli.scoring_options import (
     TopArg,
     check_period_has_date,
     chosen_format,
+    format_option,
     metric_spec,
     read_histograms,
     skipped_answers,
@@ -97,13 +97,11 @@ def score(
     skip_invalid: SkipInvalidArg = False,
     output: Annotated[
         OutputFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help=f"{FORMATS_HELP} table and markdown add a subtotal for each value of each "
-            "--by or period column; json and csv hold one row per group (and the whole file) "
-            "for programs. csv holds the table only: the counts of blank and invalid answers "
-            "go to stderr. markdown states them below the table.",
+        format_option(
+            "table and markdown add a subtotal for each value of each --by or period column; "
+            "json and csv hold one row per group (and the whole file) for programs. csv holds "
+            "the table only: the counts of blank and invalid answers go to stderr. markdown "
+            "states them below the table."
         ),
     ] = None,
     digits: Annotated[

@@ -9,6 +9,8 @@ small jobs start fast.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,7 +22,7 @@ from cxpulse.engine.periods import Period
 from cxpulse.metrics.scales import Metric
 
 if TYPE_CHECKING:
-    from cxpulse.engine import FileHistograms
+    from cxpulse.engine import FileHistograms, InvalidValues
     from cxpulse.metrics import MetricSpec
 
 
@@ -78,7 +80,15 @@ ComparePeriodArg = Annotated[
     ),
 ]
 FORMATS_HELP = "table (default on a terminal), json (default otherwise), csv or markdown."
-FormatArg = Annotated[OutputFormat | None, typer.Option("--format", "-f", help=FORMATS_HELP)]
+
+
+def format_option(more: str | None = None) -> Any:
+    """``--format``/``-f``: :data:`FORMATS_HELP`, then what ``more`` says of the command's
+    own output (as ``Annotated[OutputFormat | None, format_option(...)]``)."""
+    return typer.Option("--format", "-f", help=f"{FORMATS_HELP} {more}" if more else FORMATS_HELP)
+
+
+FormatArg = Annotated[OutputFormat | None, format_option()]
 ScaleArg = Annotated[
     str | None,
     typer.Option(
@@ -150,8 +160,9 @@ def metric_spec(
     min_n: int,
     top_min: float | None,
     bottom_max: float | None,
-    nps_method: NpsMethodOption,
+    nps_method: NpsMethodOption = NpsMethodOption.ADJUSTED_WALD,
 ) -> MetricSpec:
+    """The metric options checked together (exit code 2 when they clash)."""
     from cxpulse.metrics import MetricSpec, parse_scale
     from cxpulse.metrics.scales import check_scoring
 
@@ -189,10 +200,9 @@ def read_histograms(
     skip_invalid: bool,
 ) -> FileHistograms:
     """Histograms per ``by`` columns, and per ``period`` of ``date`` when a period is given."""
-    from cxpulse.engine import FileInputError, InvalidScoresError, histograms_from_file
+    from cxpulse.engine import histograms_from_file
 
-    progress = LateProgress(f"Reading {file.name}")
-    try:
+    with reading(file, spec) as progress:
         return histograms_from_file(
             file,
             score=score_column,
@@ -204,7 +214,19 @@ def read_histograms(
             skip_invalid=skip_invalid,
             progress=progress,
         )
+
+
+@contextmanager
+def reading(file: Path, spec: MetricSpec | None) -> Iterator[LateProgress]:
+    """The progress bar of reading ``file``; a file that cannot be read, or a value off the
+    scale of ``spec`` without --skip-invalid, ends the command with one line on stderr."""
+    from cxpulse.engine import FileInputError, InvalidScoresError
+
+    progress = LateProgress(f"Reading {file.name}")
+    try:
+        yield progress
     except InvalidScoresError as error:
+        assert spec is not None, "only a scored read finds invalid scores"
         fail(
             f"{error.invalid.describe()} for the {spec.scale.name} scale. "
             "Fix them, choose another --scale, or pass --skip-invalid to leave them out."
@@ -215,15 +237,20 @@ def read_histograms(
         progress.close()
 
 
-def skipped_answers(found: FileHistograms) -> dict[str, Any]:
+def skipped_counts(blank: int, invalid: InvalidValues | None) -> dict[str, Any]:
     """What a command did not score: blank answers, and invalid ones left out by
-    --skip-invalid (their values and line numbers). ``score`` and ``compare`` both report it."""
-    skipped: dict[str, Any] = {"blank": found.blank, "invalid": 0}
-    if found.invalid is not None:
-        skipped["invalid"] = found.invalid.count
-        skipped["invalid_values"] = found.invalid.values
-        skipped["invalid_lines"] = found.invalid.lines
+    --skip-invalid (their values and line numbers), as every command reports it."""
+    skipped: dict[str, Any] = {"blank": blank, "invalid": 0}
+    if invalid is not None:
+        skipped["invalid"] = invalid.count
+        skipped["invalid_values"] = invalid.values
+        skipped["invalid_lines"] = invalid.lines
     return skipped
+
+
+def skipped_answers(found: FileHistograms) -> dict[str, Any]:
+    """What ``score`` and ``compare`` did not score (:func:`skipped_counts`)."""
+    return skipped_counts(found.blank, found.invalid)
 
 
 def check_period_has_date(period: Period | None, date: str | None) -> None:

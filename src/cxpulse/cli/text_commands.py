@@ -31,7 +31,6 @@ import typer
 from cxpulse.cli.console import OutputFormat, fail
 from cxpulse.cli.root import app
 from cxpulse.cli.scoring_options import (
-    FORMATS_HELP,
     BottomArg,
     FileArg,
     LevelArg,
@@ -40,12 +39,13 @@ from cxpulse.cli.scoring_options import (
     SkipInvalidArg,
     TopArg,
     chosen_format,
+    format_option,
+    metric_spec,
 )
 from cxpulse.cli.text_input import (
     analysed,
     checked_hint,
     comment_inputs,
-    metric_options_spec,
     note_skipped,
     read_rows,
     skipped_scores,
@@ -193,7 +193,7 @@ def comments(
             fail(f"{given[0]} needs --score COLUMN (the column that holds each score)", code=2)
         spec = None
     else:
-        spec = metric_options_spec(metric or Metric.CSAT, scale, 0.95, 30, top_min, bottom_max)
+        spec = metric_spec(metric or Metric.CSAT, scale, 0.95, 30, top_min, bottom_max)
     hint = checked_hint(language_hint)
     rows = read_rows(file, text=text, score=score_column, spec=spec, skip_invalid=skip_invalid)
     assert rows.texts is not None
@@ -289,11 +289,9 @@ def themes(
     skip_invalid: SkipInvalidArg = False,
     output: Annotated[
         OutputFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help=f"{FORMATS_HELP} json holds every figure, the top phrases and the example "
-            "comments; csv one row per theme (and per theme of each --by value).",
+        format_option(
+            "json holds every figure, the top phrases and the example comments; csv one row "
+            "per theme (and per theme of each --by value)."
         ),
     ] = None,
     digits: DigitsArg = None,
@@ -313,7 +311,7 @@ def themes(
     from cxpulse.text.taxonomy import starter_taxonomy
     from cxpulse.text.theme_table import theme_table
 
-    spec = metric_options_spec(metric, scale, level, min_n, top_min, bottom_max)
+    spec = metric_spec(metric, scale, level, min_n, top_min, bottom_max)
     hint = checked_hint(language_hint)
     rows = read_rows(
         file, text=text, score=score_column, spec=spec, by=by, skip_invalid=skip_invalid
@@ -382,11 +380,7 @@ def drivers(
     ] = 0,
     output: Annotated[
         OutputFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help=f"{FORMATS_HELP} csv holds one row per driver, with n and R² on each.",
-        ),
+        format_option("csv holds one row per driver, with n and R² on each."),
     ] = None,
     digits: Annotated[
         int,

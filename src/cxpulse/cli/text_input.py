@@ -15,8 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cxpulse.cli.console import LateProgress, fail
-from cxpulse.cli.scoring_options import NpsMethodOption, metric_spec
-from cxpulse.metrics.scales import Metric
+from cxpulse.cli.scoring_options import reading, skipped_counts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,7 +32,6 @@ __all__ = [
     "checked_hint",
     "comment_inputs",
     "in_languages",
-    "metric_options_spec",
     "note_skipped",
     "read_rows",
     "skipped_scores",
@@ -64,26 +62,7 @@ def checked_hint(given: str | None) -> str | None:
 
 def skipped_scores(rows: TextRows) -> dict[str, Any]:
     """What was not scored, in the shape of ``score``'s ``skipped``."""
-    skipped: dict[str, Any] = {"blank": rows.blank_scores, "invalid": 0}
-    if rows.invalid is not None:
-        skipped["invalid"] = rows.invalid.count
-        skipped["invalid_values"] = rows.invalid.values
-        skipped["invalid_lines"] = rows.invalid.lines
-    return skipped
-
-
-def metric_options_spec(
-    metric: Metric,
-    scale: str | None,
-    level: float,
-    min_n: int,
-    top_min: float | None,
-    bottom_max: float | None,
-) -> MetricSpec:
-    """The metric options checked as ``score`` checks them (exit code 2 when they clash)."""
-    return metric_spec(
-        metric, scale, level, min_n, top_min, bottom_max, NpsMethodOption.ADJUSTED_WALD
-    )
+    return skipped_counts(rows.blank_scores, rows.invalid)
 
 
 def read_rows(
@@ -97,11 +76,9 @@ def read_rows(
     skip_invalid: bool = False,
 ) -> TextRows:
     """The file's rows, or one line on stderr saying what is wrong (as ``score`` says it)."""
-    from cxpulse.engine import FileInputError, InvalidScoresError
     from cxpulse.engine.text_rows import read_text_rows
 
-    progress = LateProgress(f"Reading {file.name}")
-    try:
+    with reading(file, spec) as progress:
         return read_text_rows(
             file,
             text=text,
@@ -113,16 +90,6 @@ def read_rows(
             with_lines=text is not None,
             progress=progress,
         )
-    except InvalidScoresError as error:
-        assert spec is not None
-        fail(
-            f"{error.invalid.describe()} for the {spec.scale.name} scale. "
-            "Fix them, choose another --scale, or pass --skip-invalid to leave them out."
-        )
-    except FileInputError as error:
-        fail(str(error))
-    finally:
-        progress.close()
 
 
 def comment_inputs(rows: TextRows, spec: MetricSpec | None, hint: str | None) -> list[CommentInput]:

@@ -17,18 +17,10 @@ import ssl
 from dataclasses import dataclass
 
 from cxpulse import templating
-from cxpulse.collect.mailer import (
-    Branding,
-    Composed,
-    address_header,
-    brand_context,
-    header_text,
-    multipart_alternative,
-    sender_headers,
-)
+from cxpulse.collect.automated_email import automated_email
+from cxpulse.collect.mailer import Branding, Composed, brand_context
 from cxpulse.collect.smtp import SmtpSettings
 from cxpulse.store.models import Organisation
-from cxpulse.store.types import utc_now
 
 TEXT_TEMPLATE = "email/settings_test.txt"
 HTML_TEMPLATE = "email/settings_test.html"
@@ -48,8 +40,6 @@ class SendOutcome:
 
 def compose_sample(organisation: Organisation, recipient: str, settings: SmtpSettings) -> Composed:
     """A short email in the organisation's branding to ``recipient``."""
-    from email.utils import format_datetime
-
     branding = Branding.of(organisation, settings.public_url)
     subject = f"Test email from {organisation.name} (cxpulse)"
     context = {
@@ -60,26 +50,14 @@ def compose_sample(organisation: Organisation, recipient: str, settings: SmtpSet
         "reply_to": branding.reply_to,
         **brand_context(branding, organisation.name),
     }
-    ident = f"<cxpulse.test.{secrets.token_hex(8)}@{settings.domain}>"
-    headers = [
-        ("Subject", header_text(subject)),
-        *sender_headers(settings, branding),
-        ("To", address_header("", recipient)),
-        ("Date", format_datetime(utc_now())),
-        ("Message-ID", ident),
-        ("Auto-Submitted", "auto-generated"),
-    ]
-    data = multipart_alternative(
-        headers,
-        templating.render(TEXT_TEMPLATE, context),
-        templating.render(HTML_TEMPLATE, context),
-    )
-    return Composed(
-        message_id=ident,
-        sender=settings.from_address,
-        recipient=recipient,
-        language="en",
-        data=data,
+    return automated_email(
+        settings,
+        ident=f"<cxpulse.test.{secrets.token_hex(8)}@{settings.domain}>",
+        subject=subject,
+        to=("", recipient),
+        text=templating.render(TEXT_TEMPLATE, context),
+        html=templating.render(HTML_TEMPLATE, context),
+        branding=branding,
     )
 
 

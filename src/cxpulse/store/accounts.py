@@ -28,7 +28,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cxpulse.store import _values as values
-from cxpulse.store import account_passwords, email_addresses, security
+from cxpulse.store import account_passwords, email_addresses, scoped, security
 from cxpulse.store.errors import Conflict, Invalid, NotFound
 from cxpulse.store.models import (
     API_KEY_SCOPES,
@@ -144,12 +144,9 @@ def _address_hashes(session: Session, address: str, *, besides: int | None = Non
 
 
 def get_user(session: Session, organisation_id: int, user_id: int) -> User:
-    user = session.scalar(
-        select(User).where(User.organisation_id == organisation_id, User.id == user_id)
+    return scoped.get_one(
+        session, User, organisation_id, User.id == user_id, entity="user", key=user_id
     )
-    if user is None:
-        raise NotFound("user", user_id)
-    return user
 
 
 def list_users(session: Session, organisation_id: int) -> list[User]:
@@ -359,12 +356,9 @@ def create_api_key(
 
 
 def get_api_key(session: Session, organisation_id: int, key_id: int) -> ApiKey:
-    key = session.scalar(
-        select(ApiKey).where(ApiKey.organisation_id == organisation_id, ApiKey.id == key_id)
+    return scoped.get_one(
+        session, ApiKey, organisation_id, ApiKey.id == key_id, entity="api key", key=key_id
     )
-    if key is None:
-        raise NotFound("api key", key_id)
-    return key
 
 
 def list_api_keys(session: Session, organisation_id: int) -> list[ApiKey]:

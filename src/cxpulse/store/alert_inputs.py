@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cxpulse.metrics import Histogram
+from cxpulse.store import alerts
 from cxpulse.store.models import (
     AuditLog,
     CommentRollup,
@@ -162,14 +163,4 @@ def goal_owners(session: Session, organisation_id: int, goal_id: int) -> list[Us
         user = session.get(User, int(actor[5:]))
         if user is not None and user.is_active and user.organisation_id == organisation_id:
             return [user]
-    return list(
-        session.scalars(
-            select(User)
-            .where(
-                User.organisation_id == organisation_id,
-                User.is_active.is_(True),
-                User.role.in_(("owner", "admin")),
-            )
-            .order_by(User.id)
-        )
-    )
+    return alerts.recipients(session, organisation_id)

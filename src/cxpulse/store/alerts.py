@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cxpulse.store.errors import Invalid, NotFound
+from cxpulse.store import scoped
+from cxpulse.store.errors import Invalid
 from cxpulse.store.models import ALERT_KINDS, ALERT_STATES, Alert, User
 from cxpulse.store.types import utc_now
 
@@ -214,12 +215,9 @@ def close_quiet(
 
 
 def get_alert(session: Session, organisation_id: int, alert_id: int) -> Alert:
-    alert = session.scalar(
-        select(Alert).where(Alert.organisation_id == organisation_id, Alert.id == alert_id)
+    return scoped.get_one(
+        session, Alert, organisation_id, Alert.id == alert_id, entity="alert", key=alert_id
     )
-    if alert is None:
-        raise NotFound("alert", alert_id)
-    return alert
 
 
 def list_alerts(

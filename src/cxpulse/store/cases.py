@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cxpulse.store.errors import NotFound
+from cxpulse.store import scoped
 from cxpulse.store.models import CaseEvent, FollowUpCase, Response
 
 __all__ = [
@@ -167,14 +167,8 @@ def count_cases(session: Session, organisation_id: int, where: CaseFilter) -> in
 
 
 def get_case(session: Session, organisation_id: int, case_id: int) -> FollowUpCase:
-    found = session.scalar(
-        select(FollowUpCase).where(
-            FollowUpCase.organisation_id == organisation_id, FollowUpCase.id == case_id
-        )
-    )
-    if found is None:
-        raise NotFound("case", case_id)
-    return found
+    where = FollowUpCase.id == case_id
+    return scoped.get_one(session, FollowUpCase, organisation_id, where, entity="case", key=case_id)
 
 
 def get_cases(

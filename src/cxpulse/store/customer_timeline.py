@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cxpulse.store.errors import NotFound
-from cxpulse.store.models import CaseEvent, Contact, FollowUpCase, Invitation, Response, Survey
+from cxpulse.store.contacts import get_contact
+from cxpulse.store.models import CaseEvent, FollowUpCase, Invitation, Response, Survey
 
 __all__ = ["DEFAULT_LIMIT", "TimelineEntry", "timeline"]
 
@@ -48,11 +48,7 @@ def timeline(
     session: Session, organisation_id: int, contact_id: int, *, limit: int = DEFAULT_LIMIT
 ) -> list[TimelineEntry]:
     """The contact's entries, oldest first (the newest ``limit`` of them)."""
-    contact = session.scalar(
-        select(Contact).where(Contact.organisation_id == organisation_id, Contact.id == contact_id)
-    )
-    if contact is None:
-        raise NotFound("contact", contact_id)
+    get_contact(session, organisation_id, contact_id)  # NotFound unless the organisation's
     names: dict[int, str] = {
         survey_id: name
         for survey_id, name in session.execute(

@@ -6,25 +6,17 @@ The checks of a goal's values and where it stands live in ``act/goals.py`` and
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from cxpulse.store.errors import NotFound
+from cxpulse.store import scoped
 from cxpulse.store.models import Goal
 from cxpulse.store.surveys import get_survey
 
 
 def get_goal(session: Session, organisation_id: int, survey_id: int, goal_id: int) -> Goal:
-    goal = session.scalar(
-        select(Goal).where(
-            Goal.organisation_id == organisation_id,
-            Goal.survey_id == survey_id,
-            Goal.id == goal_id,
-        )
-    )
-    if goal is None:
-        raise NotFound("goal", goal_id)
-    return goal
+    where = and_(Goal.survey_id == survey_id, Goal.id == goal_id)
+    return scoped.get_one(session, Goal, organisation_id, where, entity="goal", key=goal_id)
 
 
 def list_goals(session: Session, organisation_id: int, survey_id: int) -> list[Goal]:

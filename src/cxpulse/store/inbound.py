@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from cxpulse.store.errors import NotFound
+from cxpulse.store import scoped
 from cxpulse.store.models import Contact, InboundEndpoint, InboundEvent
 from cxpulse.store.types import utc_now
 
@@ -39,14 +39,14 @@ def list_endpoints(session: Session, organisation_id: int) -> list[InboundEndpoi
 
 
 def get_endpoint(session: Session, organisation_id: int, endpoint_id: int) -> InboundEndpoint:
-    found = session.scalar(
-        select(InboundEndpoint).where(
-            InboundEndpoint.organisation_id == organisation_id, InboundEndpoint.id == endpoint_id
-        )
+    return scoped.get_one(
+        session,
+        InboundEndpoint,
+        organisation_id,
+        InboundEndpoint.id == endpoint_id,
+        entity="inbound endpoint",
+        key=endpoint_id,
     )
-    if found is None:
-        raise NotFound("inbound endpoint", endpoint_id)
-    return found
 
 
 def endpoint_by_token(session: Session, token: str) -> InboundEndpoint | None:

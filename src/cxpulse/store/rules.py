@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cxpulse.store.errors import NotFound
+from cxpulse.store import scoped
 from cxpulse.store.models import Rule, Survey, Team, TextTheme, User, WebhookEndpoint
 
 MAX_RULES = 200
@@ -20,12 +20,9 @@ MAX_RULES = 200
 
 
 def get_rule(session: Session, organisation_id: int, rule_id: int) -> Rule:
-    rule = session.scalar(
-        select(Rule).where(Rule.organisation_id == organisation_id, Rule.id == rule_id)
+    return scoped.get_one(
+        session, Rule, organisation_id, Rule.id == rule_id, entity="rule", key=rule_id
     )
-    if rule is None:
-        raise NotFound("rule", rule_id)
-    return rule
 
 
 def list_rules(session: Session, organisation_id: int, survey_id: int | None = None) -> list[Rule]:

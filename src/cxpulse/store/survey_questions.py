@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, true
+from sqlalchemy import and_, select, true
 from sqlalchemy.orm import Session
 
+from cxpulse.store import scoped
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import Organisation, Response, Survey, SurveyQuestion
 
@@ -37,16 +38,10 @@ def list_questions(session: Session, organisation_id: int, survey_id: int) -> li
 def get_question(
     session: Session, organisation_id: int, survey_id: int, question_id: int
 ) -> SurveyQuestion:
-    question = session.scalar(
-        select(SurveyQuestion).where(
-            SurveyQuestion.organisation_id == organisation_id,
-            SurveyQuestion.survey_id == survey_id,
-            SurveyQuestion.id == question_id,
-        )
+    where = and_(SurveyQuestion.survey_id == survey_id, SurveyQuestion.id == question_id)
+    return scoped.get_one(
+        session, SurveyQuestion, organisation_id, where, entity="question", key=question_id
     )
-    if question is None:
-        raise NotFound("question", question_id)
-    return question
 
 
 def add_question(

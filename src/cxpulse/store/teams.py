@@ -14,7 +14,9 @@ from collections.abc import Collection
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from cxpulse.store.errors import Conflict, NotFound
+from cxpulse.store import scoped
+from cxpulse.store.accounts import get_user
+from cxpulse.store.errors import Conflict
 from cxpulse.store.models import Team, TeamMember, User
 
 __all__ = [
@@ -35,12 +37,9 @@ _MAX_PICK_TRIES = 20
 
 
 def get_team(session: Session, organisation_id: int, team_id: int) -> Team:
-    team = session.scalar(
-        select(Team).where(Team.organisation_id == organisation_id, Team.id == team_id)
+    return scoped.get_one(
+        session, Team, organisation_id, Team.id == team_id, entity="team", key=team_id
     )
-    if team is None:
-        raise NotFound("team", team_id)
-    return team
 
 
 def list_teams(session: Session, organisation_id: int) -> list[Team]:
@@ -84,19 +83,10 @@ def delete_team(session: Session, organisation_id: int, team_id: int) -> None:
     session.flush()
 
 
-def _user(session: Session, organisation_id: int, user_id: int) -> User:
-    user = session.scalar(
-        select(User).where(User.organisation_id == organisation_id, User.id == user_id)
-    )
-    if user is None:
-        raise NotFound("user", user_id)
-    return user
-
-
 def add_member(session: Session, organisation_id: int, team_id: int, user_id: int) -> bool:
     """Add a user of the organisation to its team; False when a member already."""
     get_team(session, organisation_id, team_id)
-    _user(session, organisation_id, user_id)
+    get_user(session, organisation_id, user_id)
     if session.get(TeamMember, (team_id, user_id)) is not None:
         return False
     session.add(TeamMember(team_id=team_id, user_id=user_id))

@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from cxpulse.store import _values as values
-from cxpulse.store import comment_rollups
+from cxpulse.store import comment_rollups, scoped
 from cxpulse.store.errors import Conflict, Invalid, NotFound
 from cxpulse.store.models import THEME_ORIGINS, Organisation, ResponseTheme, TextTheme
 from cxpulse.store.types import utc_now
@@ -160,23 +160,13 @@ def list_themes(
 
 
 def get_theme(session: Session, organisation_id: int, theme_id: int) -> TextTheme:
-    theme = session.scalar(
-        select(TextTheme).where(
-            TextTheme.organisation_id == organisation_id, TextTheme.id == theme_id
-        )
-    )
-    if theme is None:
-        raise NotFound("theme", theme_id)
-    return theme
+    where = TextTheme.id == theme_id
+    return scoped.get_one(session, TextTheme, organisation_id, where, entity="theme", key=theme_id)
 
 
 def get_theme_by_key(session: Session, organisation_id: int, key: str) -> TextTheme:
-    theme = session.scalar(
-        select(TextTheme).where(TextTheme.organisation_id == organisation_id, TextTheme.key == key)
-    )
-    if theme is None:
-        raise NotFound("theme", key)
-    return theme
+    where = TextTheme.key == key
+    return scoped.get_one(session, TextTheme, organisation_id, where, entity="theme", key=key)
 
 
 def active_taxonomy(session: Session, organisation_id: int) -> list[ThemeRow]:

@@ -81,19 +81,27 @@ def _drain(worker: OutboxWorker, rounds: int = 5) -> None:
         worker.run_once()
 
 
-def _endpoint_and_tag_rule(
-    session: Session, org: Organisation, event_type: str
-) -> tuple[WebhookEndpoint, Rule]:
-    """An endpoint taking ``event_type`` and a rule tagging detractors ``call-back``."""
+def _endpoint(
+    session: Session, org: Organisation, url: str, format: str, types: list[str] | None
+) -> WebhookEndpoint:
+    """A webhook endpoint of ``org`` taking ``types`` (None: no event of its own)."""
     endpoint = WebhookEndpoint(
         organisation_id=org.id,
-        url="https://hooks.example/cx",
-        format="standard",
-        events={"types": [event_type]},
+        url=url,
+        format=format,
+        events={"types": types} if types is not None else {},
         secret="whsec_dGVzdA==",
     )
     session.add(endpoint)
     session.flush()
+    return endpoint
+
+
+def _endpoint_and_tag_rule(
+    session: Session, org: Organisation, event_type: str
+) -> tuple[WebhookEndpoint, Rule]:
+    """An endpoint taking ``event_type`` and a rule tagging detractors ``call-back``."""
+    endpoint = _endpoint(session, org, "https://hooks.example/cx", "standard", [event_type])
     rule = rules.create_rule(
         session,
         org.id,
@@ -395,15 +403,9 @@ def test_a_rule_opens_a_case_and_notifies_an_endpoint_once(
     rule_worker: OutboxWorker,
 ) -> None:
     with sessions.begin() as session:
-        endpoint = WebhookEndpoint(
-            organisation_id=org.id,
-            url="https://hooks.slack.example/services/T0/B0/x",
-            format="slack",
-            events={},
-            secret="whsec_dGVzdA==",
+        endpoint = _endpoint(
+            session, org, "https://hooks.slack.example/services/T0/B0/x", "slack", None
         )
-        session.add(endpoint)
-        session.flush()
         rule = rules.create_rule(
             session,
             org.id,

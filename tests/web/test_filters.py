@@ -6,7 +6,12 @@ import pytest
 
 from cxpulse.store.filters import ResponseFilters
 from cxpulse.web.errors import FieldErrors
-from cxpulse.web.filters import response_filters, score_filters, scoring_filters
+from cxpulse.web.filters import (
+    listing_filters,
+    response_filters,
+    score_filters,
+    scoring_filters,
+)
 
 
 def test_score_filters_keep_the_segments_and_read_the_bounds() -> None:
@@ -40,10 +45,7 @@ def test_score_filters_name_every_text_that_cannot_be_stored() -> None:
 def test_listings_add_their_own_filters_to_those_of_scores() -> None:
     filters = response_filters(
         scoring_filters(ResponseFilters(), start="2024-05-01", channel="email"),
-        min_score=3,
-        max_score=5,
-        contact_id=7,
-        has_comment=True,
+        listing_filters(min_score=3, max_score=5, contact_id=7, has_comment=True),
     )
     assert filters == ResponseFilters(
         start=date(2024, 5, 1),

@@ -9,7 +9,7 @@ last value.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Annotated, TypeVar
 
@@ -150,8 +150,17 @@ ScoreFilters = Annotated[ResponseFilters, Depends(scoring_filters)]
 """The filters that scores take: declared once for the metrics API and the listings."""
 
 
-def response_filters(
-    scoring: ScoreFilters,
+@dataclass(frozen=True)
+class ListingFilters:
+    """What listings and exports narrow by beyond the filters of scores."""
+
+    min_score: float | None
+    max_score: float | None
+    contact_id: int | None
+    has_comment: bool | None
+
+
+def listing_filters(
     min_score: Annotated[
         float | None, Query(allow_inf_nan=False, description="Lowest score, inclusive.")
     ] = None,
@@ -164,14 +173,23 @@ def response_filters(
     has_comment: Annotated[
         bool | None, Query(description="Only responses with (true) or without (false) a comment.")
     ] = None,
+) -> ListingFilters:
+    return ListingFilters(min_score, max_score, contact_id, has_comment)
+
+
+def response_filters(
+    scoring: ScoreFilters,
+    listing: Annotated[ListingFilters, Depends(listing_filters)],
 ) -> ResponseFilters:
-    """The filters of listings and exports. Segment filters are documented, not declared."""
+    """The filters of listings and exports. Segment filters are documented, not declared.
+    Two dependencies, not parameters of this one: FastAPI lists a dependency's own
+    parameters before those of its dependencies, and the scores' filters come first."""
     return replace(
         scoring,
-        contact_id=contact_id,
-        min_score=min_score,
-        max_score=max_score,
-        has_comment=has_comment,
+        contact_id=listing.contact_id,
+        min_score=listing.min_score,
+        max_score=listing.max_score,
+        has_comment=listing.has_comment,
     )
 
 

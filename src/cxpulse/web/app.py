@@ -16,10 +16,12 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
@@ -275,6 +277,7 @@ def create_app(
         privacy_api,
         loop_figures_api,
     ):
+        _document_body_limit(module.router)
         app.include_router(module.router, max_body_size=MAX_BODY_BYTES)
     # Uploads (files of answers, contacts, invitees; a logo): each route sets its own limit.
     for module in (import_upload, import_pages, contact_pages, invitation_pages, settings_pages):
@@ -333,3 +336,21 @@ def create_app(
 
 
 __all__ = ["app_state", "create_app"]
+
+
+BODY_TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {
+        "description": f"The body is over {MAX_BODY_BYTES:,} bytes (plain text, before the "
+        "route runs).",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def _document_body_limit(router: APIRouter) -> None:
+    """Say in the OpenAPI document that each operation taking a body answers 413 past the
+    limit: Starlette refuses such a body before the route runs, whatever the route says."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.body_field is not None:
+            for status, response in BODY_TOO_LARGE.items():
+                route.responses.setdefault(status, response)

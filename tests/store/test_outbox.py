@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.store import accounts, outbox
@@ -79,6 +79,64 @@ def test_an_expired_lock_is_taken_over_and_the_old_claim_cannot_finish(
     with sessions.begin() as session:
         outbox.confirm(session, [new.id])
     assert _item(sessions, new.id).state == "sent"
+
+
+def test_a_dead_workers_items_are_claimed_first_and_one_limit_spans_both(
+    sessions: sessionmaker[Session], org: Organisation
+) -> None:
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        outbox.enqueue(session, org.id, "invitation", "abandoned", available_at=now)
+    with sessions.begin() as session:
+        outbox.claim(session, KINDS, lock_seconds=10, now=now)  # the worker then dies
+    with sessions.begin() as session:
+        for n in range(3):
+            outbox.enqueue(session, org.id, "invitation", f"pending:{n}", available_at=now)
+    later = now + timedelta(seconds=11)
+    with sessions.begin() as session:
+        assert outbox.has_due(session, KINDS, now=later)
+        first = outbox.claim(session, KINDS, limit=2, lock_seconds=10, now=later)
+    assert [c.dedupe_key for c in first] == ["abandoned", "pending:0"]
+    assert first[0].attempts == 2
+    with sessions.begin() as session:
+        # Only the lock's expiry makes an item due again: has_due sees it alone.
+        assert outbox.has_due(session, KINDS, now=later + timedelta(seconds=11))
+        rest = outbox.claim(session, KINDS, limit=5, now=later + timedelta(seconds=11))
+    assert [c.dedupe_key for c in rest] == ["abandoned", "pending:0", "pending:1", "pending:2"]
+
+
+def test_a_claim_of_one_kind_reads_its_due_items_in_order_on_postgresql(
+    sessions: sessionmaker[Session], org: Organisation, database_kind: str
+) -> None:
+    """Thousands of another kind waiting must not be gathered and sorted for each claim: the
+    claim is a range of ``ix_outbox_kind_due`` read in order up to its limit."""
+    if database_kind != "postgresql":
+        pytest.skip("the plan asked of PostgreSQL")
+    with sessions.begin() as session:
+        outbox.enqueue_many(
+            session,
+            [
+                {"organisation_id": org.id, "kind": kind, "dedupe_key": f"{kind}:{n}"}
+                for kind, count in (("response-event", 20_000), ("invitation", 50))
+                for n in range(count)
+            ],
+        )
+        session.execute(text("ANALYZE outbox"))
+    now = datetime.now(UTC)  # after the insert, which made the items available then
+    with sessions.begin() as session:
+        statement = (
+            select(OutboxItem.id)
+            .where(outbox._pending(now, ("response-event",)))
+            .order_by(OutboxItem.available_at, OutboxItem.id)
+            .limit(100)
+            .with_for_update(skip_locked=True)
+        )
+        compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = "\n".join(session.scalars(text(f"EXPLAIN {compiled}")))
+        assert "ix_outbox_kind_due" in plan
+        assert "Sort" not in plan
+        assert len(outbox.claim(session, ("response-event",), limit=100, now=now)) == 100
+        assert len(outbox.claim(session, KINDS, limit=100, now=now)) == 50
 
 
 def test_an_item_left_completing_by_a_dead_worker_becomes_unconfirmed_not_due(

@@ -406,6 +406,8 @@ class OutboxItem(Base):
     __table_args__ = (
         UniqueConstraint("organisation_id", "dedupe_key", name="uq_outbox_organisation_dedupe"),
         Index("ix_outbox_state_available", "state", "available_at"),
+        # A claim of one kind reads its due items in order and stops at its limit.
+        Index("ix_outbox_kind_due", "kind", "state", "available_at", "id"),
         CheckConstraint(_one_of("state", OUTBOX_STATES), name="state"),
     )
 

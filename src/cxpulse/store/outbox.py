@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, or_, select, update
+from sqlalchemy import Table, and_, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -120,15 +120,29 @@ def enqueue_many(session: Session, items: list[dict[str, Any]]) -> None:
         session.connection().execute(_INSERT_ITEMS, rows)
 
 
-def _due(now: datetime, kinds: Collection[str]) -> Any:
+def _abandoned(now: datetime, kinds: Collection[str]) -> Any:
+    """Items a worker died holding: to be taken again."""
     return and_(
         OutboxItem.kind.in_(list(kinds)),
-        or_(
-            and_(OutboxItem.state == "pending", OutboxItem.available_at <= now),
-            # A worker died holding it: take it again.
-            and_(OutboxItem.state == "sending", OutboxItem.locked_until < now),
-        ),
+        OutboxItem.state == "sending",
+        OutboxItem.locked_until < now,
     )
+
+
+def _pending(now: datetime, kinds: Collection[str]) -> Any:
+    return and_(
+        OutboxItem.kind.in_(list(kinds)),
+        OutboxItem.state == "pending",
+        OutboxItem.available_at <= now,
+    )
+
+
+# Due items are looked for with two conditions, never one OR of both: an OR made PostgreSQL
+# gather and sort every due item of the kinds for each claim (260 ms with 250,000 waiting),
+# where each condition alone is a range of ``ix_outbox_kind_due`` read in order up to the
+# limit.
+_DUE = (_abandoned, _pending)
+"""A dead worker's items first: they were due before anything still pending."""
 
 
 _CLAIMED_COLUMNS = (
@@ -152,7 +166,7 @@ def _claimed(rows: Sequence[Any], locked_until: datetime) -> list[Claimed]:
 def has_due(session: Session, kinds: Collection[str], *, now: datetime | None = None) -> bool:
     """A cheap read, so that an idle worker never takes the write lock."""
     moment = now or utc_now()
-    return session.scalar(select(OutboxItem.id).where(_due(moment, kinds)).limit(1)) is not None
+    return bool(session.scalar(select(or_(*(exists().where(due(moment, kinds)) for due in _DUE)))))
 
 
 def claim(
@@ -166,15 +180,19 @@ def claim(
     """Take up to ``limit`` due items of ``kinds``, oldest first. The caller commits."""
     moment = now or utc_now()
     locked_until = moment + timedelta(seconds=lock_seconds)
-    chosen = (
-        select(OutboxItem.id)
-        .where(_due(moment, kinds))
-        .order_by(OutboxItem.available_at, OutboxItem.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        chosen = chosen.with_for_update(skip_locked=True)
-    ids = list(session.scalars(chosen))
+    ids: list[int] = []
+    for due in _DUE:
+        if len(ids) >= limit:
+            break
+        chosen = (
+            select(OutboxItem.id)
+            .where(due(moment, kinds))
+            .order_by(OutboxItem.available_at, OutboxItem.id)
+            .limit(limit - len(ids))
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            chosen = chosen.with_for_update(skip_locked=True)
+        ids.extend(session.scalars(chosen))
     if not ids:
         return []
     rows = session.execute(

@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             uptime_end = _uptime()
             soak = summary(results, elapsed)
             settle_started = time.monotonic()
-            ledger = wait_settled(url, shop.survey_id, args.settle)
+            ledger = wait_settled(url, shop.survey_id, args.settle, _settle_progress())
             settled_after = time.monotonic() - settle_started
             time.sleep(1.0)  # the last webhook's answer reaches the receiver's list
             seen = receivers.snapshot()
@@ -269,6 +269,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"uptime before: {uptime_before}\nuptime after: {uptime_end}"
     )
     return 1 if problems else 0
+
+
+def _settle_progress() -> Callable[[float, int], None]:
+    """Every 10 s while the loop catches up: the items left and the pace of the last 10 s."""
+    last: list[tuple[float, int]] = []
+
+    def show(waited: float, left: int) -> None:
+        if last and waited - last[0][0] < 10.0 and left:
+            return
+        pace = ""
+        if last:
+            rate = (last[0][1] - left) / max(waited - last[0][0], 0.1)
+            pace = f", {rate:,.0f} items/s"
+        print(f"settling: {left:,} loop items open after {waited:.0f} s{pace}", file=sys.stderr)
+        last[:] = [(waited, left)]
+
+    return show
 
 
 def _loads(values: Sequence[float]) -> str:

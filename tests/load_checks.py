@@ -1,7 +1,7 @@
 """What a load or fault run left in the database, and the checks made on it afterwards.
 
     ledger = read_ledger(url, survey_id)     # stored ids, outbox states, rule notices
-    wait_settled(url, timeout=60)            # the closed loop's items all done (or failed)
+    wait_settled(url, survey_id, timeout=60) # the closed loop's items all done (or failed)
     problems = delivery_problems(ledger, accepted, seen)
 
 ``delivery_problems`` states the promises of docs/architecture.md (the closed loop) as a
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -110,14 +110,44 @@ def read_ledger(url: str, survey_id: int) -> Ledger:
         engine.dispose()
 
 
-def wait_settled(url: str, survey_id: int, timeout: float) -> Ledger:
+def open_items(url: str) -> int:
+    """The closed loop's items still pending or in hand: one count, cheap to poll."""
+    from cxpulse.store.db import create_engine_for, session_factory
+    from cxpulse.store.models import OutboxItem
+
+    engine = create_engine_for(url)
+    try:
+        with session_factory(engine, read_only=True)() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).where(
+                        OutboxItem.kind.in_(LOOP_KINDS), OutboxItem.state.in_(OPEN_STATES)
+                    )
+                )
+                or 0
+            )
+    finally:
+        engine.dispose()
+
+
+def wait_settled(
+    url: str,
+    survey_id: int,
+    timeout: float,
+    progress: Callable[[float, int], None] | None = None,
+) -> Ledger:
     """The ledger once no item of the closed loop is pending or in hand (or at the
-    timeout: the caller's checks then say what is left)."""
-    deadline = time.monotonic() + timeout
+    timeout: the caller's checks then say what is left). Polls only the count of open
+    items, so that the waiting does not load the database it waits for: reading the whole
+    ledger each second took 41% of a core after a soak of 270,000 answers."""
+    started = time.monotonic()
     while True:
-        ledger = read_ledger(url, survey_id)
-        if ledger.open_items() == 0 or time.monotonic() > deadline:
-            return ledger
+        left = open_items(url)
+        waited = time.monotonic() - started
+        if progress is not None:
+            progress(waited, left)
+        if left == 0 or waited > timeout:
+            return read_ledger(url, survey_id)
         time.sleep(1.0)
 
 

@@ -150,11 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     uptime_before = _uptime()
     problems: list[str] = []
+    autovacuum = "?"
     try:
         with contextlib.ExitStack() as stack:
             url = stack.enter_context(postgres_database(args.postgres_url))
             hook_port = free_port()
             shop = make_shop(url, f"http://127.0.0.1:{hook_port}/hook")
+            autovacuum = _setting(url, "autovacuum")
             receivers = stack.enter_context(Receivers(hook_port, shop.hook_secret))
             if args.separate:
                 ports = [free_port(), free_port()]
@@ -194,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             uptime_end = _uptime()
             soak = summary(results, elapsed)
             settle_started = time.monotonic()
-            ledger = wait_settled(url, shop.survey_id, args.settle, _settle_progress())
+            ledger = wait_settled(url, shop.survey_id, args.settle, _settle_progress(), poll=5.0)
             settled_after = time.monotonic() - settle_started
             time.sleep(1.0)  # the last webhook's answer reaches the receiver's list
             seen = receivers.snapshot()
@@ -265,7 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"\nMachine: {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; load average (1, 5, 15 min) before "
-        f"{_loads(load_before)}, at the end of the soak {_loads(load_end)}\n"
+        f"{_loads(load_before)}, at the end of the soak {_loads(load_end)}; PostgreSQL "
+        f"autovacuum {autovacuum} (off: the tables filled by the soak have no planner "
+        "statistics until someone runs ANALYZE)\n"
         f"uptime before: {uptime_before}\nuptime after: {uptime_end}"
     )
     return 1 if problems else 0
@@ -286,6 +290,17 @@ def _settle_progress() -> Callable[[float, int], None]:
         last[:] = [(waited, left)]
 
     return show
+
+
+def _setting(url: str, name: str) -> str:
+    from cxpulse.store.db import create_engine_for
+
+    engine = create_engine_for(url)
+    try:
+        with engine.connect() as connection:
+            return str(connection.exec_driver_sql(f"SHOW {name}").scalar())
+    finally:
+        engine.dispose()
 
 
 def _loads(values: Sequence[float]) -> str:

@@ -135,6 +135,7 @@ def wait_settled(
     survey_id: int,
     timeout: float,
     progress: Callable[[float, int], None] | None = None,
+    poll: float = 1.0,
 ) -> Ledger:
     """The ledger once no item of the closed loop is pending or in hand (or at the
     timeout: the caller's checks then say what is left). Polls only the count of open
@@ -148,7 +149,7 @@ def wait_settled(
             progress(waited, left)
         if left == 0 or waited > timeout:
             return read_ledger(url, survey_id)
-        time.sleep(1.0)
+        time.sleep(poll)
 
 
 def message_id(item_id: int) -> str:

@@ -180,6 +180,7 @@ def claim(
     """Take up to ``limit`` due items of ``kinds``, oldest first. The caller commits."""
     moment = now or utc_now()
     locked_until = moment + timedelta(seconds=lock_seconds)
+    skip_locked = session.get_bind().dialect.name == "postgresql"
     ids: list[int] = []
     for due in _DUE:
         if len(ids) >= limit:
@@ -190,7 +191,7 @@ def claim(
             .order_by(OutboxItem.available_at, OutboxItem.id)
             .limit(limit - len(ids))
         )
-        if session.get_bind().dialect.name == "postgresql":
+        if skip_locked:
             chosen = chosen.with_for_update(skip_locked=True)
         ids.extend(session.scalars(chosen))
     if not ids:

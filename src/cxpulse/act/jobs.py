@@ -13,7 +13,7 @@ than leaving the item queued forever.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +25,10 @@ from cxpulse.store.outbox import Claimed
 
 ItemComposer = Callable[[Session, Claimed, SmtpSettings], Composed | None]
 """Turns a claimed outbox item into the email to send (None: nothing to send)."""
+
+BatchComposer = Callable[[Session, Sequence[Claimed], SmtpSettings], list[Composed | None]]
+"""Composes a batch of items of one kind with a few reads for all of them: one email (or
+None) per item, in order."""
 
 EXPECTED_KINDS = (
     "report",
@@ -60,6 +64,11 @@ class JobHandler:
 
     kind: str
     compose: ItemComposer
+    compose_batch: BatchComposer | None = None
+    """The same emails for a whole claimed batch at once (optional): a rule that matches
+    thousands of answers an hour queues thousands of notices, and reading each one's rule,
+    answer and survey apart cost the worker more than sending it. ``compose`` stays the
+    reference (and what an item is composed with when the batch fails)."""
     enqueue_due: Callable[[Session, datetime], int] | None = None
     """Queues the items now due, in the caller's transaction; the count queued. The worker
     calls it about once a minute."""

@@ -70,6 +70,7 @@ class OutboxWorker(ItemSender):
         self.read_sessions = session_factory(engine, read_only=True)
         self.connection = connection_factory(smtp)
         self._accepted = []
+        self._composed = {}
         self._next_reminder_check = 0.0
         self._next_stale_check = 0.0
         self.comments = (
@@ -117,12 +118,14 @@ class OutboxWorker(ItemSender):
         if items:
             with self.read_sessions() as session:
                 context = send_checks.load_context(session, items, self.clock())
+            self.compose_batch(items)
             try:
                 for position, item in enumerate(items):
                     if not self.send(item, context, stats):
                         self.postpone(items[position + 1 :], stats)
                         break
             finally:
+                self._composed.clear()
                 self.confirm_accepted()
         return stats
 

@@ -25,6 +25,22 @@ def get_rule(session: Session, organisation_id: int, rule_id: int) -> Rule:
     )
 
 
+def rules_by_id(session: Session, rule_ids: Collection[int]) -> dict[int, Rule]:
+    """The rules of ``rule_ids`` that still exist, of any organisation (the caller checks
+    each against the item that named it)."""
+    if not rule_ids:
+        return {}
+    return {r.id: r for r in session.scalars(select(Rule).where(Rule.id.in_(sorted(rule_ids))))}
+
+
+def users_by_id(session: Session, user_ids: Collection[int]) -> dict[int, User]:
+    """The users of ``user_ids`` that still exist (a rule's notice names its recipients by
+    id; the caller checks organisation and activity)."""
+    if not user_ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(sorted(user_ids))))}
+
+
 def list_rules(session: Session, organisation_id: int, survey_id: int | None = None) -> list[Rule]:
     """The organisation's rules in running order; with ``survey_id``, those that apply to
     that survey (its own and the organisation-wide ones)."""

@@ -5,7 +5,7 @@ cause is rolled back; notifications to one endpoint; test events."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.act import events
@@ -53,6 +53,62 @@ def test_the_same_event_id_is_queued_once_and_a_rollback_queues_nothing(
     with sessions() as session:
         assert [d.event_id for d in _deliveries(session)] == ["msg_alert_7"]
         assert len(session.scalars(select(OutboxItem)).all()) == 1
+
+
+def test_a_batch_of_events_is_two_statements_per_endpoint_once_each(
+    sessions: sessionmaker[Session], org: Organisation
+) -> None:
+    """``publish_many``: every event for its organisation's endpoints, in two statements
+    for the whole batch; an event id stored before is not queued again; a bad type or id
+    anywhere stores nothing."""
+    with sessions.begin() as session:
+        other = accounts.create_organisation(session, slug="other", name="Other").id
+        a = webhooks.create_endpoint(session, org.id, url="https://a.example").id
+        b = webhooks.create_endpoint(session, org.id, url="https://b.example").id
+        c = webhooks.create_endpoint(session, other, url="https://c.example").id
+        events.publish(session, org.id, "response.created", {"id": 0}, event_id="response-0")
+    batch = [
+        events.Publication(org.id, "response.created", {"id": n}, f"response-{n}", [a, b])
+        for n in range(25)
+    ] + [
+        events.Publication(other, "response.created", {"id": 99}, "response-99", [c]),
+        events.Publication(other, "response.created", {"id": 98}, "response-98", []),
+    ]
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with sessions.begin() as session:
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            # Response 0 was published before, to both endpoints: 24 new ones twice, one more.
+            assert events.publish_many(session, batch) == 24 * 2 + 1
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len([s for s in statements if s.lstrip().upper().startswith("INSERT")]) == 2
+    with sessions() as session:
+        found = _deliveries(session)
+        assert len(found) == 25 * 2 + 1
+        assert {
+            (d.organisation_id, d.endpoint_id) for d in found if d.event_id == "response-99"
+        } == {(other, c)}
+        assert found[-1].payload["data"] == {"id": 99}
+        items = session.scalars(select(OutboxItem)).all()
+        assert sorted(i.payload["delivery_id"] for i in items) == sorted(d.id for d in found)
+        assert {i.organisation_id for i in items if i.payload["delivery_id"] == found[-1].id} == {
+            other
+        }
+    for bad in (
+        events.Publication(org.id, "case.deleted", {}, "response-100", [a]),
+        events.Publication(org.id, "response.created", {}, "response.100", [a]),
+    ):
+        fresh = events.Publication(org.id, "response.created", {}, "response-50", [a])
+        with sessions.begin() as session, pytest.raises(ValueError, match=r"event type|event id"):
+            events.publish_many(session, [fresh, bad])
+    with sessions() as session:
+        assert len(_deliveries(session)) == 25 * 2 + 1
 
 
 def test_unknown_types_and_bad_ids_are_refused(session: Session, org: Organisation) -> None:

@@ -15,8 +15,9 @@ is known: a comment still not analysed mentions no theme and has no sentiment.
 
 A batch is read and decided in a read transaction; only the answers with something to
 write (a matching rule, an endpoint for their event) take the write lock, ``WRITE_CHUNK`` to
-a short transaction. Each answer's writes are a savepoint: an answer whose actions fail is
-retried alone, the others are committed.
+a short transaction on SQLite, a whole batch to one on PostgreSQL. Each answer's rules are
+a savepoint: an answer whose actions fail is retried alone, the others are committed. The
+chunk's events are stored together at its end (two statements for all, not two per answer).
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ WAIT_FOR_ANALYSIS = timedelta(minutes=10)
 RETRY_DELAY = timedelta(seconds=20)
 BATCH = 100
 WRITE_CHUNK = 10
-"""Answers whose matches, actions and events are written in one transaction: each holds
-SQLite's write lock about half a millisecond, and every submission waits while it is held."""
+"""Answers whose matches, actions and events are written in one transaction on SQLite: each
+holds SQLite's write lock about half a millisecond, and every submission waits while it is
+held. PostgreSQL locks rows, not the database: there a whole batch is one transaction."""
 
 
 @dataclass(frozen=True)
@@ -167,14 +169,13 @@ def decide(
 def _write(
     session: Session,
     plan: _Plan,
-    done: set[tuple[int, int]],
     *,
     public_url: str,
     now: datetime,
     links: LinkSigner,
-) -> set[tuple[int, int]]:
-    """Claim each chosen rule's match, run its actions, publish the answer's event; the
-    (rule, answer) pairs claimed."""
+) -> tuple[set[tuple[int, int]], list[str]]:
+    """Claim each chosen rule's match and run its actions; the (rule, answer) pairs claimed
+    and the tags the actions added."""
     row, survey = plan.row, plan.survey
     claimed: set[tuple[int, int]] = set()
     added: list[str] = []
@@ -195,24 +196,30 @@ def _write(
         )
         added.extend(outcome.get("tags", ()))
         rule_matches.set_outcome(session, match_id, outcome)
-    if plan.endpoint_ids:
-        matched = sorted(rule_id for rule_id, answer_id in done | claimed if answer_id == row.id)
-        tags = sorted({*plan.tags, *added})
-        # ``change``: the outbox item of a changed answer, whose id names this change in
-        # every retry of it.
-        events.publish(
-            session,
-            row.organisation_id,
-            _event_type(plan.change),
-            _event_data(row, survey, matched, tags),
-            event_id=(
-                f"response-{row.id}-created"
-                if plan.change is None
-                else f"response-{row.id}-{plan.change}"
-            ),
-            endpoint_ids=plan.endpoint_ids,
-        )
-    return claimed
+    return claimed, added
+
+
+def _publication(
+    plan: _Plan, done: set[tuple[int, int]], added: list[str]
+) -> events.Publication | None:
+    """The answer's event, for its subscribed endpoints (None: none subscribes)."""
+    if not plan.endpoint_ids:
+        return None
+    row = plan.row
+    matched = sorted(rule_id for rule_id, answer_id in done if answer_id == row.id)
+    # ``change``: the outbox item of a changed answer, whose id names this change in every
+    # retry of it.
+    return events.Publication(
+        row.organisation_id,
+        _event_type(plan.change),
+        _event_data(row, plan.survey, matched, sorted({*plan.tags, *added})),
+        event_id=(
+            f"response-{row.id}-created"
+            if plan.change is None
+            else f"response-{row.id}-{plan.change}"
+        ),
+        endpoint_ids=plan.endpoint_ids,
+    )
 
 
 def _event_type(change: int | None) -> str:
@@ -233,6 +240,7 @@ def run(context: TaskContext, items: Sequence[Claimed]) -> list[Outcome]:
     outcomes: dict[int, Outcome] = {}
     plans: list[_Plan] = []
     with context.read_sessions() as session:
+        chunk = WRITE_CHUNK if session.get_bind().dialect.name == "sqlite" else BATCH
         organisations = {item.organisation_id for item in items}
         by_org = {
             org: [p for rule in found if (p := parse_rule(rule)) is not None]
@@ -273,27 +281,38 @@ def run(context: TaskContext, items: Sequence[Claimed]) -> list[Outcome]:
                 continue
             plans.append(_Plan(position, row, survey, chosen, waiting, change, subscribed, []))
         tags = _tags_before(session, [plan.row for plan in plans if plan.endpoint_ids])
-    for start in range(0, len(plans), WRITE_CHUNK):
+    for start in range(0, len(plans), chunk):
         with context.sessions.begin() as session:
-            for plan in plans[start : start + WRITE_CHUNK]:
+            publications: list[events.Publication] = []
+            for plan in plans[start : start + chunk]:
                 plan = dataclasses.replace(plan, tags=tags.get(plan.row.id, []))
                 try:
-                    with session.begin_nested():
-                        claimed = _write(
-                            session,
-                            plan,
-                            done,
-                            public_url=context.smtp.public_url,
-                            now=now,
-                            links=context.links,
-                        )
+                    claimed: set[tuple[int, int]] = set()
+                    added: list[str] = []
+                    if plan.rules:
+                        # A savepoint per answer with rules: one whose actions fail is
+                        # undone and retried alone, the rest of the chunk goes on.
+                        with session.begin_nested():
+                            claimed, added = _write(
+                                session,
+                                plan,
+                                public_url=context.smtp.public_url,
+                                now=now,
+                                links=context.links,
+                            )
+                    publication = _publication(plan, done | claimed, added)
                 except Exception as error:
                     # The savepoint undid this answer's matches: a retry runs them again.
                     logger.exception("the rules of response %s failed", plan.row.id)
                     outcomes[plan.position] = Retry(f"{type(error).__name__}: {error}")
                     continue
+                if publication is not None:
+                    publications.append(publication)
                 done |= claimed
                 outcomes[plan.position] = _settled(plan.waiting)
+            # The chunk's events in two statements: the commit stores them with the matches
+            # that they report, or neither (then every item of the batch is retried).
+            events.publish_many(session, publications)
     return [outcomes[position] for position in range(len(items))]
 
 

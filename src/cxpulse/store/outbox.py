@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -62,6 +62,7 @@ def enqueue(
     available_at: datetime | None = None,
 ) -> bool:
     """Add an item unless its ``dedupe_key`` is taken in the organisation; True when added."""
+    now = utc_now()
     values = {
         "organisation_id": organisation_id,
         "kind": kind,
@@ -69,18 +70,11 @@ def enqueue(
         "payload": dict(payload or {}),
         "state": "pending",
         "attempts": 0,
-        "available_at": available_at or utc_now(),
-        "created_at": utc_now(),
+        "available_at": available_at or now,
+        "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert_fn(OutboxItem)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["organisation_id", "dedupe_key"])
-        .returning(OutboxItem.id)
-    )
-    return session.execute(statement).first() is not None
+    statement = _ENQUEUE[session.get_bind().dialect.name]
+    return session.connection().execute(statement, values).first() is not None
 
 
 def add_unless_queued(session: Session, item: OutboxItem) -> bool:
@@ -95,8 +89,18 @@ def add_unless_queued(session: Session, item: OutboxItem) -> bool:
     return True
 
 
-_INSERT_ITEMS = insert(cast(Table, OutboxItem.__table__))
-"""Built once: building a statement costs more than running it on SQLite."""
+_ITEMS = cast(Table, OutboxItem.__table__)
+# The statements a worker runs for every item are built once, on the table, with their
+# values as parameters: building a statement, and the ORM's handling of it, cost a worker
+# more than running it (a fifth of its time, profiled while it worked off 15,000 answers).
+_INSERT_ITEMS = insert(_ITEMS)
+_ENQUEUE = {
+    name: insert_fn(_ITEMS)
+    .on_conflict_do_nothing(index_elements=["organisation_id", "dedupe_key"])
+    .returning(_ITEMS.c.id)
+    for name, insert_fn in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+"""``enqueue``'s insert by dialect name."""
 
 
 def enqueue_many(session: Session, items: list[dict[str, Any]]) -> None:
@@ -232,18 +236,16 @@ def finish(
     dead): once it expires, an item still ``completing`` belongs to a worker that died
     before ``confirm``."""
     moment = now or utc_now()
-    result = session.execute(
-        update(OutboxItem)
-        .where(_held(item))
-        .values(
-            state="completing",
-            done_at=moment,
-            locked_until=moment + timedelta(seconds=lock_seconds),
-            last_error=None,
-        )
-        .execution_options(synchronize_session=False)
+    result = session.connection().execute(
+        _FINISH,
+        {
+            "b_id": item.id,
+            "b_held_until": item.locked_until,
+            "b_done_at": moment,
+            "b_locked_until": moment + timedelta(seconds=lock_seconds),
+        },
     )
-    return bool(getattr(result, "rowcount", 0))
+    return bool(result.rowcount)
 
 
 def complete_many(
@@ -276,15 +278,31 @@ def confirm(session: Session, item_ids: Collection[int]) -> None:
     """The SMTP server accepted these items' messages: ``sent``."""
     if not item_ids:
         return
-    session.execute(
-        update(OutboxItem)
-        .where(
-            OutboxItem.id.in_(list(item_ids)),
-            OutboxItem.state.in_(("completing", "unconfirmed")),
-        )
-        .values(state="sent", locked_until=None, last_error=None)
-        .execution_options(synchronize_session=False)
+    session.connection().execute(_CONFIRM, {"b_ids": list(item_ids)})
+
+
+_FINISH = (
+    update(_ITEMS)
+    .where(
+        _ITEMS.c.id == bindparam("b_id"),
+        _ITEMS.c.state == "sending",
+        _ITEMS.c.locked_until == bindparam("b_held_until"),
     )
+    .values(
+        state="completing",
+        done_at=bindparam("b_done_at"),
+        locked_until=bindparam("b_locked_until"),
+        last_error=None,
+    )
+)
+_CONFIRM = (
+    update(_ITEMS)
+    .where(
+        _ITEMS.c.id.in_(bindparam("b_ids", expanding=True)),
+        _ITEMS.c.state.in_(("completing", "unconfirmed")),
+    )
+    .values(state="sent", locked_until=None, last_error=None)
+)
 
 
 UNCONFIRMED_BY_CRASH = (

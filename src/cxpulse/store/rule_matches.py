@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,25 +27,36 @@ def claim(
 ) -> int | None:
     """Record that ``rule_id`` matched ``response_id``; the new match's id, or None when it
     was recorded before (then its actions ran already)."""
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert_fn(RuleMatch)
-        .values(
-            organisation_id=organisation_id,
-            rule_id=rule_id,
-            response_id=response_id,
-            matched_at=now or utc_now(),
-            outcome={},
-        )
-        .on_conflict_do_nothing(index_elements=["rule_id", "response_id"])
-        .returning(RuleMatch.id)
-    )
-    return session.scalar(statement)
+    values = {
+        "organisation_id": organisation_id,
+        "rule_id": rule_id,
+        "response_id": response_id,
+        "matched_at": now or utc_now(),
+        "outcome": {},
+    }
+    statement = _CLAIM[session.get_bind().dialect.name]
+    found = session.connection().execute(statement, values).scalar()
+    return None if found is None else int(found)
 
 
 def set_outcome(session: Session, match_id: int, outcome: Mapping[str, Any]) -> None:
-    session.execute(update(RuleMatch).where(RuleMatch.id == match_id).values(outcome=dict(outcome)))
+    session.connection().execute(_SET_OUTCOME, {"b_id": match_id, "b_outcome": dict(outcome)})
+
+
+# Built once, on the table, values as parameters: these run for every answer a rule matches,
+# and building a statement (and the ORM's handling of it) cost more than running it.
+_MATCHES = cast(Table, RuleMatch.__table__)
+_CLAIM = {
+    name: insert_fn(_MATCHES)
+    .on_conflict_do_nothing(index_elements=["rule_id", "response_id"])
+    .returning(_MATCHES.c.id)
+    for name, insert_fn in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_SET_OUTCOME = (
+    update(_MATCHES)
+    .where(_MATCHES.c.id == bindparam("b_id"))
+    .values(outcome=bindparam("b_outcome", type_=_MATCHES.c.outcome.type))
+)
 
 
 def matched_pairs(

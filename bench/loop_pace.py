@@ -10,7 +10,8 @@ alone, so that a change to it can be judged in a few minutes:
    can) while no worker runs, so they wait as a backlog; then the server stops;
 3. ``--workers`` ``cxpulse worker`` processes start, and the clock runs until every loop
    item is done and every comment analysed: that is the figure, in answers per second, with
-   the pace every 5 s and the CPU each process used;
+   the pace every 5 s, the CPU of each worker with its children (the text stage's process)
+   and that of the PostgreSQL server;
 4. the soak's checks: every answer's rules, one email per detractor and Message-ID, one
    webhook per event id.
 
@@ -47,6 +48,7 @@ from tests.load_fleet import (  # noqa: E402
     start_server,
     start_worker,
     stop,
+    tree_pids,
 )
 from tests.load_receivers import Receivers  # noqa: E402
 
@@ -140,11 +142,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             for worker in workers:
                 stack.callback(stop, worker)
             cpu = {worker.pid: 0.0 for worker in workers}
+            readings: dict[int, float] = {}
+            owned: dict[int, set[int]] = {worker.pid: set() for worker in workers}
             last = (0.0, open_items(url))
             while True:
                 time.sleep(5.0)
                 for worker in workers:
-                    cpu[worker.pid] = max(cpu[worker.pid], cpu_seconds(worker.pid))
+                    # The worker and its children (the text stage's process): the last
+                    # reading of each, so one that ended still counts.
+                    for pid in tree_pids(worker.pid):
+                        owned[worker.pid].add(pid)
+                        readings[pid] = max(readings.get(pid, 0.0), cpu_seconds(pid))
+                    cpu[worker.pid] = sum(readings[pid] for pid in owned[worker.pid])
                 waited = time.monotonic() - started
                 left = open_items(url)
                 pace = (last[1] - left) / (waited - last[0])
@@ -174,7 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.workers} `cxpulse worker` ({args.threads} thread(s) each)"
         f"{', after ANALYZE' if args.analyze else ''}.\n"
     )
-    print("| answers | seconds | answers/s | worker CPU s (each) | PostgreSQL CPU s |")
+    print(
+        "| answers | seconds | answers/s | worker CPU s (each, with children) | PostgreSQL CPU s |"
+    )
     print("|---:|---:|---:|---|---:|")
     print(
         f"| {answers:,} | {elapsed:.1f} | {answers / elapsed:,.0f} "

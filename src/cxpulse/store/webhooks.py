@@ -245,12 +245,16 @@ def rotate_secret(
 
 
 def subscribed(session: Session, organisation_id: int, event_type: str) -> list[int]:
-    """The ids of the organisation's enabled endpoints that take ``event_type``."""
+    """The ids of the organisation's enabled endpoints that take ``event_type``, in the
+    order they were made (without an ORDER BY, PostgreSQL may return them in any order its
+    plan reads them)."""
     rows = session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+        select(WebhookEndpoint.id, WebhookEndpoint.events)
+        .where(
             WebhookEndpoint.organisation_id == organisation_id,
             WebhookEndpoint.enabled.is_(True),
         )
+        .order_by(WebhookEndpoint.id)
     ).all()
     return [
         endpoint_id

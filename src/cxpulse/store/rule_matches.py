@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cxpulse.store import prebuilt
 from cxpulse.store.models import RuleMatch
 from cxpulse.store.types import utc_now
 
@@ -43,15 +43,9 @@ def set_outcome(session: Session, match_id: int, outcome: Mapping[str, Any]) -> 
     session.connection().execute(_SET_OUTCOME, {"b_id": match_id, "b_outcome": dict(outcome)})
 
 
-# Built once, on the table, values as parameters: these run for every answer a rule matches,
-# and building a statement (and the ORM's handling of it) cost more than running it.
+# Built once (``store.prebuilt``): these run for every answer a rule matches.
 _MATCHES = cast(Table, RuleMatch.__table__)
-_CLAIM = {
-    name: insert_fn(_MATCHES)
-    .on_conflict_do_nothing(index_elements=["rule_id", "response_id"])
-    .returning(_MATCHES.c.id)
-    for name, insert_fn in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_CLAIM = prebuilt.insert_ignoring(_MATCHES, ["rule_id", "response_id"], [_MATCHES.c.id])
 _SET_OUTCOME = (
     update(_MATCHES)
     .where(_MATCHES.c.id == bindparam("b_id"))

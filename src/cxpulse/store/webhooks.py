@@ -26,11 +26,10 @@ from typing import Any, Literal, cast, get_args
 from urllib.parse import urlsplit
 
 from sqlalchemy import Table, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cxpulse.store import _values as values
-from cxpulse.store import outbox, scoped
+from cxpulse.store import outbox, prebuilt, scoped
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.keyset import after_key
 from cxpulse.store.models import (
@@ -56,6 +55,9 @@ more types are sent without subscription: a rule's ``notification`` to the endpo
 names, and ``webhook.test`` on request."""
 OUTBOX_KIND = "webhook"
 _DELIVERIES = cast(Table, WebhookDelivery.__table__)
+_ADD_DELIVERIES = prebuilt.insert_ignoring(
+    _DELIVERIES, ["endpoint_id", "event_id"], [_DELIVERIES.c.id, _DELIVERIES.c.organisation_id]
+)
 MAX_ENDPOINTS = 20
 """Per organisation: each event is stored once per endpoint, on the path of every answer."""
 MAX_URL_LENGTH = 2000
@@ -315,17 +317,9 @@ def add_events(
     ]
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # Core on the table, rows as parameters: the statement is the same for every batch and
-    # compiled once, and the ORM's bulk insert cost several times more per row (this runs
-    # on every answer).
-    table = _DELIVERIES
-    statement = (
-        insert_fn(table)
-        .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
-        .returning(table.c.id, table.c.organisation_id)
-    )
+    # Built once, on the table, rows as parameters (``store.prebuilt``): this runs for
+    # every batch of answers.
+    statement = _ADD_DELIVERIES[session.get_bind().dialect.name]
     added = session.connection().execute(statement, rows).all()
     # New deliveries have new keys: one insert for all, no check for a taken key.
     outbox.enqueue_many(

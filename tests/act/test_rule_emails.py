@@ -37,22 +37,18 @@ def nps(sessions: sessionmaker[Session], org: Organisation) -> Survey:
         )
 
 
-def _registries() -> tuple[TaskRegistry, JobRegistry]:
-    tasks, jobs = TaskRegistry(), JobRegistry()
-    response_events.register(tasks, jobs)
-    return tasks, jobs
-
-
 def _worker(
-    engine: Engine, server: SmtpTestServer, clock: Clock, jobs: JobRegistry
+    engine: Engine, server: SmtpTestServer, clock: Clock, jobs: JobRegistry | None = None
 ) -> OutboxWorker:
-    tasks, _ = _registries()
+    """A worker running the rules, with the rules' email jobs unless given ``jobs``."""
+    tasks, own_jobs = TaskRegistry(), JobRegistry()
+    response_events.register(tasks, own_jobs)
     return OutboxWorker(
         engine,
         server.settings(),
         LinkSigner("test-key"),
         clock=clock,
-        jobs=jobs,
+        jobs=own_jobs if jobs is None else jobs,
         tasks=tasks,
         analyse_comments=False,
     )
@@ -92,8 +88,7 @@ def _queue_notices(sessions: sessionmaker[Session], org: Organisation, survey: S
 
 def _run_rules(engine: Engine, server: SmtpTestServer, clock: Clock) -> None:
     """Run the rules only (no emails): the task runner of a worker."""
-    _, jobs = _registries()
-    worker = _worker(engine, server, clock, jobs)
+    worker = _worker(engine, server, clock)
     try:
         while worker.run_tasks():
             pass
@@ -184,20 +179,11 @@ def test_the_worker_sends_one_by_one_when_a_batch_fails(
     def broken(session: Session, items: object, smtp: SmtpSettings) -> list[Composed | None]:
         raise RuntimeError("a batch that cannot be composed")
 
-    tasks, _ = _registries()
     jobs = JobRegistry()
     jobs.register(
         JobHandler(kind=NOTICE_KIND, compose=rule_emails.compose_notice, compose_batch=broken)
     )
-    worker = OutboxWorker(
-        engine,
-        server.settings(),
-        LinkSigner("test-key"),
-        clock=clock,
-        jobs=jobs,
-        tasks=tasks,
-        analyse_comments=False,
-    )
+    worker = _worker(engine, server, clock, jobs)
     try:
         worker.drain()
     finally:

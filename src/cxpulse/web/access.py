@@ -258,28 +258,37 @@ async def submitter(request: Request) -> Principal:
     state = app_state(request)
     header = request.headers.get("authorization")
     if header is not None:
-        scheme, _, token = header.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise _unauthorised("the Authorization header must be 'Bearer <API key>'")
-        caller = state.api_keys.get(token)
-        if caller is None:
-            async with database_turn(state, writes=False):
-                caller = await run_in_threadpool(_key_principal, state, token)
-            if caller is None:
-                raise _unauthorised("this API key is unknown or revoked")
-            assert caller.api_key_id is not None
-            state.api_keys.put(token, caller.api_key_id, caller)
-    else:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
-            raise _unauthorised(
-                "authentication needed: an API key (Authorization: Bearer) or a session"
-            )
+        return await key_submitter(state, header)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise _unauthorised(
+            "authentication needed: an API key (Authorization: Bearer) or a session"
+        )
+    async with database_turn(state, writes=False):
+        # No record of the session's use: machines submit with keys, and a person's
+        # pages record it.
+        caller = await run_in_threadpool(_cookie_principal, request, state, cookie, None)
+    return _may_submit(caller)
+
+
+async def key_submitter(state: AppState, authorization: str) -> Principal:
+    """``submitter`` for a request with this Authorization header."""
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorised("the Authorization header must be 'Bearer <API key>'")
+    caller = state.api_keys.get(token)
+    if caller is None:
         async with database_turn(state, writes=False):
-            # No record of the session's use: machines submit with keys, and a person's
-            # pages record it.
-            caller = await run_in_threadpool(_cookie_principal, request, state, cookie, None)
+            caller = await run_in_threadpool(_key_principal, state, token)
+        if caller is None:
+            raise _unauthorised("this API key is unknown or revoked")
+        assert caller.api_key_id is not None
+        state.api_keys.put(token, caller.api_key_id, caller)
+    return _may_submit(caller)
+
+
+def _may_submit(caller: Principal) -> Principal:
     if Permission.RESPONSES_SUBMIT not in caller.permissions:
         raise HTTPException(
             403, f"not allowed: this needs the {Permission.RESPONSES_SUBMIT} permission"

@@ -218,6 +218,8 @@ def create_app(
         "unsigned", unsigned_answers.UNSIGNED_BURST, unsigned_answers.UNSIGNED_PER_MINUTE, shared
     )
     install_error_handlers(app)
+    # The busiest route's direct path, before FastAPI's routing (routes/responses.py).
+    app.doors = [responses.SubmissionDoor]
     install_api_docs(app)
     # Responses first: routes are matched in order, and submissions are the busiest route.
     app.include_router(responses.router)  # each route sets its own limit

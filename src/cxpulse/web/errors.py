@@ -170,6 +170,19 @@ async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": "internal server error"}, status_code=500)
 
 
+async def answer_error(request: Request, error: Exception) -> Response | None:
+    """The app's answer to ``error`` as its exception handlers give it (the most specific
+    one, the catch-all included), for code that runs outside Starlette's exception
+    middleware (``routes.responses.SubmissionDoor``); None when no handler takes it."""
+    handlers = request.app.exception_handlers
+    for kind in type(error).__mro__:
+        handler = handlers.get(kind)
+        if handler is not None:
+            answer: Response = await handler(request, error)
+            return answer
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_request_validation)

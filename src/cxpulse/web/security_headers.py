@@ -31,7 +31,7 @@ it) every answer adds ``Strict-Transport-Security``. docs/security.md explains e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -258,7 +258,16 @@ class FastAPIWithHeaders(FastAPI):
 
     ``add_middleware`` would place it inside Starlette's error and body-limit middleware, whose
     500 and 413 answers would then go out without the headers.
+
+    ``doors`` (set before the first request) are ASGI middleware placed just inside
+    ``SecurityHeaders`` and outside FastAPI's own: a route's direct path that answers its
+    errors itself (``routes.responses.SubmissionDoor``).
     """
 
+    doors: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
+
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        app = super().build_middleware_stack()
+        for door in reversed(self.doors):
+            app = door(app)
+        return SecurityHeaders(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -327,3 +329,153 @@ def test_bodies_over_the_limit_get_413(client: TestClient, world: World) -> None
     assert batch.status_code == 201
     contact = client.post("/api/v1/contacts", content=b"{}" + padding, headers=headers)
     assert contact.status_code == 413
+
+
+# The direct path (``SubmissionDoor``): what it reads, what it passes on to FastAPI
+
+
+def _asgi_post(
+    app: FastAPI,
+    path: str,
+    chunks: list[bytes],
+    headers: dict[str, str],
+    *,
+    leave: bool = False,
+) -> tuple[int | None, dict[str, str], bytes]:
+    """POST ``chunks`` (one ``http.request`` message each) straight to the ASGI app; with
+    ``leave`` the client disconnects instead of sending its body. (status, headers, body)."""
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": chunk, "more_body": n < len(chunks) - 1}
+        for n, chunk in enumerate(chunks)
+    ]
+    if leave:
+        messages = [{"type": "http.disconnect"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(30)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "server": ("testserver", 443),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            await app(scope, receive, send)
+
+    asyncio.run(run())
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    if not starts:
+        return None, {}, b""
+    answer_headers = {k.decode(): v.decode() for k, v in starts[0]["headers"]}
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return starts[0]["status"], answer_headers, body
+
+
+def _json_headers(key: str, body: bytes) -> dict[str, str]:
+    return {
+        "authorization": f"Bearer {key}",
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+    }
+
+
+def test_a_body_in_several_messages_is_stored_once(
+    app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    body = b'{"score": 3, "comment": "split across messages"}'
+    before = _count(db, org.survey_id)
+    status, headers, answer = _asgi_post(
+        app,
+        f"/api/v1/surveys/{org.survey_id}/responses",
+        [body[:7], body[7:20], body[20:]],
+        _json_headers(org.write_key, body),
+    )
+    assert status == 201
+    assert json.loads(answer)["comment"] == "split across messages"
+    assert headers["x-content-type-options"] == "nosniff"  # SecurityHeaders still wraps it
+    assert _count(db, org.survey_id) == before + 1
+
+
+def test_a_client_gone_before_its_body_gets_no_answer_and_stores_nothing(
+    app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    org = world.a
+    before = _count(db, org.survey_id)
+    status, _, _ = _asgi_post(
+        app,
+        f"/api/v1/surveys/{org.survey_id}/responses",
+        [],
+        _json_headers(org.write_key, b'{"score": 3}'),
+        leave=True,
+    )
+    assert status is None
+    assert _count(db, org.survey_id) == before
+
+
+def test_what_the_direct_path_refuses_is_answered_by_the_apps_handlers(
+    app: FastAPI, world: World
+) -> None:
+    """Errors raised by the endpoint code on the direct path get the same answers as on
+    FastAPI's: the app's handlers, with the security headers."""
+    org = world.a
+    url = f"/api/v1/surveys/{org.survey_id}/responses"
+    unknown = b'{"score": 3}'
+    status, headers, answer = _asgi_post(
+        app, "/api/v1/surveys/999999/responses", [unknown], _json_headers(org.write_key, unknown)
+    )
+    assert status == 404
+    assert headers["x-content-type-options"] == "nosniff"
+    other = f'{{"score": 3, "contact_id": {world.b.contact_id}}}'.encode()
+    status, _, answer = _asgi_post(app, url, [other], _json_headers(org.write_key, other))
+    assert status == 422
+    assert json.loads(answer)["detail"][0]["loc"] == ["body", "contact_id"]
+    status, headers, _ = _asgi_post(app, url, [unknown], _json_headers("cxk_not-a-key", unknown))
+    assert status == 401
+    assert headers["www-authenticate"] == "Bearer"
+
+
+def test_odd_requests_take_fastapis_handler_with_their_body_intact(
+    app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    """A body the direct path does not take (invalid, too large for it, no length, a survey
+    id with a leading zero) reaches FastAPI whole, which answers it as it always did."""
+    org = world.a
+    url = f"/api/v1/surveys/{org.survey_id}/responses"
+    before = _count(db, org.survey_id)
+    bad = b'{"score": 99}'
+    status, _, answer = _asgi_post(app, url, [bad[:5], bad[5:]], _json_headers(org.write_key, bad))
+    assert status == 422
+    assert json.loads(answer)["detail"][0]["loc"] == ["body", "score"]
+    good = b'{"score": 2}'
+    no_length = {
+        k: v for k, v in _json_headers(org.write_key, good).items() if k != "content-length"
+    }
+    assert _asgi_post(app, url, [good[:4], good[4:]], no_length)[0] == 201
+    zero = f"/api/v1/surveys/0{org.survey_id}/responses"
+    assert _asgi_post(app, zero, [good], _json_headers(org.write_key, good))[0] == 201
+    big = json.dumps({"score": 4, "comment": "x" * 70_000}).encode()
+    status, _, answer = _asgi_post(
+        app, url, [big[:1000], big[1000:]], _json_headers(org.write_key, big)
+    )
+    assert status == 422  # the comment is too long for the store: FastAPI's validation says so
+    assert json.loads(answer)["detail"][0]["loc"] == ["body", "comment"]
+    assert _count(db, org.survey_id) == before + 2

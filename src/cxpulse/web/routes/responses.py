@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import pydantic_core
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi import Response as HttpResponse
-from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxpulse.store import contacts, responses, segment_values, shown_comments, surveys
 from cxpulse.store.errors import Invalid, NotFound
@@ -29,10 +28,16 @@ from cxpulse.web.access import (
     CanSubmitOneResponse,
     CanSubmitResponses,
     Principal,
-    submitter,
+    key_submitter,
 )
 from cxpulse.web.deps import DbSession
-from cxpulse.web.errors import FieldErrors, field_error, invalid_errors, invalid_loc
+from cxpulse.web.errors import (
+    FieldErrors,
+    answer_error,
+    field_error,
+    invalid_errors,
+    invalid_loc,
+)
 from cxpulse.web.filters import SEGMENT_FILTER_HELP, Filters
 from cxpulse.web.routes.common import ResponseId, SurveyId, problems
 from cxpulse.web.schemas import (
@@ -49,7 +54,7 @@ from cxpulse.web.schemas import (
     ResponsePage,
     clean_text,
 )
-from cxpulse.web.state import app_state
+from cxpulse.web.state import AppState, app_state
 
 router = APIRouter(prefix="/api/v1", tags=["responses"])
 
@@ -130,22 +135,32 @@ async def _submit(
     caller: Principal,
     idempotency_header: str | None,
 ) -> HttpResponse:
+    content, code = await _stored_answer(
+        app_state(request), survey_id, body, caller, idempotency_header
+    )
+    return HttpResponse(content, status_code=code, media_type="application/json")
+
+
+async def _stored_answer(
+    state: AppState,
+    survey_id: int,
+    body: ResponseCreate,
+    caller: Principal,
+    idempotency_header: str | None,
+) -> tuple[bytes, int]:
+    """Store the answer; its JSON and status code (201, or 200 for a repeat)."""
     # Committed together with other requests' submissions (``web.submissions``); answered
     # as JSON rendered here, since the values are checked and stored already.
     item = _new_response(survey_id, body, _idempotency_key(body, idempotency_header))
     try:
-        stored, created = await app_state(request).submissions.submit(
+        stored, created = await state.submissions.submit(
             caller.organisation_id, caller.api_key_id, item
         )
     except NotFound as error:
         if error.entity == "contact":
             raise FieldErrors.one(["body", "contact_id"], "no such contact") from None
         raise
-    return HttpResponse(
-        stored_json(stored),
-        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        media_type="application/json",
-    )
+    return stored_json(stored), status.HTTP_201_CREATED if created else status.HTTP_200_OK
 
 
 def stored_json(stored: StoredResponse) -> bytes:
@@ -175,32 +190,129 @@ def stored_json(stored: StoredResponse) -> bytes:
 
 
 FAST_PATH_MAX_BYTES = 65_536
-"""Bodies up to this size (with a Content-Length) may take ``SubmissionRoute``'s fast path;
-the route's limit (``MAX_BODY_BYTES``) is far above it, so the fast path never meets it."""
+"""Bodies up to this size (with a Content-Length) may take ``SubmissionDoor``'s direct path;
+the route's limit (``MAX_BODY_BYTES``) is far above it, so the direct path never meets it."""
+
+_PATH_HEAD = "/api/v1/surveys/"
+_PATH_TAIL = "/responses"
 
 
-class SubmissionRoute(APIRoute):
-    """``POST /surveys/{id}/responses`` with a fast path for the common, valid request.
+class SubmissionDoor:
+    """ASGI middleware: ``POST /api/v1/surveys/{id}/responses`` straight to its endpoint code.
 
-    FastAPI's request handling (dependency solving, parameter extraction) costs about as
-    much as storing the response. For a request that is plainly well-formed (JSON body with
-    a Content-Length, an API key, a plain decimal survey id, a valid body) the handler here
-    does the same steps directly: the same JSON parsing and ``ResponseCreate`` validation
-    (Python mode, as FastAPI does), the same authentication (``access.submitter``) and the
-    same endpoint code (``_submit``). Anything else, and every request that fails a check,
-    goes through FastAPI's own handler unchanged, so error answers (422 locations, 413, and
-    the order "401 before 422") are FastAPI's. The OpenAPI document comes from the endpoint
-    signature as for any route.
+    The busiest route. FastAPI's routing (matching the path against every route before it),
+    its middleware, request and response objects and dependency solving cost more than
+    storing the answer (half the server's CPU per answer, measured in-process). For a request
+    that is plainly well-formed (JSON body with a Content-Length, an API key, a plain decimal
+    survey id, a body ``ResponseCreate`` accepts) this does the same steps directly: the same
+    JSON parsing and validation (Python mode, as FastAPI does), the same authentication
+    (``access.key_submitter``), the same endpoint code (``_stored_answer``), and the app's own
+    exception handlers for what they raise (a revoked key, an unknown survey, a score off the
+    scale, and the catch-all 500). Anything else goes on to FastAPI, with the body it read
+    passed on unchanged, so odd requests' answers (422 locations, 413, "401 before 422") are
+    FastAPI's. The route stays declared, for the OpenAPI document and for those requests.
+
+    It sits inside ``SecurityHeaders`` and outside FastAPI's middleware
+    (``FastAPIWithHeaders.doors``): so FastAPI's OpenTelemetry hook does not see these
+    requests.
     """
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, HttpResponse]]:
-        standard = super().get_route_handler()
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-        async def handle(request: Request) -> HttpResponse:
-            answer = await _fast_submission(request)
-            return answer if answer is not None else await standard(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        plain = _plain_submission(scope)
+        if plain is None:
+            await self.app(scope, receive, send)
+            return
+        survey_id, limit, authorization, idempotency_key = plain
+        raw, more = b"", True
+        while more and len(raw) <= limit:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before its body came: nobody to answer
+            raw += message.get("body", b"")
+            more = message.get("more_body", False)
+        replay = _replaying(raw, more, receive)
+        body = None if more or len(raw) > limit else _valid_body(raw)
+        if body is None:
+            await self.app(scope, replay, send)
+            return
+        state: AppState = scope["app"].state.cxpulse
+        try:
+            caller = await key_submitter(state, authorization)
+            content, code = await _stored_answer(state, survey_id, body, caller, idempotency_key)
+        except Exception as error:
+            refusal = await answer_error(Request(scope, replay), error)
+            if refusal is None:
+                raise
+            await refusal(scope, replay, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": code,
+                "headers": [
+                    (b"content-length", str(len(content)).encode()),
+                    (b"content-type", b"application/json"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": content})
 
-        return handle
+
+def _plain_submission(scope: Scope) -> tuple[int, int, str, str | None] | None:
+    """(survey id, Content-Length, Authorization, Idempotency-Key) when ``scope`` may take the
+    direct path, else None."""
+    if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
+        return None
+    path: str = scope["path"]
+    if not (path.startswith(_PATH_HEAD) and path.endswith(_PATH_TAIL)):
+        return None
+    if scope["app"].dependency_overrides:
+        return None  # tests replacing a dependency get FastAPI's handler
+    content_type = length = authorization = idempotency_key = None
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            content_type = value
+        elif key == b"content-length":
+            length = value.decode("latin-1")
+        elif key == b"authorization":
+            authorization = value.decode("latin-1")
+        elif key == b"idempotency-key":
+            if len(value) > 200:
+                return None
+            idempotency_key = value.decode("latin-1")
+    if authorization is None or content_type is None:
+        return None  # sessions (and their CSRF check) take FastAPI's handler
+    if content_type.partition(b";")[0].strip().lower() != b"application/json":
+        return None
+    limit = _plain_int(length, FAST_PATH_MAX_BYTES)
+    survey_id = _plain_int(path[len(_PATH_HEAD) : -len(_PATH_TAIL)], MAX_SMALL_ID)
+    if limit is None or survey_id is None:
+        return None
+    return survey_id, limit, authorization, idempotency_key
+
+
+def _valid_body(raw: bytes) -> ResponseCreate | None:
+    try:
+        return ResponseCreate.model_validate(json.loads(raw))
+    except Exception:  # any doubt: FastAPI's handler decides, and answers the error
+        return None
+
+
+def _replaying(body: bytes, more: bool, receive: Receive) -> Receive:
+    """``receive`` that first gives back the body read already (in one message)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": more}
+
+    return replay
 
 
 def _plain_int(text: object, limit: int) -> int | None:
@@ -210,28 +322,6 @@ def _plain_int(text: object, limit: int) -> int | None:
         return None
     value = int(text)
     return value if value <= limit else None
-
-
-async def _fast_submission(request: Request) -> HttpResponse | None:
-    """The answer, or None when the request must take FastAPI's handler."""
-    headers = request.headers
-    if request.app.dependency_overrides or "authorization" not in headers:
-        return None  # sessions (and their CSRF check) take the standard path
-    content_type = headers.get("content-type", "")
-    if content_type.partition(";")[0].strip().lower() != "application/json":
-        return None
-    if _plain_int(headers.get("content-length"), FAST_PATH_MAX_BYTES) is None:
-        return None
-    survey_id = _plain_int(request.path_params.get("survey_id"), MAX_SMALL_ID)
-    key_header = headers.get("idempotency-key")
-    if survey_id is None or (key_header is not None and len(key_header) > 200):
-        return None
-    try:
-        body = ResponseCreate.model_validate(json.loads(await request.body()))
-    except Exception:  # any doubt: FastAPI's handler decides, and answers the error
-        return None
-    caller = await submitter(request)
-    return await _submit(request, survey_id, body, caller, key_header)
 
 
 router.add_api_route(
@@ -251,7 +341,6 @@ router.add_api_route(
     },
     openapi_extra={"security": SUBMITTER_SECURITY},
     max_body_size=MAX_BODY_BYTES,
-    route_class_override=SubmissionRoute,
 )
 
 

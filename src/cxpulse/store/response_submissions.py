@@ -14,7 +14,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from cxpulse.metrics import Scale
-from cxpulse.store import accounts, response_events, rollups
+from cxpulse.store import accounts, prebuilt, response_events, rollups
 from cxpulse.store.errors import Conflict, Invalid, NotFound, StoreError
 from cxpulse.store.models import Contact, Organisation, Response, Survey
 from cxpulse.store.response_checks import (
@@ -63,6 +63,7 @@ _CONTACT_OWNERS = select(_CONTACTS.c.organisation_id, _CONTACTS.c.id).where(
     _CONTACTS.c.id.in_(bindparam("ids", expanding=True))
 )
 _INSERT_RETURNING_ID = insert(_RESPONSES).returning(_RESPONSES.c.id)
+_DRIVER_INSERT = prebuilt.DriverInsert(_INSERT_RETURNING_ID)
 _INSERT_KEYED_SQLITE = (
     sqlite.insert(_RESPONSES)
     .on_conflict_do_nothing()
@@ -413,7 +414,7 @@ def _insert_keyless(connection: Connection, rows: list[dict[str, Any]]) -> list[
     # SQLAlchemy inserts one row per statement when asked to keep the order on SQLite. Not
     # needed: SQLite gives each new row a rowid one more than the largest before it (while
     # that is below 2**63 - 1), so the ids of one insert, sorted, are in the order of its rows.
-    return sorted(connection.execute(_INSERT_RETURNING_ID, rows).scalars())
+    return sorted(row[0] for row in _DRIVER_INSERT.returning(connection, rows))
 
 
 def _insert_keyed(connection: Connection, rows: list[dict[str, Any]]) -> dict[tuple[int, str], int]:

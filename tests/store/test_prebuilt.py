@@ -120,8 +120,8 @@ def test_a_driver_insert_refuses_rows_it_cannot_convert_alike(
         row = {**bare, "state": "pending", "created_at": now, "available_at": now}
         with pytest.raises(ValueError, match="same keys"):
             driver.execute(connection, [row, {**row, "dedupe_key": "b", "attempts": 2}])
+        other = {k: v for k, v in row.items() if k != "state"} | {"stat": "pending"}
         with pytest.raises(KeyError):
-            other = {k: v for k, v in row.items() if k != "state"} | {"stat": "pending"}
             driver.execute(connection, [row, {**other, "dedupe_key": "c"}])
         with pytest.raises(ValueError, match="not columns"):
             driver.execute(connection, [{**row, "colour": "red"}])

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cxpulse.store import accounts, prebuilt, surveys
+from cxpulse.store import accounts, outbox, prebuilt, response_submissions, rollups, surveys
 from cxpulse.store.models import OutboxItem, Response
 
 
@@ -126,3 +126,49 @@ def test_a_driver_insert_refuses_rows_it_cannot_convert_alike(
         with pytest.raises(ValueError, match="not columns"):
             driver.execute(connection, [{**row, "colour": "red"}])
         session.rollback()
+
+
+def test_a_driver_insert_converts_each_column_as_sqlalchemy_would(
+    sessions: sessionmaker[Session],
+) -> None:
+    """For the three inserts the submissions' writer hands to the driver, each value goes
+    through the processor SQLAlchemy's own execution would use (the dialect's form of the
+    type: SQLite's DATE formats the rollups' day itself)."""
+    dialect = sessions.kw["bind"].dialect
+    if dialect.name != "sqlite":
+        pytest.skip("the driver path is taken on SQLite (positional parameters)")
+    inserts = {
+        "answers": (
+            response_submissions._DRIVER_INSERT,
+            {"organisation_id", "survey_id", "contact_id", "score", "comment", "language"}
+            | {"channel", "touchpoint", "properties", "submitted_at", "received_at", "source"}
+            | {"invitation_id", "idempotency_key"},
+        ),
+        "outbox": (
+            outbox._DRIVER_INSERT_ITEMS,
+            {
+                "organisation_id",
+                "kind",
+                "dedupe_key",
+                "payload",
+                "state",
+                "created_at",
+                "available_at",
+            },
+        ),
+        "rollups": (
+            rollups._SQLITE_UPSERT,
+            {"organisation_id", "survey_id", "day", "channel", "touchpoint", "score", "count"},
+        ),
+    }
+    for name, (driver, keys) in inserts.items():
+        row = dict.fromkeys(sorted(keys))
+        ours = driver._compile(dialect, row)
+        theirs = driver._statement.compile(dialect=dialect, column_keys=list(row))
+        expected = theirs._bind_processors
+        for key, _, _, process in ours.getters:
+            # The same kind of processor (each call makes a new closure), or none on both.
+            want = getattr(expected.get(key), "__qualname__", None)
+            assert getattr(process, "__qualname__", None) == want, (name, key)
+        if name == "rollups":
+            assert dict((key, process) for key, _, _, process in ours.getters)["day"] is not None

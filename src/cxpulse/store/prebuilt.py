@@ -47,10 +47,11 @@ class DriverInsert:
 
     def __init__(self, statement: Insert) -> None:
         self._statement = statement
-        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+        # By dialect object, not name: its processors keep the engine's JSON serialiser.
+        self._compiled: dict[tuple[Dialect, tuple[str, ...]], _Compiled] = {}
 
     def _compile(self, dialect: Dialect, row: Mapping[str, Any]) -> _Compiled:
-        keys = (dialect.name, tuple(row))
+        keys = (dialect, tuple(row))
         found = self._compiled.get(keys)
         if found is None:
             found = self._compiled[keys] = _Compiled.of(self._statement, keys[1], dialect)
@@ -108,11 +109,18 @@ class _Compiled:
                 name,
                 name not in defaults,
                 defaults.get(name),
-                compiled.binds[name].type.bind_processor(dialect),
+                # The dialect's own form of the type, as SQLAlchemy's execution uses (SQLite's
+                # DATE formats dates itself; the generic Date leaves them to the driver).
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
             )
             for name in compiled.positiontup
         )
-        return cls(compiled.string, len(keys), getters)
+        made = cls(compiled.string, len(keys), getters)
+        if " VALUES " in made.sql:
+            values = made.multi_row_parts()[1]
+            if values.count("?") != len(getters) or "(" in values[1:]:
+                raise ValueError(f"VALUES holds more than one placeholder per column: {values}")
+        return made
 
     def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         if len(row) != self.width:

@@ -15,11 +15,13 @@ text before the app sees the request.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -171,16 +173,25 @@ async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
 
 
 async def answer_error(request: Request, error: Exception) -> Response | None:
-    """The app's answer to ``error`` as its exception handlers give it (the most specific
-    one, the catch-all included), for code that runs outside Starlette's exception
-    middleware (``routes.responses.SubmissionDoor``); None when no handler takes it."""
+    """The app's answer to ``error`` as its exception handlers give it, found as Starlette's
+    exception middleware finds them (an ``HTTPException``'s status code first, then the most
+    specific class, the catch-all included), for code that runs outside that middleware
+    (``routes.responses.SubmissionDoor``); None when no handler takes it."""
     handlers = request.app.exception_handlers
+    handler = None
+    if isinstance(error, StarletteHTTPException):
+        handler = handlers.get(error.status_code)
     for kind in type(error).__mro__:
-        handler = handlers.get(kind)
         if handler is not None:
-            answer: Response = await handler(request, error)
-            return answer
-    return None
+            break
+        handler = handlers.get(kind)
+    if handler is None:
+        return None
+    if inspect.iscoroutinefunction(handler):
+        answer: Response = await handler(request, error)
+    else:
+        answer = await run_in_threadpool(handler, request, error)
+    return answer
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -338,7 +339,7 @@ def _asgi_post(
     app: FastAPI,
     path: str,
     chunks: list[bytes],
-    headers: dict[str, str],
+    headers: Mapping[str, str] | Sequence[tuple[str, str]],
     *,
     leave: bool = False,
 ) -> tuple[int | None, dict[str, str], bytes]:
@@ -350,7 +351,7 @@ def _asgi_post(
     ]
     if leave:
         messages = [{"type": "http.disconnect"}]
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         if messages:
@@ -358,7 +359,7 @@ def _asgi_post(
         await asyncio.sleep(30)
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {
@@ -373,7 +374,10 @@ def _asgi_post(
         "query_string": b"",
         "server": ("testserver", 443),
         "client": ("127.0.0.1", 50000),
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "headers": [
+            (k.lower().encode(), v.encode())
+            for k, v in (headers.items() if isinstance(headers, Mapping) else headers)
+        ],
     }
 
     async def run() -> None:
@@ -479,3 +483,27 @@ def test_odd_requests_take_fastapis_handler_with_their_body_intact(
     assert status == 422  # the comment is too long for the store: FastAPI's validation says so
     assert json.loads(answer)["detail"][0]["loc"] == ["body", "comment"]
     assert _count(db, org.survey_id) == before + 2
+
+
+def test_a_repeated_credential_or_key_header_takes_fastapis_handler(
+    app: FastAPI, world: World, db: sessionmaker[Session]
+) -> None:
+    """FastAPI reads the first of repeated headers: so must the answer, whichever path."""
+    a, b = world.a, world.b
+    body = b'{"score": 3}'
+    url = f"/api/v1/surveys/{a.survey_id}/responses"
+    sent = [
+        ("authorization", f"Bearer {a.write_key}"),
+        ("authorization", f"Bearer {b.write_key}"),
+        ("content-type", "application/json"),
+        ("content-length", str(len(body))),
+        ("idempotency-key", "first"),
+        ("idempotency-key", "second"),
+    ]
+    status, _, answer = _asgi_post(app, url, [body], sent)
+    assert status == 201
+    assert json.loads(answer)["idempotency_key"] == "first"
+    again = [(k, v) for k, v in sent if (k, v) != ("idempotency-key", "first")]
+    # Now "second" comes first: a new answer, stored under a's key.
+    status, _, answer = _asgi_post(app, url, [body], again)
+    assert (status, json.loads(answer)["idempotency_key"]) == (201, "second")

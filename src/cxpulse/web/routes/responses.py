@@ -195,6 +195,9 @@ the route's limit (``MAX_BODY_BYTES``) is far above it, so the direct path never
 
 _PATH_HEAD = "/api/v1/surveys/"
 _PATH_TAIL = "/responses"
+_READ_HEADERS = frozenset(
+    (b"content-type", b"content-length", b"authorization", b"idempotency-key")
+)
 
 
 class SubmissionDoor:
@@ -213,8 +216,9 @@ class SubmissionDoor:
     FastAPI's. The route stays declared, for the OpenAPI document and for those requests.
 
     It sits inside ``SecurityHeaders`` and outside FastAPI's middleware
-    (``FastAPIWithHeaders.doors``): so FastAPI's OpenTelemetry hook does not see these
-    requests.
+    (``FastAPIWithHeaders.doors``). FastAPI's own OpenTelemetry instrumentation (off unless a
+    tracer is installed) still records these requests, without their route template, and
+    not the errors the door answers.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -271,27 +275,32 @@ def _plain_submission(scope: Scope) -> tuple[int, int, str, str | None] | None:
         return None
     if scope["app"].dependency_overrides:
         return None  # tests replacing a dependency get FastAPI's handler
-    content_type = length = authorization = idempotency_key = None
+    found: dict[bytes, bytes] = {}
     for key, value in scope["headers"]:
-        if key == b"content-type":
-            content_type = value
-        elif key == b"content-length":
-            length = value.decode("latin-1")
-        elif key == b"authorization":
-            authorization = value.decode("latin-1")
-        elif key == b"idempotency-key":
-            if len(value) > 200:
-                return None
-            idempotency_key = value.decode("latin-1")
+        if key in _READ_HEADERS:
+            if key in found:
+                return None  # a repeated header: FastAPI's handler reads its first copy
+            found[key] = value
+    content_type = found.get(b"content-type")
+    length = found.get(b"content-length")
+    authorization = found.get(b"authorization")
+    idempotency_key = found.get(b"idempotency-key")
+    if idempotency_key is not None and len(idempotency_key) > 200:
+        return None
     if authorization is None or content_type is None:
         return None  # sessions (and their CSRF check) take FastAPI's handler
     if content_type.partition(b";")[0].strip().lower() != b"application/json":
         return None
-    limit = _plain_int(length, FAST_PATH_MAX_BYTES)
+    limit = _plain_int(None if length is None else length.decode("latin-1"), FAST_PATH_MAX_BYTES)
     survey_id = _plain_int(path[len(_PATH_HEAD) : -len(_PATH_TAIL)], MAX_SMALL_ID)
     if limit is None or survey_id is None:
         return None
-    return survey_id, limit, authorization, idempotency_key
+    return (
+        survey_id,
+        limit,
+        authorization.decode("latin-1"),
+        None if idempotency_key is None else idempotency_key.decode("latin-1"),
+    )
 
 
 def _valid_body(raw: bytes) -> ResponseCreate | None:

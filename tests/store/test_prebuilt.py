@@ -145,7 +145,7 @@ def test_a_driver_insert_converts_each_column_as_sqlalchemy_would(
             | {"invitation_id", "idempotency_key"},
         ),
         "outbox": (
-            outbox._DRIVER_INSERT_ITEMS,
+            outbox._INSERT_ITEMS,
             {
                 "organisation_id",
                 "kind",
@@ -157,7 +157,7 @@ def test_a_driver_insert_converts_each_column_as_sqlalchemy_would(
             },
         ),
         "rollups": (
-            rollups._SQLITE_UPSERT,
+            rollups._UPSERTS["sqlite"],
             {"organisation_id", "survey_id", "day", "channel", "touchpoint", "score", "count"},
         ),
     }

@@ -91,8 +91,7 @@ def add_unless_queued(session: Session, item: OutboxItem) -> bool:
 
 _ITEMS = cast(Table, OutboxItem.__table__)
 # The statements a worker runs for every item are built once (``store.prebuilt``).
-_INSERT_ITEMS = insert(_ITEMS)
-_DRIVER_INSERT_ITEMS = prebuilt.DriverInsert(_INSERT_ITEMS)
+_INSERT_ITEMS = prebuilt.DriverInsert(insert(_ITEMS))
 _ENQUEUE = prebuilt.insert_ignoring(_ITEMS, ["organisation_id", "dedupe_key"], [_ITEMS.c.id])
 """``enqueue``'s insert by dialect name."""
 
@@ -116,11 +115,7 @@ def enqueue_many(session: Session, items: list[dict[str, Any]]) -> None:
         # Core on the session's connection (on SQLite straight to the driver): the ORM's
         # bulk insert costs several times more per row, and this runs once per batch of
         # submissions.
-        connection = session.connection()
-        if connection.dialect.name == "sqlite":
-            _DRIVER_INSERT_ITEMS.execute(connection, rows)
-        else:
-            connection.execute(_INSERT_ITEMS, rows)
+        _INSERT_ITEMS.execute(session.connection(), rows)
 
 
 def _abandoned(now: datetime, kinds: Collection[str]) -> Any:

@@ -43,6 +43,9 @@ class DriverInsert:
     of the first row; every row must have the same), and each row becomes a tuple of its
     values through the same bind processors (the column types' conversions: instants, JSON,
     booleans). A column left out takes its default, which must be a constant.
+
+    A dialect with named parameters (PostgreSQL's psycopg) gets SQLAlchemy's own execution of
+    the statement: there the cost is the round trips, not the parameters.
     """
 
     def __init__(self, statement: Insert) -> None:
@@ -59,7 +62,9 @@ class DriverInsert:
 
     def execute(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``rows`` (one driver ``executemany``)."""
-        if rows:
+        if rows and not connection.dialect.positional:
+            connection.execute(self._statement, rows)
+        elif rows:
             compiled = self._compile(connection.dialect, rows[0])
             connection.exec_driver_sql(compiled.sql, [compiled.values(row) for row in rows])
 
@@ -70,6 +75,8 @@ class DriverInsert:
         statement; the returned rows in the database's order."""
         if not rows:
             return []
+        if not connection.dialect.positional:
+            return list(connection.execute(self._statement, rows))
         compiled = self._compile(connection.dialect, rows[0])
         head, values, tail = compiled.multi_row_parts()
         found: list[Row[Any]] = []

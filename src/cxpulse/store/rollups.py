@@ -96,16 +96,17 @@ def _upsert(dialect: str) -> Executable:
     )
 
 
-_SQLITE_UPSERT = prebuilt.DriverInsert(cast(Insert, _upsert("sqlite")))
+_UPSERTS = {
+    name: prebuilt.DriverInsert(cast(Insert, _upsert(name))) for name in ("postgresql", "sqlite")
+}
+"""``_upsert`` by dialect name, handed straight to the driver where it can (the busiest path:
+every batch of submissions)."""
 
 
 def _add(session: Session, changes: list[tuple[RollupKey, int]]) -> None:
     rows: list[dict[str, Any]] = [{**key._asdict(), "count": delta} for key, delta in changes]
     connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        _SQLITE_UPSERT.execute(connection, rows)  # straight to the driver: the busiest path
-    else:
-        connection.execute(_upsert(connection.dialect.name), rows)
+    _UPSERTS[connection.dialect.name].execute(connection, rows)
 
 
 def _subtract(session: Session, changes: list[tuple[RollupKey, int]]) -> None:

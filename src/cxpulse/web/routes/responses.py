@@ -193,7 +193,7 @@ FAST_PATH_MAX_BYTES = 65_536
 """Bodies up to this size (with a Content-Length) may take ``SubmissionDoor``'s direct path;
 the route's limit (``MAX_BODY_BYTES``) is far above it, so the direct path never meets it."""
 
-_PATH_HEAD = "/api/v1/surveys/"
+_PATH_HEAD = f"{router.prefix}/surveys/"
 _PATH_TAIL = "/responses"
 _READ_HEADERS = frozenset(
     (b"content-type", b"content-length", b"authorization", b"idempotency-key")

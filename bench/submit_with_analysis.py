@@ -2,8 +2,9 @@
 new comment, paired against the same server without background work.
 
 What it measures, on one ``cxpulse serve`` process (one uvicorn worker, access log off) on a
-fresh SQLite file per run, with a rule that tags each detractor (the closed loop's
-``response-event`` task has work for every answer):
+fresh SQLite file per run (``--database postgresql``: a fresh PostgreSQL database per run,
+created through ``--postgres-url`` and dropped afterwards), with a rule that tags each
+detractor (the closed loop's ``response-event`` task has work for every answer):
 
 - A: ``CXPULSE_BACKGROUND_WORK=process`` (the default: a child process analyses the comments
   and runs the closed loop's tasks); B: ``CXPULSE_BACKGROUND_WORK=off`` (nothing but the
@@ -28,6 +29,7 @@ Run from the repository root::
     .venv/bin/python bench/submit_with_analysis.py                   # 2 rounds (8 runs)
     .venv/bin/python bench/submit_with_analysis.py --rounds 2 --duration 15 --rate 400
     .venv/bin/python bench/submit_with_analysis.py --rate 400 --no-rule  # no rule to run
+    .venv/bin/python bench/submit_with_analysis.py --rate 400 --database postgresql
     .venv/bin/python bench/submit_with_analysis.py --modes thread,off --saturation 0
 
 ``--no-rule`` leaves the rule out, so the answers' closed loop has nothing to run and the
@@ -65,7 +67,13 @@ from tests import load_client  # noqa: E402
 from tests.load_client import Result, quantile, run_closed, run_load  # noqa: E402
 from tests.load_fleet import Proc, base_env, free_port, start_server, stop, tree_pids  # noqa: E402
 
-from http_submit import cpu_model, make_fixture  # noqa: E402
+from http_submit import (  # noqa: E402
+    DEFAULT_POSTGRES_URL,
+    cpu_model,
+    make_fixture,
+    postgres_database,
+    postgres_version,
+)
 
 RAMP_CONNECTIONS = (2, 4, 8, 16, 32)
 WATCH_SECONDS = 0.1
@@ -287,10 +295,22 @@ class Served:
 
 
 @contextlib.contextmanager
-def server_for(mode: str, folder: Path, *, rule: bool = True) -> Iterator[Served]:
-    """A fresh database and one ``cxpulse serve`` with ``CXPULSE_BACKGROUND_WORK=mode``."""
+def server_for(
+    mode: str, folder: Path, *, rule: bool = True, postgres_url: str | None = None
+) -> Iterator[Served]:
+    """A fresh database (a SQLite file, or a PostgreSQL database created for the run and
+    dropped after it) and one ``cxpulse serve`` with ``CXPULSE_BACKGROUND_WORK=mode``."""
     folder.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{folder / 'bench.db'}"
+    with contextlib.ExitStack() as stack:
+        if postgres_url is None:
+            url = f"sqlite:///{folder / 'bench.db'}"
+        else:
+            url = stack.enter_context(postgres_database(postgres_url))
+        yield stack.enter_context(_serving(mode, folder, url, rule=rule))
+
+
+@contextlib.contextmanager
+def _serving(mode: str, folder: Path, url: str, *, rule: bool) -> Iterator[Served]:
     fixture = make_fixture(url)
     if rule:
         add_detractor_rule(url)
@@ -369,7 +389,7 @@ def ramp(port: int, key: str, survey_id: int, step: float) -> float:
 
 
 def one_run(mode: str, rate: float, args: argparse.Namespace, folder: Path) -> Run:
-    with server_for(mode, folder, rule=not args.no_rule) as served:
+    with server_for(mode, folder, rule=not args.no_rule, postgres_url=postgres(args)) as served:
         server, port, url = served.server, served.port, served.url
         survey_id, key = served.survey_id, served.key
         # The warm-up: the server's first requests, the child's language data and models.
@@ -541,6 +561,17 @@ def summary(runs: Sequence[Run], modes: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def postgres(args: argparse.Namespace) -> str | None:
+    """The administrative URL that creates each run's database, on PostgreSQL."""
+    return args.postgres_url if args.database == "postgresql" else None
+
+
+def database_words(args: argparse.Namespace) -> str:
+    if args.database == "postgresql":
+        return f"{postgres_version(args.postgres_url)}, a fresh database per run"
+    return "SQLite, a fresh file per run"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=2, help="A B B A blocks (4 runs each)")
@@ -562,6 +593,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-rule", action="store_true", help="no rule: the answers' closed loop has no work"
     )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="a fresh SQLite file per run, or a fresh PostgreSQL database per run",
+    )
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="to create them")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
     args = parser.parse_args(argv)
 
@@ -578,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate = args.rate
         if rate is None:
             print("ramp (closed loop, CXPULSE_BACKGROUND_WORK=off):", file=sys.stderr)
-            with server_for("off", workdir / "ramp") as served:
+            with server_for("off", workdir / "ramp", postgres_url=postgres(args)) as served:
                 maximum = ramp(served.port, served.key, served.survey_id, args.ramp_step)
             rate = max(1.0, args.share * maximum)
             print(f"rate: {rate:,.0f}/s ({args.share:.0%} of {maximum:,.0f}/s)", file=sys.stderr)
@@ -595,7 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else list(argv)
     print(f"## `.venv/bin/python bench/{Path(__file__).name} {shlex.join(given)}`\n")
     print(
-        f"One `cxpulse serve` (1 process, SQLite, a fresh file per run), {rate:,.0f} answers/s "
+        f"One `cxpulse serve` (1 process, {database_words(args)}), {rate:,.0f} answers/s "
         f"for {args.duration:g} s open loop over {args.open_connections} connections, every "
         f"answer with a comment in one of {len(COMMENTS)} languages; saturation: "
         f"{args.saturation:g} s closed loop from {args.connections} connections. "

@@ -142,6 +142,7 @@ OPERATION_IDS = {
     "deleteFollowUpQuestion",
     "reorderFollowUpQuestions",
     "getFollowUpScores",
+    "getFollowUpDrivers",
     "listResponseAnswers",
 }
 

@@ -1,20 +1,25 @@
 """The questions page (/app/surveys/{id}/questions) with plain forms, on both databases: an
 analyst adds, changes, moves and deletes questions; a refused form comes back 422 with each
 message by its field and the values kept; results show with interval and n; viewers read
-but cannot change; another organisation's survey is not found; user text is escaped."""
+but cannot change; another organisation's survey is not found; user text is escaped; what
+drives the score in a sentence and a table (key_drivers' figures), or why there is none."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.collect import follow_up_changes
+from cxpulse.report import follow_up_drivers
 from cxpulse.store import responses, survey_questions
 from cxpulse.store.models import AuditLog, SurveyQuestion
+from cxpulse.text.key_drivers import key_drivers
 from cxpulse.web.tokens import CSRF_COOKIE
 
 from ..helpers import World, session_headers
@@ -231,3 +236,102 @@ def test_a_form_without_its_fields_is_refused_by_field_not_a_500(
         assert refused.status_code == 422, refused.text
         assert 'id="key-error"' in refused.text
     assert _questions(db, a.id, a.survey_id) == []
+
+
+def test_what_drives_the_score_in_a_sentence_and_a_table(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    a = world.a
+    labels = {"delivery": "<b>Delivery</b>?", "support": "Support?"}
+    rng = random.Random(5)
+    rows = []
+    for _ in range(40):
+        delivery, support = rng.randint(1, 5), rng.randint(1, 5)
+        score = min(5, max(1, round(0.8 * delivery + 0.2 * support + rng.gauss(0, 0.6))))
+        rows.append((float(score), delivery, support))
+    with db() as session:
+        for key, label in labels.items():
+            follow_up_changes.create_question(
+                session, a.id, a.survey_id, {"kind": "rating", "key": key, "labels": {"en": label}}
+            )
+        now = datetime.now(UTC)
+        stored = responses.add_responses(
+            session,
+            a.id,
+            [
+                responses.NewResponse(
+                    survey_id=a.survey_id, score=row[0], submitted_at=now - timedelta(hours=n + 1)
+                )
+                for n, row in enumerate(rows)
+            ],
+        )
+        for n, (held, (_, delivery, support)) in enumerate(zip(stored, rows, strict=True)):
+            answers = {"delivery": str(delivery), "support": str(support)}
+            follow_up_changes.record_answers(session, a.id, held[0].id, answers)
+            if n < 3:  # three more that rated only the delivery
+                extra = responses.add_responses(
+                    session,
+                    a.id,
+                    [responses.NewResponse(survey_id=a.survey_id, score=4, submitted_at=now)],
+                )
+                follow_up_changes.record_answers(session, a.id, extra[0][0].id, {"delivery": "4"})
+        session.commit()
+    data = np.array(rows)
+    expected = key_drivers(
+        data[:, 0],
+        {"delivery": data[:, 1], "support": data[:, 2]},
+        bootstrap=follow_up_drivers.BOOTSTRAP,
+        seed=follow_up_drivers.SEED,
+    )
+    top = expected.rows[0]
+    assert top.name == "delivery"
+
+    headers, _ = _browser(app, a.users["viewer"])
+    page = client.get(f"/app/surveys/{a.survey_id}/questions", headers=headers)
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert "What drives the score" in text
+    sentence = (
+        f"Of what the ratings explain (R²&nbsp;{expected.r_squared:.2f}, n&nbsp;40), "
+        f"“&lt;b&gt;Delivery&lt;/b&gt;?” accounts for {top.share:.0f}&nbsp;%."
+    )
+    assert sentence in text
+    assert "<b>Delivery</b>" not in text
+    table = text[text.index('class="stack drivers-table"') :]
+    assert table.index("&lt;b&gt;Delivery") < table.index("Support?")  # heaviest first
+    weight = f"{top.weight * 100:.0f}&nbsp;% ({top.weight_ci_low * 100:.0f}–"
+    assert weight in table
+    assert "3 answered only some of them and are left out" in text
+    # A question's own form leaves the analysis out (it is the list's, and costs a bootstrap).
+    with db() as session:
+        question = survey_questions.list_questions(session, a.id, a.survey_id)[0]
+    editing = client.get(f"/app/surveys/{a.survey_id}/questions/{question.id}", headers=headers)
+    assert editing.status_code == 200, editing.text
+    assert "What drives the score" not in editing.text
+
+
+def test_why_there_is_no_table(
+    app: FastAPI, client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    a = world.a
+    with db() as session:
+        follow_up_changes.create_question(
+            session,
+            a.id,
+            a.survey_id,
+            {"kind": "rating", "key": "delivery", "labels": {"en": "D?"}},
+        )
+        session.commit()
+    headers, _ = _browser(app, a.users["viewer"])
+    base = f"/app/surveys/{a.survey_id}/questions"
+    one = client.get(base, headers=headers).text
+    assert "What drives the score" in one
+    assert "needs at least two rating questions; this survey has 1" in one
+    with db() as session:
+        follow_up_changes.create_question(
+            session, a.id, a.survey_id, {"kind": "rating", "key": "support", "labels": {"en": "S?"}}
+        )
+        session.commit()
+    two = client.get(base, headers=headers).text
+    assert "at least 30 responses that answered every rating question; this window has 0" in two
+    assert "drivers-table" not in two

@@ -1,15 +1,23 @@
 """The follow-up questions API on the real app and both databases: make, list, change,
 order and delete questions; 422s naming each field; permissions as surveys'; results with
-intervals and n; a response's answers; nothing across organisations."""
+intervals and n; what drives the score (key_drivers' figures, reasons, 4xx); a response's
+answers; nothing across organisations."""
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxpulse.collect import follow_up_changes
+from cxpulse.report import follow_up_drivers
+from cxpulse.store import responses
+from cxpulse.text.key_drivers import key_drivers
 
 from ..helpers import World, bearer
 
@@ -161,3 +169,93 @@ def test_scores_and_a_responses_answers(
         f"{base}/scores", params={"since": "2026-01-01", "until": "2025-01-01"}, headers=key
     )
     assert bad.status_code == 422
+
+
+def _rated_responses(
+    db: sessionmaker[Session], org: int, survey_id: int, count: int
+) -> list[tuple[float, float, float]]:
+    """``count`` responses of the last hours, each rating delivery and support (the score
+    follows delivery more); returned latest first, as the analysis reads them."""
+    rng = random.Random(11)
+    rows = []
+    for _ in range(count):
+        delivery, support = rng.randint(1, 5), rng.randint(1, 5)
+        score = min(5, max(1, round(0.7 * delivery + 0.3 * support + rng.gauss(0, 0.7))))
+        rows.append((float(score), float(delivery), float(support)))
+    now = datetime.now(UTC)
+    with db() as session:
+        stored = responses.add_responses(
+            session,
+            org,
+            [
+                responses.NewResponse(
+                    survey_id=survey_id, score=row[0], submitted_at=now - timedelta(hours=n + 1)
+                )
+                for n, row in enumerate(rows)
+            ],
+        )
+        for held, row in zip(stored, rows, strict=True):
+            follow_up_changes.record_answers(
+                session, org, held[0].id, {"delivery": f"{row[1]:g}", "support": f"{row[2]:g}"}
+            )
+        session.commit()
+    return rows
+
+
+def test_what_drives_the_score_is_key_drivers_on_the_complete_answers(
+    client: TestClient, world: World, db: sessionmaker[Session]
+) -> None:
+    a = world.a
+    key = bearer(a.write_key)
+    base = f"/api/v1/surveys/{a.survey_id}/questions"
+    none_yet = client.get(f"{base}/drivers", headers=bearer(a.read_key))
+    assert none_yet.status_code == 200, none_yet.text
+    assert (none_yet.json()["reason"], none_yet.json()["rows"]) == ("few_questions", [])
+    for raw in (DELIVERY, {**DELIVERY, "key": "support", "labels": {"en": "Support?"}}):
+        assert client.post(base, json=raw, headers=key).status_code == 201
+    rows = _rated_responses(db, a.id, a.survey_id, 36)
+
+    found = client.get(f"{base}/drivers", params={"level": 0.9}, headers=bearer(a.read_key))
+    assert found.status_code == 200, found.text
+    body = found.json()
+    data = np.array(rows)
+    expected = key_drivers(
+        data[:, 0],
+        {"delivery": data[:, 1], "support": data[:, 2]},
+        level=0.9,
+        bootstrap=follow_up_drivers.BOOTSTRAP,
+        seed=follow_up_drivers.SEED,
+    )
+    assert (body["n"], body["left_out"], body["reason"], body["level"]) == (36, 0, None, 0.9)
+    assert (body["r_squared"], body["ci_low"], body["ci_high"]) == pytest.approx(
+        (expected.r_squared, expected.r_squared_ci_low, expected.r_squared_ci_high)
+    )
+    assert [row["key"] for row in body["rows"]] == [row.name for row in expected.rows]
+    for row in body["rows"]:
+        want = expected.row(row["key"])
+        assert (row["weight"], row["weight_low"], row["weight_high"]) == pytest.approx(
+            (want.weight, want.weight_ci_low, want.weight_ci_high)
+        )
+        assert (row["shapley"], row["share"], row["correlation"], row["mean"]) == pytest.approx(
+            (want.shapley, want.share, want.correlation, want.mean)
+        )
+    # Before the answers' hours: none complete, a reason and no rows.
+    early = client.get(f"{base}/drivers", params={"until": "2025-06-01"}, headers=key).json()
+    assert (early["n"], early["reason"], early["rows"]) == (0, "few_answers", [])
+
+
+def test_drivers_refuse_bad_windows_and_other_organisations(
+    client: TestClient, world: World
+) -> None:
+    a, b = world.a, world.b
+    key = bearer(a.read_key)
+    url = f"/api/v1/surveys/{a.survey_id}/questions/drivers"
+    backwards = client.get(url, params={"since": "2026-01-01", "until": "2025-01-01"}, headers=key)
+    assert backwards.status_code == 422
+    assert backwards.json()["detail"][0]["loc"] == ["query", "since"]
+    for params in ({"since": "soon"}, {"level": "2"}, {"level": "0.1"}):
+        wrong = client.get(url, params=params, headers=key)
+        assert wrong.status_code == 422, params
+        assert wrong.json()["detail"][0]["loc"][0] == "query"
+    assert client.get(url, headers=bearer(b.read_key)).status_code == 404
+    assert client.get(url).status_code == 401

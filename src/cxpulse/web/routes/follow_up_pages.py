@@ -6,6 +6,10 @@
   and the form to add one;
 - ``/app/surveys/{id}/questions/{question_id}``: a question's form, to change it.
 
+Under the questions, "What drives the score": the key-driver table of the survey's score on
+its rating questions over the same 90 days (``report.follow_up_drivers``, as the API's
+``questions/drivers``), one sentence for a manager on top, or why there is no table.
+
 Labels are asked in the survey's languages (``follow_up_forms.survey_languages``). The rules
 and writes are ``collect.follow_up_changes``' and the results ``report.follow_up_scores``',
 shared with the API. Reading needs ``surveys:read`` (the results ``metrics:read``); changing
@@ -15,6 +19,7 @@ values kept; every change is audited.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -29,6 +34,7 @@ from cxpulse import i18n
 from cxpulse.collect import follow_up_changes
 from cxpulse.collect.follow_ups import KEY_RULE, MAX_QUESTIONS, InvalidQuestion, label_in
 from cxpulse.metrics import format_value
+from cxpulse.report.follow_up_drivers import SurveyDrivers, survey_drivers
 from cxpulse.report.follow_up_scores import question_results
 from cxpulse.store import survey_questions
 from cxpulse.store.errors import NotFound
@@ -116,6 +122,63 @@ def _results(session: Session, caller: Principal, survey: Survey) -> dict[int, d
     return worded
 
 
+def _percent(value: float | None) -> str:
+    return format_value(None if value is None else value * 100, 0)
+
+
+def _drivers(session: Session, caller: Principal, survey: Survey) -> dict[str, Any] | None:
+    """What drives the survey's score, worded for the page: None without ``metrics:read`` or
+    without any rating question."""
+    if Permission.METRICS_READ not in caller.permissions:
+        return None
+    until = datetime.now(UTC)
+    found = survey_drivers(
+        session,
+        caller.organisation_id,
+        survey,
+        since=until - timedelta(days=RESULT_DAYS),
+        until=until,
+    )
+    if not found.questions:
+        return None
+    worded: dict[str, Any] = {
+        "reason": found.reason_text,
+        "rows": [],
+        "n": f"{found.n:,}",
+        "left_out": f"{found.left_out:,}" if found.left_out else "",
+        "complete": f"{found.complete:,}" if found.capped else "",
+        "bootstrap": found.bootstrap,
+    }
+    if found.reason is None and found.rows:
+        worded.update(_driver_table(found))
+    return worded
+
+
+def _driver_table(found: SurveyDrivers) -> dict[str, Any]:
+    top = found.rows[0]
+    r_squared = format_value(found.r_squared, 2)
+    return {
+        "r_squared": r_squared,
+        "r_squared_interval": (
+            f"{format_value(found.r_squared_low, 2)}–{format_value(found.r_squared_high, 2)}"
+        ),
+        # No sentence when the ratings explain nothing (R² 0): no share to name.
+        "top_label": top.label if math.isfinite(top.share) else "",
+        "top_share": format_value(top.share, 0),
+        "rows": [
+            {
+                "label": row.label,
+                "key": row.key,
+                "share": format_value(row.share, 0),
+                "width": 0 if math.isnan(row.share) else min(100, max(0, round(row.share))),
+                "weight": _percent(row.weight),
+                "interval": f"{_percent(row.weight_low)}–{_percent(row.weight_high)}",
+            }
+            for row in found.rows
+        ],
+    }
+
+
 def _page(
     request: Request,
     session: Session,
@@ -144,6 +207,8 @@ def _page(
             for n, q in enumerate(questions)
         ],
         "results": _results(session, caller, survey),
+        # The analysis (a bootstrap) only where it is shown: the list, not a question's form.
+        "drivers": _drivers(session, caller, survey) if editing is None else None,
         "result_days": RESULT_DAYS,
         "languages": languages,
         "language_names": i18n.LANGUAGE_NAMES,

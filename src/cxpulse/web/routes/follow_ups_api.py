@@ -2,7 +2,8 @@
 (ratings of an attribute, one choice, a short text), their results, and the answers of one
 response.
 
-Reading the questions needs ``surveys:read``, their results ``metrics:read``, a response's
+Reading the questions needs ``surveys:read``, their results (and what drives the survey's
+score among its rating questions, ``report.follow_up_drivers``) ``metrics:read``, a response's
 answers ``responses:read``; making, changing, ordering and deleting questions need
 ``surveys:write``. The rules are ``collect.follow_ups``' (shared with the questions page and
 the respondent's form); a question that breaks one is a 422 naming each field at fault.
@@ -10,13 +11,17 @@ the respondent's form); a question that breaks one is a 422 naming each field at
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import BaseModel, Field
 
 from cxpulse.collect import follow_up_changes
 from cxpulse.collect.follow_ups import InvalidQuestion
+from cxpulse.metrics import DEFAULT_LEVEL
+from cxpulse.report import follow_up_drivers
 from cxpulse.report.follow_up_scores import question_results
 from cxpulse.store import response_answers, survey_questions, surveys
 from cxpulse.store._values import day_problem
@@ -147,14 +152,122 @@ def question_scores(
 ) -> QuestionScores:
     org = caller.organisation_id
     surveys.get_survey(session, org, survey_id)
-    now = datetime.now(UTC)
-    end = _utc_day(until, now, "until")
-    start = _utc_day(since, end - timedelta(days=DEFAULT_DAYS), "since")
-    if start >= end:
-        raise FieldErrors.one(["query", "since"], "must be before until")
+    start, end = _window(since, until)
     results = question_results(session, org, survey_id, since=start, until=end)
     return QuestionScores(
         survey_id=survey_id, since=start, until=end, items=[score_out(r) for r in results]
+    )
+
+
+class DriverOut(BaseModel):
+    question_id: int
+    key: str
+    weight: float = Field(description="Relative weight in R² units; the rows' add up to R².")
+    weight_low: float | None
+    weight_high: float | None
+    share: float | None = Field(description="The weight in percent of R².")
+    shapley: float | None = Field(description="Shapley value of R² (R² units).")
+    shapley_low: float | None
+    shapley_high: float | None
+    correlation: float = Field(description="Pearson correlation with the survey's score.")
+    mean: float = Field(description="The question's mean rating over the complete answers.")
+
+
+class DriversOut(BaseModel):
+    survey_id: int
+    since: datetime
+    until: datetime
+    n: int = Field(description="Responses that answered every rating question (analysed).")
+    left_out: int = Field(description="Responses that answered some rating questions, not all.")
+    capped: bool = Field(description="More complete answers than the latest 50,000 analysed.")
+    r_squared: float | None
+    ci_low: float | None = Field(description="Bootstrap interval of R².")
+    ci_high: float | None
+    level: float
+    bootstrap: int = Field(description="Resamples behind every interval (seeded).")
+    rows: list[DriverOut] = Field(description="One per rating question, heaviest weight first.")
+    notes: list[str]
+    reason: str | None = Field(
+        description="Why there is no table (few_questions, few_answers, no_variation); null "
+        "when there is one."
+    )
+    reason_text: str | None
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def _window(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    """[since, until) of the query, by default the last ``DEFAULT_DAYS`` days."""
+    end = _utc_day(until, datetime.now(UTC), "until")
+    start = _utc_day(since, end - timedelta(days=DEFAULT_DAYS), "since")
+    if start >= end:
+        raise FieldErrors.one(["query", "since"], "must be before until")
+    return start, end
+
+
+@router.get(
+    "/surveys/{survey_id}/questions/drivers",
+    operation_id="getFollowUpDrivers",
+    summary="What drives a survey's score among its rating questions",
+    description="A key-driver analysis of the survey's score on its rating questions over "
+    "the responses submitted in [since, until) (default: the last 90 days) that answered "
+    "every rating question (the latest 50,000): Johnson's relative weights and Shapley "
+    "values of R², with percentile bootstrap intervals (500 seeded resamples, so the same "
+    "answers give the same intervals). Without a table (fewer than 2 rating questions, "
+    "fewer than 30 complete answers, a score or rating that does not vary) `rows` is empty "
+    "and `reason` says why.",
+    response_model=DriversOut,
+    responses=problems(404),
+)
+def question_drivers(
+    survey_id: SurveyId,
+    caller: CanReadMetrics,
+    session: DbSession,
+    since: Annotated[datetime | None, Query(description="Start (UTC when no zone).")] = None,
+    until: Annotated[datetime | None, Query(description="End, excluded; default now.")] = None,
+    level: Annotated[
+        float, Query(ge=0.5, le=0.999, description="Confidence level of the intervals.")
+    ] = DEFAULT_LEVEL,
+) -> DriversOut:
+    org = caller.organisation_id
+    survey = surveys.get_survey(session, org, survey_id)
+    start, end = _window(since, until)
+    found = follow_up_drivers.survey_drivers(
+        session, org, survey, since=start, until=end, level=level
+    )
+    return DriversOut(
+        survey_id=survey_id,
+        since=start,
+        until=end,
+        n=found.n,
+        left_out=found.left_out,
+        capped=found.capped,
+        r_squared=_finite(found.r_squared),
+        ci_low=_finite(found.r_squared_low),
+        ci_high=_finite(found.r_squared_high),
+        level=found.level,
+        bootstrap=found.bootstrap,
+        rows=[
+            DriverOut(
+                question_id=row.question_id,
+                key=row.key,
+                weight=row.weight,
+                weight_low=_finite(row.weight_low),
+                weight_high=_finite(row.weight_high),
+                share=_finite(row.share),
+                shapley=_finite(row.shapley),
+                shapley_low=_finite(row.shapley_low),
+                shapley_high=_finite(row.shapley_high),
+                correlation=row.correlation,
+                mean=row.mean,
+            )
+            for row in found.rows
+        ],
+        notes=list(found.notes),
+        reason=found.reason,
+        reason_text=found.reason_text,
     )
 
 

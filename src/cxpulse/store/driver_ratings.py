@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Integer, case, func, select
 from sqlalchemy.orm import Session
 
 from cxpulse.store.models import Response, ResponseAnswer
+from cxpulse.store.response_answers import answer_window
 
 MAX_ROWS = 50_000
 """Complete rows read at most, the latest first: enough for tight intervals, while the
@@ -116,16 +117,10 @@ def _conditions(
 ) -> list[ColumnElement[bool]]:
     # Both tables scoped: an answer carries its organisation and survey, and so does its
     # response, and neither may lead to another organisation's rows.
-    conditions: list[ColumnElement[bool]] = [
-        ResponseAnswer.organisation_id == organisation_id,
-        ResponseAnswer.survey_id == survey_id,
+    return [
+        *answer_window(organisation_id, survey_id, since, until),
         ResponseAnswer.question_id.in_(question_ids),
         ResponseAnswer.score.is_not(None),
         Response.organisation_id == organisation_id,
         Response.survey_id == survey_id,
     ]
-    if since is not None:
-        conditions.append(Response.submitted_at >= since)
-    if until is not None:
-        conditions.append(Response.submitted_at < until)
-    return conditions

@@ -131,9 +131,11 @@ def answers_of(
     return found
 
 
-def _window(
+def answer_window(
     organisation_id: int, survey_id: int, since: datetime | None, until: datetime | None
 ) -> list[ColumnElement[bool]]:
+    """The organisation's answers to the survey whose responses were submitted in [since,
+    until): the conditions of a query joining answers to their responses."""
     conditions: list[ColumnElement[bool]] = [
         ResponseAnswer.organisation_id == organisation_id,
         ResponseAnswer.survey_id == survey_id,
@@ -155,7 +157,7 @@ def score_counts(
 ) -> dict[int, dict[float, int]]:
     """Per rating question, how many answers gave each score (``GROUP BY question, score``),
     of the responses submitted in [since, until)."""
-    conditions = _window(organisation_id, survey_id, since, until)
+    conditions = answer_window(organisation_id, survey_id, since, until)
     rows = session.execute(
         select(ResponseAnswer.question_id, ResponseAnswer.score, func.count())
         .join(Response, Response.id == ResponseAnswer.response_id)
@@ -179,7 +181,7 @@ def choice_counts(
 ) -> dict[int, dict[str, int]]:
     """Per choice question, how many answers picked each choice, and per text question how
     many answered (under the choice ``""``), in the same window as ``score_counts``."""
-    conditions = _window(organisation_id, survey_id, since, until)
+    conditions = answer_window(organisation_id, survey_id, since, until)
     rows = session.execute(
         select(ResponseAnswer.question_id, ResponseAnswer.choice, func.count())
         .join(Response, Response.id == ResponseAnswer.response_id)

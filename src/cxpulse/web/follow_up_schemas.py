@@ -23,6 +23,7 @@ from cxpulse.collect.follow_ups import (
     InvalidQuestion,
 )
 from cxpulse.metrics import MetricResult
+from cxpulse.report.follow_up_drivers import SurveyDrivers
 from cxpulse.report.follow_up_scores import QuestionResult
 from cxpulse.store.models import SurveyQuestion
 from cxpulse.store.response_answers import StoredAnswer
@@ -158,8 +159,82 @@ class QuestionScores(BaseModel):
     items: list[QuestionScore]
 
 
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else value
+class DriverOut(BaseModel):
+    question_id: int
+    key: str
+    weight: float = Field(description="Relative weight in R² units; the rows' add up to R².")
+    weight_low: float | None
+    weight_high: float | None
+    share: float | None = Field(description="The weight in percent of R².")
+    shapley: float | None = Field(description="Shapley value of R² (R² units).")
+    shapley_low: float | None
+    shapley_high: float | None
+    correlation: float = Field(description="Pearson correlation with the survey's score.")
+    mean: float = Field(description="The question's mean rating over the complete answers.")
+
+
+class DriversOut(BaseModel):
+    survey_id: int
+    since: datetime
+    until: datetime
+    n: int = Field(description="Responses that answered every rating question (analysed).")
+    left_out: int = Field(description="Responses that answered some rating questions, not all.")
+    capped: bool = Field(description="More complete answers than the latest 50,000 analysed.")
+    r_squared: float | None
+    ci_low: float | None = Field(description="Bootstrap interval of R².")
+    ci_high: float | None
+    level: float
+    bootstrap: int = Field(description="Resamples behind every interval (seeded).")
+    rows: list[DriverOut] = Field(description="One per rating question, heaviest weight first.")
+    notes: list[str]
+    reason: str | None = Field(
+        description="Why there is no table (few_questions, few_answers, no_variation); null "
+        "when there is one."
+    )
+    reason_text: str | None
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def drivers_out(
+    survey_id: int, since: datetime, until: datetime, found: SurveyDrivers
+) -> DriversOut:
+    """The key-driver table as the API gives it: ``null`` for a figure that is not a number
+    (no interval without resamples, no share when R² is 0)."""
+    return DriversOut(
+        survey_id=survey_id,
+        since=since,
+        until=until,
+        n=found.n,
+        left_out=found.left_out,
+        capped=found.capped,
+        r_squared=_number(found.r_squared),
+        ci_low=_number(found.r_squared_low),
+        ci_high=_number(found.r_squared_high),
+        level=found.level,
+        bootstrap=found.bootstrap,
+        rows=[
+            DriverOut(
+                question_id=row.question_id,
+                key=row.key,
+                weight=row.weight,
+                weight_low=_number(row.weight_low),
+                weight_high=_number(row.weight_high),
+                share=_number(row.share),
+                shapley=_number(row.shapley),
+                shapley_low=_number(row.shapley_low),
+                shapley_high=_number(row.shapley_high),
+                correlation=row.correlation,
+                mean=row.mean,
+            )
+            for row in found.rows
+        ],
+        notes=list(found.notes),
+        reason=found.reason,
+        reason_text=found.reason_text,
+    )
 
 
 def question_out(question: SurveyQuestion) -> QuestionOut:

@@ -11,12 +11,10 @@ the respondent's form); a question that breaks one is a 422 naming each field at
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, Field
 
 from cxpulse.collect import follow_up_changes
 from cxpulse.collect.follow_ups import InvalidQuestion
@@ -36,6 +34,7 @@ from cxpulse.web.deps import DbSession
 from cxpulse.web.errors import FieldErrors
 from cxpulse.web.follow_up_schemas import (
     AnswerList,
+    DriversOut,
     QuestionCreate,
     QuestionList,
     QuestionOrder,
@@ -43,6 +42,7 @@ from cxpulse.web.follow_up_schemas import (
     QuestionScores,
     QuestionUpdate,
     answer_out,
+    drivers_out,
     question_errors,
     question_out,
     score_out,
@@ -159,45 +159,6 @@ def question_scores(
     )
 
 
-class DriverOut(BaseModel):
-    question_id: int
-    key: str
-    weight: float = Field(description="Relative weight in R² units; the rows' add up to R².")
-    weight_low: float | None
-    weight_high: float | None
-    share: float | None = Field(description="The weight in percent of R².")
-    shapley: float | None = Field(description="Shapley value of R² (R² units).")
-    shapley_low: float | None
-    shapley_high: float | None
-    correlation: float = Field(description="Pearson correlation with the survey's score.")
-    mean: float = Field(description="The question's mean rating over the complete answers.")
-
-
-class DriversOut(BaseModel):
-    survey_id: int
-    since: datetime
-    until: datetime
-    n: int = Field(description="Responses that answered every rating question (analysed).")
-    left_out: int = Field(description="Responses that answered some rating questions, not all.")
-    capped: bool = Field(description="More complete answers than the latest 50,000 analysed.")
-    r_squared: float | None
-    ci_low: float | None = Field(description="Bootstrap interval of R².")
-    ci_high: float | None
-    level: float
-    bootstrap: int = Field(description="Resamples behind every interval (seeded).")
-    rows: list[DriverOut] = Field(description="One per rating question, heaviest weight first.")
-    notes: list[str]
-    reason: str | None = Field(
-        description="Why there is no table (few_questions, few_answers, no_variation); null "
-        "when there is one."
-    )
-    reason_text: str | None
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else value
-
-
 def _window(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     """[since, until) of the query, by default the last ``DEFAULT_DAYS`` days."""
     end = _utc_day(until, datetime.now(UTC), "until")
@@ -237,38 +198,7 @@ def question_drivers(
     found = follow_up_drivers.survey_drivers(
         session, org, survey, since=start, until=end, level=level
     )
-    return DriversOut(
-        survey_id=survey_id,
-        since=start,
-        until=end,
-        n=found.n,
-        left_out=found.left_out,
-        capped=found.capped,
-        r_squared=_finite(found.r_squared),
-        ci_low=_finite(found.r_squared_low),
-        ci_high=_finite(found.r_squared_high),
-        level=found.level,
-        bootstrap=found.bootstrap,
-        rows=[
-            DriverOut(
-                question_id=row.question_id,
-                key=row.key,
-                weight=row.weight,
-                weight_low=_finite(row.weight_low),
-                weight_high=_finite(row.weight_high),
-                share=_finite(row.share),
-                shapley=_finite(row.shapley),
-                shapley_low=_finite(row.shapley_low),
-                shapley_high=_finite(row.shapley_high),
-                correlation=row.correlation,
-                mean=row.mean,
-            )
-            for row in found.rows
-        ],
-        notes=list(found.notes),
-        reason=found.reason,
-        reason_text=found.reason_text,
-    )
+    return drivers_out(survey_id, start, end, found)
 
 
 @router.get(

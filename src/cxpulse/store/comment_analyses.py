@@ -24,6 +24,7 @@ The reads for pages (histograms of themes, listings) are in ``store.theme_histog
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,9 +51,11 @@ STALE = ""
 """The version of an analysis whose comment changed: older than every real version, so the
 worker's queue (``store.comment_queue``) finds it."""
 _CHUNK = 500
+"""Ids per ``IN`` list: far below both databases' limits on bound parameters."""
 _ANALYSES = cast(Table, AnalysedComment.__table__)
 _MENTIONS = cast(Table, ResponseTheme.__table__)
-"""Ids per ``IN`` list: far below both databases' limits on bound parameters."""
+_RESPONSES = cast(Table, Response.__table__)
+_THEMES = cast(Table, TextTheme.__table__)
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ class WriteCounts:
     skipped: int
     """Changed or deleted since they were read: left for the next round."""
     removed: int
-    """Analyses deleted because their comment was removed."""
+    """Responses whose comment was removed meanwhile: their analysis is deleted if the
+    change of the response had not deleted it already."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,10 @@ def write_analyses(
     gone: list[int] = []
     comments: list[dict[str, Any]] = []
     skipped = 0
-    before = comment_rollups.count_existing(session, current)
+    # The daily counts move by what is written less what was there; what is written is known
+    # here, so only what was there is read (the write lock is held meanwhile on SQLite).
+    added_comments: Counter[comment_rollups.CommentKey] = Counter()
+    added_themes: Counter[comment_rollups.ThemeKey] = Counter()
     for analysis in {a.response_id: a for a in analyses}.values():
         response = current.get(analysis.response_id)
         if response is None:
@@ -201,30 +208,49 @@ def write_analyses(
                 "analysed_at": moment,
             }
         )
-        mentions.extend(
-            {
-                "response_id": analysis.response_id,
-                "theme_id": mention.theme_id,
-                "organisation_id": organisation_id,
-                "survey_id": response.survey_id,
-                "submitted_at": response.submitted_at,
-                "score": response.score,
-                "sentiment": mention.sentiment,
-            }
-            for mention in {m.theme_id: m for m in analysis.mentions}.values()
-        )
+        added_comments[
+            comment_rollups.comment_key(
+                organisation_id, response.survey_id, response.submitted_at, response.score
+            )
+        ] += 1
+        for mention in {m.theme_id: m for m in analysis.mentions}.values():
+            mentions.append(
+                {
+                    "response_id": analysis.response_id,
+                    "theme_id": mention.theme_id,
+                    "organisation_id": organisation_id,
+                    "survey_id": response.survey_id,
+                    "submitted_at": response.submitted_at,
+                    "score": response.score,
+                    "sentiment": mention.sentiment,
+                }
+            )
+            added_themes[
+                comment_rollups.theme_key(
+                    organisation_id,
+                    response.survey_id,
+                    mention.theme_id,
+                    response.submitted_at,
+                    response.score,
+                    mention.sentiment,
+                )
+            ] += 1
         if replace_comments and analysis.redacted_comment != response.comment:
             comments.append({"id": analysis.response_id, "redacted": analysis.redacted_comment})
-    if gone:
-        _delete_analyses(session, organisation_id, gone)
+    written = [row["response_id"] for row in rows]
+    before = comment_rollups.existing(session, [*written, *gone])
+    with_analysis = [response_id for response_id in gone if response_id in before.analysed]
+    if with_analysis:
+        _delete_analyses(session, organisation_id, with_analysis)
     if rows:
         _upsert(session, rows)
-        # The old mentions go, whatever the new analysis found; ids in slices.
-        written = [row["response_id"] for row in rows]
-        for start in range(0, len(written), _CHUNK):
+        # The old mentions go, whatever the new analysis found (a response analysed for the
+        # first time has none); ids in slices.
+        replaced = [response_id for response_id in written if response_id in before.analysed]
+        for start in range(0, len(replaced), _CHUNK):
             session.execute(
                 delete(ResponseTheme).where(
-                    ResponseTheme.response_id.in_(written[start : start + _CHUNK])
+                    ResponseTheme.response_id.in_(replaced[start : start + _CHUNK])
                 )
             )
         if mentions:
@@ -236,8 +262,9 @@ def write_analyses(
             .where(Response.organisation_id == organisation_id, Response.id == change["id"])
             .values(comment=change["redacted"])
         )
-    after = comment_rollups.count_existing(session, current)
-    comment_rollups.apply(session, *comment_rollups.difference(after, before))
+    comment_rollups.apply(
+        session, *comment_rollups.difference((added_comments, added_themes), before.counts)
+    )
     return WriteCounts(written=len(rows), skipped=skipped, removed=len(gone))
 
 
@@ -257,12 +284,13 @@ def _check(session: Session, organisation_id: int, analyses: Sequence[NewAnalysi
             theme_ids.add(mention.theme_id)
     wanted = sorted(theme_ids)
     known: set[int] = set()
+    themes = _THEMES.c
     for start in range(0, len(wanted), _CHUNK):
         known.update(
-            session.scalars(
-                select(TextTheme.id).where(
-                    TextTheme.organisation_id == organisation_id,
-                    TextTheme.id.in_(wanted[start : start + _CHUNK]),
+            session.connection().scalars(
+                select(themes.id).where(
+                    themes.organisation_id == organisation_id,
+                    themes.id.in_(wanted[start : start + _CHUNK]),
                 )
             )
         )
@@ -285,23 +313,26 @@ def _lock_current(
     the response (tags, rule matches)."""
     found: dict[int, Any] = {}
     ids = sorted(set(response_ids))
+    columns = _RESPONSES.c
+    connection = session.connection()
     for start in range(0, len(ids), _CHUNK):
+        # Core on the table: the ORM's statement path cost more than the read itself.
         query = (
             select(
-                Response.id,
-                Response.survey_id,
-                Response.submitted_at,
-                Response.score,
-                Response.comment,
+                columns.id,
+                columns.survey_id,
+                columns.submitted_at,
+                columns.score,
+                columns.comment,
             )
             .where(
-                Response.organisation_id == organisation_id,
-                Response.id.in_(ids[start : start + _CHUNK]),
+                columns.organisation_id == organisation_id,
+                columns.id.in_(ids[start : start + _CHUNK]),
             )
-            .order_by(Response.id)
+            .order_by(columns.id)
             .with_for_update(key_share=True, skip_locked=True)
         )
-        found.update((int(row.id), row) for row in session.execute(query))
+        found.update((int(row.id), row) for row in connection.execute(query))
     return found
 
 

@@ -118,37 +118,62 @@ def _subtract(session: Session, table: Table, changes: list[tuple[Any, int]]) ->
     session.execute(delete(table).where(matches, table.c.count == 0), keys)
 
 
+class Existing(NamedTuple):
+    """What stored analyses of some responses count in the rollups now."""
+
+    analysed: frozenset[int]
+    """The responses among them that have an analysis."""
+    comments: Counter[CommentKey]
+    themes: Counter[ThemeKey]
+
+    @property
+    def counts(self) -> tuple[Counter[CommentKey], Counter[ThemeKey]]:
+        return self.comments, self.themes
+
+
+_ANALYSIS_KEYS = cast(Table, AnalysedComment.__table__)
+_MENTION_KEYS = cast(Table, ResponseTheme.__table__)
+
+
+def existing(session: Session, response_ids: Iterable[int]) -> Existing:
+    """Where the stored analyses and mentions of ``response_ids`` count now: subtract these
+    before changing or removing them.
+
+    Core statements on the tables (the ORM's statement path cost more than the reads, in the
+    worker's write transaction that holds SQLite's one write lock), and the mentions only of
+    responses that have an analysis: a mention belongs to its analysis (the database
+    cascades), so a batch analysed for the first time costs one read."""
+    ids = sorted(set(response_ids))
+    analysed: set[int] = set()
+    comments: Counter[CommentKey] = Counter()
+    themes: Counter[ThemeKey] = Counter()
+    a, m = _ANALYSIS_KEYS.c, _MENTION_KEYS.c
+    connection = session.connection()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for analysis in connection.execute(
+            select(a.response_id, a.organisation_id, a.survey_id, a.submitted_at, a.score).where(
+                a.response_id.in_(chunk)
+            )
+        ):
+            analysed.add(int(analysis.response_id))
+            comments[comment_key(*analysis[1:])] += 1
+    with_analysis = sorted(analysed)
+    for start in range(0, len(with_analysis), 500):
+        for mention in connection.execute(
+            select(
+                m.organisation_id, m.survey_id, m.theme_id, m.submitted_at, m.score, m.sentiment
+            ).where(m.response_id.in_(with_analysis[start : start + 500]))
+        ):
+            themes[theme_key(*mention)] += 1
+    return Existing(frozenset(analysed), comments, themes)
+
+
 def count_existing(
     session: Session, response_ids: Iterable[int]
 ) -> tuple[Counter[CommentKey], Counter[ThemeKey]]:
-    """Where the stored analyses and mentions of ``response_ids`` count now: subtract these
-    before changing or removing them."""
-    ids = sorted(set(response_ids))
-    comments: Counter[CommentKey] = Counter()
-    themes: Counter[ThemeKey] = Counter()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for analysis in session.execute(
-            select(
-                AnalysedComment.organisation_id,
-                AnalysedComment.survey_id,
-                AnalysedComment.submitted_at,
-                AnalysedComment.score,
-            ).where(AnalysedComment.response_id.in_(chunk))
-        ):
-            comments[comment_key(*analysis)] += 1
-        for mention in session.execute(
-            select(
-                ResponseTheme.organisation_id,
-                ResponseTheme.survey_id,
-                ResponseTheme.theme_id,
-                ResponseTheme.submitted_at,
-                ResponseTheme.score,
-                ResponseTheme.sentiment,
-            ).where(ResponseTheme.response_id.in_(chunk))
-        ):
-            themes[theme_key(*mention)] += 1
-    return comments, themes
+    """``existing``'s counts."""
+    return existing(session, response_ids).counts
 
 
 def difference(

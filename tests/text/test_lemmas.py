@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import ctypes
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+import simplemma
+from simplemma.strategies import DefaultStrategy
+from simplemma.strategies.dictionaries import DefaultDictionaryFactory, TrieDictionaryFactory
 
 from cxpulse.text.comments import LANGUAGES
 from cxpulse.text.lemmas import (
@@ -12,6 +24,8 @@ from cxpulse.text.lemmas import (
     is_stopword,
     lemmatise,
     tokens,
+    trie_directory,
+    trie_lemmatizer,
 )
 
 
@@ -169,3 +183,140 @@ def test_contrast_words_need_word_boundaries() -> None:
     # "butter" and "Menu" contain "but" and "men" without being them.
     assert clauses("The butter was fresh", "en") == ["The butter was fresh"]
     assert clauses("Menyn var bra", "sv") == ["Menyn var bra"]
+
+
+# The lemma dictionaries: simplemma's tries, cached on disk (lemmas.TrieDictionaries).
+
+
+@pytest.mark.slow
+def test_the_tries_give_the_lemmas_of_simplemmas_shipped_dictionaries() -> None:
+    # About 250 entries of each language's dictionary, spread over it, each with inflected,
+    # recased, misspelt, prefixed and hyphenated forms, so that the rules and decompositions
+    # that run after a dictionary miss are compared too (16,000 tokens).
+    trie = trie_lemmatizer(trie_directory())
+    shipped_dictionaries = DefaultDictionaryFactory(cache_max_size=1)  # one language at a time
+    shipped = simplemma.Lemmatizer(
+        cache_max_size=0,
+        lemmatization_strategy=DefaultStrategy(dictionary_factory=shipped_dictionaries),
+    )
+    for language in LANGUAGES:
+        dictionary = shipped_dictionaries.get_dictionary(language)
+        entries = list(itertools.islice(dictionary, 0, None, len(dictionary) // 250))
+        words = set(tokens(" ".join(NEGATIONS[language]), language))
+        for entry in entries:
+            words.update((entry, entry.lower(), entry.capitalize(), entry.upper()))
+            words.update((entry + "s", entry + "en", entry[:-1] or entry, "un" + entry))
+            words.add(entry + "-" + entries[0])
+        differ = {
+            word: (trie.lemmatize(word, language), shipped.lemmatize(word, language))
+            for word in sorted(words)
+            if trie.lemmatize(word, language) != shipped.lemmatize(word, language)
+        }
+        assert differ == {}, language
+        assert (trie_directory() / f"{language}.dic").is_file()  # really a trie
+
+
+def test_simplemmas_hooks_for_writing_tries_still_exist() -> None:
+    # TrieDictionaries overrides these two to write each trie under a name of its own and
+    # rename it: if simplemma renamed them, tries would be written in place again, silently.
+    assert callable(TrieDictionaryFactory._write_trie_to_disk)
+    assert callable(TrieDictionaryFactory._get_dictionary_uncached)
+
+
+_BUILD_FRENCH = """
+import logging, sys
+from pathlib import Path
+from cxpulse.text.lemmas import trie_lemmatizer
+logging.basicConfig(level=logging.WARNING)
+print(trie_lemmatizer(Path(sys.argv[1])).lemmatize("commandes", "fr"))
+"""
+
+
+def test_two_processes_building_the_same_trie_at_once(tmp_path: Path) -> None:
+    builders = [
+        subprocess.Popen(
+            [sys.executable, "-c", _BUILD_FRENCH, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for builder in builders:
+        out, err = builder.communicate(timeout=120)
+        assert (builder.returncode, out, err) == (0, "commande\n", "")
+    assert [path.name for path in tmp_path.iterdir()] == ["fr.dic"]  # no temporary left
+    assert trie_lemmatizer(tmp_path).lemmatize("commandes", "fr") == "commande"
+
+
+_READ_ONLY_FOLDERS = """
+import json, logging, sys
+from pathlib import Path
+from cxpulse.text.lemmas import TrieDictionaries, trie_lemmatizer
+
+warnings = []
+handler = logging.Handler()
+handler.emit = lambda record: warnings.append(record.getMessage())
+logging.getLogger("cxpulse.text.lemmas").addHandler(handler)
+empty, built = Path(sys.argv[1]), Path(sys.argv[2])
+lemmatizer = trie_lemmatizer(empty)
+lemmas = [lemmatizer.lemmatize(word, language) for word, language in json.loads(sys.argv[3])]
+warnings_then = len(warnings)
+prebuilt = TrieDictionaries(built).get_dictionary("fr")
+print(json.dumps({
+    "lemmas": lemmas,
+    "warnings": warnings[:warnings_then],
+    "written": sorted(path.name for path in empty.iterdir()),
+    "prebuilt": type(prebuilt).__name__,
+    "warnings_after_prebuilt": len(warnings) - warnings_then,
+}))
+"""
+
+
+def test_a_read_only_cache_folder_falls_back_to_the_shipped_dictionaries(tmp_path: Path) -> None:
+    # Real read-only folders (mode 0555). Root writes there all the same, so as root the
+    # child process runs without the capability that lets it (CAP_DAC_OVERRIDE).
+    empty, built = tmp_path / "empty", tmp_path / "built"
+    empty.mkdir()
+    built.mkdir()
+    shutil.copy(_prebuilt_french(tmp_path), built / "fr.dic")
+    for folder in (empty, built):
+        folder.chmod(0o555)
+    words = [("commandes", "fr"), ("leveranserna", "sv"), ("Испораката", "mk")]
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", _READ_ONLY_FOLDERS, str(empty), str(built), json.dumps(words)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            preexec_fn=_without_root_overrides if os.geteuid() == 0 else None,
+        )
+    finally:
+        for folder in (empty, built):
+            folder.chmod(0o755)
+    assert (child.returncode, child.stderr) == (0, "")
+    result = json.loads(child.stdout)
+    assert result["lemmas"] == ["commande", "leverans", "испорака"]
+    # One warning for the three languages, naming the folder; nothing written.
+    [warning] = result["warnings"]
+    assert f"cannot be cached in {empty}" in warning
+    assert result["written"] == []
+    # Tries already there are read from a read-only folder, without a warning.
+    assert (result["prebuilt"], result["warnings_after_prebuilt"]) == ("TrieWrapDict", 0)
+
+
+def _without_root_overrides() -> None:
+    """Drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the bounding set, so that the
+    program about to be executed, though root, obeys the permission bits."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_dac_override, cap_dac_read_search = 24, 1, 2
+    for capability in (cap_dac_override, cap_dac_read_search):
+        if libc.prctl(pr_capbset_drop, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def _prebuilt_french(tmp_path: Path) -> Path:
+    folder = tmp_path / "prebuilt"
+    trie_lemmatizer(folder).lemmatize("commandes", "fr")
+    return folder / "fr.dic"

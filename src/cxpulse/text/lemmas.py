@@ -6,6 +6,12 @@ lemmatiser is simplemma (dictionaries shipped in the package, all eight language
 Macedonian); each (token, language) pair is looked up once per process through a cache, which
 keeps 100,000 comments to a second or two.
 
+simplemma's dictionaries are read from marisa tries kept in cxpulse's cache folder
+(:func:`trie_directory`), built once per simplemma version: decoding the shipped dictionaries
+of the eight languages costs every process 6-8 CPU seconds and about 500 MB, loading the tries
+a few hundredths of a second and 30 MB, with the same lemmas. When that folder cannot be
+written, the shipped dictionaries are used as before, after one warning.
+
 Tokens are runs of letters in any script (Latin with diacritics, Cyrillic), with apostrophes
 kept inside a word; digits, punctuation and hyphens separate tokens. Two kinds of clitics are
 split so that negation survives as a word of its own: English ``n't`` (``didn't`` -> ``do``,
@@ -21,14 +27,22 @@ those are kept as content words (see ``_CONTENT_WORDS``).
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import simplemma
 import stopwordsiso
+from platformdirs import user_cache_dir
+from simplemma.strategies import DefaultStrategy
+from simplemma.strategies.dictionaries import DEFAULT_DICTIONARY_FACTORY, TrieDictionaryFactory
 
 from cxpulse.text.comments import LANGUAGES
 
@@ -175,11 +189,101 @@ def _split_clitics(word: str, language: str) -> Iterator[str]:
     yield word
 
 
+logger = logging.getLogger(__name__)
+
+
+def trie_directory() -> Path:
+    """Where the lemma tries are kept: ``simplemma/VERSION`` in cxpulse's user cache folder
+    (``~/.cache/cxpulse/simplemma/2.0.0`` on Linux), so a new simplemma builds its own."""
+    return Path(user_cache_dir("cxpulse")) / "simplemma" / simplemma.__version__
+
+
+class TrieDictionaries(TrieDictionaryFactory):
+    """simplemma's trie dictionaries, cached in ``directory``, safe for several processes and
+    never a reason for the analysis to fail.
+
+    simplemma saves a new trie straight to its final name, so a second process building or
+    loading the same language at that moment could read half a file (and delete it as
+    corrupt): here each process writes a file of its own and renames it into place, which is
+    atomic, so a trie on disk is always whole. A folder that cannot be written (read-only
+    home, full disk) switches the languages whose trie is missing to simplemma's shipped
+    dictionaries, with one warning: building a trie that cannot be kept would cost every
+    process more than decoding those.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(cache_max_size=len(LANGUAGES), disk_cache_dir=str(directory))
+        self.directory = directory
+        self._writable: bool | None = None  # probed before the first trie is built
+
+    def _get_dictionary_uncached(self, lang: str) -> Mapping[str, str]:
+        if (self.directory / f"{lang}.dic").is_file() or self._can_write():
+            try:
+                return super()._get_dictionary_uncached(lang)
+            except OSError as error:
+                # A corrupt trie in a folder that has since become read-only: simplemma
+                # cannot delete it to build it again.
+                self._give_up(error)
+        return DEFAULT_DICTIONARY_FACTORY.get_dictionary(lang)
+
+    def _write_trie_to_disk(self, lang: str, trie: Any) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(
+                prefix=f".{lang}-", suffix=".tmp", dir=self.directory
+            )
+            os.close(handle)
+            try:
+                trie.save(temporary)
+                os.chmod(temporary, 0o644)  # public data; mkstemp made it private
+                os.replace(temporary, self.directory / f"{lang}.dic")
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except (OSError, RuntimeError) as error:  # marisa reports a full disk as RuntimeError
+            # This language keeps the trie just built; the next ones use the shipped
+            # dictionaries.
+            self._give_up(error)
+
+    def _can_write(self) -> bool:
+        if self._writable is None:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=self.directory, prefix=".probe-"):
+                    pass
+                self._writable = True
+            except OSError as error:
+                self._give_up(error)
+        return bool(self._writable)
+
+    def _give_up(self, error: BaseException) -> None:
+        if self._writable is not False:
+            logger.warning(
+                "The lemma dictionaries cannot be cached in %s (%s): using simplemma's "
+                "shipped dictionaries, which take longer to load and more memory",
+                self.directory,
+                error,
+            )
+        self._writable = False
+
+
+def trie_lemmatizer(directory: Path) -> simplemma.Lemmatizer:
+    """simplemma's default lemmatiser (what ``simplemma.lemmatize`` uses) on the tries kept in
+    ``directory``. It caches nothing itself: :func:`_lemma` does."""
+    strategy = DefaultStrategy(dictionary_factory=TrieDictionaries(directory))
+    return simplemma.Lemmatizer(cache_max_size=0, lemmatization_strategy=strategy)
+
+
+@lru_cache(maxsize=1)
+def _lemmatizer() -> simplemma.Lemmatizer:
+    return trie_lemmatizer(trie_directory())
+
+
 @lru_cache(maxsize=1 << 18)
 def _lemma(token: str, language: str) -> str:
     if language not in LANGUAGES or token in NEGATIONS[language]:
         return token
-    return simplemma.lemmatize(token, lang=language).lower()
+    return _lemmatizer().lemmatize(token, language).lower()
 
 
 def lemmatise(text: str, language: str) -> tuple[str, ...]:

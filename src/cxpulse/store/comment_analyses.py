@@ -33,8 +33,9 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
-from cxpulse.store import comment_claims, comment_rollups, text_themes
+from cxpulse.store import comment_claims, comment_rollups, prebuilt, text_themes
 from cxpulse.store.errors import Invalid, NotFound
 from cxpulse.store.models import (
     COMMENT_SENTIMENTS,
@@ -254,8 +255,7 @@ def write_analyses(
                 )
             )
         if mentions:
-            # Core on the table: the ORM's bulk insert cost several times more per row.
-            session.connection().execute(insert(_MENTIONS), mentions)
+            _INSERT_MENTIONS.execute(session.connection(), mentions)
     for change in comments:
         session.execute(
             update(Response)
@@ -336,19 +336,33 @@ def _lock_current(
     return found
 
 
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
+def _analyses_upsert(dialect: str) -> Insert:
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # Core on the table, like the mentions: a batch of 500 analyses is one statement.
     statement = insert_fn(_ANALYSES)
     replaced = {
-        name: statement.excluded[name]
-        for name in rows[0]
-        if name not in ("response_id", "organisation_id")
+        column.name: statement.excluded[column.name]
+        for column in _ANALYSES.columns
+        if column.name not in ("response_id", "organisation_id")
     }
-    session.connection().execute(
-        statement.on_conflict_do_update(index_elements=["response_id"], set_=replaced), rows
+    return cast(
+        Insert, statement.on_conflict_do_update(index_elements=["response_id"], set_=replaced)
     )
+
+
+# Handed to the driver as text and tuples where it can (SQLite): the worker's write holds
+# the one write lock, and SQLAlchemy's building of each row's parameters cost more than
+# SQLite's own work on them.
+_UPSERT_ANALYSES = {
+    name: prebuilt.DriverInsert(_analyses_upsert(name)) for name in ("postgresql", "sqlite")
+}
+_INSERT_MENTIONS = prebuilt.DriverInsert(insert(_MENTIONS))
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """A batch of analyses in one statement, each replacing the response's earlier one.
+    Every row has every column."""
+    connection = session.connection()
+    _UPSERT_ANALYSES[connection.dialect.name].execute(connection, rows)
 
 
 def _delete_analyses(session: Session, organisation_id: int, response_ids: list[int]) -> None:

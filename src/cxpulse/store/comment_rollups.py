@@ -22,8 +22,9 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import CursorResult, Table, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.dml import Insert
 
+from cxpulse.store import prebuilt
 from cxpulse.store.models import AnalysedComment, CommentRollup, ResponseTheme, ThemeRollup
 from cxpulse.store.sql import utc_day
 
@@ -89,17 +90,26 @@ def _apply(session: Session, table: Table, deltas: Mapping[Any, int]) -> None:
         batch = list(run)
         if positive:
             rows = [{**key._asdict(), "count": delta} for key, delta in batch]
-            session.execute(_upsert(table.name, session.get_bind().dialect.name), rows)
+            connection = session.connection()
+            _upsert(table.name, connection.dialect.name).execute(connection, rows)
         else:
             _subtract(session, table, batch)
 
 
 @functools.cache
-def _upsert(table_name: str, dialect: str) -> Executable:
+def _upsert(table_name: str, dialect: str) -> prebuilt.DriverInsert:
+    """Handed to the driver as text and tuples where it can (SQLite): the worker's write
+    of analyses runs it while it holds the one write lock."""
     table = _COMMENTS if table_name == _COMMENTS.name else _THEMES
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return insert.on_conflict_do_update(
-        index_elements=_KEYS[table.name], set_={"count": table.c.count + insert.excluded.count}
+    return prebuilt.DriverInsert(
+        cast(
+            Insert,
+            insert.on_conflict_do_update(
+                index_elements=_KEYS[table.name],
+                set_={"count": table.c.count + insert.excluded.count},
+            ),
+        )
     )
 
 

@@ -158,6 +158,9 @@ def existing(session: Session, response_ids: Iterable[int]) -> Existing:
     comments: Counter[CommentKey] = Counter()
     themes: Counter[ThemeKey] = Counter()
     a, m = _ANALYSIS_KEYS.c, _MENTION_KEYS.c
+    # Core statements skip the ORM's autoflush: flush here, so that analyses added to the
+    # session and not yet flushed count too.
+    session.flush()
     connection = session.connection()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

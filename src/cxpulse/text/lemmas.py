@@ -236,6 +236,10 @@ class TrieDictionaries(TrieDictionaryFactory):
             try:
                 trie.save(temporary)
                 os.chmod(temporary, 0o644)  # public data; mkstemp made it private
+                # On disk before it gets its name: after a power cut a renamed but empty
+                # file would be taken for a corrupt trie and built again.
+                with open(temporary, "rb") as saved:
+                    os.fsync(saved.fileno())
                 os.replace(temporary, self.directory / f"{lang}.dic")
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
@@ -279,11 +283,17 @@ def _lemmatizer() -> simplemma.Lemmatizer:
     return trie_lemmatizer(trie_directory())
 
 
+_lookup_lock = threading.Lock()
+"""Held for a look-up the cache did not have: the first one of a language loads (or builds)
+its dictionary, which the threads of a worker must not each do at once."""
+
+
 @lru_cache(maxsize=1 << 18)
 def _lemma(token: str, language: str) -> str:
     if language not in LANGUAGES or token in NEGATIONS[language]:
         return token
-    return _lemmatizer().lemmatize(token, language).lower()
+    with _lookup_lock:
+        return _lemmatizer().lemmatize(token, language).lower()
 
 
 def lemmatise(text: str, language: str) -> tuple[str, ...]:

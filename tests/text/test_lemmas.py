@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ from simplemma.strategies.dictionaries import DefaultDictionaryFactory, TrieDict
 
 from cxpulse.text.comments import LANGUAGES
 from cxpulse.text.lemmas import (
+    ABANDONED_AFTER_SECONDS,
     NEGATIONS,
+    TrieDictionaries,
     clauses,
     content_lemmas,
     is_stopword,
@@ -320,3 +323,22 @@ def _prebuilt_french(tmp_path: Path) -> Path:
     folder = tmp_path / "prebuilt"
     trie_lemmatizer(folder).lemmatize("commandes", "fr")
     return folder / "fr.dic"
+
+
+def test_a_half_written_trie_of_a_killed_process_is_removed_once_it_is_old(
+    tmp_path: Path,
+) -> None:
+    old, fresh, other = tmp_path / ".fr-old.tmp", tmp_path / ".de-new.tmp", tmp_path / "notes"
+    for path in (old, fresh, other):
+        path.write_bytes(b"half a trie")
+    long_ago = time.time() - ABANDONED_AFTER_SECONDS - 60
+    os.utime(old, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+
+    # The first trie built probes the folder; the probe removes what was abandoned.
+    TrieDictionaries(tmp_path).get_dictionary("fr")
+
+    assert not old.exists()
+    assert fresh.exists()  # may be another process's trie being written right now
+    assert other.exists()  # not ours to remove
+    assert (tmp_path / "fr.dic").is_file()

@@ -27,11 +27,13 @@ those are kept as content words (see ``_CONTENT_WORDS``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import tempfile
 import threading
+import time
 import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -191,6 +193,9 @@ def _split_clitics(word: str, language: str) -> Iterator[str]:
 
 logger = logging.getLogger(__name__)
 
+ABANDONED_AFTER_SECONDS = 3600.0
+"""How old a temporary trie file must be to count as left by a killed process."""
+
 
 def trie_directory() -> Path:
     """Where the lemma tries are kept: ``simplemma/VERSION`` in cxpulse's user cache folder
@@ -258,7 +263,18 @@ class TrieDictionaries(TrieDictionaryFactory):
                 self._writable = True
             except OSError as error:
                 self._give_up(error)
+            else:
+                self._remove_abandoned()
         return bool(self._writable)
+
+    def _remove_abandoned(self) -> None:
+        """Delete the half-written tries of processes killed while saving one: a build takes
+        seconds, so a temporary file an hour old has no writer any more."""
+        cutoff = time.time() - ABANDONED_AFTER_SECONDS
+        for leftover in self.directory.glob(".*.tmp"):
+            with contextlib.suppress(OSError):  # another process removed or renamed it
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
 
     def _give_up(self, error: BaseException) -> None:
         if self._writable is not False:
